@@ -1,0 +1,160 @@
+//! [`RedisCluster`]: three real masters joined into a Redis Cluster.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::process::{self, Process};
+
+/// A 3-master Redis Cluster (no replicas) on free loopback ports. Killed on drop.
+pub struct RedisCluster {
+    nodes: Vec<Node>,
+}
+
+struct Node {
+    port: u16,
+    dir: PathBuf,
+    process: Option<Process>,
+}
+
+const NODE_ARGS: &[&str] = &[
+    "--cluster-enabled",
+    "yes",
+    "--cluster-config-file",
+    "nodes.conf",
+    "--cluster-node-timeout",
+    "2000",
+    // The slots of a stopped master fail; the others keep serving.
+    "--cluster-require-full-coverage",
+    "no",
+];
+
+impl RedisCluster {
+    /// Starts three nodes, assigns the slots with `redis-cli --cluster create` and waits until
+    /// every node reports `cluster_state:ok`.
+    ///
+    /// # Panics
+    /// When redis-server or redis-cli is missing, or the cluster is not up within 30 s.
+    pub fn start() -> Self {
+        let mut nodes = Vec::new();
+        while nodes.len() < 3 {
+            let port = process::free_port(true);
+            if nodes.iter().any(|n: &Node| n.port == port) {
+                continue;
+            }
+            let dir = process::new_dir();
+            let mut p = process::spawn(port, &dir, NODE_ARGS);
+            if process::wait_ready(port, &mut p, Duration::from_secs(10)) {
+                nodes.push(Node {
+                    port,
+                    dir,
+                    process: Some(p),
+                });
+            } else {
+                p.stop(false);
+            }
+        }
+        let cluster = Self { nodes };
+        let addrs: Vec<String> = cluster
+            .nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        let out = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&addrs)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdin(Stdio::null())
+            .output()
+            .expect(
+                "redis-cli was not found: install it with `sudo apt-get install redis-tools`, \
+                 or run ./scripts/test",
+            );
+        assert!(
+            out.status.success(),
+            "redis-cli --cluster create failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        cluster.wait_ok(Duration::from_secs(30));
+        cluster
+    }
+
+    /// `redis://127.0.0.1:{port}` of every node.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .map(|n| format!("redis://127.0.0.1:{}", n.port))
+            .collect()
+    }
+
+    /// The ports of the nodes.
+    pub fn ports(&self) -> Vec<u16> {
+        self.nodes.iter().map(|n| n.port).collect()
+    }
+
+    /// Kills node `i` (`SIGKILL`), keeping its `nodes.conf` for a restart.
+    pub fn stop_node(&mut self, i: usize) {
+        if let Some(p) = self.nodes[i].process.take() {
+            p.stop(true);
+        }
+    }
+
+    /// Restarts node `i` with its old identity and waits until the cluster is whole again.
+    pub fn restart_node(&mut self, i: usize) {
+        self.stop_node(i);
+        let node = &mut self.nodes[i];
+        let mut p = process::spawn(node.port, &node.dir, NODE_ARGS);
+        assert!(
+            process::wait_ready(node.port, &mut p, Duration::from_secs(10)),
+            "cluster node on port {} did not restart",
+            node.port
+        );
+        node.process = Some(p);
+        self.wait_ok(Duration::from_secs(30));
+    }
+
+    /// Runs one command against node `i`.
+    pub fn command(&self, i: usize, args: &[&str]) -> Option<String> {
+        process::command(self.nodes[i].port, args)
+    }
+
+    fn wait_ok(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let ok = self.nodes.iter().all(|n| {
+                process::command(n.port, &["CLUSTER", "INFO"])
+                    .is_some_and(|info| info.contains("cluster_state:ok"))
+            });
+            if ok {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the cluster did not reach cluster_state:ok"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            match node.process.take() {
+                Some(p) => p.stop(false),
+                None => {
+                    let _ = std::fs::remove_dir_all(&node.dir);
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for RedisCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisCluster")
+            .field("ports", &self.ports())
+            .finish()
+    }
+}

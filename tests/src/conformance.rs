@@ -1,0 +1,1 @@
+//! The Backend conformance suite (filled next).

@@ -1,0 +1,90 @@
+//! Backends for tests: each test gets its own key prefix on a server (or cluster) shared by
+//! the whole test binary, so tests run in parallel without seeing each other's keys.
+//!
+//! Tests that stop or restart Redis start their own [`RedisServer`] instead.
+//!
+//! ```no_run
+//! # async fn t() {
+//! let redis = tower_vigil_tests::fixtures::redis().await;
+//! let cluster = tower_vigil_tests::fixtures::cluster().await;
+//! # }
+//! ```
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use tower_vigil_core::{MemoryBackend, RedisBackend};
+
+use crate::{RedisCluster, RedisServer};
+
+/// The per-call timeout of test backends: generous, because a 2-core machine running many
+/// tests at once can stall a call well past the production default of 250 ms. Tests of the
+/// timeout itself set their own.
+pub const TEST_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The standalone server shared by this test binary, started on first use.
+pub fn shared_server() -> &'static RedisServer {
+    static SERVER: OnceLock<RedisServer> = OnceLock::new();
+    SERVER.get_or_init(RedisServer::start)
+}
+
+/// The 3-master cluster shared by this test binary, started on first use.
+pub fn shared_cluster() -> &'static RedisCluster {
+    static CLUSTER: OnceLock<RedisCluster> = OnceLock::new();
+    CLUSTER.get_or_init(RedisCluster::start)
+}
+
+/// A key prefix no other test of this process uses.
+pub fn unique_prefix() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "t{}x{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A memory backend with a unique prefix.
+pub fn memory() -> MemoryBackend {
+    MemoryBackend::builder()
+        .prefix(unique_prefix())
+        .expect("valid prefix")
+        .build()
+}
+
+/// A Redis backend on the shared server, under a unique prefix.
+pub async fn redis() -> RedisBackend {
+    redis_on(&shared_server().url()).await
+}
+
+/// A Redis backend on the server at `url`, under a unique prefix.
+pub async fn redis_on(url: &str) -> RedisBackend {
+    RedisBackend::builder(url)
+        .expect("valid url")
+        .prefix(unique_prefix())
+        .expect("valid prefix")
+        .timeout(TEST_TIMEOUT)
+        .connect_timeout(TEST_TIMEOUT)
+        .connect()
+        .await
+        .expect("connecting to the test redis-server")
+}
+
+/// A Redis Cluster backend on the shared cluster, under a unique prefix.
+pub async fn cluster() -> RedisBackend {
+    cluster_on(&shared_cluster().urls()).await
+}
+
+/// A Redis Cluster backend on the nodes at `urls`, under a unique prefix.
+pub async fn cluster_on(urls: &[String]) -> RedisBackend {
+    RedisBackend::cluster_builder(urls)
+        .expect("valid urls")
+        .prefix(unique_prefix())
+        .expect("valid prefix")
+        .timeout(TEST_TIMEOUT)
+        .connect_timeout(TEST_TIMEOUT)
+        .connect()
+        .await
+        .expect("connecting to the test cluster")
+}

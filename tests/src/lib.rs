@@ -1,0 +1,33 @@
+//! Test support for tower-vigil: real `redis-server` processes, never a mock.
+//!
+//! - [`RedisServer`]: one server on a free loopback port (`--save "" --appendonly no`, its own
+//!   temp dir), killed on drop; [`stop`](RedisServer::stop) and
+//!   [`restart`](RedisServer::restart) on the same port for fault tests.
+//! - [`RedisCluster`]: three masters joined with `redis-cli --cluster create`, ready once every
+//!   node reports `cluster_state:ok`.
+//! - [`fixtures`]: backends for a test — on a server shared by the whole test binary, each test
+//!   under its own key prefix — and [`conformance`]: the `Backend` suite, written once and run
+//!   on every backend.
+//!
+//! Servers are started through a small shell wrapper that kills them when the test process's
+//! pipe closes, so even a test binary that aborts leaves no server behind.
+//!
+//! ```no_run
+//! use tower_vigil_tests::RedisServer;
+//!
+//! let mut server = RedisServer::start();
+//! println!("{}", server.url());
+//! server.stop();
+//! server.restart();
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod cluster;
+pub mod conformance;
+pub mod fixtures;
+mod process;
+mod server;
+
+pub use cluster::RedisCluster;
+pub use server::RedisServer;

@@ -1,0 +1,86 @@
+//! [`BackendKind`] and [`BackendInfo`], what health checks report.
+
+use std::fmt;
+
+/// Which kind of backend answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BackendKind {
+    /// The embedded in-process backend.
+    Memory,
+    /// A standalone Redis (or Valkey) server.
+    Redis,
+    /// A Redis Cluster.
+    RedisCluster,
+}
+
+impl BackendKind {
+    /// `memory`, `redis` or `redis-cluster`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Memory => "memory",
+            Self::Redis => "redis",
+            Self::RedisCluster => "redis-cluster",
+        }
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a backend reports about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BackendInfo {
+    /// Bytes of memory in use (summed over the masters of a cluster; an estimate for memory).
+    pub used_memory: u64,
+    /// `used_memory` in the form `INFO memory` gives it (`1.02M`).
+    pub used_memory_human: String,
+    /// Keys stored (summed over the masters of a cluster). For Redis this counts the whole
+    /// database, not only this backend's prefix.
+    pub key_count: u64,
+}
+
+impl BackendInfo {
+    /// Info from a byte count and a key count.
+    pub fn new(used_memory: u64, key_count: u64) -> Self {
+        Self {
+            used_memory,
+            used_memory_human: format_bytes(used_memory),
+            key_count,
+        }
+    }
+}
+
+/// Formats a byte count the way Redis' `used_memory_human` does: `512B`, `1.50K`, `2.00M`, `1.25G`.
+pub fn format_bytes(bytes: u64) -> String {
+    const UNITS: [(&str, f64); 4] = [
+        ("T", 1024.0 * 1024.0 * 1024.0 * 1024.0),
+        ("G", 1024.0 * 1024.0 * 1024.0),
+        ("M", 1024.0 * 1024.0),
+        ("K", 1024.0),
+    ];
+    #[allow(clippy::cast_precision_loss)] // display only
+    let b = bytes as f64;
+    for (unit, size) in UNITS {
+        if b >= size {
+            return format!("{:.2}{unit}", b / size);
+        }
+    }
+    format!("{bytes}B")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(format_bytes(512), "512B");
+        assert_eq!(format_bytes(1536), "1.50K");
+        assert_eq!(format_bytes(1024 * 1024 * 2), "2.00M");
+    }
+}

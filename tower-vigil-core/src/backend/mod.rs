@@ -1,0 +1,204 @@
+//! The [`Backend`] trait: the atomic primitives every concern crate builds on.
+//!
+//! Keys and channels are given **relative to the backend's [`KeyPrefix`]**: the backend
+//! prepends `{prefix}:` itself, so no caller can write outside its namespace. Every write takes
+//! a TTL: nothing a layer stores lives forever.
+//!
+//! Methods return `impl Future + Send` (no boxing on the hot path). Two implementations ship:
+//! [`MemoryBackend`](crate::MemoryBackend), the embedded default, and
+//! [`RedisBackend`](crate::RedisBackend) for Redis and Redis Cluster; both pass the same
+//! conformance suite.
+//!
+//! ```
+//! use std::time::Duration;
+//! use bytes::Bytes;
+//! use tower_vigil_core::{Backend, MemoryBackend};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), tower_vigil_core::BackendError> {
+//! async fn claim(backend: &impl Backend, job: &str) -> Result<bool, tower_vigil_core::BackendError> {
+//!     backend.set_nx(&format!("jobs:{job}"), Bytes::from_static(b"worker-1"), Duration::from_secs(30)).await
+//! }
+//!
+//! let backend = MemoryBackend::new();
+//! assert!(claim(&backend, "42").await?);
+//! assert!(!claim(&backend, "42").await?);
+//! # Ok(())
+//! # }
+//! ```
+
+mod info;
+mod subscription;
+
+use std::future::Future;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+pub use self::info::{BackendInfo, BackendKind, format_bytes};
+pub use self::subscription::{Subscription, SubscriptionEvent};
+use crate::error::BackendError;
+use crate::keys::KeyPrefix;
+
+/// The result of every backend call.
+pub type BackendResult<T> = Result<T, BackendError>;
+
+/// A store with the atomic primitives the tower-vigil layers need.
+///
+/// Every method is atomic on its own. Multi-step operations that must be atomic together
+/// are not composed from these: each concern crate defines its own store trait (for example a
+/// rate-limit `acquire`) implemented with a Lua script on Redis and with
+/// [`MemoryBackend::atomic`](crate::MemoryBackend::atomic) in memory.
+pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
+    /// Which kind of backend this is.
+    fn kind(&self) -> BackendKind;
+
+    /// The prefix this backend puts in front of every key and channel.
+    fn prefix(&self) -> &KeyPrefix;
+
+    /// The value at `key`.
+    fn get(&self, key: &str) -> impl Future<Output = BackendResult<Option<Bytes>>> + Send;
+
+    /// Sets `key` to `value`, expiring after `ttl`.
+    fn set(
+        &self,
+        key: &str,
+        value: Bytes,
+        ttl: Duration,
+    ) -> impl Future<Output = BackendResult<()>> + Send;
+
+    /// Sets `key` only if it does not exist (`SET NX PX`). True when it was set.
+    fn set_nx(
+        &self,
+        key: &str,
+        value: Bytes,
+        ttl: Duration,
+    ) -> impl Future<Output = BackendResult<bool>> + Send;
+
+    /// The value at `key`, and its TTL reset to `ttl` (`GETEX PX`).
+    fn get_refresh(
+        &self,
+        key: &str,
+        ttl: Duration,
+    ) -> impl Future<Output = BackendResult<Option<Bytes>>> + Send;
+
+    /// Deletes `key` if its value equals `expected` (an owner token). True when deleted.
+    fn compare_and_delete(
+        &self,
+        key: &str,
+        expected: &[u8],
+    ) -> impl Future<Output = BackendResult<bool>> + Send;
+
+    /// Resets the TTL of `key` to `ttl` if its value equals `expected`. True when extended.
+    fn compare_and_extend(
+        &self,
+        key: &str,
+        expected: &[u8],
+        ttl: Duration,
+    ) -> impl Future<Output = BackendResult<bool>> + Send;
+
+    /// Deletes `key`. True when it existed.
+    fn delete(&self, key: &str) -> impl Future<Output = BackendResult<bool>> + Send;
+
+    /// Sets the TTL of an existing `key`. True when the key exists.
+    fn expire(&self, key: &str, ttl: Duration) -> impl Future<Output = BackendResult<bool>> + Send;
+
+    /// The remaining TTL of `key`, or `None` when it does not exist.
+    fn ttl(&self, key: &str) -> impl Future<Output = BackendResult<Option<Duration>>> + Send;
+
+    /// Adds `delta` to the counter at `key` (created at 0) and returns the new value. A new
+    /// counter expires after `ttl`; an existing one keeps its expiry (a fixed window).
+    fn incr_by(
+        &self,
+        key: &str,
+        delta: i64,
+        ttl: Duration,
+    ) -> impl Future<Output = BackendResult<i64>> + Send;
+
+    /// Adds `members` to the set at `key` and resets its TTL to `ttl`, so an index set lives as
+    /// long as its newest member. Returns how many were new.
+    fn set_add(
+        &self,
+        key: &str,
+        members: &[Bytes],
+        ttl: Duration,
+    ) -> impl Future<Output = BackendResult<u64>> + Send;
+
+    /// Removes `members` from the set at `key`. Returns how many were there.
+    fn set_remove(
+        &self,
+        key: &str,
+        members: &[Bytes],
+    ) -> impl Future<Output = BackendResult<u64>> + Send;
+
+    /// The members of the set at `key` (empty when it does not exist).
+    fn set_members(&self, key: &str) -> impl Future<Output = BackendResult<Vec<Bytes>>> + Send;
+
+    /// Sets `fields` of the hash at `key` and resets its TTL to `ttl`; other fields are kept.
+    fn hash_set(
+        &self,
+        key: &str,
+        fields: &[(&str, Bytes)],
+        ttl: Duration,
+    ) -> impl Future<Output = BackendResult<()>> + Send;
+
+    /// One field of the hash at `key`.
+    fn hash_get(
+        &self,
+        key: &str,
+        field: &str,
+    ) -> impl Future<Output = BackendResult<Option<Bytes>>> + Send;
+
+    /// Every field of the hash at `key`, sorted by name (empty when it does not exist).
+    fn hash_get_all(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = BackendResult<Vec<(String, Bytes)>>> + Send;
+
+    /// Removes `fields` from the hash at `key`. Returns how many were there.
+    fn hash_delete(
+        &self,
+        key: &str,
+        fields: &[&str],
+    ) -> impl Future<Output = BackendResult<u64>> + Send;
+
+    /// Publishes `message` on `channel` to every subscriber sharing this backend (across
+    /// processes for Redis, within the process for memory).
+    fn publish(
+        &self,
+        channel: &str,
+        message: Bytes,
+    ) -> impl Future<Output = BackendResult<()>> + Send;
+
+    /// Subscribes to `channel`. The subscription reports when it loses its connection (messages
+    /// may have been missed) and when it is back.
+    fn subscribe(&self, channel: &str) -> impl Future<Output = BackendResult<Subscription>> + Send;
+
+    /// Takes the lease `key` for `owner` if it is free (`SET NX PX`) and, in the same atomic
+    /// step, draws the next fencing token from `fence_key` (which must share `key`'s hash tag).
+    /// Fencing tokens of one `fence_key` strictly increase, even after the fence key expired:
+    /// a new token is `max(previous + 1, server time in µs)`.
+    fn acquire_lease(
+        &self,
+        key: &str,
+        fence_key: &str,
+        owner: &[u8],
+        ttl: Duration,
+    ) -> impl Future<Output = BackendResult<Option<u64>>> + Send;
+
+    /// Round-trip time of a no-op call.
+    fn ping(&self) -> impl Future<Output = BackendResult<Duration>> + Send;
+
+    /// Used memory and key count, for health checks.
+    fn info(&self) -> impl Future<Output = BackendResult<BackendInfo>> + Send;
+}
+
+/// How long a fencing-token key lives past the last acquisition. The fence is a pure
+/// optimisation past this point: tokens stay increasing after it expires because they are
+/// floored by the clock.
+pub const FENCE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Milliseconds of `ttl` for a `PX` argument: at least 1, since `PX 0` is an error in Redis.
+pub fn ttl_millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+}

@@ -1,0 +1,152 @@
+//! Key naming: `{prefix}:{concern}:{id}`, cluster hash tags, and escaping of caller-supplied parts.
+//!
+//! Backends prepend their [`KeyPrefix`] to every key and channel, so concern crates name keys
+//! relative to it (`ratelimit:{…}`) and can never write outside the prefix. Keys one script
+//! touches together carry the same hash tag ([`hash_tag`]) so they land in one Redis Cluster slot.
+//!
+//! ```
+//! use tower_vigil_core::keys::{KeyPrefix, escape, hash_tag};
+//!
+//! let prefix = KeyPrefix::new("vigil").unwrap();
+//! assert_eq!(prefix.apply("session:abc"), "vigil:session:abc");
+//!
+//! // A `:` or a brace in a caller-supplied part cannot forge another key or hash tag.
+//! assert_eq!(escape("a:b{c}"), "a%3Ab%7Bc%7D");
+//! assert_eq!(hash_tag("user:42"), "{user%3A42}");
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::error::ConfigError;
+
+/// The longest prefix accepted: keys are sent with every call, so a long prefix costs bandwidth.
+pub const MAX_PREFIX_LEN: usize = 64;
+
+/// The validated namespace every key and channel of a backend starts with.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct KeyPrefix(Arc<str>);
+
+impl KeyPrefix {
+    /// The default prefix, `vigil`.
+    pub const DEFAULT: &'static str = "vigil";
+
+    /// Validates `prefix`: 1 to 64 printable ASCII characters, no whitespace and no `{` or `}`
+    /// (a brace would become the cluster hash tag of every key).
+    pub fn new(prefix: impl AsRef<str>) -> Result<Self, ConfigError> {
+        let p = prefix.as_ref();
+        if p.is_empty() || p.len() > MAX_PREFIX_LEN {
+            return Err(ConfigError::new(
+                "prefix",
+                format!("must be 1 to {MAX_PREFIX_LEN} characters long"),
+            ));
+        }
+        if let Some(c) = p
+            .chars()
+            .find(|c| !c.is_ascii_graphic() || *c == '{' || *c == '}')
+        {
+            return Err(ConfigError::new(
+                "prefix",
+                format!("must be printable ASCII without whitespace or braces, found {c:?}"),
+            ));
+        }
+        Ok(Self(p.into()))
+    }
+
+    /// The prefix as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `{prefix}:{key}`: the key as it is stored.
+    pub fn apply(&self, key: &str) -> String {
+        let mut full = String::with_capacity(self.0.len() + 1 + key.len());
+        full.push_str(&self.0);
+        full.push(':');
+        full.push_str(key);
+        full
+    }
+
+    /// The key relative to the prefix, if `full` starts with it.
+    pub fn strip<'a>(&self, full: &'a str) -> Option<&'a str> {
+        full.strip_prefix(&*self.0)?.strip_prefix(':')
+    }
+}
+
+impl Default for KeyPrefix {
+    fn default() -> Self {
+        Self(Self::DEFAULT.into())
+    }
+}
+
+impl fmt::Debug for KeyPrefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for KeyPrefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Percent-encodes the characters that carry meaning in a key (`%`, `:`, `{`, `}`), whitespace
+/// and anything outside printable ASCII, so a caller-supplied part stays one part.
+pub fn escape(part: &str) -> String {
+    let mut out = String::with_capacity(part.len());
+    for b in part.bytes() {
+        if b.is_ascii_graphic() && !matches!(b, b'%' | b':' | b'{' | b'}') {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+    }
+    out
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// `{escaped part}`: a Redis Cluster hash tag. Keys that contain the same tag map to the same
+/// slot, so one script may touch them all.
+pub fn hash_tag(part: &str) -> String {
+    let mut out = String::with_capacity(part.len() + 2);
+    out.push('{');
+    out.push_str(&escape(part));
+    out.push('}');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_validation() {
+        assert!(KeyPrefix::new("vigil").is_ok());
+        assert!(KeyPrefix::new("app-1.prod").is_ok());
+        assert!(KeyPrefix::new("").is_err());
+        assert!(KeyPrefix::new("a b").is_err());
+        assert!(KeyPrefix::new("a{b").is_err());
+        assert!(KeyPrefix::new("é").is_err());
+        assert!(KeyPrefix::new("x".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn strip_is_the_inverse_of_apply() {
+        let p = KeyPrefix::new("vg").unwrap();
+        assert_eq!(p.strip(&p.apply("a:b")), Some("a:b"));
+        assert_eq!(p.strip("vgx:a"), None);
+    }
+
+    #[test]
+    fn escape_keeps_parts_apart() {
+        assert_eq!(escape("plain-id_1"), "plain-id_1");
+        assert_eq!(escape("%3A"), "%253A");
+        assert_eq!(escape("a b\n"), "a%20b%0A");
+        assert_ne!(escape("a:b"), escape("a%3Ab"));
+        assert_eq!(escape("é"), "%C3%A9");
+    }
+}

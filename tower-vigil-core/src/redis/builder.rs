@@ -1,0 +1,156 @@
+//! [`RedisBackendBuilder`]: URL(s), prefix and timeouts, validated before connecting.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+
+use super::connection::Conn;
+use super::{DEFAULT_TIMEOUT, RedisBackend, Shared};
+use crate::error::{BackendError, ConfigError};
+use crate::keys::KeyPrefix;
+
+/// Builds a [`RedisBackend`]: set the prefix and timeouts, then [`connect`](Self::connect).
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct RedisBackendBuilder {
+    target: Target,
+    prefix: KeyPrefix,
+    timeout: Duration,
+    connect_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+enum Target {
+    Standalone(redis::Client),
+    Cluster(Vec<redis::Client>, Vec<String>),
+}
+
+fn parse(url: &str) -> Result<redis::Client, ConfigError> {
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("rediss://") && !cfg!(feature = "tls") {
+        return Err(ConfigError::new(
+            "url",
+            "rediss:// needs the `tls` feature of tower-vigil-core",
+        ));
+    }
+    if !(lower.starts_with("redis://") || lower.starts_with("rediss://")) {
+        return Err(ConfigError::new(
+            "url",
+            "must start with redis:// or rediss://",
+        ));
+    }
+    // The error text of a bad URL could echo a password, so it is not passed on.
+    redis::Client::open(url).map_err(|_| ConfigError::new("url", "is not a valid Redis URL"))
+}
+
+impl RedisBackendBuilder {
+    /// A standalone server at `url`.
+    pub fn standalone(url: &str) -> Result<Self, ConfigError> {
+        Ok(Self::with_target(Target::Standalone(parse(url)?)))
+    }
+
+    /// A cluster reachable through any of `urls` (one is enough; more survive a node being down).
+    pub fn cluster<I, S>(urls: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let urls: Vec<String> = urls
+            .into_iter()
+            .map(|u| u.as_ref().trim().to_owned())
+            .filter(|u| !u.is_empty())
+            .collect();
+        if urls.is_empty() {
+            return Err(ConfigError::new(
+                "cluster_urls",
+                "at least one node URL is needed",
+            ));
+        }
+        let clients = urls
+            .iter()
+            .map(|u| parse(u))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self::with_target(Target::Cluster(clients, urls)))
+    }
+
+    fn with_target(target: Target) -> Self {
+        Self {
+            target,
+            prefix: KeyPrefix::default(),
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: Duration::from_secs(1),
+        }
+    }
+
+    /// The prefix of every key and channel (default `vigil`).
+    pub fn prefix(mut self, prefix: impl AsRef<str>) -> Result<Self, ConfigError> {
+        self.prefix = KeyPrefix::new(prefix)?;
+        Ok(self)
+    }
+
+    /// The bound on every call (default 250 ms).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The bound on establishing a connection (default 1 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Connects. Fails when the server (or no cluster node) answers within the connect timeout.
+    pub async fn connect(self) -> Result<RedisBackend, BackendError> {
+        let Self {
+            target,
+            prefix,
+            timeout,
+            connect_timeout,
+        } = self;
+        let (conn, pubsub_clients) = match target {
+            Target::Standalone(client) => {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(connect_timeout))
+                    .set_response_timeout(Some(timeout))
+                    .set_number_of_retries(1)
+                    .set_max_delay(Duration::from_secs(1));
+                let fut = ConnectionManager::new_with_config(client.clone(), config);
+                let manager = bounded(connect_timeout, fut).await?;
+                (Conn::Standalone(manager), vec![client])
+            }
+            Target::Cluster(clients, urls) => {
+                let cluster = ClusterClient::builder(urls)
+                    .connection_timeout(connect_timeout)
+                    .response_timeout(timeout)
+                    .retries(2)
+                    .min_retry_wait(10)
+                    .max_retry_wait(100)
+                    .build()
+                    .map_err(super::error::map)?;
+                let conn = bounded(connect_timeout, cluster.get_async_connection()).await?;
+                (Conn::Cluster(conn), clients)
+            }
+        };
+        Ok(RedisBackend {
+            conn,
+            shared: Arc::new(Shared {
+                prefix,
+                timeout,
+                pubsub_clients,
+            }),
+        })
+    }
+}
+
+async fn bounded<T>(
+    limit: Duration,
+    fut: impl Future<Output = redis::RedisResult<T>>,
+) -> Result<T, BackendError> {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(r) => r.map_err(super::error::map),
+        Err(_) => Err(BackendError::timeout(limit)),
+    }
+}

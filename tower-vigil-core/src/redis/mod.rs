@@ -1,0 +1,150 @@
+//! [`RedisBackend`]: Redis and Redis Cluster through redis-rs.
+//!
+//! Standalone servers are reached over a [`ConnectionManager`](redis::aio::ConnectionManager)
+//! (one multiplexed connection that reconnects by itself), clusters over redis-rs
+//! `cluster-async`. Every call is bounded by a per-call timeout (default 250 ms) so a dead or
+//! slow Redis answers with a [`BackendError`](crate::BackendError) of kind `Timeout` or
+//! `Connection` instead of hanging the request. Once Redis is back, calls succeed again without
+//! a restart.
+//!
+//! Concern crates run their own Lua through [`RedisBackend::script`]: `EVALSHA`, with the script
+//! loaded on `NOSCRIPT` (after a restart or failover) and the call retried.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use bytes::Bytes;
+//! use tower_vigil_core::{Backend, RedisBackend};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let redis = RedisBackend::builder("redis://127.0.0.1:6379/0")?
+//!     .prefix("myapp")?
+//!     .timeout(Duration::from_millis(100))
+//!     .connect()
+//!     .await?;
+//! redis.set("greeting", Bytes::from_static(b"hello"), Duration::from_secs(60)).await?; // key `myapp:greeting`
+//!
+//! let cluster = RedisBackend::cluster_builder(["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"])?
+//!     .connect()
+//!     .await?;
+//! println!("{:?}", cluster.info().await?);
+//! # Ok(())
+//! # }
+//! ```
+
+mod builder;
+mod connection;
+mod error;
+mod info;
+mod ops;
+mod pubsub;
+mod script_call;
+mod scripts;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use self::builder::RedisBackendBuilder;
+use self::connection::Conn;
+pub use self::script_call::ScriptCall;
+use crate::backend::{BackendKind, BackendResult};
+use crate::error::BackendError;
+use crate::keys::KeyPrefix;
+
+pub use redis::{FromRedisValue, Script, ToRedisArgs};
+
+/// The default per-call timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// A Redis or Redis Cluster backend. Clones share the connection.
+#[derive(Clone)]
+pub struct RedisBackend {
+    conn: Conn,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    prefix: KeyPrefix,
+    timeout: Duration,
+    /// Where pub/sub connections go: the server, or each cluster node in turn.
+    pubsub_clients: Vec<redis::Client>,
+}
+
+impl RedisBackend {
+    /// A builder for a standalone server at `url` (`redis://[user:password@]host:port[/db]`,
+    /// or `rediss://` with the `tls` feature).
+    pub fn builder(url: &str) -> Result<RedisBackendBuilder, crate::ConfigError> {
+        RedisBackendBuilder::standalone(url)
+    }
+
+    /// A builder for a Redis Cluster reachable through any of `urls`.
+    pub fn cluster_builder<I, S>(urls: I) -> Result<RedisBackendBuilder, crate::ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        RedisBackendBuilder::cluster(urls)
+    }
+
+    /// Connects to a standalone server at `url` with the default settings.
+    pub async fn connect(url: &str) -> Result<Self, BackendError> {
+        RedisBackendBuilder::standalone(url)
+            .map_err(|e| {
+                BackendError::with_source(crate::BackendErrorKind::Connection, "bad url", e)
+            })?
+            .connect()
+            .await
+    }
+
+    /// The per-call timeout.
+    pub fn timeout(&self) -> Duration {
+        self.shared.timeout
+    }
+
+    /// `Redis` or `RedisCluster`.
+    pub fn backend_kind(&self) -> BackendKind {
+        match self.conn {
+            Conn::Standalone(_) => BackendKind::Redis,
+            Conn::Cluster(_) => BackendKind::RedisCluster,
+        }
+    }
+
+    /// Prepares a call of `script` (loaded once, called with `EVALSHA`). Keys given to the call
+    /// are relative to the prefix, like every key of the backend.
+    pub fn script<'a>(&'a self, script: &'a Script) -> ScriptCall<'a> {
+        ScriptCall::new(self, script)
+    }
+
+    /// Runs one raw command with the backend's timeout. Keys in `cmd` must already carry the
+    /// prefix (see [`KeyPrefix::apply`]); prefer the [`Backend`](crate::Backend) methods.
+    pub async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> BackendResult<T> {
+        let mut conn = self.conn.clone();
+        self.bounded(async move { cmd.query_async(&mut conn).await })
+            .await
+    }
+
+    /// Awaits `fut` for at most the per-call timeout and maps its error.
+    pub(crate) async fn bounded<T>(
+        &self,
+        fut: impl Future<Output = redis::RedisResult<T>>,
+    ) -> BackendResult<T> {
+        match tokio::time::timeout(self.shared.timeout, fut).await {
+            Ok(result) => result.map_err(error::map),
+            Err(_) => Err(BackendError::timeout(self.shared.timeout)),
+        }
+    }
+
+    pub(crate) fn full_key(&self, key: &str) -> String {
+        self.shared.prefix.apply(key)
+    }
+}
+
+impl std::fmt::Debug for RedisBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisBackend")
+            .field("kind", &self.backend_kind())
+            .field("prefix", &self.shared.prefix)
+            .field("timeout", &self.shared.timeout)
+            .finish_non_exhaustive()
+    }
+}

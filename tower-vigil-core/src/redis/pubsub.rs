@@ -1,0 +1,102 @@
+//! Subscriptions over a dedicated pub/sub connection, reconnected with backoff.
+//!
+//! Classic pub/sub is cluster-wide (every node forwards published messages over the cluster
+//! bus), so on a cluster the subscriber connects to any reachable node.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use redis::aio::PubSub;
+use tokio::sync::mpsc;
+
+use super::RedisBackend;
+use crate::backend::{BackendResult, Subscription, SubscriptionEvent};
+use crate::error::BackendError;
+
+/// Events a subscriber may fall behind by before the connection task waits for it.
+const BUFFER: usize = 256;
+const MIN_BACKOFF: Duration = Duration::from_millis(50);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+pub(crate) async fn subscribe(
+    backend: &RedisBackend,
+    channel: String,
+) -> BackendResult<Subscription> {
+    let clients = backend.shared.pubsub_clients.clone();
+    let timeout = backend.timeout();
+    let pubsub = connect(&clients, &channel, timeout).await?;
+    let (tx, rx) = mpsc::channel(BUFFER);
+    tokio::spawn(forward(pubsub, clients, channel, tx, timeout));
+    Ok(Subscription::from_channel(rx))
+}
+
+/// A subscribed connection to the first node that answers within `timeout`.
+async fn connect(
+    clients: &[redis::Client],
+    channel: &str,
+    timeout: Duration,
+) -> BackendResult<PubSub> {
+    let mut last = None;
+    for client in clients {
+        let attempt = async {
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.subscribe(channel).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        };
+        match tokio::time::timeout(timeout, attempt).await {
+            Ok(Ok(pubsub)) => return Ok(pubsub),
+            Ok(Err(e)) => last = Some(super::error::map(e)),
+            Err(_) => last = Some(BackendError::timeout(timeout)),
+        }
+    }
+    Err(last.unwrap_or_else(|| BackendError::protocol("no node to subscribe on")))
+}
+
+/// Forwards messages until the subscriber is dropped; reports a lost connection, reconnects
+/// with exponential backoff and reports when it is back.
+async fn forward(
+    mut pubsub: PubSub,
+    clients: Vec<redis::Client>,
+    channel: String,
+    tx: mpsc::Sender<SubscriptionEvent>,
+    timeout: Duration,
+) {
+    loop {
+        let mut stream = pubsub.into_on_message();
+        loop {
+            tokio::select! {
+                msg = stream.next() => match msg {
+                    Some(msg) => {
+                        let payload = Bytes::copy_from_slice(msg.get_payload_bytes());
+                        if tx.send(SubscriptionEvent::Message(payload)).await.is_err() {
+                            return;
+                        }
+                    }
+                    None => break,
+                },
+                () = tx.closed() => return,
+            }
+        }
+        drop(stream);
+        tracing::warn!(%channel, "pub/sub connection lost; reconnecting");
+        if tx.send(SubscriptionEvent::Lost).await.is_err() {
+            return;
+        }
+        let mut delay = MIN_BACKOFF;
+        pubsub = loop {
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = tx.closed() => return,
+            }
+            match connect(&clients, &channel, timeout).await {
+                Ok(p) => break p,
+                Err(_) => delay = (delay * 2).min(MAX_BACKOFF),
+            }
+        };
+        tracing::info!(%channel, "pub/sub connection restored");
+        if tx.send(SubscriptionEvent::Restored).await.is_err() {
+            return;
+        }
+    }
+}

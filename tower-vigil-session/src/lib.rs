@@ -1,0 +1,2 @@
+//! tower-vigil-session: filled by its own issue.
+#![forbid(unsafe_code)]
