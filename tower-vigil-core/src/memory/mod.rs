@@ -71,6 +71,9 @@ struct Inner {
     prefix: KeyPrefix,
     pubsub: PubSub,
     evictions: AtomicU64,
+    /// The last fencing token issued by this backend, for any resource: tokens stay strictly
+    /// increasing even if a fence key was evicted while the clock stood still (paused tests).
+    last_fence: AtomicU64,
     /// Wall-clock milliseconds at `started`, so `now_micros` is absolute yet driven by
     /// tokio's (pausable) clock.
     epoch_micros: u64,
@@ -204,6 +207,23 @@ impl MemoryBackend {
         i
     }
 
+    /// A fencing token at least `floor` and above every token issued before.
+    pub(crate) fn next_fence(&self, floor: u64) -> u64 {
+        let mut current = self.inner.last_fence.load(Ordering::Relaxed);
+        loop {
+            let token = floor.max(current.saturating_add(1));
+            match self.inner.last_fence.compare_exchange_weak(
+                current,
+                token,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return token,
+                Err(seen) => current = seen,
+            }
+        }
+    }
+
     fn count_evictions(&self, n: u64) {
         if n > 0 {
             self.inner.evictions.fetch_add(n, Ordering::Relaxed);
@@ -284,6 +304,7 @@ impl MemoryBackendBuilder {
                 prefix: self.prefix,
                 pubsub: PubSub::default(),
                 evictions: AtomicU64::new(0),
+                last_fence: AtomicU64::new(0),
                 epoch_micros,
                 started: Instant::now(),
             }),

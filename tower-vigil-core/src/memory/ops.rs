@@ -254,7 +254,7 @@ impl Backend for MemoryBackend {
                 Some(Value::Int(i)) => u64::try_from(*i).unwrap_or(0),
                 _ => 0,
             };
-            let token = previous.saturating_add(1).max(now);
+            let token = self.next_fence(previous.saturating_add(1).max(now));
             fence.set(
                 Value::Int(i64::try_from(token).unwrap_or(i64::MAX)),
                 FENCE_TTL,

@@ -154,3 +154,31 @@ async fn bounded<T>(
         Err(_) => Err(BackendError::timeout(limit)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked_before_connecting() {
+        assert!(RedisBackendBuilder::standalone("redis://127.0.0.1:6379/2").is_ok());
+        assert!(RedisBackendBuilder::standalone("redis://user:pw@host:1").is_ok());
+        assert_eq!(
+            RedisBackendBuilder::standalone("http://host")
+                .unwrap_err()
+                .field(),
+            "url"
+        );
+        assert!(RedisBackendBuilder::cluster(Vec::<String>::new()).is_err());
+        assert!(RedisBackendBuilder::cluster(["redis://a:1", "nope"]).is_err());
+        if !cfg!(feature = "tls") {
+            assert!(RedisBackendBuilder::standalone("rediss://host").is_err());
+        }
+    }
+
+    #[test]
+    fn a_bad_url_error_does_not_echo_the_password() {
+        let err = RedisBackendBuilder::standalone("redis://u:hunter2@host:notaport").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"));
+    }
+}

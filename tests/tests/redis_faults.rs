@@ -1,0 +1,232 @@
+//! Redis stopped and restarted under a live backend: calls fail within the timeout (never
+//! hang), subscriptions report the loss, and everything recovers by itself.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tower_vigil_core::{Backend, BackendError, RedisBackend, SubscriptionEvent, health};
+use tower_vigil_tests::{RedisCluster, RedisServer, fixtures};
+
+const TIMEOUT: Duration = Duration::from_millis(250);
+/// A hang check, not a speed claim: far above the timeout, far below "hung".
+const HANG_BOUND: Duration = Duration::from_secs(3);
+const LONG: Duration = Duration::from_secs(60);
+
+async fn backend_with_default_timeout(url: &str) -> RedisBackend {
+    RedisBackend::builder(url)
+        .unwrap()
+        .prefix(fixtures::unique_prefix())
+        .unwrap()
+        .timeout(TIMEOUT)
+        .connect()
+        .await
+        .unwrap()
+}
+
+/// Runs `op` and checks it failed as unavailable, without hanging.
+async fn fails_fast<T: std::fmt::Debug>(
+    what: &str,
+    op: impl Future<Output = Result<T, BackendError>>,
+) {
+    let start = Instant::now();
+    let result = op.await;
+    let took = start.elapsed();
+    let err = result.expect_err(what);
+    assert!(err.is_unavailable(), "{what}: {err:?}");
+    assert!(took < HANG_BOUND, "{what} took {took:?}");
+}
+
+async fn eventually<T>(what: &str, mut op: impl AsyncFnMut() -> Result<T, BackendError>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match op().await {
+            Ok(v) => return v,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("{what} did not recover: {e:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_server_fails_fast_and_the_backend_recovers() {
+    let mut server = RedisServer::start();
+    let backend = backend_with_default_timeout(&server.url()).await;
+    backend
+        .set("k", Bytes::from_static(b"v"), LONG)
+        .await
+        .unwrap();
+
+    server.stop();
+    fails_fast("get", backend.get("k")).await;
+    fails_fast("set", backend.set("k", Bytes::from_static(b"w"), LONG)).await;
+    fails_fast("incr_by", backend.incr_by("n", 1, LONG)).await;
+    fails_fast("compare_and_delete", backend.compare_and_delete("k", b"v")).await;
+    fails_fast("ping", backend.ping()).await;
+    let report = health::check(&backend).await;
+    assert!(!report.is_healthy());
+    assert_eq!(
+        serde_json::to_value(&report).unwrap()["status"],
+        "unhealthy"
+    );
+
+    server.restart();
+    // The restarted server is empty (nothing persisted); the same backend works again.
+    eventually("set", async || {
+        backend.set("k", Bytes::from_static(b"again"), LONG).await
+    })
+    .await;
+    assert_eq!(
+        backend.get("k").await.unwrap(),
+        Some(Bytes::from_static(b"again"))
+    );
+    // Scripts are loaded again on NOSCRIPT after the restart.
+    assert!(backend.compare_and_delete("k", b"again").await.unwrap());
+    assert!(health::check(&backend).await.is_healthy());
+}
+
+async fn next(sub: &mut tower_vigil_core::Subscription) -> Option<SubscriptionEvent> {
+    tokio::time::timeout(Duration::from_secs(20), sub.next())
+        .await
+        .expect("an event within 20 s")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_reports_loss_and_restoration() {
+    let mut server = RedisServer::start();
+    let backend = backend_with_default_timeout(&server.url()).await;
+    let mut sub = backend.subscribe("invalidate").await.unwrap();
+    backend
+        .publish("invalidate", Bytes::from_static(b"one"))
+        .await
+        .unwrap();
+    assert_eq!(
+        next(&mut sub).await,
+        Some(SubscriptionEvent::Message(Bytes::from_static(b"one")))
+    );
+
+    server.stop();
+    assert_eq!(next(&mut sub).await, Some(SubscriptionEvent::Lost));
+    server.restart();
+    assert_eq!(next(&mut sub).await, Some(SubscriptionEvent::Restored));
+    eventually("publish", async || {
+        backend
+            .publish("invalidate", Bytes::from_static(b"two"))
+            .await
+    })
+    .await;
+    assert_eq!(
+        next(&mut sub).await,
+        Some(SubscriptionEvent::Message(Bytes::from_static(b"two")))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_cluster_node_fails_its_slots_fast_and_recovers() {
+    let mut cluster = RedisCluster::start();
+    let backend = RedisBackend::cluster_builder(cluster.urls())
+        .unwrap()
+        .prefix(fixtures::unique_prefix())
+        .unwrap()
+        .timeout(TIMEOUT)
+        .connect()
+        .await
+        .unwrap();
+    let keys: Vec<String> = (0..30).map(|i| format!("k{i}")).collect();
+    for k in &keys {
+        backend
+            .set(k, Bytes::from_static(b"v"), LONG)
+            .await
+            .unwrap();
+    }
+
+    cluster.stop_node(0);
+    let (mut failed, mut served) = (0, 0);
+    for k in &keys {
+        let start = Instant::now();
+        match backend.get(k).await {
+            Ok(_) => served += 1,
+            Err(e) => {
+                assert!(e.is_unavailable(), "{e:?}");
+                failed += 1;
+            }
+        }
+        assert!(
+            start.elapsed() < HANG_BOUND,
+            "get {k} took {:?}",
+            start.elapsed()
+        );
+    }
+    assert!(failed > 0, "keys on the stopped master fail");
+    assert!(served > 0, "keys on the other masters are still served");
+
+    cluster.restart_node(0);
+    for k in &keys {
+        // The restarted master is empty; writing works again on every slot.
+        eventually("set", async || {
+            backend.set(k, Bytes::from_static(b"w"), LONG).await
+        })
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_key_carries_the_prefix_and_a_ttl() {
+    let server = fixtures::shared_server();
+    let backend = fixtures::redis_on(&server.url()).await;
+    let prefix = backend.prefix().as_str().to_owned();
+    backend
+        .set("a", Bytes::from_static(b"1"), LONG)
+        .await
+        .unwrap();
+    backend
+        .set_nx("b", Bytes::from_static(b"1"), LONG)
+        .await
+        .unwrap();
+    backend.incr_by("c", 1, LONG).await.unwrap();
+    backend
+        .set_add("d", &[Bytes::from_static(b"m")], LONG)
+        .await
+        .unwrap();
+    backend
+        .hash_set("e", &[("f", Bytes::from_static(b"v"))], LONG)
+        .await
+        .unwrap();
+    backend
+        .acquire_lease("lock:{g}", "lock:{g}:fence", b"o", LONG)
+        .await
+        .unwrap();
+
+    let mut cursor = 0u64;
+    let mut seen = Vec::new();
+    loop {
+        let (next, batch): (u64, Vec<String>) = backend
+            .query(
+                redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(format!("{prefix}:*"))
+                    .arg("COUNT")
+                    .arg(1000),
+            )
+            .await
+            .unwrap();
+        seen.extend(batch);
+        cursor = next;
+        if cursor == 0 {
+            break;
+        }
+    }
+    seen.sort();
+    let expected: Vec<String> = ["a", "b", "c", "d", "e", "lock:{g}", "lock:{g}:fence"]
+        .iter()
+        .map(|k| format!("{prefix}:{k}"))
+        .collect();
+    assert_eq!(seen, expected);
+    for key in seen {
+        let ttl: i64 = backend.query(redis::cmd("PTTL").arg(&key)).await.unwrap();
+        assert!(ttl > 0, "{key} has no TTL ({ttl})");
+    }
+}
