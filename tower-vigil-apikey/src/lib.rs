@@ -1,2 +1,89 @@
-//! tower-vigil-apikey: filled by its own issue.
+//! # tower-vigil-apikey
+//!
+//! API-key authentication for tower services (Axum, Tonic, Hyper) with a two-tier cache in
+//! front of your key database:
+//!
+//! - **[`ApiKeyLayer`]** reads `X-API-Key` or `Authorization: Bearer`, rejects malformed or
+//!   badly formatted keys with 401 before any lookup, and puts the key's [`ApiKeyData`], a
+//!   [`Principal`](tower_vigil_core::Principal) and its [`Permissions`] into the request.
+//!   [`require`] adds a per-route permission check (403).
+//! - **[`ApiKeyCache`]**: in-process L1 (bounded, 30 s) → backend L2 (`apikey:{sha256}`, 5
+//!   minutes) → your [`KeyStore`]. Concurrent misses coalesce into one store lookup; unknown
+//!   keys are cached negatively (30 s); the raw key is never stored or logged, only its
+//!   SHA-256 (or HMAC-SHA256 with a pepper).
+//! - **Revocation**: [`ApiKeyCache::invalidate_hash`] evicts a key from every instance's L1
+//!   (pub/sub) and from L2; a per-key revocation generation makes sure a cache fill racing the
+//!   revocation never brings the key back. While the invalidation subscription is down, L1
+//!   entries are revalidated before use.
+//! - **Failure policy**: the backend is a cache, the store the truth. With the backend down, a
+//!   key this instance validated within `stale_if_error` (5 minutes) is served from L1, and any
+//!   other key is looked up in the store directly (still coalesced); 503 only when the store
+//!   fails too.
+//! - **Issuing keys**: [`generate_key`] makes `vg_…` keys with a checksum that
+//!   [`KeyFormat::issued`] verifies.
+//!
+//! ```
+//! use axum::{Extension, Router, routing::get};
+//! use http::{Request, StatusCode};
+//! use std::sync::Arc;
+//! use tower::ServiceExt;
+//! use tower_vigil_apikey::{ApiKeyCache, ApiKeyData, ApiKeyLayer, KeyFormat, StaticKeyStore, generate_key};
+//! use tower_vigil_core::MemoryBackend;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Your database; here an in-memory map from key hash to key data.
+//! let store = StaticKeyStore::new();
+//! let cache = ApiKeyCache::builder(MemoryBackend::new(), store.clone())
+//!     .format(KeyFormat::issued("vg")?)
+//!     .build()?;
+//!
+//! // Issue a key: hand `key` to the client once, store only its hash.
+//! let key = generate_key("vg")?;
+//! store.insert(&cache.hash_key(&key), ApiKeyData::new("k-demo", "u-1").permission("analyze"));
+//!
+//! let app = Router::new()
+//!     .route("/me", get(|Extension(data): Extension<Arc<ApiKeyData>>| async move { data.user_id.clone() }))
+//!     .layer(ApiKeyLayer::new(cache.clone()));
+//!
+//! let req = Request::get("/me").header("authorization", format!("Bearer {key}")).body(axum::body::Body::empty())?;
+//! assert_eq!(app.clone().oneshot(req).await?.status(), StatusCode::OK);
+//!
+//! // A typo fails the checksum: 401 without touching the caches or the store.
+//! let req = Request::get("/me").header("x-api-key", "vg_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA_AAAAAA").body(axum::body::Body::empty())?;
+//! assert_eq!(app.oneshot(req).await?.status(), StatusCode::UNAUTHORIZED);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Metrics
+//!
+//! Counters under `vigil_apikey_*` (see [`metrics`]): L1 hits, L2 hits, negative hits,
+//! invalidations and `vigil_apikey_store_lookups_total`, plus backend errors and stale serves.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod auth;
+mod cache;
+mod data;
+mod format;
+mod identity;
+pub mod metrics;
+mod rejection;
+mod require;
+mod store;
+
+pub use crate::auth::{
+    ApiKey, ApiKeyLayer, DefaultRejectionResponse, ResponseForApiKey, ResponseFuture,
+};
+pub use crate::cache::{
+    ApiKeyBackend, ApiKeyCache, ApiKeyCacheBuilder, CacheStats, DEFAULT_L1_CAPACITY,
+    DEFAULT_L1_TTL, DEFAULT_L2_TTL, DEFAULT_NEGATIVE_TTL, DEFAULT_STALE_IF_ERROR,
+    DEFAULT_STORE_TIMEOUT, INVALIDATION_CHANNEL,
+};
+pub use crate::data::{ApiKeyData, ValidUntil};
+pub use crate::format::{KeyFormat, MAX_KEY_LEN, MIN_KEY_LEN, generate_key, verify_format};
+pub use crate::identity::{Authenticated, Permissions};
+pub use crate::rejection::{Rejection, RejectionKind};
+pub use crate::require::{RequireFuture, RequirePermission, RequirePermissionLayer, require};
+pub use crate::store::{KeyStore, StaticKeyStore, StoreError};

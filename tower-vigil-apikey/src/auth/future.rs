@@ -1,0 +1,133 @@
+//! [`ResponseFuture`]: the key lookup, then the inner service's response.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use http::{HeaderMap, Request, Response};
+use pin_project_lite::pin_project;
+use tower_service::Service;
+use tower_vigil_core::http::ResponseBody;
+
+use super::ResponseForApiKey;
+use crate::{Authenticated, Rejection};
+
+type AuthFuture<T> = Pin<Box<dyn Future<Output = Result<Authenticated<T>, Rejection>> + Send>>;
+
+pin_project! {
+    /// The response future of [`ApiKey`](super::ApiKey).
+    pub struct ResponseFuture<S, ReqBody, ResBody, T, R>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    {
+        #[pin]
+        state: State<S, ReqBody, ResBody, T, R>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<S, ReqBody, ResBody, T, R>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    {
+        Rejected { response: Option<Response<ResponseBody<ResBody>>> },
+        Authenticating {
+            auth: AuthFuture<T>,
+            request: Option<Request<ReqBody>>,
+            inner: Option<S>,
+            responder: R,
+        },
+        Calling { #[pin] future: S::Future },
+    }
+}
+
+impl<S, ReqBody, ResBody, T, R> ResponseFuture<S, ReqBody, ResBody, T, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    R: ResponseForApiKey<ResBody>,
+{
+    pub(crate) fn rejected(responder: &R, rejection: Rejection, headers: &HeaderMap) -> Self {
+        Self {
+            state: State::Rejected {
+                response: Some(respond(responder, rejection, headers)),
+            },
+        }
+    }
+
+    pub(crate) fn authenticating(
+        auth: AuthFuture<T>,
+        request: Request<ReqBody>,
+        inner: S,
+        responder: R,
+    ) -> Self {
+        Self {
+            state: State::Authenticating {
+                auth,
+                request: Some(request),
+                inner: Some(inner),
+                responder,
+            },
+        }
+    }
+}
+
+fn respond<B, R: ResponseForApiKey<B>>(
+    responder: &R,
+    rejection: Rejection,
+    headers: &HeaderMap,
+) -> Response<ResponseBody<B>> {
+    let mut res = responder.response(&rejection, headers);
+    res.extensions_mut().insert(rejection);
+    res
+}
+
+impl<S, ReqBody, ResBody, T, R> Future for ResponseFuture<S, ReqBody, ResBody, T, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    T: Send + Sync + 'static,
+    R: ResponseForApiKey<ResBody>,
+{
+    type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Rejected { response } => {
+                    return Poll::Ready(Ok(response.take().expect("polled after completion")));
+                }
+                StateProj::Authenticating {
+                    auth,
+                    request,
+                    inner,
+                    responder,
+                } => {
+                    let outcome = ready!(auth.as_mut().poll(cx));
+                    let mut req = request.take().expect("polled after completion");
+                    match outcome {
+                        Ok(who) => {
+                            let ext = req.extensions_mut();
+                            ext.insert(Arc::clone(who.data()));
+                            ext.insert(who.principal().clone());
+                            ext.insert(who.permissions().clone());
+                            ext.insert(who);
+                            let mut svc = inner.take().expect("polled after completion");
+                            let future = svc.call(req);
+                            this.state.set(State::Calling { future });
+                        }
+                        Err(rejection) => {
+                            let res = respond(responder, rejection, req.headers());
+                            return Poll::Ready(Ok(res));
+                        }
+                    }
+                }
+                StateProj::Calling { future } => {
+                    let res = ready!(future.poll(cx))?;
+                    return Poll::Ready(Ok(res.map(ResponseBody::inner)));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! The shared cache's key names and record encoding.
+//!
+//! Records are JSON with a version field, `{"v":1,"data":{…}}` for a key and
+//! `{"v":1,"data":null}` for "no such key", so a future layout can be told apart (a record of
+//! another version counts as a miss and is overwritten).
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::ApiKeyData;
+
+const VERSION: u32 = 1;
+
+/// `apikey:{hash}` and `apikey:{hash}:rev`: one hash tag, so one cluster slot.
+pub(crate) fn keys(hash: &str) -> (String, String) {
+    let record = format!("apikey:{{{hash}}}");
+    let rev = format!("{record}:rev");
+    (record, rev)
+}
+
+#[derive(Serialize)]
+struct RecordRef<'a, T> {
+    v: u32,
+    data: Option<&'a ApiKeyData<T>>,
+}
+
+#[derive(Deserialize)]
+#[serde(bound = "T: DeserializeOwned")]
+struct Record<T> {
+    v: u32,
+    data: Option<ApiKeyData<T>>,
+}
+
+pub(crate) fn encode<T: Serialize>(data: Option<&ApiKeyData<T>>) -> Bytes {
+    let json = serde_json::to_vec(&RecordRef { v: VERSION, data })
+        .expect("key data serialises: it came from serde");
+    Bytes::from(json)
+}
+
+/// The record's content, or `None` when it cannot be read (corrupt or another version).
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Option<Option<ApiKeyData<T>>> {
+    match serde_json::from_slice::<Record<T>>(bytes) {
+        Ok(r) if r.v == VERSION => Some(r.data),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "unreadable api-key record in the shared cache; refetching");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip_and_reject_other_versions() {
+        let d = ApiKeyData::new("k", "u").permission("p");
+        assert_eq!(decode::<()>(&encode(Some(&d))), Some(Some(d)));
+        assert_eq!(decode::<()>(&encode::<()>(None)), Some(None));
+        assert_eq!(decode::<()>(br#"{"v":2,"data":null}"#), None);
+        assert_eq!(decode::<()>(b"garbage"), None);
+    }
+
+    #[test]
+    fn keys_share_a_hash_tag() {
+        let (r, v) = keys("ab12");
+        assert_eq!(r, "apikey:{ab12}");
+        assert_eq!(v, "apikey:{ab12}:rev");
+    }
+}

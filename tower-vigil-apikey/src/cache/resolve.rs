@@ -1,0 +1,207 @@
+//! The lookup path: L1, then (coalesced per key) L2 and the store, with the failure policy.
+
+use std::sync::Arc;
+
+use moka::ops::compute::Op;
+use tower_vigil_core::BackendError;
+
+use super::local::Entry;
+use super::{ApiKeyBackend, Inner, record};
+use crate::metrics::{self, inc};
+use crate::{ApiKeyData, Authenticated, KeyStore, StoreError};
+
+/// How many times a lookup starts over after racing an invalidation before it answers from
+/// the store without caching.
+const RACE_ROUNDS: usize = 3;
+
+type Found<T> = Option<Authenticated<T>>;
+
+/// What the shared tier and the store said.
+struct Fetched<T> {
+    found: Found<T>,
+    /// False when every attempt to cache it raced a revocation.
+    cacheable: bool,
+}
+
+enum FetchError {
+    /// The shared cache failed (already logged and counted).
+    Backend,
+    Store(StoreError),
+}
+
+impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
+    pub(super) async fn lookup(&self, hash: &str) -> Result<Found<K::Extra>, StoreError> {
+        if let Some(entry) = self.l1.get(hash).await
+            && self.local.is_fresh(hash, &entry)
+        {
+            return Ok(self.l1_hit(&entry));
+        }
+        for _ in 0..RACE_ROUNDS {
+            let entry = self.resolve(hash).await?;
+            // An invalidation that arrived while this fill ran wins: look again.
+            if !self.local.invalidated_since(hash, &entry) {
+                return Ok(entry.found.clone());
+            }
+        }
+        // Invalidated on every round (a key being revoked again and again): the store decides.
+        Ok(self.store_lookup(hash).await?.map(Authenticated::new))
+    }
+
+    fn l1_hit(&self, entry: &Entry<K::Extra>) -> Found<K::Extra> {
+        inc(metrics::L1_HITS);
+        if entry.found.is_none() {
+            inc(metrics::NEGATIVE_HITS);
+        }
+        entry.found.clone()
+    }
+
+    /// One coalesced resolution: calls for one key run one at a time (moka's per-key lock),
+    /// and every call after the first finds the fresh entry the first one left.
+    async fn resolve(&self, hash: &str) -> Result<Arc<Entry<K::Extra>>, StoreError> {
+        let mut out: Option<Result<Arc<Entry<K::Extra>>, StoreError>> = None;
+        let slot = &mut out;
+        self.l1
+            .entry(hash.to_owned())
+            .and_compute_with(|current| async move {
+                let current = current
+                    .map(moka::Entry::into_value)
+                    .filter(|e| !self.local.invalidated_since(hash, e));
+                if let Some(e) = current.as_ref().filter(|e| self.local.is_fresh(hash, e)) {
+                    self.l1_hit(e);
+                    *slot = Some(Ok(Arc::clone(e)));
+                    return Op::Nop;
+                }
+                let stamp = self.local.stamp();
+                let fetched = match self.fetch(hash).await {
+                    Ok(f) => Ok(f),
+                    Err(FetchError::Backend) => {
+                        if let Some(stale) = self.servable_stale(current.as_ref()) {
+                            *slot = Some(Ok(stale));
+                            return Op::Nop;
+                        }
+                        // The backend is only a cache: ask the store directly.
+                        self.store_lookup(hash).await.map(|found| Fetched {
+                            found: found.map(Authenticated::new),
+                            cacheable: true,
+                        })
+                    }
+                    Err(FetchError::Store(e)) => Err(e),
+                };
+                match fetched {
+                    Ok(f) => {
+                        let entry = Arc::new(Entry::new(f.found, stamp));
+                        *slot = Some(Ok(Arc::clone(&entry)));
+                        if f.cacheable {
+                            Op::Put(entry)
+                        } else {
+                            Op::Remove
+                        }
+                    }
+                    Err(e) => {
+                        *slot = Some(match self.servable_stale(current.as_ref()) {
+                            Some(stale) => Ok(stale),
+                            None => Err(e),
+                        });
+                        Op::Nop
+                    }
+                }
+            })
+            .await;
+        out.unwrap_or_else(|| Err(StoreError::new("lookup did not complete")))
+    }
+
+    /// A key this instance validated within `stale_if_error`, served while the backend (or
+    /// the store) fails.
+    fn servable_stale(
+        &self,
+        current: Option<&Arc<Entry<K::Extra>>>,
+    ) -> Option<Arc<Entry<K::Extra>>> {
+        let e = current?;
+        (e.found.is_some() && e.validated_at.elapsed() <= self.config.stale_if_error).then(|| {
+            inc(metrics::STALE_SERVED);
+            Arc::clone(e)
+        })
+    }
+
+    /// L2, then the store; fills L2 unless a revocation raced the lookup.
+    async fn fetch(&self, hash: &str) -> Result<Fetched<K::Extra>, FetchError> {
+        let (record_key, rev_key) = record::keys(hash);
+        for _ in 0..RACE_ROUNDS {
+            let (cached, rev) = self
+                .backend
+                .read_record(&record_key, &rev_key)
+                .await
+                .map_err(|e| {
+                    self.backend_failed(&e);
+                    FetchError::Backend
+                })?;
+            if let Some(found) = cached.and_then(|b| record::decode::<K::Extra>(&b)) {
+                inc(metrics::L2_HITS);
+                if found.is_none() {
+                    inc(metrics::NEGATIVE_HITS);
+                }
+                return Ok(Fetched {
+                    found: found.map(Authenticated::new),
+                    cacheable: true,
+                });
+            }
+            let found = self.store_lookup(hash).await.map_err(FetchError::Store)?;
+            let ttl = if found.is_some() {
+                self.config.l2_ttl
+            } else {
+                self.config.negative_ttl
+            };
+            let value = record::encode(found.as_ref());
+            match self
+                .backend
+                .fill_record(&record_key, &rev_key, rev, value, ttl)
+                .await
+            {
+                Ok(true) => {
+                    return Ok(Fetched {
+                        found: found.map(Authenticated::new),
+                        cacheable: true,
+                    });
+                }
+                // Revoked while we asked the store: what it said may predate the revocation.
+                Ok(false) => {}
+                Err(e) => {
+                    // The store answered; only sharing the answer failed.
+                    self.backend_failed(&e);
+                    return Ok(Fetched {
+                        found: found.map(Authenticated::new),
+                        cacheable: true,
+                    });
+                }
+            }
+        }
+        let found = self.store_lookup(hash).await.map_err(FetchError::Store)?;
+        Ok(Fetched {
+            found: found.map(Authenticated::new),
+            cacheable: false,
+        })
+    }
+
+    fn backend_failed(&self, e: &BackendError) {
+        inc(metrics::BACKEND_ERRORS);
+        tracing::warn!(error = %e, "api-key backend call failed; using the failure policy");
+    }
+
+    pub(super) async fn store_lookup(
+        &self,
+        hash: &str,
+    ) -> Result<Option<ApiKeyData<K::Extra>>, StoreError> {
+        inc(metrics::STORE_LOOKUPS);
+        match tokio::time::timeout(self.config.store_timeout, self.store.lookup(hash)).await {
+            Ok(Ok(found)) => Ok(found),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "api-key store lookup failed");
+                Err(e)
+            }
+            Err(_) => {
+                tracing::warn!(timeout = ?self.config.store_timeout, "api-key store lookup timed out");
+                Err(StoreError::new("the key store did not answer in time"))
+            }
+        }
+    }
+}
