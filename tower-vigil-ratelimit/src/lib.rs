@@ -1,2 +1,16 @@
-//! tower-vigil-ratelimit: filled by its own issue.
+//! # tower-vigil-ratelimit
+//!
+//! Keyed rate limiting (work in progress).
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod algorithm;
+pub mod decision;
+pub mod quota;
+pub mod store;
+
+pub use crate::algorithm::Mode;
+pub use crate::decision::{Decision, PolicyDecision};
+pub use crate::quota::{Algorithm, MAX_LOG_LIMIT, Policy, Quota};
+pub use crate::store::{Acquire, RateLimitStore};
+pub use tower_vigil_core::{MemoryBackend, RedisBackend};

@@ -1,0 +1,103 @@
+//! Sliding-window counter: the current fixed window's count plus the previous window's,
+//! weighted by how much of it the sliding window still covers. Compared in units of
+//! `1/period` so no division is rounded: admitted when
+//! `prev × (W − e) + (cur + cost) × W ≤ limit × W` (`e`: µs into the current window).
+//! Error bound: see [`Algorithm::SlidingWindowCounter`](crate::Algorithm::SlidingWindowCounter).
+//! Twin: `sliding_counter.lua`.
+
+use super::{Mode, Outcome, Params, State, Stored, Write};
+
+pub(crate) fn eval(
+    p: Params,
+    stored: Stored<'_>,
+    now: i64,
+    cost: i64,
+    mode: Mode,
+) -> (Outcome, Write) {
+    let w = p.period;
+    let mut idx = now / w;
+    let mut e = now - idx * w;
+    let (mut cur, mut prev) = (0, 0);
+    if let Stored::State(State::Counter {
+        w: sw,
+        cur: c,
+        prev: pv,
+    }) = stored
+    {
+        if *sw > idx {
+            // Another clock is ahead: count as the start of its window.
+            idx = *sw;
+            e = 0;
+            (cur, prev) = (*c, *pv);
+        } else if *sw == idx {
+            (cur, prev) = (*c, *pv);
+        } else if *sw == idx - 1 {
+            prev = *c;
+        }
+    }
+    let weight = w - e;
+    let cap = p.limit * w;
+    let reset = |cur: i64, prev: i64| {
+        if cur > 0 {
+            weight + w
+        } else if prev > 0 {
+            weight
+        } else {
+            0
+        }
+    };
+    let put = |cur: i64| {
+        if cur == 0 && prev == 0 {
+            Write::Delete
+        } else {
+            Write::Put {
+                state: State::Counter { w: idx, cur, prev },
+                ttl: reset(cur, prev),
+            }
+        }
+    };
+    let report = |cur: i64| Outcome {
+        allowed: true,
+        remaining: (cap - prev * weight - cur * w).max(0) / w,
+        reset: reset(cur, prev),
+        retry: 0,
+    };
+    match mode {
+        Mode::Charge | Mode::Refund => {
+            let c = if mode == Mode::Charge {
+                (cur + cost).min(p.limit).max(cur)
+            } else {
+                (cur - cost).max(0)
+            };
+            (report(c), put(c))
+        }
+        _ if prev * weight + (cur + cost) * w <= cap => {
+            let c = cur + cost;
+            let write = if mode == Mode::Acquire && cost > 0 {
+                put(c)
+            } else {
+                Write::Keep
+            };
+            (report(c), write)
+        }
+        _ => {
+            let free = p.limit - cur - cost;
+            let retry = if free >= 0 {
+                // Only the previous window's weight is in the way (so prev > 0).
+                (w - free * w / prev) - e
+            } else if cost > p.limit {
+                weight + w
+            } else {
+                // Wait for the next window, where today's count becomes the weighted one.
+                weight + (w - (p.limit - cost) * w / cur).max(0)
+            };
+            let out = Outcome {
+                allowed: false,
+                remaining: (cap - prev * weight - cur * w).max(0) / w,
+                reset: reset(cur, prev),
+                retry,
+            };
+            (out, Write::Keep)
+        }
+    }
+}

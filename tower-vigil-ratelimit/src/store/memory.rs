@@ -1,0 +1,94 @@
+//! The Rust twins of the scripts, run under [`MemoryBackend::atomic`].
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use tower_vigil_core::memory::{Slot, Value};
+use tower_vigil_core::{BackendError, MemoryBackend};
+
+use super::{Acquire, RateLimitStore, decision};
+use crate::algorithm::{self, Params, State, Stored, Write};
+use crate::decision::Decision;
+
+/// One extra second on every TTL, as the Lua scripts add: an app clock a little behind the
+/// store's must not see its state expire early.
+const SLACK: Duration = Duration::from_secs(1);
+
+impl RateLimitStore for MemoryBackend {
+    async fn acquire(&self, req: Acquire<'_>) -> Result<Decision, BackendError> {
+        decide_in_memory(self, req)
+    }
+}
+
+pub(crate) fn decide_in_memory(
+    m: &MemoryBackend,
+    req: Acquire<'_>,
+) -> Result<Decision, BackendError> {
+    req.check()?;
+    let keys = req.keys();
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let now = i64::try_from(req.now_micros.unwrap_or_else(|| m.now_micros())).unwrap_or(i64::MAX);
+    let outcomes = m.atomic(&refs, |slots| {
+        let mut outcomes = Vec::with_capacity(slots.len());
+        let mut writes = Vec::with_capacity(slots.len());
+        for (policy, slot) in req.policies.iter().zip(slots.iter()) {
+            let stored = match slot.value() {
+                Some(Value::Int(t)) => Stored::Tat(*t),
+                Some(Value::Any(any)) => any
+                    .downcast_ref::<State>()
+                    .map_or(Stored::None, Stored::State),
+                _ => Stored::None,
+            };
+            let (o, w) = algorithm::eval(
+                policy.algorithm(),
+                Params::of(policy),
+                stored,
+                now,
+                req.cost_for(policy),
+                req.mode,
+            );
+            outcomes.push(o);
+            writes.push(w);
+        }
+        let apply = req.mode.always_writes()
+            || (req.mode == algorithm::Mode::Acquire && outcomes.iter().all(|o| o.allowed));
+        if apply {
+            for (slot, write) in slots.iter_mut().zip(writes) {
+                apply_write(slot, write);
+            }
+        }
+        outcomes
+    });
+    Ok(decision(&req, &outcomes))
+}
+
+fn ttl(micros: i64) -> Duration {
+    Duration::from_micros(u64::try_from(micros).unwrap_or(0)) + SLACK
+}
+
+fn apply_write(slot: &mut Slot, write: Write) {
+    match write {
+        Write::Keep => {}
+        Write::Delete => {
+            slot.remove();
+        }
+        Write::Tat { tat, ttl: t } => slot.set(Value::Int(tat), ttl(t)),
+        Write::Put { state, ttl: t } => slot.set(Value::Any(Box::new(state)), ttl(t)),
+        Write::Log { op, ttl: t } => {
+            let mut log = match slot.remove() {
+                Some(Value::Any(any)) => match any.downcast::<State>() {
+                    Ok(state) => match *state {
+                        State::Log(log) => log,
+                        _ => VecDeque::new(),
+                    },
+                    Err(_) => VecDeque::new(),
+                },
+                _ => VecDeque::new(),
+            };
+            op.apply(&mut log);
+            if !log.is_empty() {
+                slot.set(Value::Any(Box::new(State::Log(log))), ttl(t));
+            }
+        }
+    }
+}
