@@ -1,0 +1,59 @@
+//! What the suite needs from a backend beyond the cache: a second connection sharing its
+//! namespace (another app instance), and where to scan it.
+
+use tower_vigil_core::{Backend, BackendKind, MemoryBackend, RedisBackend};
+use tower_vigil_tests::fixtures::{TEST_TIMEOUT, shared_cluster, shared_server};
+
+pub(crate) trait TestBackend: tower_vigil_apikey::ApiKeyBackend {
+    /// Another connection to the same store and prefix, as a second instance would have.
+    async fn twin(&self) -> Self;
+
+    /// The Redis nodes holding this backend's keys (none for memory).
+    fn node_urls(&self) -> Vec<String>;
+}
+
+impl TestBackend for MemoryBackend {
+    async fn twin(&self) -> Self {
+        self.clone()
+    }
+
+    fn node_urls(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+impl TestBackend for RedisBackend {
+    async fn twin(&self) -> Self {
+        let builder = match self.backend_kind() {
+            BackendKind::RedisCluster => RedisBackend::cluster_builder(shared_cluster().urls()),
+            _ => RedisBackend::builder(&shared_server().url()),
+        };
+        builder
+            .unwrap()
+            .prefix(self.prefix().as_str())
+            .unwrap()
+            .timeout(TEST_TIMEOUT)
+            .connect_timeout(TEST_TIMEOUT)
+            .connect()
+            .await
+            .unwrap()
+    }
+
+    fn node_urls(&self) -> Vec<String> {
+        match self.backend_kind() {
+            BackendKind::RedisCluster => shared_cluster().urls(),
+            _ => vec![shared_server().url()],
+        }
+    }
+}
+
+/// After a Redis test: no raw key in any key name or value, and the hashed records are there.
+pub(crate) async fn assert_clean<B: TestBackend>(backend: &B, raw_keys: &[&str]) {
+    let urls = backend.node_urls();
+    if urls.is_empty() {
+        return;
+    }
+    let scanned =
+        crate::common::assert_no_raw_key(&urls, backend.prefix().as_str(), raw_keys).await;
+    assert!(scanned > 0, "the test left no cache record to check");
+}

@@ -1,0 +1,308 @@
+//! The suite's cases, generic over the backend.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, UNIX_EPOCH};
+
+use http::{Request, StatusCode};
+use tower::ServiceExt;
+use tower_vigil_apikey::{
+    ApiKeyCache, ApiKeyData, ApiKeyLayer, KeyFormat, RejectionKind, ValidUntil, generate_key,
+    require,
+};
+
+use crate::backends::{TestBackend, assert_clean};
+use crate::common::{TestStore, add_key, cache, service, status};
+
+const KEY: &str = "test-key-0123456789abcdef";
+const OTHER: &str = "test-key-unknown-00000000";
+
+pub(crate) async fn single_flight_100_cold_requests_make_one_store_lookup<B: TestBackend>(
+    backend: B,
+) {
+    let store = TestStore::default();
+    // A slow store keeps the first lookup in flight while the other 99 arrive.
+    store.set_delay(Duration::from_millis(100));
+    let cache = cache(backend.clone(), &store).await;
+    add_key(&cache, &store, KEY, ApiKeyData::new("k-1", "u-1"));
+    let svc = service(ApiKeyLayer::new(cache));
+    let barrier = Arc::new(tokio::sync::Barrier::new(100));
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let (svc, barrier) = (svc.clone(), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                status(&svc, KEY).await
+            })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(store.lookups(), 1);
+    assert_clean(&backend, &[KEY]).await;
+}
+
+pub(crate) async fn unknown_keys_are_cached_negatively_in_both_tiers<B: TestBackend>(backend: B) {
+    let store = TestStore::default();
+    let first = cache(backend.clone(), &store).await;
+    for _ in 0..20 {
+        assert_eq!(
+            first.authenticate(OTHER).await.unwrap_err().kind(),
+            RejectionKind::UnknownKey
+        );
+    }
+    assert_eq!(store.lookups(), 1, "L1 negative entry");
+    let second = cache(backend.twin().await, &store).await;
+    for _ in 0..20 {
+        assert!(second.authenticate(OTHER).await.is_err());
+    }
+    assert_eq!(store.lookups(), 1, "L2 negative entry");
+    assert_clean(&backend, &[OTHER]).await;
+}
+
+pub(crate) async fn a_second_instance_is_served_from_l2_without_a_store_lookup<B: TestBackend>(
+    backend: B,
+) {
+    let store = TestStore::default();
+    let first = cache(backend.clone(), &store).await;
+    add_key(
+        &first,
+        &store,
+        KEY,
+        ApiKeyData::new("k-1", "u-1").organization("o-1"),
+    );
+    assert_eq!(first.authenticate(KEY).await.unwrap().data().id, "k-1");
+    let second = cache(backend.twin().await, &store).await;
+    let got = second.authenticate(KEY).await.unwrap();
+    assert_eq!(got.principal().organization_id(), Some("o-1"));
+    assert_eq!(store.lookups(), 1);
+    assert_clean(&backend, &[KEY]).await;
+}
+
+pub(crate) async fn revocation_reaches_a_second_instance_within_one_second<B: TestBackend>(
+    backend: B,
+) {
+    let store = TestStore::default();
+    let admin = cache(backend.clone(), &store).await;
+    let other = cache(backend.twin().await, &store).await;
+    add_key(&admin, &store, KEY, ApiKeyData::new("k-1", "u-1"));
+    let svc = service(ApiKeyLayer::new(other.clone()));
+    assert_eq!(status(&svc, KEY).await, StatusCode::OK);
+    assert_eq!(
+        status(&svc, KEY).await,
+        StatusCode::OK,
+        "now from the second instance's L1"
+    );
+
+    store.keys.remove(&admin.hash_key(KEY));
+    admin.invalidate_key(KEY).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        if status(&svc, KEY).await == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the second instance still accepts the revoked key after 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // And it stays revoked.
+    assert_eq!(status(&svc, KEY).await, StatusCode::UNAUTHORIZED);
+    assert!(admin.authenticate(KEY).await.is_err());
+    assert_clean(&backend, &[KEY]).await;
+}
+
+pub(crate) async fn a_fill_racing_a_revocation_does_not_resurrect_the_key<B: TestBackend>(
+    backend: B,
+) {
+    let store = TestStore::default();
+    let filler = cache(backend.clone(), &store).await;
+    let admin = cache(backend.twin().await, &store).await;
+    add_key(&filler, &store, KEY, ApiKeyData::new("k-1", "u-1"));
+
+    // The lookup reads the key from the "database", then stalls before it can fill the caches.
+    let gate = store.gate_next();
+    let in_flight = tokio::spawn({
+        let filler = filler.clone();
+        async move { filler.authenticate(KEY).await.map(|a| a.data().id.clone()) }
+    });
+    gate.entered.notified().await;
+    // Meanwhile the key is deleted and revoked.
+    store.keys.remove(&filler.hash_key(KEY));
+    admin.invalidate_key(KEY).await.unwrap();
+    gate.release.notify_one();
+
+    // The racing request is answered from the store's current state, not the stale read.
+    assert_eq!(
+        in_flight.await.unwrap().unwrap_err().kind(),
+        RejectionKind::UnknownKey
+    );
+    for c in [&filler, &admin] {
+        assert_eq!(
+            c.authenticate(KEY).await.unwrap_err().kind(),
+            RejectionKind::UnknownKey
+        );
+    }
+    let third = cache(backend.twin().await, &store).await;
+    assert!(
+        third.authenticate(KEY).await.is_err(),
+        "a fresh instance must not find it in L2"
+    );
+    assert_clean(&backend, &[KEY]).await;
+}
+
+pub(crate) async fn creating_a_key_after_a_negative_hit_takes_effect_on_invalidate<
+    B: TestBackend,
+>(
+    backend: B,
+) {
+    let store = TestStore::default();
+    let a = cache(backend.clone(), &store).await;
+    let b = cache(backend.twin().await, &store).await;
+    assert!(a.authenticate(KEY).await.is_err());
+    assert!(b.authenticate(KEY).await.is_err());
+    add_key(&a, &store, KEY, ApiKeyData::new("k-new", "u-1"));
+    a.invalidate_key(KEY).await.unwrap();
+    assert_eq!(a.authenticate(KEY).await.unwrap().data().id, "k-new");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while b.authenticate(KEY).await.is_err() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the invalidation never reached b"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_clean(&backend, &[KEY]).await;
+}
+
+pub(crate) async fn expired_keys_are_rejected<B: TestBackend>(backend: B) {
+    let store = TestStore::default();
+    let now = Arc::new(AtomicU64::new(1_000_000));
+    let clock = {
+        let now = Arc::clone(&now);
+        move || UNIX_EPOCH + Duration::from_secs(now.load(Ordering::SeqCst))
+    };
+    let cache = ApiKeyCache::builder(backend.clone(), store.clone())
+        .clock(clock)
+        .build()
+        .unwrap();
+    cache.ready().await;
+    let until = ValidUntil::from_unix_seconds(1_000_100);
+    add_key(
+        &cache,
+        &store,
+        KEY,
+        ApiKeyData::new("k-1", "u-1").valid_until(until),
+    );
+    add_key(
+        &cache,
+        &store,
+        OTHER,
+        ApiKeyData::new("k-2", "u-1").valid_until(ValidUntil::from_unix_seconds(999_999)),
+    );
+    let svc = service(ApiKeyLayer::new(cache.clone()));
+    assert_eq!(status(&svc, KEY).await, StatusCode::OK);
+    now.store(1_000_100, Ordering::SeqCst);
+    assert_eq!(
+        cache.authenticate(KEY).await.unwrap_err().kind(),
+        RejectionKind::Expired
+    );
+    assert_eq!(status(&svc, KEY).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        cache.authenticate(OTHER).await.unwrap_err().kind(),
+        RejectionKind::Expired
+    );
+    assert_clean(&backend, &[KEY, OTHER]).await;
+}
+
+pub(crate) async fn permissions_are_checked_per_route<B: TestBackend>(backend: B) {
+    let store = TestStore::default();
+    let cache = cache(backend.clone(), &store).await;
+    add_key(
+        &cache,
+        &store,
+        KEY,
+        ApiKeyData::new("k-1", "u-1").permission("analyze"),
+    );
+    add_key(
+        &cache,
+        &store,
+        OTHER,
+        ApiKeyData::new("k-2", "u-1").permission("read"),
+    );
+    let app = axum::Router::new()
+        .route(
+            "/analyze",
+            axum::routing::post(|| async { "ok" }).layer(require("analyze").unwrap()),
+        )
+        .route("/status", axum::routing::get(|| async { "ok" }))
+        .layer(ApiKeyLayer::new(cache));
+    let call = |method: &str, path: &str, key: &str| {
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .header("x-api-key", key)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    assert_eq!(
+        app.clone()
+            .oneshot(call("POST", "/analyze", KEY))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let denied = app
+        .clone()
+        .oneshot(call("POST", "/analyze", OTHER))
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    let challenge = denied.headers()["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.contains("insufficient_scope") && challenge.contains("analyze"),
+        "{challenge}"
+    );
+    assert_eq!(
+        app.oneshot(call("GET", "/status", OTHER))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_clean(&backend, &[KEY, OTHER]).await;
+}
+
+pub(crate) async fn badly_formatted_keys_never_reach_the_caches_or_the_store<B: TestBackend>(
+    backend: B,
+) {
+    let store = TestStore::default();
+    let cache = ApiKeyCache::builder(backend.clone(), store.clone())
+        .format(KeyFormat::issued("vg").unwrap())
+        .build()
+        .unwrap();
+    cache.ready().await;
+    let good = generate_key("vg").unwrap();
+    add_key(&cache, &store, &good, ApiKeyData::new("k-1", "u-1"));
+    let mut bad = good.clone().into_bytes();
+    let i = 4;
+    bad[i] = if bad[i] == b'Q' { b'R' } else { b'Q' };
+    let bad = String::from_utf8(bad).unwrap();
+    for k in [
+        bad.as_str(),
+        "vg_tooshort_abcdef",
+        "sk_live_0123456789abcdef0123456789",
+    ] {
+        assert_eq!(
+            cache.authenticate(k).await.unwrap_err().kind(),
+            RejectionKind::InvalidFormat
+        );
+    }
+    assert_eq!(store.lookups(), 0);
+    assert_eq!(cache.stats().l1_entries, 0);
+    assert_eq!(cache.authenticate(&good).await.unwrap().data().id, "k-1");
+    assert_clean(&backend, &[&good, &bad]).await;
+}

@@ -1,0 +1,177 @@
+//! Shared by the integration tests: a key store that counts lookups and can block or fail,
+//! cache and service builders, and a scan of everything a test left in Redis.
+#![allow(dead_code, unreachable_pub)]
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use http::{Request, Response, StatusCode};
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+use tower::ServiceExt;
+use tower::util::BoxCloneSyncService;
+use tower_vigil_apikey::{
+    ApiKeyBackend, ApiKeyCache, ApiKeyData, ApiKeyLayer, KeyStore, ResponseForApiKey,
+    StaticKeyStore, StoreError,
+};
+use tower_vigil_core::Principal;
+use tower_vigil_core::http::ResponseBody;
+
+/// A gate a lookup stops at: the test learns it arrived and decides when it goes on.
+#[derive(Clone, Default)]
+pub struct Gate {
+    pub entered: Arc<Notify>,
+    pub release: Arc<Notify>,
+}
+
+/// A [`KeyStore`] over a map that counts lookups, can fail, can be slow, and can hold the
+/// next lookup at a [`Gate`] after it read the map (like a database read that is in flight).
+#[derive(Clone, Default)]
+pub struct TestStore {
+    pub keys: StaticKeyStore,
+    lookups: Arc<AtomicUsize>,
+    failing: Arc<AtomicBool>,
+    delay: Arc<Mutex<Option<Duration>>>,
+    gate: Arc<Mutex<Option<Gate>>>,
+}
+
+impl TestStore {
+    pub fn lookups(&self) -> usize {
+        self.lookups.load(Ordering::SeqCst)
+    }
+
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    pub fn set_delay(&self, delay: Duration) {
+        *self.delay.lock() = Some(delay);
+    }
+
+    /// Holds the next lookup at the returned gate.
+    pub fn gate_next(&self) -> Gate {
+        let g = Gate::default();
+        *self.gate.lock() = Some(g.clone());
+        g
+    }
+}
+
+impl KeyStore for TestStore {
+    type Extra = ();
+
+    async fn lookup(&self, key_hash: &str) -> Result<Option<ApiKeyData>, StoreError> {
+        self.lookups.fetch_add(1, Ordering::SeqCst);
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StoreError::new("test store is down"));
+        }
+        let found = self.keys.lookup(key_hash).await?;
+        let delay = *self.delay.lock();
+        if let Some(d) = delay {
+            tokio::time::sleep(d).await;
+        }
+        let gate = self.gate.lock().take();
+        if let Some(g) = gate {
+            g.entered.notify_one();
+            g.release.notified().await;
+        }
+        Ok(found)
+    }
+}
+
+/// A cache with default settings whose subscription is live.
+pub async fn cache<B: ApiKeyBackend>(backend: B, store: &TestStore) -> ApiKeyCache<B, TestStore> {
+    let cache = ApiKeyCache::builder(backend, store.clone())
+        .build()
+        .unwrap();
+    cache.ready().await;
+    cache
+}
+
+/// Adds `raw` to the store as key `id`.
+pub fn add_key<B: ApiKeyBackend>(
+    cache: &ApiKeyCache<B, TestStore>,
+    store: &TestStore,
+    raw: &str,
+    data: ApiKeyData,
+) {
+    store.keys.insert(&cache.hash_key(raw), data);
+}
+
+pub type Svc = BoxCloneSyncService<Request<String>, Response<ResponseBody<String>>, Infallible>;
+
+/// `ApiKeyLayer` over a service answering with the principal's id.
+pub fn service<B: ApiKeyBackend, R: ResponseForApiKey<String>>(
+    layer: ApiKeyLayer<B, TestStore, R>,
+) -> Svc {
+    let svc =
+        tower::ServiceBuilder::new()
+            .layer(layer)
+            .service_fn(|req: Request<String>| async move {
+                let id = Principal::from_extensions(req.extensions())
+                    .map(|p| p.id().to_owned())
+                    .unwrap_or_default();
+                Ok::<_, Infallible>(Response::new(id))
+            });
+    BoxCloneSyncService::new(svc)
+}
+
+/// The status of a request carrying `key` in `X-API-Key`.
+pub async fn status(svc: &Svc, key: &str) -> StatusCode {
+    let req = Request::builder()
+        .header("x-api-key", key)
+        .body(String::new())
+        .unwrap();
+    svc.clone().oneshot(req).await.unwrap().status()
+}
+
+/// Every key under `prefix` on the Redis nodes at `urls`, with its value (strings only).
+pub async fn scan_all(urls: &[String], prefix: &str) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for url in urls {
+        let client = redis::Client::open(url.as_str()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(format!("{prefix}:*"))
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            for k in keys {
+                let v: Option<Vec<u8>> = redis::cmd("GET")
+                    .arg(&k)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                out.push((k, v.unwrap_or_default()));
+            }
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+    }
+    out
+}
+
+/// Fails if any raw key appears in a key name or value under `prefix`; returns how many
+/// keys were scanned.
+pub async fn assert_no_raw_key(urls: &[String], prefix: &str, raw_keys: &[&str]) -> usize {
+    let all = scan_all(urls, prefix).await;
+    for (k, v) in &all {
+        for raw in raw_keys {
+            assert!(!k.contains(raw), "raw key in key name {k}");
+            assert!(
+                !v.windows(raw.len()).any(|w| w == raw.as_bytes()),
+                "raw key in the value of {k}"
+            );
+        }
+    }
+    all.len()
+}
