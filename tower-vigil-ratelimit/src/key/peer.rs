@@ -1,0 +1,107 @@
+//! [`PeerIp`]: the address of the connection.
+
+use std::net::{IpAddr, SocketAddr};
+
+use ipnet::Ipv6Net;
+use tower_vigil_core::ConfigError;
+
+use super::{KeyExtractor, RequestHead};
+
+/// The peer's IP address from the request's extensions: a [`SocketAddr`] or [`IpAddr`] your
+/// server inserted, or (with the `axum` feature) axum's `ConnectInfo<SocketAddr>`. IPv6
+/// addresses are bucketed by prefix (/64 by default: one customer usually owns a whole /64, so
+/// per-address limits would be trivial to dodge). Key: `ip:<address>` or `ip:<network>/<len>`.
+///
+/// With axum, serve with `into_make_service_with_connect_info::<SocketAddr>()` and enable the
+/// `axum` feature; with hyper, insert the `SocketAddr` of the accepted connection into each
+/// request's extensions (e.g. with `tower_http::add_extension` or a `map_request`).
+#[derive(Debug, Clone, Copy)]
+pub struct PeerIp {
+    ipv6_prefix: u8,
+}
+
+impl Default for PeerIp {
+    fn default() -> Self {
+        Self { ipv6_prefix: 64 }
+    }
+}
+
+impl PeerIp {
+    /// IPv6 bucketed by /64.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Bucket IPv6 addresses by `/len` (0 to 128; 128 keys on the full address).
+    pub fn ipv6_prefix(mut self, len: u8) -> Result<Self, ConfigError> {
+        self.ipv6_prefix = check_prefix(len)?;
+        Ok(self)
+    }
+
+    /// The peer address, unbucketed.
+    pub fn peer_addr(req: &RequestHead<'_>) -> Option<IpAddr> {
+        let ext = req.extensions();
+        if let Some(addr) = ext.get::<SocketAddr>() {
+            return Some(addr.ip());
+        }
+        if let Some(ip) = ext.get::<IpAddr>() {
+            return Some(*ip);
+        }
+        #[cfg(feature = "axum")]
+        if let Some(info) = ext.get::<axum::extract::ConnectInfo<SocketAddr>>() {
+            return Some(info.0.ip());
+        }
+        None
+    }
+}
+
+impl KeyExtractor for PeerIp {
+    fn extract(&self, req: &RequestHead<'_>) -> Option<String> {
+        Self::peer_addr(req).map(|ip| ip_key(ip, self.ipv6_prefix))
+    }
+}
+
+pub(super) fn check_prefix(len: u8) -> Result<u8, ConfigError> {
+    if len > 128 {
+        return Err(ConfigError::new(
+            "ipv6_prefix",
+            format!("must be 0 to 128, found {len}"),
+        ));
+    }
+    Ok(len)
+}
+
+/// `ip:<v4>` or `ip:<v6 network>/<len>` (an IPv4-mapped IPv6 address counts as the IPv4 one).
+pub(super) fn ip_key(ip: IpAddr, ipv6_prefix: u8) -> String {
+    match ip {
+        IpAddr::V4(v4) => format!("ip:{v4}"),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return format!("ip:{v4}");
+            }
+            if ipv6_prefix >= 128 {
+                return format!("ip:{v6}");
+            }
+            match Ipv6Net::new(v6, ipv6_prefix) {
+                Ok(net) => format!("ip:{}", net.trunc()),
+                Err(_) => format!("ip:{v6}"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_is_bucketed_by_prefix() {
+        let ip: IpAddr = "2001:db8:1:2:3:4:5:6".parse().unwrap();
+        assert_eq!(ip_key(ip, 64), "ip:2001:db8:1:2::/64");
+        assert_eq!(ip_key(ip, 48), "ip:2001:db8:1::/48");
+        assert_eq!(ip_key(ip, 128), "ip:2001:db8:1:2:3:4:5:6");
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        assert_eq!(ip_key(mapped, 64), "ip:192.0.2.1");
+        assert!(check_prefix(129).is_err());
+    }
+}

@@ -1,0 +1,192 @@
+//! The layer's shared configuration and the decision around one request: deny cache, store
+//! call, failure policy, and the charge or refund once the response is known.
+
+use std::sync::Arc;
+
+use http::StatusCode;
+use tower_vigil_core::{FailurePolicy, MemoryBackend};
+
+use super::deny_cache::DenyCache;
+use super::headers::HeaderSet;
+use super::metrics::{BACKEND_ERRORS_TOTAL, DENY_CACHE_HITS_TOTAL};
+use super::response::ResponseForRateLimited;
+use super::{Clock, MissingKey};
+use crate::algorithm::Mode;
+use crate::decision::Decision;
+use crate::key::{KeyExtractor, RequestHead};
+use crate::quota::{Policy, Quota};
+use crate::store::{Acquire, RateLimitStore};
+
+pub(crate) type QuotaFn = dyn Fn(&RequestHead<'_>) -> Option<Quota> + Send + Sync;
+pub(crate) type CostFn = dyn Fn(&RequestHead<'_>) -> u32 + Send + Sync;
+pub(crate) type StatusFn = dyn Fn(StatusCode) -> bool + Send + Sync;
+
+/// When a request's cost is counted.
+#[derive(Clone)]
+pub(crate) enum Outcome {
+    Always,
+    ChargeWhen(Arc<StatusFn>),
+    RefundWhen(Arc<StatusFn>),
+}
+
+pub(crate) struct Config<St> {
+    pub(crate) store: St,
+    pub(crate) key: Arc<dyn KeyExtractor>,
+    pub(crate) policies: Arc<[Policy]>,
+    pub(crate) quota_for: Option<Arc<QuotaFn>>,
+    pub(crate) cost: Option<Arc<CostFn>>,
+    pub(crate) clock: Clock,
+    pub(crate) failure: FailurePolicy,
+    pub(crate) local: Option<MemoryBackend>,
+    pub(crate) deny_cache: Option<DenyCache>,
+    pub(crate) shadow: bool,
+    pub(crate) outcome: Outcome,
+    pub(crate) missing_key: MissingKey,
+    pub(crate) headers: HeaderSet,
+    pub(crate) response: Arc<dyn ResponseForRateLimited>,
+}
+
+/// Where a decision came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    Store,
+    DenyCache,
+    Local,
+}
+
+/// The result of checking one request.
+pub(crate) enum Checked {
+    Decided(Decision, Source),
+    /// The store failed and the policy is `Open`.
+    Unchecked,
+    /// The store failed and the policy is `Closed`.
+    Unavailable,
+}
+
+impl<St: RateLimitStore> Config<St> {
+    /// The request's policies: the configured ones, with the default quota chosen per request
+    /// when a chooser is set.
+    pub(crate) fn policies_for(&self, head: &RequestHead<'_>) -> Arc<[Policy]> {
+        let Some(quota) = self.quota_for.as_ref().and_then(|f| f(head)) else {
+            return self.policies.clone();
+        };
+        let first = &self.policies[0];
+        if first.quota() == quota {
+            return self.policies.clone();
+        }
+        match Policy::with_algorithm(first.name(), quota, first.algorithm()) {
+            Ok(chosen) => std::iter::once(chosen)
+                .chain(self.policies[1..].iter().cloned())
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "quota chosen for the request is invalid; using the configured one");
+                self.policies.clone()
+            }
+        }
+    }
+
+    pub(crate) fn cost_of(&self, head: &RequestHead<'_>) -> u32 {
+        self.cost.as_ref().map_or(1, |f| f(head))
+    }
+
+    fn acquire<'a>(
+        &self,
+        key: &'a str,
+        policies: &'a [Policy],
+        cost: u32,
+        mode: Mode,
+    ) -> Acquire<'a> {
+        let req = Acquire::new(key, policies).cost(cost).mode(mode);
+        match self.clock.now_micros() {
+            Some(now) => req.at(now),
+            None => req,
+        }
+    }
+
+    fn cache_key(key: &str, policies: &[Policy]) -> String {
+        let mut k = String::with_capacity(key.len() + 16 * policies.len());
+        k.push_str(key);
+        for p in policies {
+            k.push('\n');
+            k.push_str(p.name());
+        }
+        k
+    }
+
+    /// Decides the request before it is served.
+    pub(crate) async fn check(&self, key: &str, policies: &[Policy], cost: u32) -> Checked {
+        let cache_key = self
+            .deny_cache
+            .as_ref()
+            .map(|_| Self::cache_key(key, policies));
+        if let (Some(cache), Some(ck)) = (&self.deny_cache, &cache_key)
+            && let Some(d) = cache.get(ck)
+        {
+            metrics::counter!(DENY_CACHE_HITS_TOTAL).increment(1);
+            return Checked::Decided(d, Source::DenyCache);
+        }
+        let mode = match self.outcome {
+            Outcome::ChargeWhen(_) => Mode::Peek,
+            _ => Mode::Acquire,
+        };
+        let req = self.acquire(key, policies, cost, mode);
+        match self.store.acquire(req).await {
+            Ok(d) => {
+                if !d.allowed()
+                    && let (Some(cache), Some(ck)) = (&self.deny_cache, cache_key)
+                {
+                    cache.insert(ck, &d);
+                }
+                Checked::Decided(d, Source::Store)
+            }
+            Err(e) => {
+                metrics::counter!(
+                    BACKEND_ERRORS_TOTAL,
+                    "failure_policy" => self.failure.as_str(),
+                    "kind" => e.kind().to_string(),
+                )
+                .increment(1);
+                tracing::warn!(error = %e, failure_policy = %self.failure, "rate-limit store failed");
+                match (&self.local, self.failure) {
+                    (Some(local), _) => match local.acquire(req).await {
+                        Ok(d) => Checked::Decided(d, Source::Local),
+                        Err(_) => Checked::Unchecked,
+                    },
+                    (None, FailurePolicy::Closed) => Checked::Unavailable,
+                    _ => Checked::Unchecked,
+                }
+            }
+        }
+    }
+
+    /// Charges or refunds once the response status is known.
+    pub(crate) async fn settle(
+        &self,
+        key: &str,
+        policies: &[Policy],
+        cost: u32,
+        decision: &Decision,
+        source: Source,
+        status: StatusCode,
+    ) {
+        let mode = match &self.outcome {
+            Outcome::ChargeWhen(f) if f(status) => Mode::Charge,
+            Outcome::RefundWhen(f) if f(status) && decision.allowed() => Mode::Refund,
+            _ => return,
+        };
+        let req = self.acquire(key, policies, cost, mode);
+        let result = match (source, &self.local) {
+            (Source::Local, Some(local)) => local.acquire(req).await,
+            _ => self.store.acquire(req).await,
+        };
+        if let Err(e) = result {
+            metrics::counter!(
+                BACKEND_ERRORS_TOTAL,
+                "failure_policy" => self.failure.as_str(),
+                "kind" => e.kind().to_string(),
+            )
+            .increment(1);
+            tracing::warn!(error = %e, ?mode, "rate-limit charge after the response failed");
+        }
+    }
+}

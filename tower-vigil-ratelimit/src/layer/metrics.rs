@@ -1,0 +1,12 @@
+//! Counter names, through the `metrics` facade.
+
+/// Requests admitted (label `shadow`: `true` when in shadow mode).
+pub const ALLOWED_TOTAL: &str = "vigil_ratelimit_allowed_total";
+/// Requests over a limit (labels `policy`: the first denying policy, `shadow`).
+pub const LIMITED_TOTAL: &str = "vigil_ratelimit_limited_total";
+/// Store calls that failed or timed out (labels `failure_policy`, `kind`).
+pub const BACKEND_ERRORS_TOTAL: &str = "vigil_ratelimit_backend_errors_total";
+/// Denials answered from the in-process deny cache, without a store call.
+pub const DENY_CACHE_HITS_TOTAL: &str = "vigil_ratelimit_deny_cache_hits_total";
+/// Requests whose key could not be extracted (label `action`: `reject`, `allow`, `shared`).
+pub const UNIDENTIFIED_TOTAL: &str = "vigil_ratelimit_unidentified_total";

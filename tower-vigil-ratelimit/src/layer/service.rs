@@ -1,0 +1,171 @@
+//! [`RateLimit`]: the service.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use tower_service::Service;
+use tower_vigil_core::http::{ResponseBody, is_grpc};
+use tracing::Instrument;
+
+use super::MissingKey;
+use super::config::{Checked, Config};
+use super::future::ResponseFuture;
+use super::headers;
+use super::metrics::{ALLOWED_TOTAL, LIMITED_TOTAL, UNIDENTIFIED_TOTAL};
+use super::response::{RateLimited, unavailable, unidentified};
+use crate::key::RequestHead;
+use crate::store::RateLimitStore;
+
+/// Rate-limits requests to `S`; built by [`RateLimitLayer`](super::RateLimitLayer).
+pub struct RateLimit<S, St> {
+    pub(crate) inner: S,
+    pub(crate) config: Arc<Config<St>>,
+}
+
+impl<S: Clone, St> Clone for RateLimit<S, St> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            config: self.config.clone(),
+        }
+    }
+}
+
+impl<S: std::fmt::Debug, St> std::fmt::Debug for RateLimit<S, St> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimit")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, St, ReqBody, ResBody> Service<Request<ReqBody>> for RateLimit<S, St>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send,
+    St: RateLimitStore,
+    ReqBody: Send + 'static,
+    ResBody: Send + 'static,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<Self::Response, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // Quota is never reserved here: only a request that is actually sent is counted.
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        // The ready service handles this request; the clone waits for the next poll_ready.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let config = self.config.clone();
+        let span = tracing::debug_span!(
+            "ratelimit",
+            allowed = tracing::field::Empty,
+            source = tracing::field::Empty
+        );
+        ResponseFuture::new(run(config, inner, req).instrument(span))
+    }
+}
+
+fn layer_made<B>(res: Response<Bytes>) -> Response<ResponseBody<B>> {
+    res.map(ResponseBody::full)
+}
+
+async fn run<S, St, ReqBody, ResBody>(
+    config: Arc<Config<St>>,
+    mut inner: S,
+    req: Request<ReqBody>,
+) -> Result<Response<ResponseBody<ResBody>>, S::Error>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    St: RateLimitStore,
+{
+    let grpc = is_grpc(req.headers());
+    let head = RequestHead::new(&req);
+    let key = match config.key.extract(&head) {
+        Some(key) => key,
+        None => {
+            let action = config.missing_key;
+            metrics::counter!(UNIDENTIFIED_TOTAL, "action" => action.as_str()).increment(1);
+            match action {
+                MissingKey::Allow => {
+                    return Ok(inner.call(req).await?.map(ResponseBody::inner));
+                }
+                MissingKey::Shared => "unidentified".to_owned(),
+                MissingKey::Reject => return Ok(layer_made(unidentified(grpc))),
+            }
+        }
+    };
+    let policies = config.policies_for(&head);
+    let cost = config.cost_of(&head);
+    let (decision, source) = match config.check(&key, &policies, cost).await {
+        Checked::Decided(d, source) => (d, source),
+        Checked::Unchecked => {
+            tracing::Span::current().record("source", "failed_open");
+            return Ok(inner.call(req).await?.map(ResponseBody::inner));
+        }
+        Checked::Unavailable => return Ok(layer_made(unavailable(grpc))),
+    };
+    let span = tracing::Span::current();
+    span.record("allowed", decision.allowed());
+    span.record("source", tracing::field::debug(source));
+    let shadow = if config.shadow { "true" } else { "false" };
+    if decision.allowed() {
+        metrics::counter!(ALLOWED_TOTAL, "shadow" => shadow).increment(1);
+    } else {
+        let rejected = RateLimited { decision, grpc };
+        let policy = rejected.policy_name().to_owned();
+        metrics::counter!(LIMITED_TOTAL, "policy" => policy, "shadow" => shadow).increment(1);
+        if !config.shadow {
+            let mut res = config.response.response(&rejected);
+            headers::insert(res.headers_mut(), &rejected.decision, config.headers);
+            res.extensions_mut().insert(rejected.decision);
+            return Ok(layer_made(res));
+        }
+        return serve(
+            &config,
+            inner,
+            req,
+            rejected.decision,
+            source,
+            (&key, &policies, cost),
+        )
+        .await;
+    }
+    serve(
+        &config,
+        inner,
+        req,
+        decision,
+        source,
+        (&key, &policies, cost),
+    )
+    .await
+}
+
+/// Calls the inner service, adds the headers and the decision, and settles charge-by-outcome.
+async fn serve<S, St, ReqBody, ResBody>(
+    config: &Config<St>,
+    mut inner: S,
+    req: Request<ReqBody>,
+    decision: crate::Decision,
+    source: super::config::Source,
+    (key, policies, cost): (&str, &[crate::Policy], u32),
+) -> Result<Response<ResponseBody<ResBody>>, S::Error>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    St: RateLimitStore,
+{
+    let mut res = inner.call(req).await?.map(ResponseBody::inner);
+    headers::insert(res.headers_mut(), &decision, config.headers);
+    config
+        .settle(key, policies, cost, &decision, source, res.status())
+        .await;
+    res.extensions_mut().insert(decision);
+    Ok(res)
+}
