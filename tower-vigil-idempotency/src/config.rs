@@ -1,0 +1,103 @@
+//! The layer's settings, shared by every clone of the service.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::Method;
+use http::request::Parts;
+use tower_vigil_core::{FailurePolicy, Principal};
+
+/// Chooses the scope of a request's key from the request head.
+pub(crate) type ScopeFn = Arc<dyn Fn(&Parts) -> Option<String> + Send + Sync>;
+
+/// What to do with a keyed request for which no scope is found (no
+/// [`Principal`] in its extensions, or a scope closure that returned `None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Unscoped {
+    /// Put it in one shared anonymous scope (the default): unauthenticated clients share one
+    /// key space, as with most public idempotency APIs, so their keys must be unguessable
+    /// (UUIDv4 or better). Authenticated callers never share it.
+    #[default]
+    Shared,
+    /// Refuse it with 401: every idempotent request must come from an identified caller.
+    Reject,
+}
+
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub(crate) methods: Vec<Method>,
+    pub(crate) required: bool,
+    pub(crate) lease: Duration,
+    pub(crate) max_hold: Duration,
+    pub(crate) ttl: Duration,
+    pub(crate) max_request_body: usize,
+    pub(crate) max_response_body: usize,
+    pub(crate) failure_policy: FailurePolicy,
+    pub(crate) wait_for_in_flight: Option<Duration>,
+    pub(crate) retry_after: Duration,
+    pub(crate) scope: Option<ScopeFn>,
+    pub(crate) unscoped: Unscoped,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            methods: vec![Method::POST, Method::PATCH],
+            required: false,
+            lease: super::DEFAULT_LEASE,
+            max_hold: super::DEFAULT_MAX_HOLD,
+            ttl: super::DEFAULT_TTL,
+            max_request_body: super::DEFAULT_BODY_LIMIT,
+            max_response_body: super::DEFAULT_BODY_LIMIT,
+            failure_policy: FailurePolicy::Closed,
+            wait_for_in_flight: None,
+            retry_after: Duration::from_secs(1),
+            scope: None,
+            unscoped: Unscoped::Shared,
+        }
+    }
+}
+
+/// The scope part reserved for requests without one; scopes from principals or closures are
+/// prefixed with `s:` so they can never equal it.
+const ANONYMOUS: &str = "anonymous";
+
+impl Config {
+    /// The request's scope: the closure's answer if one is set, else the principal's.
+    /// `None` means refuse (only with [`Unscoped::Reject`]).
+    pub(crate) fn scope_of(&self, parts: &Parts) -> Option<String> {
+        let found = match &self.scope {
+            Some(f) => f(parts),
+            None => Principal::from_extensions(&parts.extensions).map(Principal::scope),
+        };
+        match (found, self.unscoped) {
+            (Some(s), _) => Some(format!("s:{s}")),
+            (None, Unscoped::Shared) => Some(ANONYMOUS.to_owned()),
+            (None, Unscoped::Reject) => None,
+        }
+    }
+
+    pub(crate) fn applies_to(&self, method: &Method) -> bool {
+        self.methods.contains(method)
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("methods", &self.methods)
+            .field("required", &self.required)
+            .field("lease", &self.lease)
+            .field("max_hold", &self.max_hold)
+            .field("ttl", &self.ttl)
+            .field("max_request_body", &self.max_request_body)
+            .field("max_response_body", &self.max_response_body)
+            .field("failure_policy", &self.failure_policy)
+            .field("wait_for_in_flight", &self.wait_for_in_flight)
+            .field("custom_scope", &self.scope.is_some())
+            .field("unscoped", &self.unscoped)
+            .finish()
+    }
+}

@@ -1,0 +1,179 @@
+//! The path of one request through the layer: key, scope, body, claim, then run, replay,
+//! wait or reject.
+
+use std::error::Error as StdError;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::Body;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use tokio::time::Instant;
+use tower_service::Service;
+use tower_vigil_core::http::{ResponseBody, is_grpc};
+use tower_vigil_core::secret::random_token;
+use tower_vigil_core::{BackendErrorKind, FailurePolicy};
+
+use crate::body::{IdempotencyBody, RequestBody};
+use crate::capture;
+use crate::fingerprint::{Fingerprint, store_key};
+use crate::key::IdempotencyKey;
+use crate::record::StoredResponse;
+use crate::response::{Rejection, ResponseForRejection};
+use crate::service::Shared;
+use crate::store::{Claim, IdempotencyStore};
+
+pub(crate) type Answer<B> = Response<ResponseBody<IdempotencyBody<B>>>;
+
+/// Polling for a request in flight starts at this interval and doubles up to `MAX_POLL`.
+const FIRST_POLL: Duration = Duration::from_millis(20);
+const MAX_POLL: Duration = Duration::from_millis(500);
+
+pub(crate) async fn handle<S, St, R, ReqBody, ResBody>(
+    inner: S,
+    shared: Arc<Shared<St, R>>,
+    req: Request<ReqBody>,
+) -> Result<Answer<ResBody>, S::Error>
+where
+    S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    St: IdempotencyStore,
+    R: ResponseForRejection,
+    ReqBody: Body<Data = Bytes> + Send + 'static,
+    ReqBody::Error: Into<Box<dyn StdError + Send + Sync>>,
+    ResBody: Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Send + 'static,
+{
+    let config = &shared.config;
+    if !config.applies_to(req.method()) {
+        return pass(inner, req.map(RequestBody::streaming)).await;
+    }
+    let grpc = is_grpc(req.headers());
+    let key = match IdempotencyKey::from_headers(req.headers()) {
+        Ok(Some(key)) => key,
+        Ok(None) if config.required => return Ok(reject(&shared, Rejection::MissingKey, grpc)),
+        Ok(None) => return pass(inner, req.map(RequestBody::streaming)).await,
+        Err(e) => return Ok(reject(&shared, Rejection::InvalidKey(e), grpc)),
+    };
+    let (parts, body) = req.into_parts();
+    let Some(scope) = config.scope_of(&parts) else {
+        return Ok(reject(&shared, Rejection::Unscoped, grpc));
+    };
+    let body = match buffer(body, config.max_request_body).await {
+        Ok(body) => body,
+        Err(rejection) => return Ok(reject(&shared, rejection, grpc)),
+    };
+    let fingerprint = Fingerprint::of(&parts.method, parts.uri.path(), parts.uri.query(), &body);
+    let key = store_key(&scope, key.as_str());
+    let owner = random_token(16);
+    let req = Request::from_parts(parts, RequestBody::buffered(body));
+
+    let deadline = config.wait_for_in_flight.map(|w| Instant::now() + w);
+    let mut poll = FIRST_POLL;
+    loop {
+        let claim = shared
+            .store
+            .claim(&key, &fingerprint, owner.as_bytes(), config.lease)
+            .await;
+        match claim {
+            Ok(Claim::Acquired) => {
+                return crate::execute::run(inner, shared.clone(), req, key, owner, grpc).await;
+            }
+            Ok(Claim::Completed(bytes)) => return Ok(replay(&shared, &bytes, grpc)),
+            Ok(Claim::Mismatch) => {
+                crate::metrics::mismatch();
+                return Ok(reject(&shared, Rejection::Mismatch, grpc));
+            }
+            Ok(Claim::InFlight { lease_remaining }) => {
+                if let Some(deadline) = deadline {
+                    let now = Instant::now();
+                    if now < deadline {
+                        tokio::time::sleep(poll.min(deadline - now)).await;
+                        poll = (poll * 2).min(MAX_POLL);
+                        continue;
+                    }
+                }
+                crate::metrics::conflict();
+                let retry_after = config.retry_after.min(lease_remaining);
+                return Ok(reject(&shared, Rejection::InFlight { retry_after }, grpc));
+            }
+            Err(e) if e.kind() == BackendErrorKind::Corrupt => {
+                tracing::error!(error = %e, "unreadable idempotency entry");
+                return Ok(reject(&shared, Rejection::UnreadableRecord, grpc));
+            }
+            Err(e) => {
+                crate::metrics::backend_error(config.failure_policy);
+                if config.failure_policy == FailurePolicy::Open {
+                    tracing::warn!(error = %e, "idempotency store failed; running the request without it");
+                    return pass(inner, req).await;
+                }
+                tracing::warn!(error = %e, "idempotency store failed; answering 503");
+                return Ok(reject(&shared, Rejection::Unavailable, grpc));
+            }
+        }
+    }
+}
+
+/// Runs the request without idempotency.
+pub(crate) async fn pass<S, ReqBody, ResBody>(
+    mut inner: S,
+    req: Request<RequestBody<ReqBody>>,
+) -> Result<Answer<ResBody>, S::Error>
+where
+    S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>,
+    ResBody: Body,
+{
+    let res = inner.call(req).await?;
+    Ok(res.map(|b| ResponseBody::inner(IdempotencyBody::inner(b))))
+}
+
+/// The rejection's response, with the typed rejection in its extensions.
+pub(crate) fn reject<St, R: ResponseForRejection, B: Body>(
+    shared: &Shared<St, R>,
+    rejection: Rejection,
+    grpc: bool,
+) -> Answer<B> {
+    let mut res = shared
+        .responder
+        .response(&rejection, grpc)
+        .map(ResponseBody::full);
+    res.extensions_mut().insert(rejection);
+    res
+}
+
+fn replay<St, R: ResponseForRejection, B: Body>(
+    shared: &Shared<St, R>,
+    bytes: &[u8],
+    grpc: bool,
+) -> Answer<B> {
+    match StoredResponse::decode(bytes) {
+        Ok(record) => {
+            crate::metrics::replay();
+            capture::replay(record).map(ResponseBody::inner)
+        }
+        Err(e) => {
+            // Never run the request again: it already ran once.
+            tracing::error!(error = %e, "unreadable idempotency record");
+            reject(shared, Rejection::UnreadableRecord, grpc)
+        }
+    }
+}
+
+async fn buffer<B>(body: B, limit: usize) -> Result<Bytes, Rejection>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    if body.size_hint().lower() > limit as u64 {
+        return Err(Rejection::BodyTooLarge { limit });
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(Rejection::BodyTooLarge { limit })
+        }
+        Err(_) => Err(Rejection::BodyUnreadable),
+    }
+}

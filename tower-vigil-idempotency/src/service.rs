@@ -1,0 +1,99 @@
+//! [`Idempotency`]: the middleware service.
+
+use std::error::Error as StdError;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::Body;
+use tower_service::Service;
+
+use crate::body::{IdempotencyBody, RequestBody};
+use crate::config::Config;
+use crate::future::ResponseFuture;
+use crate::response::{DefaultResponse, ResponseForRejection};
+use crate::store::IdempotencyStore;
+
+/// Runs each keyed request at most once per (scope, key) and replays its response to
+/// duplicates. Built by [`IdempotencyLayer`](crate::IdempotencyLayer).
+///
+/// The inner service receives a [`RequestBody`] and its response body comes back wrapped in
+/// [`IdempotencyBody`] inside a core [`ResponseBody`](tower_vigil_core::http::ResponseBody).
+/// The handler runs on its own task, so it finishes (and its response is recorded) even if
+/// the client goes away.
+pub struct Idempotency<S, St, R = DefaultResponse> {
+    inner: S,
+    shared: Arc<Shared<St, R>>,
+}
+
+pub(crate) struct Shared<St, R> {
+    pub(crate) store: St,
+    pub(crate) config: Config,
+    pub(crate) responder: R,
+}
+
+impl<S, St, R> Idempotency<S, St, R> {
+    pub(crate) fn new(inner: S, shared: Arc<Shared<St, R>>) -> Self {
+        Self { inner, shared }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S: Clone, St, R> Clone for Idempotency<S, St, R> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<S: std::fmt::Debug, St: std::fmt::Debug, R> std::fmt::Debug for Idempotency<S, St, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Idempotency")
+            .field("inner", &self.inner)
+            .field("store", &self.shared.store)
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, St, R, ReqBody, ResBody> Service<Request<ReqBody>> for Idempotency<S, St, R>
+where
+    S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    St: IdempotencyStore,
+    R: ResponseForRejection,
+    ReqBody: Body<Data = Bytes> + Send + 'static,
+    ReqBody::Error: Into<Box<dyn StdError + Send + Sync>>,
+    ResBody: Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Send + 'static,
+{
+    type Response = Response<tower_vigil_core::http::ResponseBody<IdempotencyBody<ResBody>>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<ResBody, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        // The clone may not be ready; the one `poll_ready` readied is the one we use.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        ResponseFuture::new(Box::pin(crate::flow::handle(
+            inner,
+            self.shared.clone(),
+            req,
+        )))
+    }
+}

@@ -1,0 +1,11 @@
+-- Replaces the in-flight marker owned by ARGV[1] with the completed record.
+-- KEYS[1] the record key; ARGV[1] the owner token; ARGV[2] the encoded response;
+-- ARGV[3] the retention in ms. Returns 1, or 0 when ARGV[1] does not hold the key.
+local h = redis.call('HMGET', KEYS[1], 's', 'o')
+if h[1] ~= 'p' or h[2] ~= ARGV[1] then
+  return 0
+end
+redis.call('HDEL', KEYS[1], 'o')
+redis.call('HSET', KEYS[1], 's', 'c', 'r', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
