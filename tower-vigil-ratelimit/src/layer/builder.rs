@@ -114,7 +114,8 @@ impl<St: RateLimitStore> RateLimitBuilder<St> {
     }
 
     /// Turns the in-process deny cache on (with room for `capacity` keys) or off (`None`).
-    /// On by default with 10,000 keys. A cached key is denied whatever the cost of the request.
+    /// On by default with 10,000 keys. A cached denial answers requests of the same or a
+    /// higher cost until its retry time; a cheaper request still asks the store.
     pub fn deny_cache(mut self, capacity: Option<usize>) -> Self {
         self.deny_cache = capacity;
         self

@@ -120,7 +120,7 @@ impl<St: RateLimitStore> Config<St> {
             .as_ref()
             .map(|_| Self::cache_key(key, policies));
         if let (Some(cache), Some(ck)) = (&self.deny_cache, &cache_key)
-            && let Some(d) = cache.get(ck)
+            && let Some(d) = cache.get(ck, cost)
         {
             metrics::counter!(DENY_CACHE_HITS_TOTAL).increment(1);
             return Checked::Decided(d, Source::DenyCache);
@@ -135,7 +135,7 @@ impl<St: RateLimitStore> Config<St> {
                 if !d.allowed()
                     && let (Some(cache), Some(ck)) = (&self.deny_cache, cache_key)
                 {
-                    cache.insert(ck, &d);
+                    cache.insert(ck, cost, &d);
                 }
                 Checked::Decided(d, Source::Store)
             }

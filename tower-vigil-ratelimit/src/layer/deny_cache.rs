@@ -16,8 +16,8 @@ const SHARDS: usize = 16;
 /// The default bound on cached keys.
 pub const DEFAULT_DENY_CACHE_CAPACITY: usize = 10_000;
 
-/// Key → (when it was denied, the denial).
-type Shard = HashMap<String, (Instant, Decision)>;
+/// Key → (when it was denied, the cost denied, the denial).
+type Shard = HashMap<String, (Instant, u32, Decision)>;
 
 pub(crate) struct DenyCache {
     shards: Box<[Mutex<Shard>]>,
@@ -41,11 +41,16 @@ impl DenyCache {
         &self.shards[i]
     }
 
-    /// The cached denial of `key`, its waits shortened by the time since it was decided.
-    pub(crate) fn get(&self, key: &str) -> Option<Decision> {
+    /// The cached denial of `key` for a request of `cost` (a cheaper request than the one
+    /// denied might fit, so it is not answered from the cache), its waits shortened by the time
+    /// since it was decided.
+    pub(crate) fn get(&self, key: &str, cost: u32) -> Option<Decision> {
         let now = Instant::now();
         let mut shard = self.shard(key).lock();
-        let (at, decision) = shard.get(key)?;
+        let (at, denied_cost, decision) = shard.get(key)?;
+        if cost < *denied_cost {
+            return None;
+        }
         let elapsed = now.saturating_duration_since(*at);
         if elapsed >= decision.retry_after().unwrap_or(Duration::ZERO) {
             shard.remove(key);
@@ -61,7 +66,7 @@ impl DenyCache {
 
     /// Remembers a denial until its retry time. When the shard is full, expired entries go
     /// first, then an arbitrary one: the cache is an optimisation, never a source of truth.
-    pub(crate) fn insert(&self, key: String, decision: &Decision) {
+    pub(crate) fn insert(&self, key: String, cost: u32, decision: &Decision) {
         let Some(retry) = decision.retry_after() else {
             return;
         };
@@ -71,7 +76,7 @@ impl DenyCache {
         let now = Instant::now();
         let mut shard = self.shard(&key).lock();
         if shard.len() >= self.per_shard && !shard.contains_key(&key) {
-            shard.retain(|_, (at, d)| {
+            shard.retain(|_, (at, _, d)| {
                 now.saturating_duration_since(*at) < d.retry_after().unwrap_or(Duration::ZERO)
             });
             if shard.len() >= self.per_shard
@@ -80,7 +85,7 @@ impl DenyCache {
                 shard.remove(&victim);
             }
         }
-        shard.insert(key, (now, decision.clone()));
+        shard.insert(key, (now, cost, decision.clone()));
     }
 
     #[cfg(test)]
@@ -102,14 +107,15 @@ mod tests {
         let denied = store.acquire(Acquire::new("k", &policies)).await.unwrap();
         assert!(!denied.allowed());
         let cache = DenyCache::new(32);
-        cache.insert("k".into(), &denied);
+        cache.insert("k".into(), 1, &denied);
         tokio::time::advance(Duration::from_millis(400)).await;
-        let hit = cache.get("k").unwrap();
+        assert!(cache.get("k", 0).is_none(), "a cheaper request asks the store");
+        let hit = cache.get("k", 1).unwrap();
         assert_eq!(hit.retry_after(), Some(Duration::from_millis(600)));
         tokio::time::advance(Duration::from_millis(600)).await;
-        assert!(cache.get("k").is_none());
+        assert!(cache.get("k", 1).is_none());
         for i in 0..1000 {
-            cache.insert(format!("k{i}"), &denied);
+            cache.insert(format!("k{i}"), 1, &denied);
         }
         assert!(cache.len() <= 32);
     }
