@@ -1,2 +1,71 @@
-//! tower-vigil-session: filled by its own issue.
+//! # tower-vigil-session
+//!
+//! Server-side sessions for any tower service (axum, tonic, hyper), stored in Redis, Redis
+//! Cluster or memory.
+//!
+//! - **Token**: 256 bits from the OS CSPRNG, base64url, in a cookie (`vigil_session`;
+//!   `HttpOnly; Secure; SameSite=Lax; Path=/`) or a header; optionally HMAC-signed with key
+//!   rotation. Only its SHA-256 reaches the backend. Malformed, tampered or oversized tokens
+//!   mean "no session", with no backend call.
+//! - **Lazy**: a request without a token costs nothing; one that reads its session loads it
+//!   once; only changed fields are written, after the response, and only while the session
+//!   exists (a write racing a logout cannot bring it back). A failed save is a 503.
+//! - **Expiry**: idle (24 h) and absolute (7 days) timeouts enforced by the store; the TTL is
+//!   refreshed at most once per quarter of the idle window, with `lastActivity` as one field.
+//! - **Fixation**: [`Session::cycle_id`] moves the session to a new token and kills the old.
+//! - **Per user**: [`SessionManager::destroy_user_sessions`] and
+//!   [`SessionManager::list_user_sessions`] read a per-user index: O(that user's sessions).
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use http::{Request, Response, header};
+//! use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
+//! use tower_vigil_core::MemoryBackend;
+//! use tower_vigil_session::{Session, SessionLayer};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // `RedisBackend::connect("redis://…")` works the same way.
+//! let layer = SessionLayer::new(MemoryBackend::new());
+//! let sessions = layer.manager();
+//! let mut app = ServiceBuilder::new().layer(layer).service(service_fn(|req: Request<String>| async move {
+//!     let session = req.extensions().get::<Session>().unwrap().clone();
+//!     session.cycle_id().await.unwrap(); // a login gets a fresh token
+//!     session.set_user_id("alice").await.unwrap();
+//!     session.insert("theme", "dark").await.unwrap();
+//!     Ok::<_, Infallible>(Response::new(String::from("welcome")))
+//! }));
+//! let res = app.ready().await?.call(Request::new(String::new())).await?;
+//! assert!(res.headers()[header::SET_COOKIE].to_str()?.contains("HttpOnly"));
+//!
+//! assert_eq!(sessions.list_user_sessions("alice").await?.len(), 1);
+//! assert_eq!(sessions.destroy_user_sessions("alice").await?, 1); // "log out everywhere"
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Metrics (through the `metrics` facade): `vigil_session_loads_total`,
+//! `vigil_session_saves_total`, `vigil_session_refreshes_total`, `vigil_session_errors_total`.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod config;
+mod error;
+#[cfg(feature = "axum")]
+pub mod extract;
+pub mod layer;
+mod manager;
+pub mod session;
+pub mod store;
+pub mod token;
+
+pub use crate::config::{DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT};
+pub use crate::error::{SessionError, SessionErrorKind};
+pub use crate::layer::{
+    DefaultSessionResponse, ResponseForSession, ResponseFuture, SessionLayer, SessionRejection,
+    SessionRejectionKind, SessionService,
+};
+pub use crate::manager::{SessionInfo, SessionManager};
+pub use crate::session::Session;
+pub use crate::store::SessionStore;

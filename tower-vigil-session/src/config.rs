@@ -1,0 +1,93 @@
+//! The settings a [`SessionLayer`](crate::SessionLayer) and its [`Session`](crate::Session)s share.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderName};
+use tower_vigil_core::secret::SecretHasher;
+
+use crate::store::{DynStore, Expiry};
+use crate::token::{CookieConfig, CookieSigner, SessionToken, find_cookie};
+
+/// The default idle timeout: 24 hours (the original service's session lifetime).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+/// The default absolute timeout: 7 days from creation, whatever the activity.
+pub const DEFAULT_ABSOLUTE_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Header tokens longer than this are ignored.
+const MAX_HEADER_TOKEN_LEN: usize = 256;
+
+/// How the request carried its token, so a new token goes back the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Carrier {
+    Cookie,
+    Header,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) store: Arc<dyn DynStore>,
+    pub(crate) idle: Duration,
+    pub(crate) absolute: Option<Duration>,
+    pub(crate) refresh_after: Duration,
+    pub(crate) hasher: SecretHasher,
+    pub(crate) cookie: Option<CookieConfig>,
+    pub(crate) header: Option<HeaderName>,
+    pub(crate) signer: Option<CookieSigner>,
+    pub(crate) eager_principal: bool,
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Config {
+    pub(crate) fn expiry(&self) -> Expiry {
+        Expiry::new(ms(self.idle), self.absolute.map_or(0, ms))
+    }
+
+    pub(crate) fn refresh_after_ms(&self) -> u64 {
+        ms(self.refresh_after)
+    }
+
+    /// How long a user index must live after a member was added or refreshed: a member lives
+    /// at most the absolute timeout from its indexing, or the idle timeout from its last write.
+    pub(crate) fn index_ttl(&self) -> Duration {
+        self.absolute.unwrap_or(self.idle).max(self.idle)
+    }
+
+    /// The request's token: from the header if one is configured and present, else from the
+    /// cookie. A value that cannot be a valid token counts as no token.
+    pub(crate) fn extract(&self, headers: &HeaderMap) -> (Option<SessionToken>, Carrier) {
+        if let Some(name) = &self.header
+            && let Some(v) = headers.get(name)
+        {
+            let t = (v.len() <= MAX_HEADER_TOKEN_LEN)
+                .then(|| v.to_str().ok())
+                .flatten()
+                .and_then(|s| self.decode(s.trim()));
+            return (t, Carrier::Header);
+        }
+        let Some(cookie) = &self.cookie else {
+            return (None, Carrier::Header);
+        };
+        let token = find_cookie(headers, &cookie.name)
+            .into_iter()
+            .find_map(|v| self.decode(v));
+        (token, Carrier::Cookie)
+    }
+
+    fn decode(&self, value: &str) -> Option<SessionToken> {
+        match &self.signer {
+            Some(s) => s.verify(value),
+            None => SessionToken::parse(value),
+        }
+    }
+
+    /// The cookie value for `token` (signed when a signer is configured).
+    pub(crate) fn encode(&self, token: &SessionToken) -> String {
+        match &self.signer {
+            Some(s) => s.sign(token),
+            None => token.as_str().to_owned(),
+        }
+    }
+}

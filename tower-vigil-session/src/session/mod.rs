@@ -1,0 +1,221 @@
+//! [`Session`]: the per-request handle the layer puts in request extensions.
+//!
+//! Nothing is read from the backend until a method needs it, and then once per request.
+//! Changes are kept in the handle and written after the inner service responded, field by
+//! field; a backend failure makes the response a 503.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use http::{Request, Response};
+//! use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
+//! use tower_vigil_core::MemoryBackend;
+//! use tower_vigil_session::{Session, SessionLayer};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let mut app = ServiceBuilder::new()
+//!     .layer(SessionLayer::new(MemoryBackend::new()))
+//!     .service(service_fn(|req: Request<String>| async move {
+//!         let session = req.extensions().get::<Session>().expect("layer in place").clone();
+//!         let visits: u32 = session.get("visits").await.unwrap().unwrap_or(0);
+//!         session.insert("visits", visits + 1).await.unwrap();
+//!         Ok::<_, Infallible>(Response::new(format!("visit {}", visits + 1)))
+//!     }));
+//! let res = app.ready().await.unwrap().call(Request::new(String::new())).await.unwrap();
+//! assert!(res.headers()["set-cookie"].to_str().unwrap().starts_with("vigil_session="));
+//! # }
+//! ```
+
+mod save;
+mod state;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::{Mutex, MutexGuard};
+
+pub(crate) use self::save::SaveOutcome;
+use self::state::{Destroyed, State, data_field};
+use crate::config::Config;
+use crate::error::{SessionError, SessionErrorKind};
+use crate::store::USER_FIELD;
+use crate::token::SessionToken;
+
+/// One request's session. Cheap to clone; clones share state.
+///
+/// Read with [`get`](Self::get), change with [`insert`](Self::insert) /
+/// [`remove`](Self::remove) / [`set_user_id`](Self::set_user_id), call
+/// [`cycle_id`](Self::cycle_id) on login and privilege changes (the defence against session
+/// fixation), and [`destroy`](Self::destroy) on logout. A method that needs the backend returns
+/// an error when it fails, and the layer answers 503 for that request whatever the handler
+/// returned.
+#[derive(Clone)]
+pub struct Session {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Arc<Config>,
+    state: Mutex<State>,
+}
+
+fn millis_to_time(ms: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(ms)
+}
+
+impl Session {
+    pub(crate) fn new(config: Arc<Config>, token: Option<SessionToken>) -> Self {
+        let loaded = if token.is_none() { Some(None) } else { None };
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                state: Mutex::new(State {
+                    token,
+                    loaded,
+                    ..State::default()
+                }),
+            }),
+        }
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The state, loaded from the backend if it was not yet.
+    async fn loaded(&self) -> Result<MutexGuard<'_, State>, SessionError> {
+        let mut st = self.inner.state.lock().await;
+        if st.loaded.is_none() {
+            let token = st.token.clone().expect("an unloaded session has a token");
+            let key = token.key(&self.config().hasher);
+            metrics::counter!("vigil_session_loads_total").increment(1);
+            match self.config().store.load(&key).await {
+                Ok(s) => st.loaded = Some(s),
+                Err(e) => {
+                    st.failed = true;
+                    tracing::warn!(error = %e, "session load failed");
+                    return Err(e.into());
+                }
+            }
+        }
+        Ok(st)
+    }
+
+    /// The value stored under `name`, if any.
+    pub async fn get<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, SessionError> {
+        let st = self.loaded().await?;
+        st.field(&data_field(name))
+            .map(|b| serde_json::from_slice(&b))
+            .transpose()
+            .map_err(|e| SessionError::new(SessionErrorKind::Deserialize, e))
+    }
+
+    fn change(st: &mut State, field: String, value: Option<Bytes>) {
+        if !st.finished {
+            st.pending.insert(field, value);
+        }
+    }
+
+    /// Stores `value` under `name` (as JSON), written when the response is saved. Only this
+    /// field is written: a concurrent request changing another field keeps its change.
+    pub async fn insert<T: Serialize>(&self, name: &str, value: T) -> Result<(), SessionError> {
+        let bytes = serde_json::to_vec(&value)
+            .map_err(|e| SessionError::new(SessionErrorKind::Serialize, e))?;
+        let mut st = self.loaded().await?;
+        Self::change(&mut st, data_field(name), Some(Bytes::from(bytes)));
+        Ok(())
+    }
+
+    /// Removes the value under `name`.
+    pub async fn remove(&self, name: &str) -> Result<(), SessionError> {
+        let mut st = self.loaded().await?;
+        Self::change(&mut st, data_field(name), None);
+        Ok(())
+    }
+
+    /// The user this session belongs to, if one logged in.
+    pub async fn user_id(&self) -> Result<Option<String>, SessionError> {
+        Ok(self.loaded().await?.user_id())
+    }
+
+    /// Records the logged-in user and indexes the session under that user (for
+    /// [`SessionManager::destroy_user_sessions`](crate::SessionManager::destroy_user_sessions)).
+    /// Call [`cycle_id`](Self::cycle_id) too: a login must get a fresh token.
+    pub async fn set_user_id(&self, user_id: impl AsRef<str>) -> Result<(), SessionError> {
+        let mut st = self.loaded().await?;
+        let v = Bytes::from(user_id.as_ref().to_owned());
+        Self::change(&mut st, USER_FIELD.to_owned(), Some(v));
+        Ok(())
+    }
+
+    /// Gives the session a new token when the response is saved; the old token stops working.
+    /// Call it on login and on every privilege change (session fixation).
+    pub async fn cycle_id(&self) -> Result<(), SessionError> {
+        let mut st = self.loaded().await?;
+        if !st.finished {
+            st.cycle = true;
+        }
+        Ok(())
+    }
+
+    /// Ends the session (logout): deleted when the response is saved, and the cookie cleared.
+    /// Values inserted afterwards start a new session with a new token.
+    pub async fn destroy(&self) -> Result<(), SessionError> {
+        let mut st = self.loaded().await?;
+        if st.finished {
+            return Ok(());
+        }
+        if let (Some(token), Some(_)) = (st.token.take(), st.stored()) {
+            let hasher = &self.config().hasher;
+            let user = st.stored().and_then(|s| s.user_id()).map(str::to_owned);
+            st.destroyed = Some(Destroyed {
+                key: token.key(hasher),
+                hash: token.hash(hasher),
+                user,
+            });
+        }
+        st.loaded = Some(None);
+        st.pending.clear();
+        st.cycle = false;
+        Ok(())
+    }
+
+    /// When the session was created (`None` for a session not saved yet).
+    pub async fn created_at(&self) -> Result<Option<SystemTime>, SessionError> {
+        let st = self.loaded().await?;
+        Ok(st.stored().map(|s| millis_to_time(s.created_ms())))
+    }
+
+    /// The session's last recorded activity: its last write or TTL refresh. Refreshes are
+    /// throttled, so this is accurate to the layer's `refresh_after` setting.
+    pub async fn last_activity(&self) -> Result<Option<SystemTime>, SessionError> {
+        let st = self.loaded().await?;
+        Ok(st.stored().map(|s| millis_to_time(s.last_activity_ms())))
+    }
+
+    /// The hex hash this session is stored under (what
+    /// [`SessionManager::list_user_sessions`](crate::SessionManager::list_user_sessions)
+    /// reports), `None` without a live session. Never the token itself.
+    pub async fn id_hash(&self) -> Result<Option<String>, SessionError> {
+        let st = self.loaded().await?;
+        Ok(st
+            .stored()
+            .and(st.token.as_ref())
+            .map(|t| t.hash(&self.config().hasher)))
+    }
+
+    /// True when the request presented a well-formed token (checked without a backend call).
+    pub async fn has_token(&self) -> bool {
+        self.inner.state.lock().await.token.is_some()
+    }
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,90 @@
+//! An object-safe view of [`SessionStore`], so [`Session`](crate::Session) and
+//! [`SessionManager`](crate::SessionManager) are not generic over the backend.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use tower_vigil_core::BackendResult;
+
+use super::{Carry, Created, Expiry, SessionStore, StoredSession};
+
+pub(crate) trait DynStore: Send + Sync + std::fmt::Debug + 'static {
+    fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, BackendResult<Option<StoredSession>>>;
+    fn create<'a>(
+        &'a self,
+        key: &'a str,
+        fields: &'a [(String, Bytes)],
+        carry: Option<Carry>,
+        expiry: Expiry,
+    ) -> BoxFuture<'a, BackendResult<Created>>;
+    fn write<'a>(
+        &'a self,
+        key: &'a str,
+        set: &'a [(String, Bytes)],
+        delete: &'a [String],
+        expiry: Expiry,
+    ) -> BoxFuture<'a, BackendResult<bool>>;
+    fn take<'a>(&'a self, key: &'a str) -> BoxFuture<'a, BackendResult<Option<StoredSession>>>;
+    fn destroy<'a>(&'a self, key: &'a str) -> BoxFuture<'a, BackendResult<bool>>;
+    fn index_add<'a>(
+        &'a self,
+        index: &'a str,
+        member: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, BackendResult<()>>;
+    fn index_remove<'a>(
+        &'a self,
+        index: &'a str,
+        members: &'a [String],
+    ) -> BoxFuture<'a, BackendResult<u64>>;
+    fn index_members<'a>(&'a self, index: &'a str) -> BoxFuture<'a, BackendResult<Vec<String>>>;
+}
+
+impl<S: SessionStore> DynStore for S {
+    fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, BackendResult<Option<StoredSession>>> {
+        Box::pin(SessionStore::load(self, key))
+    }
+    fn create<'a>(
+        &'a self,
+        key: &'a str,
+        fields: &'a [(String, Bytes)],
+        carry: Option<Carry>,
+        expiry: Expiry,
+    ) -> BoxFuture<'a, BackendResult<Created>> {
+        Box::pin(SessionStore::create(self, key, fields, carry, expiry))
+    }
+    fn write<'a>(
+        &'a self,
+        key: &'a str,
+        set: &'a [(String, Bytes)],
+        delete: &'a [String],
+        expiry: Expiry,
+    ) -> BoxFuture<'a, BackendResult<bool>> {
+        Box::pin(SessionStore::write(self, key, set, delete, expiry))
+    }
+    fn take<'a>(&'a self, key: &'a str) -> BoxFuture<'a, BackendResult<Option<StoredSession>>> {
+        Box::pin(SessionStore::take(self, key))
+    }
+    fn destroy<'a>(&'a self, key: &'a str) -> BoxFuture<'a, BackendResult<bool>> {
+        Box::pin(SessionStore::destroy(self, key))
+    }
+    fn index_add<'a>(
+        &'a self,
+        index: &'a str,
+        member: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(SessionStore::index_add(self, index, member, ttl))
+    }
+    fn index_remove<'a>(
+        &'a self,
+        index: &'a str,
+        members: &'a [String],
+    ) -> BoxFuture<'a, BackendResult<u64>> {
+        Box::pin(SessionStore::index_remove(self, index, members))
+    }
+    fn index_members<'a>(&'a self, index: &'a str) -> BoxFuture<'a, BackendResult<Vec<String>>> {
+        Box::pin(SessionStore::index_members(self, index))
+    }
+}

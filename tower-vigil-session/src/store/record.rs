@@ -1,0 +1,188 @@
+//! [`StoredSession`] and the small value types of [`SessionStore`](super::SessionStore) calls.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tower_vigil_core::BackendError;
+
+use super::{ABSOLUTE_FIELD, CREATED_FIELD, DATA_PREFIX, LAST_FIELD, USER_FIELD};
+
+/// Timeouts in milliseconds, as the stores take them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expiry {
+    /// The idle timeout: the TTL after each write or refresh.
+    pub idle_ms: u64,
+    /// The absolute timeout from creation; `0` for none.
+    pub absolute_ms: u64,
+}
+
+impl Expiry {
+    /// Idle and absolute timeouts in milliseconds (`absolute_ms == 0`: no absolute timeout).
+    pub fn new(idle_ms: u64, absolute_ms: u64) -> Self {
+        Self {
+            idle_ms: idle_ms.max(1),
+            absolute_ms,
+        }
+    }
+
+    /// The TTL a session with absolute expiry `absolute_at` (0: none) gets at `now`:
+    /// `min(idle, absolute_at - now)`, or `None` when it is past its absolute expiry.
+    pub fn ttl_at(&self, now_ms: u64, absolute_at: u64) -> Option<u64> {
+        if absolute_at == 0 {
+            return Some(self.idle_ms);
+        }
+        let left = absolute_at.checked_sub(now_ms).filter(|l| *l > 0)?;
+        Some(left.min(self.idle_ms))
+    }
+}
+
+/// The creation and absolute-expiry times carried over when a session's id is cycled, so a
+/// new id never extends the session's absolute lifetime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Carry {
+    /// Creation time, ms since the Unix epoch.
+    pub created_ms: u64,
+    /// Absolute expiry, ms since the Unix epoch (`0`: none).
+    pub absolute_at_ms: u64,
+}
+
+/// What [`SessionStore::create`](super::SessionStore::create) did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Created {
+    /// The session was created.
+    Created,
+    /// A session already exists at that key; nothing was written.
+    Exists,
+    /// The carried absolute expiry has passed; nothing was written.
+    Expired,
+}
+
+impl Created {
+    /// True for [`Created::Created`].
+    pub fn is_created(self) -> bool {
+        self == Self::Created
+    }
+
+    pub(crate) fn from_code(code: i64) -> Self {
+        match code {
+            1 => Self::Created,
+            0 => Self::Exists,
+            _ => Self::Expired,
+        }
+    }
+}
+
+/// A session as loaded from the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSession {
+    fields: BTreeMap<String, Bytes>,
+    now_ms: u64,
+    ttl_ms: u64,
+}
+
+impl StoredSession {
+    /// A session from its raw hash `fields`, the store's clock `now_ms` and the key's remaining
+    /// `ttl_ms`.
+    pub fn new(fields: BTreeMap<String, Bytes>, now_ms: u64, ttl_ms: u64) -> Self {
+        Self {
+            fields,
+            now_ms,
+            ttl_ms,
+        }
+    }
+
+    /// From the reply of a load/take script: `[now_ms, pttl_ms, field, value, ...]`.
+    pub(crate) fn from_reply(
+        now_ms: i64,
+        ttl_ms: i64,
+        flat: Vec<Vec<u8>>,
+    ) -> Result<Self, BackendError> {
+        if !flat.len().is_multiple_of(2) {
+            return Err(BackendError::protocol("odd HGETALL reply"));
+        }
+        let mut fields = BTreeMap::new();
+        let mut it = flat.into_iter();
+        while let (Some(k), Some(v)) = (it.next(), it.next()) {
+            let k = String::from_utf8(k)
+                .map_err(|_| BackendError::corrupt("non-UTF-8 session field"))?;
+            fields.insert(k, Bytes::from(v));
+        }
+        Ok(Self::new(
+            fields,
+            u64::try_from(now_ms).unwrap_or(0),
+            u64::try_from(ttl_ms).unwrap_or(0),
+        ))
+    }
+
+    /// Every field, metadata included.
+    pub fn raw_fields(&self) -> &BTreeMap<String, Bytes> {
+        &self.fields
+    }
+
+    /// The value fields, by name (without the `d:` prefix).
+    pub fn data(&self) -> BTreeMap<String, Bytes> {
+        self.fields
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix(DATA_PREFIX)?.to_owned(), v.clone())))
+            .collect()
+    }
+
+    /// The user id, if one is recorded.
+    pub fn user_id(&self) -> Option<&str> {
+        self.fields
+            .get(USER_FIELD)
+            .and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    fn number(&self, field: &str) -> u64 {
+        self.fields
+            .get(field)
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Creation time, ms since the Unix epoch.
+    pub fn created_ms(&self) -> u64 {
+        self.number(CREATED_FIELD)
+    }
+
+    /// Last write or TTL refresh, ms since the Unix epoch.
+    pub fn last_activity_ms(&self) -> u64 {
+        self.number(LAST_FIELD)
+    }
+
+    /// Absolute expiry, ms since the Unix epoch (`0`: none).
+    pub fn absolute_at_ms(&self) -> u64 {
+        self.number(ABSOLUTE_FIELD)
+    }
+
+    /// The store's clock when the session was read, ms since the Unix epoch.
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    /// The key's remaining TTL when it was read.
+    pub fn ttl(&self) -> Duration {
+        Duration::from_millis(self.ttl_ms)
+    }
+
+    /// What a cycled id keeps of this session.
+    pub fn carry(&self) -> Carry {
+        Carry {
+            created_ms: self.created_ms(),
+            absolute_at_ms: self.absolute_at_ms(),
+        }
+    }
+
+    /// The fields a cycled session copies: everything but the times the store sets itself.
+    pub(crate) fn into_copyable_fields(self) -> BTreeMap<String, Bytes> {
+        let mut f = self.fields;
+        f.remove(CREATED_FIELD);
+        f.remove(LAST_FIELD);
+        f.remove(ABSOLUTE_FIELD);
+        f
+    }
+}
