@@ -6,9 +6,9 @@ pub mod app;
 pub mod dump;
 pub mod recorder;
 
-pub use app::App;
-pub use dump::Fixture;
-pub use recorder::Counts;
+// Not every test binary uses every helper.
+#[allow(unused_imports)]
+pub use {app::App, dump::Fixture, recorder::Counts};
 
 /// One `#[tokio::test]` per (case, backend): memory on a paused clock, Redis and the
 /// 3-master cluster in real time. Each case is `async fn(store, unit)` where `unit` scales

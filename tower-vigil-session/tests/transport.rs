@@ -1,0 +1,197 @@
+//! Token transport: signed cookies with key rotation, header tokens, cookie attributes, the
+//! eager `Principal`, and configuration errors. The backend does not matter here: memory.
+
+mod common;
+
+use std::time::Duration;
+
+use http::HeaderName;
+use tower_vigil_core::MemoryBackend;
+use tower_vigil_session::SessionLayer;
+use tower_vigil_session::token::{CookieConfig, CookieSigner, SameSite};
+
+use common::{App, Counts};
+
+fn signer(keys: &[u8]) -> CookieSigner {
+    CookieSigner::new(keys.iter().map(|k| vec![*k; 32])).unwrap()
+}
+
+#[tokio::test]
+async fn signed_cookies_refuse_tampering_and_rotate_keys() {
+    let counts = Counts::default();
+    let _guard = counts.install();
+    let store = MemoryBackend::new();
+    let v1 = App::new(SessionLayer::new(store.clone()).signed(signer(&[1])));
+    let signed = v1.new_session("a", "1").await;
+    let (token, sig) = signed.split_once('.').expect("token.signature");
+    assert_eq!((token.len(), sig.len()), (43, 43));
+    assert_eq!(v1.send("/get/a", Some(&signed)).await.body, "1");
+
+    let loads = counts.get("vigil_session_loads_total");
+    let mut flipped = signed.clone().into_bytes();
+    let last = flipped.len() - 1;
+    flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
+    for bad in [
+        String::from_utf8(flipped).unwrap(),
+        token.to_owned(),
+        format!("{token}."),
+        format!("{token}.{token}"),
+    ] {
+        let r = v1.send("/get/a", Some(&bad)).await;
+        assert_eq!((r.status.as_u16(), r.body.as_str()), (200, "null"), "{bad}");
+    }
+    assert_eq!(
+        counts.get("vigil_session_loads_total"),
+        loads,
+        "unsigned tokens never reach the backend"
+    );
+
+    // Rotation: the new key signs, the old one is still accepted.
+    let v2 = App::new(SessionLayer::new(store.clone()).signed(signer(&[2, 1])));
+    assert_eq!(v2.send("/get/a", Some(&signed)).await.body, "1");
+    let fresh = v2.new_session("b", "2").await;
+    let only_new = App::new(SessionLayer::new(store.clone()).signed(signer(&[2])));
+    assert_eq!(only_new.send("/get/b", Some(&fresh)).await.body, "2");
+    assert_eq!(only_new.send("/get/a", Some(&signed)).await.body, "null");
+    assert_eq!(v1.send("/get/b", Some(&fresh)).await.body, "null");
+}
+
+#[tokio::test]
+async fn header_tokens_for_api_clients() {
+    let name = HeaderName::from_static("x-session-token");
+    let app = App::new(SessionLayer::new(MemoryBackend::new()).header_only(name.clone()));
+    let r = app.send("/set/a/1", None).await;
+    assert!(r.set_cookie.is_empty());
+    let token = r.headers[&name].to_str().unwrap().to_owned();
+    assert_eq!(token.len(), 43);
+    let r = app.send_raw("/get/a", &[("x-session-token", &token)]).await;
+    assert_eq!(r.body, "1");
+    // A cookie is not looked at in header-only mode.
+    assert_eq!(app.send("/get/a", Some(&token)).await.body, "null");
+    let long = "x".repeat(10_000);
+    for bad in ["", "nope", long.as_str()] {
+        let r = app.send_raw("/get/a", &[("x-session-token", bad)]).await;
+        assert_eq!((r.status.as_u16(), r.body.as_str()), (200, "null"));
+    }
+
+    // Both carriers: a header request gets its new token back in the header.
+    let both = App::new(SessionLayer::new(MemoryBackend::new()).header(name.clone()));
+    let r = both.send_raw("/cycle", &[]).await;
+    assert!(
+        r.set_cookie.is_empty(),
+        "nothing to cycle without a session"
+    );
+    let t = both.new_session("a", "1").await;
+    let r = both.send_raw("/cycle", &[("x-session-token", &t)]).await;
+    let new = r.headers[&name].to_str().unwrap();
+    assert_ne!(new, t);
+    assert!(r.set_cookie.is_empty());
+}
+
+#[tokio::test]
+async fn cookie_attributes_follow_the_configuration() {
+    let layer = SessionLayer::new(MemoryBackend::new())
+        .absolute_timeout(None)
+        .unwrap()
+        .cookie(
+            CookieConfig::new()
+                .name("sid")
+                .secure(false)
+                .domain("example.com")
+                .same_site(SameSite::Strict)
+                .max_age(None),
+        )
+        .unwrap();
+    let mut app = App::new(layer);
+    app.cookie_name = "sid".into();
+    let r = app.send("/set/a/1", None).await;
+    let c = &r.set_cookie[0];
+    assert!(c.starts_with("sid="));
+    assert!(
+        c.contains("Domain=example.com") && c.contains("SameSite=Strict") && c.contains("HttpOnly")
+    );
+    assert!(!c.contains("Secure") && !c.contains("Max-Age"), "{c}");
+    assert_eq!(app.send("/get/a", r.token().as_deref()).await.body, "1");
+}
+
+#[tokio::test]
+async fn eager_principal_puts_the_user_in_extensions() {
+    let counts = Counts::default();
+    let _guard = counts.install();
+    let app = App::new(SessionLayer::new(MemoryBackend::new()).principal(true));
+    let t = app.login("erin").await;
+    assert_eq!(app.send("/principal", Some(&t)).await.body, "erin");
+    let anon = app.new_session("a", "1").await;
+    assert_eq!(app.send("/principal", Some(&anon)).await.body, "");
+    let loads = counts.get("vigil_session_loads_total");
+    assert_eq!(app.send("/principal", None).await.body, "");
+    assert_eq!(
+        counts.get("vigil_session_loads_total"),
+        loads,
+        "no token, no load"
+    );
+    // Lazy by default: no principal.
+    let lazy = App::new(SessionLayer::new(MemoryBackend::new()));
+    let t = lazy.login("erin").await;
+    assert_eq!(lazy.send("/principal", Some(&t)).await.body, "");
+}
+
+#[test]
+fn bad_configuration_fails_at_build_time() {
+    let l = || SessionLayer::new(MemoryBackend::new());
+    assert!(l().idle_timeout(Duration::from_millis(10)).is_err());
+    assert!(l().absolute_timeout(Some(Duration::ZERO)).is_err());
+    assert!(l().refresh_after(Duration::from_secs(24 * 3600)).is_err());
+    assert!(l().refresh_after(Duration::from_secs(60)).is_ok());
+    assert!(l().cookie(CookieConfig::new().name("a;b")).is_err());
+    assert!(CookieSigner::new([vec![0u8; 31]]).is_err());
+    assert!(CookieSigner::new(Vec::<Vec<u8>>::new()).is_err());
+}
+
+#[cfg(feature = "axum")]
+#[tokio::test]
+async fn axum_extractor() {
+    use axum::{Router, routing::get};
+    use http::{Request, header};
+    use tower::ServiceExt;
+    use tower_vigil_session::{Session, SessionError};
+
+    async fn count(session: Session) -> Result<String, SessionError> {
+        let n: u64 = session.get("n").await?.unwrap_or(0) + 1;
+        session.insert("n", n).await?;
+        Ok(n.to_string())
+    }
+    let app = Router::new()
+        .route("/", get(count))
+        .layer(SessionLayer::new(MemoryBackend::new()));
+    let res = app
+        .clone()
+        .oneshot(Request::new(axum::body::Body::empty()))
+        .await
+        .unwrap();
+    let cookie = res.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let req = Request::builder()
+        .header(header::COOKIE, cookie)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let res = app.oneshot(req).await.unwrap();
+    let body = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert_eq!(&body[..], b"2");
+
+    // Without the layer the extractor answers 500, never panics.
+    let bare = Router::new().route("/", get(count));
+    let res = bare
+        .oneshot(Request::new(axum::body::Body::empty()))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 500);
+}
