@@ -52,7 +52,10 @@ async fn admitted<St: RateLimitStore>(stores: [St; 4], algorithm: Algorithm) -> 
 fn check(algorithm: Algorithm, ok: usize) {
     let limit = LIMIT as usize;
     if algorithm == Algorithm::SlidingWindowCounter {
-        assert!((limit..=2 * limit).contains(&ok), "{algorithm}: {ok} admitted");
+        assert!(
+            (limit..=2 * limit).contains(&ok),
+            "{algorithm}: {ok} admitted"
+        );
     } else {
         assert_eq!(ok, limit, "{algorithm}");
     }
@@ -83,7 +86,11 @@ async fn redis_connections(urls: &[String], cluster: bool) -> [RedisBackend; 4] 
 async fn four_layers_sharing_memory_admit_exactly_the_limit() {
     for algorithm in Algorithm::ALL {
         let store: MemoryBackend = fixtures::memory();
-        let ok = admitted([store.clone(), store.clone(), store.clone(), store], algorithm).await;
+        let ok = admitted(
+            [store.clone(), store.clone(), store.clone(), store],
+            algorithm,
+        )
+        .await;
         check(algorithm, ok);
     }
 }

@@ -25,7 +25,9 @@ fn frozen(at: u64) -> Clock {
 async fn headers_describe_every_policy() {
     let layer = RateLimitLayer::builder(fixtures::memory())
         .quota(Quota::per_minute(100))
-        .policy(Policy::with_algorithm("hour", Quota::per_hour(1000), Algorithm::FixedWindow).unwrap())
+        .policy(
+            Policy::with_algorithm("hour", Quota::per_hour(1000), Algorithm::FixedWindow).unwrap(),
+        )
         .clock(frozen(T0))
         .build()
         .unwrap();
@@ -46,7 +48,10 @@ async fn headers_describe_every_policy() {
     assert_eq!(header(&res, "x-ratelimit-limit"), "100");
     assert_eq!(header(&res, "x-ratelimit-remaining"), "99");
     let reset: u64 = header(&res, "x-ratelimit-reset").parse().unwrap();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     assert!((now..=now + 3).contains(&reset), "{reset} vs {now}");
     assert!(res.extensions().get::<Decision>().unwrap().allowed());
 }
@@ -65,7 +70,10 @@ async fn header_families_can_be_switched_off() {
     assert!(res.headers().get("x-ratelimit-limit").is_none());
     let res = svc.oneshot(from_ip("192.0.2.1")).await.unwrap();
     assert_eq!(res.status(), 429);
-    assert!(res.headers().get("retry-after").is_some(), "Retry-After always goes with a 429");
+    assert!(
+        res.headers().get("retry-after").is_some(),
+        "Retry-After always goes with a 429"
+    );
 }
 
 #[tokio::test]
@@ -84,10 +92,20 @@ async fn a_wait_of_0_3_seconds_is_retry_after_1() {
         .build()
         .unwrap();
     let svc = layer.layer(ok_service());
-    assert_eq!(svc.clone().oneshot(from_ip("192.0.2.2")).await.unwrap().status(), 200);
+    assert_eq!(
+        svc.clone()
+            .oneshot(from_ip("192.0.2.2"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     let res = svc.oneshot(from_ip("192.0.2.2")).await.unwrap();
     assert_eq!(res.status(), 429);
-    assert_eq!(res.extensions().get::<Decision>().unwrap().retry_after(), Some(Duration::from_millis(300)));
+    assert_eq!(
+        res.extensions().get::<Decision>().unwrap().retry_after(),
+        Some(Duration::from_millis(300))
+    );
     assert_eq!(header(&res, "retry-after"), "1");
     assert_eq!(header(&res, "ratelimit"), r#""default";r=0;t=1"#);
 }
@@ -112,12 +130,21 @@ async fn retry_after_rounds_up_and_is_never_earlier_than_t() {
     assert_eq!(body["type"], "about:blank");
     assert_eq!(body["title"], "Too Many Requests");
     assert_eq!(body["retryAfter"], 4);
-    assert!(body["detail"].as_str().unwrap().contains("retry in 4 seconds"), "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("retry in 4 seconds"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
 async fn the_429_is_problem_json() {
-    let layer = RateLimitLayer::builder(fixtures::memory()).quota(Quota::per_hour(1)).build().unwrap();
+    let layer = RateLimitLayer::builder(fixtures::memory())
+        .quota(Quota::per_hour(1))
+        .build()
+        .unwrap();
     let svc = layer.layer(ok_service());
     svc.clone().oneshot(from_ip("192.0.2.4")).await.unwrap();
     let res = svc.oneshot(from_ip("192.0.2.4")).await.unwrap();
@@ -128,11 +155,15 @@ async fn the_429_is_problem_json() {
 
 #[tokio::test]
 async fn grpc_requests_get_resource_exhausted_with_the_delay() {
-    let layer = RateLimitLayer::builder(fixtures::memory()).quota(Quota::per_minute(1)).build().unwrap();
+    let layer = RateLimitLayer::builder(fixtures::memory())
+        .quota(Quota::per_minute(1))
+        .build()
+        .unwrap();
     let svc = layer.layer(ok_service());
     let grpc = || {
         let mut req = from_ip("192.0.2.5");
-        req.headers_mut().insert("content-type", "application/grpc".parse().unwrap());
+        req.headers_mut()
+            .insert("content-type", "application/grpc".parse().unwrap());
         req
     };
     svc.clone().oneshot(grpc()).await.unwrap();
@@ -161,7 +192,11 @@ async fn the_rejection_can_be_replaced_by_a_closure() {
     svc.clone().oneshot(from_ip("192.0.2.6")).await.unwrap();
     let res = svc.oneshot(from_ip("192.0.2.6")).await.unwrap();
     assert_eq!(res.status(), 503);
-    assert_eq!(header(&res, "retry-after"), "999", "the closure's own header is kept");
+    assert_eq!(
+        header(&res, "retry-after"),
+        "999",
+        "the closure's own header is kept"
+    );
     assert!(header(&res, "ratelimit").contains("r=0"));
     assert!(res.extensions().get::<Decision>().is_some());
 }
@@ -192,7 +227,11 @@ async fn the_quota_can_be_chosen_per_request() {
     let layer = RateLimitLayer::builder(fixtures::memory())
         .quota(Quota::per_minute(1))
         .key(PrincipalKey::new())
-        .quota_for(|head| head.extensions().get::<KeyLimit>().map(|l| Quota::per_minute(l.0)))
+        .quota_for(|head| {
+            head.extensions()
+                .get::<KeyLimit>()
+                .map(|l| Quota::per_minute(l.0))
+        })
         .build()
         .unwrap();
     let svc = layer.layer(ok_service());
@@ -206,13 +245,27 @@ async fn the_quota_can_be_chosen_per_request() {
     };
     let mut ok = 0;
     for _ in 0..5 {
-        ok += usize::from(svc.clone().oneshot(req("gold", Some(3))).await.unwrap().status() == 200);
+        ok += usize::from(
+            svc.clone()
+                .oneshot(req("gold", Some(3)))
+                .await
+                .unwrap()
+                .status()
+                == 200,
+        );
     }
     assert_eq!(ok, 3);
     // A zero limit from the chooser is invalid: the configured quota applies, no 500.
     let res = svc.clone().oneshot(req("broken", Some(0))).await.unwrap();
     assert_eq!(header(&res, "ratelimit-policy"), r#""default";q=1;w=60"#);
-    assert_eq!(svc.clone().oneshot(req("plain", None)).await.unwrap().status(), 200);
+    assert_eq!(
+        svc.clone()
+            .oneshot(req("plain", None))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     assert_eq!(svc.oneshot(req("plain", None)).await.unwrap().status(), 429);
 }
 
@@ -221,7 +274,13 @@ async fn cost_weighs_requests() {
     let layer = RateLimitLayer::builder(fixtures::memory())
         .quota(Quota::per_minute(10))
         .key(GlobalKey)
-        .cost(|head| if head.method() == http::Method::POST { 4 } else { 1 })
+        .cost(|head| {
+            if head.method() == http::Method::POST {
+                4
+            } else {
+                1
+            }
+        })
         .build()
         .unwrap();
     let svc = layer.layer(ok_service());
@@ -248,19 +307,41 @@ async fn several_policies_are_all_or_nothing() {
         .unwrap();
     let svc = layer.layer(ok_service());
     for _ in 0..3 {
-        assert_eq!(svc.clone().oneshot(from_ip("192.0.2.8")).await.unwrap().status(), 200);
+        assert_eq!(
+            svc.clone()
+                .oneshot(from_ip("192.0.2.8"))
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
     }
     let res = svc.oneshot(from_ip("192.0.2.8")).await.unwrap();
     assert_eq!(res.status(), 429);
     // The per-second policy still has 7: the denied request took nothing from it.
-    assert!(header(&res, "ratelimit").starts_with(r#""default";r=7;"#), "{}", header(&res, "ratelimit"));
-    assert_eq!(header(&res, "x-ratelimit-limit"), "3", "legacy headers name the exhausted policy");
+    assert!(
+        header(&res, "ratelimit").starts_with(r#""default";r=7;"#),
+        "{}",
+        header(&res, "ratelimit")
+    );
+    assert_eq!(
+        header(&res, "x-ratelimit-limit"),
+        "3",
+        "legacy headers name the exhausted policy"
+    );
 }
 
 #[tokio::test]
 async fn a_request_without_a_key_is_rejected_by_default() {
-    let layer = RateLimitLayer::builder(fixtures::memory()).quota(Quota::per_minute(1)).build().unwrap();
-    let res = layer.layer(ok_service()).oneshot(Request::new(String::new())).await.unwrap();
+    let layer = RateLimitLayer::builder(fixtures::memory())
+        .quota(Quota::per_minute(1))
+        .build()
+        .unwrap();
+    let res = layer
+        .layer(ok_service())
+        .oneshot(Request::new(String::new()))
+        .await
+        .unwrap();
     assert_eq!(res.status(), 400);
     assert_eq!(header(&res, "content-type"), "application/problem+json");
 }
@@ -274,7 +355,11 @@ async fn a_request_without_a_key_can_pass_or_share_a_quota() {
         .unwrap()
         .layer(ok_service());
     for _ in 0..3 {
-        let res = allow.clone().oneshot(Request::new(String::new())).await.unwrap();
+        let res = allow
+            .clone()
+            .oneshot(Request::new(String::new()))
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200);
         assert!(res.headers().get("ratelimit").is_none());
     }
@@ -285,17 +370,44 @@ async fn a_request_without_a_key_can_pass_or_share_a_quota() {
         .build()
         .unwrap()
         .layer(ok_service());
-    assert_eq!(shared.clone().oneshot(Request::new(String::new())).await.unwrap().status(), 200);
-    assert_eq!(shared.clone().oneshot(Request::new(String::new())).await.unwrap().status(), 429);
-    let with_key = Request::builder().header("x-api-key", "k1").body(String::new()).unwrap();
+    assert_eq!(
+        shared
+            .clone()
+            .oneshot(Request::new(String::new()))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        shared
+            .clone()
+            .oneshot(Request::new(String::new()))
+            .await
+            .unwrap()
+            .status(),
+        429
+    );
+    let with_key = Request::builder()
+        .header("x-api-key", "k1")
+        .body(String::new())
+        .unwrap();
     assert_eq!(shared.oneshot(with_key).await.unwrap().status(), 200);
 }
 
 #[test]
 fn bad_configuration_fails_at_build() {
     let store = MemoryBackend::new();
-    assert!(RateLimitLayer::builder(store.clone()).build().is_err(), "no quota");
-    assert!(RateLimitLayer::builder(store.clone()).quota(Quota::per_minute(0)).build().is_err());
+    assert!(
+        RateLimitLayer::builder(store.clone()).build().is_err(),
+        "no quota"
+    );
+    assert!(
+        RateLimitLayer::builder(store.clone())
+            .quota(Quota::per_minute(0))
+            .build()
+            .is_err()
+    );
     assert!(
         RateLimitLayer::builder(store.clone())
             .quota(Quota::per_minute(10).with_burst(5))

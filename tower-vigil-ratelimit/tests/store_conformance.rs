@@ -6,9 +6,7 @@ use std::time::Duration;
 
 use common::T0;
 use tower_vigil_core::Backend;
-use tower_vigil_ratelimit::{
-    Acquire, Algorithm, Mode, Policy, Quota, RateLimitStore,
-};
+use tower_vigil_ratelimit::{Acquire, Algorithm, Mode, Policy, Quota, RateLimitStore};
 
 fn policy(name: &str, quota: Quota, algorithm: Algorithm) -> Policy {
     Policy::with_algorithm(name, quota, algorithm).unwrap()
@@ -36,7 +34,11 @@ async fn every_algorithm_admits_exactly_the_limit_at_one_instant<St: RateLimitSt
 
 async fn retry_after_is_exactly_when_the_request_fits<St: RateLimitStore>(store: St) {
     for algo in Algorithm::ALL {
-        let p = [policy("default", Quota::new(3, Duration::from_secs(10)), algo)];
+        let p = [policy(
+            "default",
+            Quota::new(3, Duration::from_secs(10)),
+            algo,
+        )];
         let key = format!("retry-{algo}");
         let mut now = T0 + 1_234_567;
         for step in 0..8 {
@@ -47,7 +49,10 @@ async fn retry_after_is_exactly_when_the_request_fits<St: RateLimitStore>(store:
             }
             let wait = micros(d.retry_after().unwrap());
             let early = store.acquire(Acquire::new(&key, &p).at(now + wait - 1).mode(Mode::Peek));
-            assert!(!early.await.unwrap().allowed(), "{algo} step {step}: 1 µs early");
+            assert!(
+                !early.await.unwrap().allowed(),
+                "{algo} step {step}: 1 µs early"
+            );
             now += wait;
             let on_time = store.acquire(Acquire::new(&key, &p).at(now)).await.unwrap();
             assert!(on_time.allowed(), "{algo} step {step}: on time");
@@ -63,7 +68,13 @@ async fn a_denied_request_consumes_no_policy<St: RateLimitStore>(store: St) {
         ];
         let key = format!("multi-{algo}");
         for _ in 0..2 {
-            assert!(store.acquire(Acquire::new(&key, &p).at(T0)).await.unwrap().allowed());
+            assert!(
+                store
+                    .acquire(Acquire::new(&key, &p).at(T0))
+                    .await
+                    .unwrap()
+                    .allowed()
+            );
         }
         for _ in 0..5 {
             let d = store.acquire(Acquire::new(&key, &p).at(T0)).await.unwrap();
@@ -72,7 +83,10 @@ async fn a_denied_request_consumes_no_policy<St: RateLimitStore>(store: St) {
         }
         // The per-second policy saw only the 2 admitted requests.
         let alone = [p[0].clone()];
-        let d = store.acquire(Acquire::new(&key, &alone).at(T0).mode(Mode::Peek)).await.unwrap();
+        let d = store
+            .acquire(Acquire::new(&key, &alone).at(T0).mode(Mode::Peek))
+            .await
+            .unwrap();
         assert_eq!(d.policies()[0].remaining(), 7, "{algo}");
     }
 }
@@ -81,12 +95,30 @@ async fn cost_weighs_a_request<St: RateLimitStore>(store: St) {
     for algo in Algorithm::ALL {
         let p = [policy("default", Quota::per_minute(10), algo)];
         let key = format!("cost-{algo}");
-        let d = store.acquire(Acquire::new(&key, &p).cost(7).at(T0)).await.unwrap();
+        let d = store
+            .acquire(Acquire::new(&key, &p).cost(7).at(T0))
+            .await
+            .unwrap();
         assert_eq!(d.policies()[0].remaining(), 3, "{algo}");
-        assert!(!store.acquire(Acquire::new(&key, &p).cost(4).at(T0)).await.unwrap().allowed());
-        assert!(store.acquire(Acquire::new(&key, &p).cost(3).at(T0)).await.unwrap().allowed());
+        assert!(
+            !store
+                .acquire(Acquire::new(&key, &p).cost(4).at(T0))
+                .await
+                .unwrap()
+                .allowed()
+        );
+        assert!(
+            store
+                .acquire(Acquire::new(&key, &p).cost(3).at(T0))
+                .await
+                .unwrap()
+                .allowed()
+        );
         let huge = store.acquire(Acquire::new("cost-huge", &p).cost(u32::MAX).at(T0));
-        assert!(!huge.await.unwrap().allowed(), "{algo}: a cost above the quota never fits");
+        assert!(
+            !huge.await.unwrap().allowed(),
+            "{algo}: a cost above the quota never fits"
+        );
     }
 }
 
@@ -96,7 +128,10 @@ async fn peek_charge_and_refund<St: RateLimitStore>(store: St) {
         let key = format!("modes-{algo}");
         let at = |mode| Acquire::new(&key, &p).at(T0).mode(mode);
         for _ in 0..5 {
-            assert_eq!(store.acquire(at(Mode::Peek)).await.unwrap().policies()[0].remaining(), 2);
+            assert_eq!(
+                store.acquire(at(Mode::Peek)).await.unwrap().policies()[0].remaining(),
+                2
+            );
         }
         // Charging never goes below empty…
         let d = store.acquire(at(Mode::Charge).cost(10)).await.unwrap();
@@ -112,23 +147,77 @@ async fn peek_charge_and_refund<St: RateLimitStore>(store: St) {
 
 async fn keys_are_independent<St: RateLimitStore>(store: St) {
     let p = [policy("default", Quota::per_minute(1), Algorithm::Gcra)];
-    assert!(store.acquire(Acquire::new("a", &p).at(T0)).await.unwrap().allowed());
-    assert!(!store.acquire(Acquire::new("a", &p).at(T0)).await.unwrap().allowed());
-    assert!(store.acquire(Acquire::new("b", &p).at(T0)).await.unwrap().allowed());
+    assert!(
+        store
+            .acquire(Acquire::new("a", &p).at(T0))
+            .await
+            .unwrap()
+            .allowed()
+    );
+    assert!(
+        !store
+            .acquire(Acquire::new("a", &p).at(T0))
+            .await
+            .unwrap()
+            .allowed()
+    );
+    assert!(
+        store
+            .acquire(Acquire::new("b", &p).at(T0))
+            .await
+            .unwrap()
+            .allowed()
+    );
     // A key that looks like another key's hash tag or separator stays its own.
-    assert!(store.acquire(Acquire::new("a}:default", &p).at(T0)).await.unwrap().allowed());
+    assert!(
+        store
+            .acquire(Acquire::new("a}:default", &p).at(T0))
+            .await
+            .unwrap()
+            .allowed()
+    );
     let long = "x".repeat(10_000);
-    assert!(store.acquire(Acquire::new(&long, &p).at(T0)).await.unwrap().allowed());
-    assert!(!store.acquire(Acquire::new(&long, &p).at(T0)).await.unwrap().allowed());
+    assert!(
+        store
+            .acquire(Acquire::new(&long, &p).at(T0))
+            .await
+            .unwrap()
+            .allowed()
+    );
+    assert!(
+        !store
+            .acquire(Acquire::new(&long, &p).at(T0))
+            .await
+            .unwrap()
+            .allowed()
+    );
 }
 
 async fn the_store_clock_is_used_by_default<St: RateLimitStore>(store: St) {
     for algo in Algorithm::ALL {
         let p = [policy("default", Quota::per_hour(2), algo)];
         let key = format!("clock-{algo}");
-        assert!(store.acquire(Acquire::new(&key, &p)).await.unwrap().allowed());
-        assert!(store.acquire(Acquire::new(&key, &p)).await.unwrap().allowed());
-        assert!(!store.acquire(Acquire::new(&key, &p)).await.unwrap().allowed());
+        assert!(
+            store
+                .acquire(Acquire::new(&key, &p))
+                .await
+                .unwrap()
+                .allowed()
+        );
+        assert!(
+            store
+                .acquire(Acquire::new(&key, &p))
+                .await
+                .unwrap()
+                .allowed()
+        );
+        assert!(
+            !store
+                .acquire(Acquire::new(&key, &p))
+                .await
+                .unwrap()
+                .allowed()
+        );
     }
 }
 

@@ -15,7 +15,7 @@
 //! req.extensions_mut().insert(Principal::api_key("k-42"));
 //! let head = RequestHead::new(&req);
 //! assert_eq!(PeerIp::new().extract(&head).as_deref(), Some("ip:203.0.113.9"));
-//! assert_eq!(PrincipalKey::new().extract(&head).as_deref(), Some("principal:apikey:k-42"));
+//! assert_eq!(PrincipalKey::new().extract(&head).as_deref(), Some("p:apikey:k-42"));
 //!
 //! // Any closure is an extractor too: here, one quota per tenant path segment.
 //! let by_tenant = |head: &RequestHead<'_>| {
@@ -103,7 +103,7 @@ impl KeyExtractor for GlobalKey {
 }
 
 /// The value of a header, as its SHA-256 (the header may carry a credential, which must never
-/// be stored in plain text): `header:<name>:<hex>`. A missing or empty header gives `None`.
+/// be stored in plain text): `h:<name>:<96 bits of hex>`. A missing or empty header gives `None`.
 #[derive(Debug, Clone)]
 pub struct HeaderKey {
     name: HeaderName,
@@ -123,12 +123,12 @@ impl KeyExtractor for HeaderKey {
             return None;
         }
         let hex = SecretHasher::sha256().hash_hex(value);
-        Some(format!("header:{}:{}", self.name, &hex[..32]))
+        Some(format!("h:{}:{}", self.name, &hex[..24]))
     }
 }
 
 /// The [`Principal`] an authentication layer (API key, session) put in the extensions:
-/// `principal:<kind>:<id>`, so each API key or user has its own quota.
+/// `p:<kind>:<id>`, so each API key or user has its own quota.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PrincipalKey {
     organization: bool,
@@ -157,6 +157,6 @@ impl KeyExtractor for PrincipalKey {
         {
             return Some(format!("org:{org}"));
         }
-        Some(format!("principal:{}", p.scope()))
+        Some(format!("p:{}", p.scope()))
     }
 }

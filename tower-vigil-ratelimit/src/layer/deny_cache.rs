@@ -109,7 +109,10 @@ mod tests {
         let cache = DenyCache::new(32);
         cache.insert("k".into(), 1, &denied);
         tokio::time::advance(Duration::from_millis(400)).await;
-        assert!(cache.get("k", 0).is_none(), "a cheaper request asks the store");
+        assert!(
+            cache.get("k", 0).is_none(),
+            "a cheaper request asks the store"
+        );
         let hit = cache.get("k", 1).unwrap();
         assert_eq!(hit.retry_after(), Some(Duration::from_millis(600)));
         tokio::time::advance(Duration::from_millis(600)).await;

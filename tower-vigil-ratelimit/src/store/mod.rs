@@ -37,16 +37,34 @@ mod redis;
 use std::future::Future;
 use std::time::Duration;
 
-use tower_vigil_core::keys::hash_tag;
 use tower_vigil_core::secret::SecretHasher;
 use tower_vigil_core::{BackendError, BackendErrorKind};
 
 use crate::algorithm::{Mode, Outcome};
 use crate::decision::{Decision, PolicyDecision};
-use crate::quota::Policy;
+use crate::quota::{Algorithm, Policy};
 
 /// Keys longer than this are replaced by their SHA-256 so a huge header cannot make huge keys.
 pub const MAX_RAW_KEY_LEN: usize = 128;
+
+/// `{key}` with `%`, `#`, braces, whitespace and non-ASCII percent-encoded: the braces make it
+/// the cluster hash tag and delimit it, so `:` may stay as is (shorter keys: a GCRA key stays
+/// under 100 bytes in Redis) while distinct keys stay distinct. A key longer than
+/// [`MAX_RAW_KEY_LEN`] becomes `{#<128 bits of its SHA-256>}`, which no escaped key can equal
+/// (they never contain `#`).
+fn tag(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 2);
+    out.push('{');
+    for b in key.bytes() {
+        if b.is_ascii_graphic() && !matches!(b, b'%' | b'{' | b'}' | b'#') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out.push('}');
+    out
+}
 
 /// One decision to make: the caller's key, the policies, the cost, the mode and the clock.
 #[derive(Debug, Clone, Copy)]
@@ -95,19 +113,22 @@ impl<'a> Acquire<'a> {
         self.policies
     }
 
-    /// The backend keys of the policies, relative to the backend's prefix.
+    /// The backend keys of the policies, relative to the backend's prefix:
+    /// `ratelimit:{<key>}:<policy>` for GCRA, `ratelimit:{<key>}:<policy>:<algorithm>` for
+    /// the others (so changing a policy's algorithm never reads another's state).
     pub fn keys(&self) -> Vec<String> {
         let tag = if self.key.len() > MAX_RAW_KEY_LEN {
-            hash_tag(&format!(
-                "h:{}",
-                SecretHasher::sha256().hash_hex(self.key.as_bytes())
-            ))
+            let digest = SecretHasher::sha256().hash_hex(self.key.as_bytes());
+            format!("{{#{}}}", &digest[..32])
         } else {
-            hash_tag(self.key)
+            tag(self.key)
         };
         self.policies
             .iter()
-            .map(|p| format!("ratelimit:{tag}:{}:{}", p.name(), p.algorithm().code()))
+            .map(|p| match p.algorithm() {
+                Algorithm::Gcra => format!("ratelimit:{tag}:{}", p.name()),
+                a => format!("ratelimit:{tag}:{}:{}", p.name(), a.code()),
+            })
             .collect()
     }
 

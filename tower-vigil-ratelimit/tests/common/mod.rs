@@ -18,15 +18,19 @@ pub const T0: u64 = 1_800_000_000_000_000;
 
 /// An inner service answering 200.
 pub fn ok_service()
--> impl Service<Request<String>, Response = Response<String>, Error = Infallible, Future: Send> + Clone + Send
-{
-    service_fn(|_req: Request<String>| async { Ok::<_, Infallible>(Response::new("ok".to_owned())) })
+-> impl Service<Request<String>, Response = Response<String>, Error = Infallible, Future: Send>
++ Clone
++ Send {
+    service_fn(|_req: Request<String>| async {
+        Ok::<_, Infallible>(Response::new("ok".to_owned()))
+    })
 }
 
 /// An inner service answering with the status in the `x-status` request header (default 200).
 pub fn status_service()
--> impl Service<Request<String>, Response = Response<String>, Error = Infallible, Future: Send> + Clone + Send
-{
+-> impl Service<Request<String>, Response = Response<String>, Error = Infallible, Future: Send>
++ Clone
++ Send {
     service_fn(|req: Request<String>| async move {
         let status = req
             .headers()
@@ -42,9 +46,9 @@ pub fn status_service()
 /// A request from the peer `ip`.
 pub fn from_ip(ip: &str) -> Request<String> {
     let mut req = Request::new(String::new());
-    let addr: SocketAddr = format!("{ip}:40000").parse().unwrap_or_else(|_| {
-        format!("[{ip}]:40000").parse().expect("an IP address")
-    });
+    let addr: SocketAddr = format!("{ip}:40000")
+        .parse()
+        .unwrap_or_else(|_| format!("[{ip}]:40000").parse().expect("an IP address"));
     req.extensions_mut().insert(addr);
     req
 }
