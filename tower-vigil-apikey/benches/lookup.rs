@@ -5,6 +5,9 @@
 //!
 //! Run: `cargo bench -p tower-vigil-apikey` (`BENCH_SECS=3` to measure longer).
 
+// A benchmark reports its figures on stdout.
+#![allow(clippy::print_stdout)]
+
 use std::convert::Infallible;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
