@@ -1,8 +1,107 @@
 //! # tower-vigil-ratelimit
 //!
-//! Keyed rate limiting (work in progress).
+//! Keyed rate limiting for tower services (axum, tonic, hyper), in memory or on Redis / Redis
+//! Cluster, with one atomic round trip per decision.
+//!
+//! - **Algorithms** ([`Algorithm`]): GCRA (the default: one integer per key), token bucket,
+//!   sliding-window log (capped), sliding-window counter, fixed window. Each is a Lua script
+//!   for Redis (deciding with Redis `TIME` unless you pass the app's [`Clock`]) and a Rust twin
+//!   for [`MemoryBackend`]; a property test checks they decide identically.
+//! - **Several policies per request** (say 10 per second and 1,000 per hour), all or nothing,
+//!   in one round trip; a request **cost**; **charge by outcome** (count only failed logins) or
+//!   refunds ([`RateLimitBuilder::charge_when`], [`RateLimitBuilder::refund_when`]).
+//! - **Keys** ([`key`]): peer IP, client IP behind trusted proxies, a header, the
+//!   [`Principal`](tower_vigil_core::Principal) of the API-key or session layer, global, or a
+//!   closure; the quota can be chosen per request ([`RateLimitBuilder::quota_for`]).
+//! - **Answers**: `RateLimit-Policy` / `RateLimit` (draft-10) and `X-RateLimit-*` headers;
+//!   429 `application/problem+json` with `Retry-After` rounded up (gRPC: `RESOURCE_EXHAUSTED`);
+//!   the [`Decision`] in the response's extensions.
+//! - **Operations**: a [`FailurePolicy`] for a failing store (open by default, closed, or a
+//!   local in-memory limiter), an in-process deny cache, shadow mode, `tracing` spans and
+//!   counters through `metrics` ([`layer::metrics`]).
+//!
+//! ## With axum
+//!
+//! ```
+//! use std::net::SocketAddr;
+//! use axum::{Router, extract::{ConnectInfo, Request}, middleware, routing::get};
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//! use tower_vigil_ratelimit::{MemoryBackend, Quota, RateLimitLayer};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // `RedisBackend::connect("redis://…").await?` shares the limit between app servers.
+//! let limiter = RateLimitLayer::builder(MemoryBackend::new())
+//!     .quota(Quota::per_minute(2))
+//!     .build()?;
+//! let app = Router::new()
+//!     .route("/", get(|| async { "hello" }))
+//!     .layer(limiter)
+//!     // PeerIp reads a `SocketAddr` from the extensions (or, with this crate's `axum`
+//!     // feature, axum's `ConnectInfo<SocketAddr>` directly, without this step).
+//!     .layer(middleware::map_request(
+//!         |ConnectInfo(peer): ConnectInfo<SocketAddr>, mut req: Request| async move {
+//!             req.extensions_mut().insert(peer);
+//!             req
+//!         },
+//!     ));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let addr = listener.local_addr()?;
+//! tokio::spawn(axum::serve(
+//!     listener,
+//!     app.into_make_service_with_connect_info::<SocketAddr>(),
+//! ).into_future());
+//!
+//! let mut answers = Vec::new();
+//! for _ in 0..3 {
+//!     let mut conn = tokio::net::TcpStream::connect(addr).await?;
+//!     conn.write_all(b"GET / HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n").await?;
+//!     let mut response = String::new();
+//!     conn.read_to_string(&mut response).await?;
+//!     answers.push(response);
+//! }
+//! assert!(answers[0].starts_with("HTTP/1.1 200"));
+//! assert!(answers[0].contains("ratelimit: \"default\";r=1;t=30"));
+//! assert!(answers[2].starts_with("HTTP/1.1 429"));
+//! assert!(answers[2].contains("retry-after: 30"));
+//! assert!(answers[2].contains("\"retryAfter\":30"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## With tonic
+//!
+//! gRPC requests (`content-type: application/grpc…`) are answered with `grpc-status: 8`
+//! (`RESOURCE_EXHAUSTED`), the delay in `grpc-message`, `retry-after` and
+//! `grpc-retry-pushback-ms`. Stacked behind an authentication layer, key on its principal:
+//!
+//! ```ignore
+//! use tower_vigil_ratelimit::{key::PrincipalKey, Quota, RateLimitLayer, RedisBackend};
+//!
+//! let redis = RedisBackend::connect("redis://127.0.0.1:6379").await?;
+//! let limiter = RateLimitLayer::builder(redis)
+//!     .quota(Quota::per_second(50).with_burst(100))
+//!     .key(PrincipalKey::new())
+//!     .build()?;
+//! tonic::transport::Server::builder()
+//!     .layer(tower::ServiceBuilder::new().layer(api_key_layer).layer(limiter))
+//!     .add_service(GreeterServer::new(MyGreeter::default()))
+//!     .serve("[::1]:50051".parse()?)
+//!     .await?;
+//! ```
+//!
+//! ## Choosing an algorithm
+//!
+//! | algorithm | state per key | behaviour |
+//! |---|---|---|
+//! | GCRA (default) | one integer (88 bytes in Redis) | smooth, exact, burst configurable |
+//! | token bucket | two integers | same admissions as GCRA |
+//! | sliding-window log | one entry per admitted unit (limit ≤ 10,000) | exact over any window |
+//! | sliding-window counter | three integers | approximate: ≤ 2 × limit in any window |
+//! | fixed window | two integers | ≤ 2 × limit around a window boundary |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod algorithm;
 pub mod decision;

@@ -5,6 +5,14 @@
 //! it denied the request, else until it is back to its full quota. `Retry-After` on a 429 is
 //! the longest retry-after of the denying policies, rounded up and at least 1, so it is never
 //! earlier than their `t`.
+//!
+//! ```
+//! use std::time::Duration;
+//! use tower_vigil_ratelimit::layer::headers::ceil_secs;
+//!
+//! assert_eq!(ceil_secs(Duration::from_millis(300)), 1); // a 0.3 s wait is `Retry-After: 1`
+//! assert_eq!(ceil_secs(Duration::from_millis(3_001)), 4);
+//! ```
 
 use std::fmt::Write as _;
 use std::time::Duration;

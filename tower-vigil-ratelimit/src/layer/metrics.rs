@@ -1,4 +1,11 @@
-//! Counter names, through the `metrics` facade.
+//! Counter names, through the `metrics` facade: install any `metrics` recorder (Prometheus
+//! exporter, ...) and they appear.
+//!
+//! ```
+//! use tower_vigil_ratelimit::layer::metrics;
+//!
+//! assert_eq!(metrics::LIMITED_TOTAL, "vigil_ratelimit_limited_total");
+//! ```
 
 /// Requests admitted (label `shadow`: `true` when in shadow mode).
 pub const ALLOWED_TOTAL: &str = "vigil_ratelimit_allowed_total";
