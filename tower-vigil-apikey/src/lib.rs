@@ -56,6 +56,60 @@
 //! # }
 //! ```
 //!
+//! ## Your key store and an admin endpoint
+//!
+//! Implement [`KeyStore`] over your database, keyed by the hash. Revoke by deleting the key
+//! there, then calling [`ApiKeyCache::invalidate_hash`] (every instance forgets it within
+//! moments; a lookup racing the revocation cannot bring it back).
+//!
+//! ```
+//! use std::collections::HashMap;
+//! use std::sync::{Arc, Mutex};
+//! use axum::{Router, extract::{Path, State}, http::StatusCode, routing::delete};
+//! use tower_vigil_apikey::{ApiKeyCache, ApiKeyData, KeyStore, StoreError};
+//! use tower_vigil_core::MemoryBackend;
+//!
+//! /// Stands in for a database table `api_keys(hash, id, user_id, permissions, …)`.
+//! #[derive(Clone, Default)]
+//! struct Db(Arc<Mutex<HashMap<String, ApiKeyData>>>);
+//!
+//! impl KeyStore for Db {
+//!     type Extra = ();
+//!     async fn lookup(&self, key_hash: &str) -> Result<Option<ApiKeyData>, StoreError> {
+//!         Ok(self.0.lock().map_err(|_| StoreError::new("poisoned"))?.get(key_hash).cloned())
+//!     }
+//! }
+//!
+//! type Cache = ApiKeyCache<MemoryBackend, Db>;
+//!
+//! async fn revoke(State((db, cache)): State<(Db, Cache)>, Path(id): Path<String>) -> StatusCode {
+//!     let hash = {
+//!         let mut rows = db.0.lock().unwrap();
+//!         let Some(hash) = rows.iter().find(|(_, d)| d.id == id).map(|(h, _)| h.clone()) else {
+//!             return StatusCode::NOT_FOUND;
+//!         };
+//!         rows.remove(&hash);
+//!         hash
+//!     };
+//!     match cache.invalidate_hash(&hash).await {
+//!         Ok(()) => StatusCode::NO_CONTENT,
+//!         // The key is gone from the database; caches forget it within their TTLs. Retry.
+//!         Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let db = Db::default();
+//! let cache: Cache = ApiKeyCache::builder(MemoryBackend::new(), db.clone()).build()?;
+//! let admin: Router = Router::new()
+//!     .route("/admin/keys/{id}", delete(revoke))
+//!     .with_state((db, cache));
+//! # let _ = admin;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! ## Metrics
 //!
 //! Counters under `vigil_apikey_*` (see [`metrics`]): L1 hits, L2 hits, negative hits,

@@ -70,6 +70,8 @@ pub(crate) struct Inner<B, K: KeyStore> {
     config: Config,
     l1: moka::future::Cache<String, Arc<Entry<K::Extra>>>,
     local: LocalState,
+    /// Until when lookups skip the backend after a failed call.
+    backend_down_until: parking_lot::Mutex<Option<tokio::time::Instant>>,
     /// Dropped with the cache, which stops the subscriber task.
     _shutdown: oneshot::Sender<()>,
 }
@@ -129,6 +131,7 @@ impl<B: ApiKeyBackend, K: KeyStore> ApiKeyCache<B, K> {
             config,
             l1,
             local,
+            backend_down_until: parking_lot::Mutex::new(None),
             _shutdown: shutdown_tx,
         });
         handle.spawn(subscriber::run(Arc::downgrade(&inner), shutdown_rx));

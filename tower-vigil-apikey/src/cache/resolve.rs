@@ -1,8 +1,10 @@
 //! The lookup path: L1, then (coalesced per key) L2 and the store, with the failure policy.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use moka::ops::compute::Op;
+use tokio::time::Instant;
 use tower_vigil_core::BackendError;
 
 use super::local::Entry;
@@ -13,6 +15,10 @@ use crate::{ApiKeyData, Authenticated, KeyStore, StoreError};
 /// How many times a lookup starts over after racing an invalidation before it answers from
 /// the store without caching.
 const RACE_ROUNDS: usize = 3;
+
+/// After a backend call fails, how long lookups skip the backend and go straight to the
+/// failure policy, so an outage costs one timeout per second instead of one per request.
+pub(crate) const BACKEND_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 type Found<T> = Option<Authenticated<T>>;
 
@@ -125,6 +131,9 @@ impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
 
     /// L2, then the store; fills L2 unless a revocation raced the lookup.
     async fn fetch(&self, hash: &str) -> Result<Fetched<K::Extra>, FetchError> {
+        if self.backend_paused() {
+            return Err(FetchError::Backend);
+        }
         let (record_key, rev_key) = record::keys(hash);
         for _ in 0..RACE_ROUNDS {
             let (cached, rev) = self
@@ -182,7 +191,14 @@ impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
         })
     }
 
+    fn backend_paused(&self) -> bool {
+        self.backend_down_until
+            .lock()
+            .is_some_and(|until| Instant::now() < until)
+    }
+
     fn backend_failed(&self, e: &BackendError) {
+        *self.backend_down_until.lock() = Some(Instant::now() + BACKEND_RETRY_AFTER);
         inc(metrics::BACKEND_ERRORS);
         tracing::warn!(error = %e, "api-key backend call failed; using the failure policy");
     }
