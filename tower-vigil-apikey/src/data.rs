@@ -315,4 +315,26 @@ mod tests {
         assert_eq!(p.user_id(), Some("u-1"));
         assert_eq!(p.organization_id(), Some("o-1"));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn rfc3339_parser_never_panics(s in "\\PC{0,40}") {
+            let _ = ValidUntil::parse_rfc3339(&s);
+        }
+
+        #[test]
+        fn rfc3339_round_trips_valid_dates(
+            y in 1970i64..2400, mo in 1i64..=12, d in 1i64..=28, h in 0i64..24, mi in 0i64..60, sec in 0i64..60,
+        ) {
+            let s = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{sec:02}Z");
+            let v = ValidUntil::parse_rfc3339(&s).unwrap().unix_seconds();
+            // Count the days the slow way, independently of `days_from_civil`.
+            let leap = |y: i64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+            let mut days: i64 = (1970..y).map(|y| if leap(y) { 366 } else { 365 }).sum();
+            days += (1..mo).map(|m| days_in_month(y, m)).sum::<i64>() + d - 1;
+            proptest::prop_assert_eq!(v, days * 86_400 + h * 3600 + mi * 60 + sec);
+            let shifted = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{sec:02}+01:30");
+            proptest::prop_assert_eq!(ValidUntil::parse_rfc3339(&shifted).unwrap().unix_seconds(), v - 5400);
+        }
+    }
 }

@@ -184,4 +184,12 @@ mod tests {
         assert!(!f.accepts(&"a".repeat(513)));
         assert!(!f.accepts("aaaaaaaa aaaaaaaaa"));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn verify_format_never_panics(s in "\\PC{0,60}") {
+            let _ = verify_format(&s, "vg");
+            let _ = KeyFormat::any().accepts(&s);
+        }
+    }
 }

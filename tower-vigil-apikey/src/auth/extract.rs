@@ -204,4 +204,26 @@ mod tests {
         Extractor::default().strip(&mut h);
         assert!(h.is_empty());
     }
+
+    proptest::proptest! {
+        /// Any header bytes give a credential of printable ASCII (at most 512 bytes) or a
+        /// rejection; never a panic.
+        #[test]
+        fn arbitrary_headers_never_panic(
+            api in proptest::collection::vec(proptest::num::u8::ANY, 0..700),
+            auth in proptest::collection::vec(proptest::num::u8::ANY, 0..700),
+        ) {
+            let mut h = HeaderMap::new();
+            if let Ok(v) = HeaderValue::from_bytes(&api) {
+                h.insert("x-api-key", v);
+            }
+            if let Ok(v) = HeaderValue::from_bytes(&auth) {
+                h.insert("authorization", v);
+            }
+            if let Ok(k) = Extractor::default().extract(&h) {
+                proptest::prop_assert!(!k.is_empty() && k.len() <= MAX_KEY_LEN);
+                proptest::prop_assert!(k.bytes().all(|b| b.is_ascii_graphic()));
+            }
+        }
+    }
 }

@@ -116,14 +116,19 @@ impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
         out.unwrap_or_else(|| Err(StoreError::new("lookup did not complete")))
     }
 
-    /// A key this instance validated within `stale_if_error`, served while the backend (or
-    /// the store) fails.
+    /// A key this instance validated within `stale_if_error` (or a "no such key" within the
+    /// negative TTL), served while the backend (or the store) fails.
     fn servable_stale(
         &self,
         current: Option<&Arc<Entry<K::Extra>>>,
     ) -> Option<Arc<Entry<K::Extra>>> {
         let e = current?;
-        (e.found.is_some() && e.validated_at.elapsed() <= self.config.stale_if_error).then(|| {
+        let window = if e.found.is_some() {
+            self.config.stale_if_error
+        } else {
+            self.config.negative_ttl
+        };
+        (e.validated_at.elapsed() <= window).then(|| {
             inc(metrics::STALE_SERVED);
             Arc::clone(e)
         })

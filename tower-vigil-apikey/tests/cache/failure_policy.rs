@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use tower_vigil_apikey::{ApiKeyCache, ApiKeyData, RejectionKind};
+use tower_vigil_apikey::{ApiKeyBackend, ApiKeyCache, ApiKeyData, RejectionKind};
 use tower_vigil_core::RedisBackend;
-use tower_vigil_tests::RedisServer;
 use tower_vigil_tests::fixtures::unique_prefix;
+use tower_vigil_tests::{RedisCluster, RedisServer};
 
 use crate::common::{TestStore, add_key};
 
@@ -27,10 +27,13 @@ async fn connect(url: &str) -> RedisBackend {
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stale_if_error_with_redis_stopped() {
-    let mut server = RedisServer::start();
-    let backend = connect(&server.url()).await;
+/// Warms a key, stops the backend with `stop`, checks the failure policy, and (when given)
+/// restarts it with `restart` and checks the cache recovers by itself.
+async fn stale_if_error_case<B: ApiKeyBackend>(
+    backend: B,
+    stop: impl FnOnce(),
+    restart: Option<Box<dyn FnOnce()>>,
+) {
     let store = TestStore::default();
     let cache = ApiKeyCache::builder(backend, store.clone())
         .l1_ttl(Duration::from_millis(50))
@@ -43,7 +46,7 @@ async fn stale_if_error_with_redis_stopped() {
     assert!(cache.authenticate(A).await.is_ok());
     assert_eq!(store.lookups(), 1);
 
-    server.stop();
+    stop();
     // Past the L1 freshness: every use now tries to revalidate, and the backend fails.
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(
@@ -62,6 +65,14 @@ async fn stale_if_error_with_redis_stopped() {
         cache.authenticate(UNKNOWN).await.unwrap_err().kind(),
         RejectionKind::UnknownKey
     );
+    assert_eq!(store.lookups(), 3);
+    // A flood of that bad key while Redis is down (past L1 freshness) is answered by the
+    // negative entry, not the store.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for _ in 0..20 {
+        assert!(cache.authenticate(UNKNOWN).await.is_err());
+    }
+    assert_eq!(store.lookups(), 3);
 
     store.set_failing(true);
     assert_eq!(
@@ -75,7 +86,8 @@ async fn stale_if_error_with_redis_stopped() {
 
     // Recovery with no restart of the cache: revocation works again.
     store.set_failing(false);
-    server.restart();
+    let Some(restart) = restart else { return };
+    restart();
     tokio::time::timeout(Duration::from_secs(20), cache.ready())
         .await
         .expect("resubscribed");
@@ -93,6 +105,42 @@ async fn stale_if_error_with_redis_stopped() {
         RejectionKind::UnknownKey
     );
     assert_eq!(cache.authenticate(LATE).await.unwrap().data().id, "k-d");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_if_error_with_redis_stopped() {
+    let server = std::sync::Arc::new(parking_lot::Mutex::new(RedisServer::start()));
+    let url = server.lock().url();
+    let backend = connect(&url).await;
+    let (s1, s2) = (server.clone(), server.clone());
+    stale_if_error_case(
+        backend,
+        move || s1.lock().stop(),
+        Some(Box::new(move || s2.lock().restart())),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_if_error_with_the_cluster_stopped() {
+    let mut cluster = tokio::task::spawn_blocking(RedisCluster::start)
+        .await
+        .unwrap();
+    let backend = RedisBackend::cluster_builder(cluster.urls())
+        .unwrap()
+        .prefix(unique_prefix())
+        .unwrap()
+        .timeout(Duration::from_millis(300))
+        .connect_timeout(Duration::from_secs(3))
+        .connect()
+        .await
+        .unwrap();
+    let stop = move || {
+        for i in 0..3 {
+            cluster.stop_node(i);
+        }
+    };
+    stale_if_error_case(backend, stop, None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
