@@ -9,7 +9,6 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use http::{Request, Response};
 use http_body::Body;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tower_service::Service;
 use tower_vigil_core::http::ResponseBody;
@@ -74,22 +73,21 @@ where
 {
     let config = &shared.config;
     let store = &shared.store;
-    let renewal = Renewal::start(
-        store.clone(),
-        key.clone(),
-        owner.clone(),
-        config.lease,
-        config.max_hold,
-    );
     let limit = config.max_response_body;
-    let outcome = AssertUnwindSafe(async move {
+    let work = AssertUnwindSafe(async move {
         let res = fut.await?;
         let (parts, body) = res.into_parts();
         Ok((parts, capture::collect(body, limit).await))
     })
-    .catch_unwind()
-    .await;
-    drop(renewal);
+    .catch_unwind();
+    // Renewal runs beside the handler on this task (no second task to spawn and abort);
+    // when it stops (lease lost, maximum hold reached) the handler runs on alone.
+    let renewal = renew(store, &key, &owner, config.lease, config.max_hold);
+    tokio::pin!(work, renewal);
+    let outcome = tokio::select! {
+        outcome = &mut work => outcome,
+        () = &mut renewal => work.await,
+    };
 
     let (parts, captured) = match outcome {
         Ok(Ok(done)) => done,
@@ -143,45 +141,32 @@ async fn release<St: IdempotencyStore>(store: &St, key: &str, owner: &str) {
     }
 }
 
-/// Renews the lease every third of its length until dropped, for at most `max_hold` in all:
-/// the last renewal is cut so the key frees at `max_hold` even if the handler hangs.
-struct Renewal(JoinHandle<()>);
-
-impl Renewal {
-    fn start<St: IdempotencyStore>(
-        store: St,
-        key: String,
-        owner: String,
-        lease: Duration,
-        max_hold: Duration,
-    ) -> Self {
-        let stop_at = Instant::now() + max_hold;
-        Self(tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(lease / 3).await;
-                let left = stop_at.saturating_duration_since(Instant::now());
-                if left < Duration::from_millis(1) {
-                    tracing::warn!(
-                        "idempotent handler exceeded its maximum hold; lease not renewed"
-                    );
-                    return;
-                }
-                match store.extend(&key, owner.as_bytes(), lease.min(left)).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        tracing::warn!("idempotency lease lost while the handler runs");
-                        return;
-                    }
-                    // A failed renewal is retried next tick; the lease may still hold.
-                    Err(e) => tracing::debug!(error = %e, "renewing an idempotency lease failed"),
-                }
+/// Renews the lease every third of its length, for at most `max_hold` in all: the last
+/// renewal is cut so the key frees at `max_hold` even if the handler hangs. Returns when it
+/// stops renewing; dropped (with the handler's end) otherwise.
+async fn renew<St: IdempotencyStore>(
+    store: &St,
+    key: &str,
+    owner: &str,
+    lease: Duration,
+    max_hold: Duration,
+) {
+    let stop_at = Instant::now() + max_hold;
+    loop {
+        tokio::time::sleep(lease / 3).await;
+        let left = stop_at.saturating_duration_since(Instant::now());
+        if left < Duration::from_millis(1) {
+            tracing::warn!("idempotent handler exceeded its maximum hold; lease not renewed");
+            return;
+        }
+        match store.extend(key, owner.as_bytes(), lease.min(left)).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!("idempotency lease lost while the handler runs");
+                return;
             }
-        }))
-    }
-}
-
-impl Drop for Renewal {
-    fn drop(&mut self) {
-        self.0.abort();
+            // A failed renewal is retried next tick; the lease may still hold.
+            Err(e) => tracing::debug!(error = %e, "renewing an idempotency lease failed"),
+        }
     }
 }

@@ -1,4 +1,85 @@
-//! Exactly-once POSTs for tower services: `Idempotency-Key` done properly.
+//! Exactly-once POSTs for tower services: the `Idempotency-Key` header
+//! ([draft-ietf-httpapi-idempotency-key-header]) done properly, on memory, Redis or Redis
+//! Cluster.
+//!
+//! A client sends `Idempotency-Key: "<unique id>"` with a POST (or PATCH). The first request
+//! with that key runs; every later one with the same key gets the stored response back with
+//! `Idempotent-Replayed: true`, without running the handler again, for 24 hours.
+//!
+//! - **Scoped**: keys live in the scope of the caller (the
+//!   [`Principal`](tower_vigil_core::Principal) an authentication layer put in the request's
+//!   extensions, or what [`IdempotencyLayer::scope`] chooses), so two callers using the same
+//!   key never see each other's responses. The store key is a SHA-256 of the length-prefixed
+//!   scope and key: a `:` in a key cannot reach another scope, and raw keys are never stored.
+//!   Keyed requests without a principal share one anonymous scope unless
+//!   [`Unscoped::Reject`] is set.
+//! - **Fingerprinted**: the key is bound to a SHA-256 of the method, path, query and body;
+//!   reusing it for a different request is `422`.
+//! - **Atomic**: one store operation claims the key or reports it in flight (`409` with
+//!   `Retry-After`, or wait with [`IdempotencyLayer::wait_for_in_flight`]) or completed
+//!   (replay). Of 200 concurrent duplicates exactly one runs.
+//! - **Leased**: the in-flight marker carries an owner token and a lease (60 s) renewed while
+//!   the handler runs, up to a maximum hold (10 min). A handler that panics releases the key;
+//!   one whose process dies lets the lease lapse. The handler runs on its own task, so when
+//!   the client disconnects its outcome is still recorded.
+//! - **Careful capture**: status, headers (not `Set-Cookie`, `Date`, `Content-Length` nor
+//!   hop-by-hop ones), body and trailers up to 1 MiB, in a versioned binary record. `5xx`
+//!   responses (and gRPC server failures) are not stored and free the key; larger or
+//!   streaming responses pass through unchanged with `Idempotency-Status: not-stored`.
+//!   Request bodies are buffered up to 1 MiB (`413` beyond). A stored record that cannot be
+//!   read is a `500`, never a second execution.
+//! - **Failure policy**: a failing store answers `503` (fail closed) by default;
+//!   [`FailurePolicy::Open`](tower_vigil_core::FailurePolicy::Open) runs requests without
+//!   idempotency instead.
+//! - **gRPC**: unary calls take the key from `idempotency-key` metadata; rejections are gRPC
+//!   statuses (`INVALID_ARGUMENT`, `ABORTED` in flight, `FAILED_PRECONDITION` on mismatch,
+//!   `UNAVAILABLE`).
+//!
+//! Rejections are `application/problem+json` responses carrying the typed [`Rejection`] in
+//! their extensions; replace them with [`IdempotencyLayer::responder`].
+//!
+//! # Example: an axum router
+//!
+//! The inner service receives a [`RequestBody`] (buffered for keyed requests, streaming
+//! otherwise), which axum routes accept; the response body is wrapped in [`IdempotencyBody`].
+//!
+//! ```
+//! use axum::{Router, body::Body, routing::post};
+//! use http::{Request, StatusCode};
+//! use tower::ServiceExt;
+//! use tower_vigil_core::MemoryBackend;
+//! use tower_vigil_idempotency::IdempotencyLayer;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let app = Router::new()
+//!     .route("/payments", post(|body: String| async move { (StatusCode::CREATED, body) }))
+//!     .layer(IdempotencyLayer::new(MemoryBackend::new()));
+//!
+//! let pay = || {
+//!     Request::post("/payments")
+//!         .header("idempotency-key", "\"3f1c2a9e-pay-42\"")
+//!         .body(Body::from("{\"amount\":10}"))
+//!         .unwrap()
+//! };
+//! let first = app.clone().oneshot(pay()).await.unwrap();
+//! assert_eq!(first.status(), StatusCode::CREATED);
+//! let retry = app.clone().oneshot(pay()).await.unwrap();
+//! assert_eq!(retry.status(), StatusCode::CREATED);
+//! assert_eq!(retry.headers()["idempotent-replayed"], "true");
+//! # }
+//! ```
+//!
+//! With Redis, the same layer takes a [`RedisBackend`](tower_vigil_core::RedisBackend)
+//! (standalone or cluster): `IdempotencyLayer::new(redis)`.
+//!
+//! # Metrics
+//!
+//! `vigil_idempotency_replays_total`, `vigil_idempotency_conflicts_total` (409),
+//! `vigil_idempotency_mismatches_total` (422), `vigil_idempotency_stored_total` and
+//! `vigil_idempotency_backend_errors_total` (label `policy`), through the `metrics` facade.
+//!
+//! [draft-ietf-httpapi-idempotency-key-header]: https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
