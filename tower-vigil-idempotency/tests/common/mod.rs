@@ -54,7 +54,7 @@ impl Counter {
 
 /// The handler behind the layer, chosen by path:
 /// `/ok` 201 echoing the body (with `Set-Cookie` and `X-Run` headers), `/slow` the same after
-/// 200 ms, `/fail` 500, `/big` a 4 KiB body, `/panic` panics, `/hang` never answers.
+/// 200 ms, `/fail` 500, `/slowfail` 500 after 200 ms, `/big` a 4 KiB body, `/panic` panics, `/hang` never answers.
 pub fn handler(
     counter: Counter,
 ) -> impl tower::Service<
@@ -77,6 +77,10 @@ pub fn handler(
                     StatusCode::CREATED
                 }
                 "/fail" => StatusCode::INTERNAL_SERVER_ERROR,
+                "/slowfail" => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
                 "/panic" => panic!("handler panicked on purpose"),
                 "/hang" => std::future::pending().await,
                 _ => StatusCode::CREATED,
