@@ -42,8 +42,9 @@ impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
         {
             return Ok(self.l1_hit(&entry));
         }
+        let arrived = Instant::now();
         for _ in 0..RACE_ROUNDS {
-            let entry = self.resolve(hash).await?;
+            let entry = self.resolve(hash, arrived).await?;
             // An invalidation that arrived while this fill ran wins: look again.
             if !self.local.invalidated_since(hash, &entry) {
                 return Ok(entry.found.clone());
@@ -62,8 +63,13 @@ impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
     }
 
     /// One coalesced resolution: calls for one key run one at a time (moka's per-key lock),
-    /// and every call after the first finds the fresh entry the first one left.
-    async fn resolve(&self, hash: &str) -> Result<Arc<Entry<K::Extra>>, StoreError> {
+    /// and a call finds the entry an earlier one left: fresh, or revalidated after this call
+    /// arrived.
+    async fn resolve(
+        &self,
+        hash: &str,
+        arrived: Instant,
+    ) -> Result<Arc<Entry<K::Extra>>, StoreError> {
         let mut out: Option<Result<Arc<Entry<K::Extra>>, StoreError>> = None;
         let slot = &mut out;
         self.l1
@@ -72,7 +78,9 @@ impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
                 let current = current
                     .map(moka::Entry::into_value)
                     .filter(|e| !self.local.invalidated_since(hash, e));
-                if let Some(e) = current.as_ref().filter(|e| self.local.is_fresh(hash, e)) {
+                if let Some(e) = current.as_ref().filter(|e| {
+                    self.local.is_fresh(hash, e) || self.local.revalidated_for(hash, e, arrived)
+                }) {
                     self.l1_hit(e);
                     *slot = Some(Ok(Arc::clone(e)));
                     return Op::Nop;

@@ -1,0 +1,187 @@
+//! The `vigil_apikey_*` counters, read through a thread-local recorder on a one-thread
+//! runtime: what each tier answers, coalesced revalidation of a hot key, and the backend
+//! being skipped for a while after it fails.
+
+mod common;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use metrics::{
+    Counter, CounterFn, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit,
+};
+use parking_lot::Mutex;
+use tower_vigil_apikey::{ApiKeyCache, ApiKeyData, metrics as names};
+use tower_vigil_core::RedisBackend;
+use tower_vigil_tests::RedisServer;
+use tower_vigil_tests::fixtures::{memory, redis_on, shared_server};
+
+use common::{TestStore, add_key, cache};
+
+#[derive(Default, Clone)]
+struct Counts(Arc<Mutex<HashMap<String, Arc<AtomicU64>>>>);
+
+struct Cell(Arc<AtomicU64>);
+
+impl CounterFn for Cell {
+    fn increment(&self, value: u64) {
+        self.0.fetch_add(value, Ordering::SeqCst);
+    }
+
+    fn absolute(&self, value: u64) {
+        self.0.fetch_max(value, Ordering::SeqCst);
+    }
+}
+
+impl Counts {
+    fn cell(&self, name: &str) -> Arc<AtomicU64> {
+        Arc::clone(self.0.lock().entry(name.to_owned()).or_default())
+    }
+
+    fn get(&self, name: &str) -> u64 {
+        self.cell(name).load(Ordering::SeqCst)
+    }
+
+    fn reset(&self) {
+        self.0.lock().clear();
+    }
+}
+
+impl Recorder for Counts {
+    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        Counter::from_arc(Arc::new(Cell(self.cell(key.name()))))
+    }
+
+    fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+        Gauge::noop()
+    }
+
+    fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+        Histogram::noop()
+    }
+}
+
+/// Runs `f` on a one-thread runtime with `counts` as the thread's recorder.
+fn counted<F: Future<Output = ()>>(counts: &Counts, f: impl FnOnce() -> F) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(counts, || rt.block_on(f()));
+}
+
+const KEY: &str = "metrics-test-key-00000001";
+const UNKNOWN: &str = "metrics-test-key-unknown1";
+
+#[test]
+fn each_tier_is_counted() {
+    let counts = Counts::default();
+    counted(&counts, || async {
+        let store = TestStore::default();
+        let backend = memory();
+        let a = cache(backend.clone(), &store).await;
+        add_key(&a, &store, KEY, ApiKeyData::new("k-1", "u-1"));
+        assert!(a.authenticate(KEY).await.is_ok());
+        assert!(a.authenticate(KEY).await.is_ok());
+        assert!(a.authenticate(UNKNOWN).await.is_err());
+        assert!(a.authenticate(UNKNOWN).await.is_err());
+        let b = cache(backend, &store).await;
+        assert!(b.authenticate(KEY).await.is_ok());
+        assert!(b.authenticate(UNKNOWN).await.is_err());
+        a.invalidate_key(KEY).await.unwrap();
+    });
+    assert_eq!(
+        counts.get(names::STORE_LOOKUPS),
+        2,
+        "KEY and UNKNOWN once each"
+    );
+    assert_eq!(
+        counts.get(names::L1_HITS),
+        2,
+        "second KEY and second UNKNOWN on a"
+    );
+    assert_eq!(counts.get(names::L2_HITS), 2, "KEY and UNKNOWN on b");
+    assert_eq!(
+        counts.get(names::NEGATIVE_HITS),
+        2,
+        "UNKNOWN from a's L1 and from L2 on b"
+    );
+    assert_eq!(counts.get(names::INVALIDATIONS), 1);
+    assert_eq!(counts.get(names::BACKEND_ERRORS), 0);
+}
+
+#[test]
+fn concurrent_revalidations_of_a_hot_key_are_coalesced() {
+    let counts = Counts::default();
+    counted(&counts, || async {
+        let store = TestStore::default();
+        // An L1 TTL of zero: every request revalidates, as while the subscription is down.
+        let backend = redis_on(&shared_server().url()).await;
+        let cache = ApiKeyCache::builder(backend, store.clone())
+            .l1_ttl(Duration::ZERO)
+            .build()
+            .unwrap();
+        cache.ready().await;
+        add_key(&cache, &store, KEY, ApiKeyData::new("k-1", "u-1"));
+        assert!(cache.authenticate(KEY).await.is_ok());
+        counts.reset();
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let cache = cache.clone();
+                tokio::spawn(async move { cache.authenticate(KEY).await.is_ok() })
+            })
+            .collect();
+        for t in tasks {
+            assert!(t.await.unwrap());
+        }
+    });
+    // The first request's read is already under way when the others arrive; the second
+    // read serves every request that queued behind the first.
+    let reads = counts.get(names::L2_HITS);
+    assert!(
+        (1..=3).contains(&reads),
+        "{reads} L2 reads for 50 concurrent requests"
+    );
+}
+
+#[test]
+fn a_failed_backend_is_skipped_for_a_while() {
+    let counts = Counts::default();
+    counted(&counts, || async {
+        let mut server = RedisServer::start();
+        let backend = RedisBackend::builder(&server.url())
+            .unwrap()
+            .timeout(Duration::from_millis(300))
+            .connect()
+            .await
+            .unwrap();
+        let store = TestStore::default();
+        let cache = ApiKeyCache::builder(backend, store.clone())
+            .l1_ttl(Duration::ZERO)
+            .build()
+            .unwrap();
+        cache.ready().await;
+        add_key(&cache, &store, KEY, ApiKeyData::new("k-1", "u-1"));
+        assert!(cache.authenticate(KEY).await.is_ok());
+        server.stop();
+        for _ in 0..20 {
+            assert!(cache.authenticate(KEY).await.is_ok(), "served stale");
+        }
+        assert_eq!(store.lookups(), 1);
+    });
+    // One failure opens the pause; the requests after it do not wait on the dead backend.
+    // (Two if the machine stalled past the 1 s pause in between.)
+    let errors = counts.get(names::BACKEND_ERRORS);
+    assert!(
+        (1..=2).contains(&errors),
+        "{errors} backend errors for 20 requests"
+    );
+    assert_eq!(counts.get(names::STALE_SERVED), 20);
+}
