@@ -33,7 +33,7 @@ const CONCURRENCY: usize = 32;
 #[non_exhaustive]
 pub struct SessionInfo {
     /// The hash the session is stored under (what [`Session::id_hash`](crate::Session::id_hash)
-    /// returns); never the token.
+    /// returns); never the token, and useless without it.
     pub id_hash: String,
     /// The user.
     pub user_id: String,
@@ -74,7 +74,7 @@ impl SessionManager {
         let index = user_index_key(user_id);
         let members = store.index_members(&index).await?;
         let live: Vec<bool> = stream::iter(members.iter().filter(|m| is_hash(m)))
-            .map(|hash| async move { store.destroy(&session_key(hash)).await })
+            .map(|hash| async move { store.destroy(&session_key(hash), None).await })
             .buffer_unordered(CONCURRENCY)
             .try_collect()
             .await?;
@@ -98,7 +98,7 @@ impl SessionManager {
         let loaded: Vec<(String, Option<_>)> = stream::iter(members)
             .map(|hash| async move {
                 let s = if is_hash(&hash) {
-                    store.load(&session_key(&hash)).await?
+                    store.load(&session_key(&hash), None).await?
                 } else {
                     None
                 };

@@ -14,14 +14,22 @@ use tower_vigil_session::{SessionLayer, SessionStore};
 
 use common::{App, Counts, Fixture};
 
-fn key_of(token: &str) -> String {
-    SessionToken::parse(token)
-        .expect("token")
-        .key(&SecretHasher::sha256())
+fn parse(token: &str) -> SessionToken {
+    SessionToken::parse(token).expect("token")
 }
 
+fn id_hash(token: &str) -> String {
+    parse(token).id_hash(&SecretHasher::sha256())
+}
+
+/// True when `token` opens a live session.
 async fn exists<S: SessionStore>(store: &S, token: &str) -> bool {
-    store.load(&key_of(token)).await.unwrap().is_some()
+    let (t, h) = (parse(token), SecretHasher::sha256());
+    store
+        .load(&t.key(&h), Some(&t.secret_hash(&h)))
+        .await
+        .unwrap()
+        .is_some()
 }
 
 on_every_backend!(
@@ -61,7 +69,7 @@ async fn lifecycle<S: Fixture>(store: S, _unit: Duration) {
         assert!(cookie.contains(attr), "{cookie} lacks {attr}");
     }
     let t = r.token().unwrap();
-    assert_eq!(t.len(), 43);
+    assert_eq!(t.len(), 65);
     assert_eq!(app.send("/get/a", Some(&t)).await.body, "1");
     // A change keeps the token: no new cookie.
     let r = app.send("/set/b/{\"x\":[1,2]}", Some(&t)).await;
@@ -87,6 +95,15 @@ async fn fixation_cycle_id_kills_the_old_token<S: Fixture>(store: S, _unit: Dura
     let new = r.token().expect("a cycled id sets a new cookie");
     assert_ne!(new, old);
     assert!(!exists(&store, &old).await, "the old token must be dead");
+    assert!(exists(&store, &new).await);
+    // Same stored session (same id hash), new secret: one key, changed in place.
+    assert_eq!(id_hash(&new), id_hash(&old));
+    assert_eq!(store.key_count(), 1);
+    // The old token can neither write to nor log out the session.
+    let r = app.send("/set/cart/[666]", Some(&old)).await;
+    assert_ne!(r.token(), Some(old.clone()));
+    app.send("/logout", Some(&old)).await;
+    assert!(exists(&store, &new).await);
     let r = app.send("/get/cart", Some(&old)).await;
     assert_eq!(r.body, "null");
     assert!(r.clears_cookie(), "a dead token's cookie is cleared");
@@ -107,10 +124,7 @@ async fn fixation_cycle_id_kills_the_old_token<S: Fixture>(store: S, _unit: Dura
         .await
         .unwrap();
     assert_eq!(listed.len(), 1);
-    assert_eq!(
-        listed[0].id_hash,
-        SecretHasher::sha256().hash_hex(logged.as_bytes())
-    );
+    assert_eq!(listed[0].id_hash, id_hash(&logged));
 }
 
 fn app_manager<S: Fixture>(store: &S) -> tower_vigil_session::SessionManager {
@@ -167,6 +181,7 @@ async fn ttl_refresh_is_throttled<S: Fixture>(store: S, unit: Duration) {
     let loads_before = counts.get("vigil_session_loads_total");
     let saves_before = counts.get("vigil_session_saves_total");
     let reads = 100;
+    let started = tokio::time::Instant::now();
     for _ in 0..reads {
         sleep(unit * 8 / reads).await;
         assert_eq!(app.send("/get/a", Some(&t)).await.body, "1");
@@ -181,10 +196,12 @@ async fn ttl_refresh_is_throttled<S: Fixture>(store: S, unit: Duration) {
         saves_before,
         "reads never save"
     );
-    // One refresh per quarter idle window (`unit`) at most, over 8 units of reads.
+    // At most one refresh per quarter idle window (`unit`) of reading — at least 8 units,
+    // more on a slow machine — and at least one per idle window so the session stays alive.
+    let units = (started.elapsed().as_secs_f64() / unit.as_secs_f64()) as u64;
     assert!(
-        (4..=8).contains(&refreshes),
-        "{refreshes} refreshes for {reads} reads"
+        (2..=units + 1).contains(&refreshes),
+        "{refreshes} refreshes for {reads} reads over {units} units"
     );
 }
 
@@ -295,10 +312,9 @@ async fn list_user_sessions_reports_live_sessions<S: Fixture>(store: S, _unit: D
     app.login("bob").await;
     let listed = manager.list_user_sessions("bob:{x}").await.unwrap();
     assert_eq!(listed.len(), 2);
-    let hasher = SecretHasher::sha256();
     let mut hashes: Vec<_> = listed.iter().map(|s| s.id_hash.clone()).collect();
     hashes.sort();
-    let mut want = vec![hasher.hash_hex(a.as_bytes()), hasher.hash_hex(b.as_bytes())];
+    let mut want = vec![id_hash(&a), id_hash(&b)];
     want.sort();
     assert_eq!(hashes, want);
     assert!(
@@ -321,20 +337,22 @@ async fn bad_cookies_give_no_session_and_no_backend_call<S: Fixture>(store: S, _
     let app = App::new(SessionLayer::new(store.clone()));
     let good = app.new_session("a", "1").await;
     let loads = counts.get("vigil_session_loads_total");
-    let oversized = format!("vigil_session={good}; pad={}", "x".repeat(5000));
+    let oversized = format!("vigil_session={good}; pad={}", "x".repeat(20_000));
+    let huge_value = format!("vigil_session={good}{}", "A".repeat(5000));
     let bad: Vec<String> = vec![
         "vigil_session=garbage".into(),
         "vigil_session=".into(),
         "vigil_session".into(),
-        format!("vigil_session={}", &good[..42]),
+        format!("vigil_session={}", &good[..64]),
         format!("vigil_session={good}x"),
         format!(
             "vigil_session={}",
             good.replace(|c: char| c.is_ascii_alphanumeric(), "%")
         ),
-        format!("vigil_session=\"{}!\"", &good[..42]),
+        format!("vigil_session=\"{}!\"", &good[..64]),
         "vigil_session=a.b.c; ;;==; =".into(),
         oversized,
+        huge_value,
     ];
     for cookie in &bad {
         let r = app.send_raw("/get/a", &[("cookie", cookie.as_str())]).await;
@@ -361,13 +379,18 @@ async fn bad_cookies_give_no_session_and_no_backend_call<S: Fixture>(store: S, _
         .await
     };
     assert_eq!(r.status, 200);
-    // A well-formed but unknown (tampered) token: one load, no session, the cookie cleared.
-    let mut tampered = good.clone().into_bytes();
-    tampered[0] = if tampered[0] == b'A' { b'B' } else { b'A' };
-    let tampered = String::from_utf8(tampered).unwrap();
-    let r = app.send("/get/a", Some(&tampered)).await;
-    assert_eq!((r.status.as_u16(), r.body.as_str()), (200, "null"));
-    assert!(r.clears_cookie());
+    // Well-formed but tampered tokens (session id part, secret part): a load each, no
+    // session, the cookie cleared, and the real session untouched even by a logout.
+    for at in [0, 64] {
+        let mut tampered = good.clone().into_bytes();
+        tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        let r = app.send("/get/a", Some(&tampered)).await;
+        assert_eq!((r.status.as_u16(), r.body.as_str()), (200, "null"));
+        assert!(r.clears_cookie());
+        assert_eq!(app.send("/logout", Some(&tampered)).await.status, 200);
+    }
+    assert!(exists(&store, &good).await);
     // A session is never created for a bad token; writing with one starts a fresh session.
     let r = app
         .send_raw("/set/z/1", &[("cookie", "vigil_session=garbage")])
@@ -397,14 +420,19 @@ async fn no_raw_token_anywhere_in_the_store<S: Fixture>(store: S, _unit: Duratio
     assert_eq!(
         dump.len(),
         3,
-        "two live sessions and carol's index: {keys:?}"
+        "two sessions (one cycled in place) and carol's index: {keys:?}"
     );
+    // Neither a whole token nor its session-id or secret part appears anywhere.
+    let parts: Vec<&str> = tokens
+        .iter()
+        .flat_map(|t| [t.as_str(), &t[..22], &t[22..]])
+        .collect();
     for (key, values) in &dump {
-        for t in &tokens {
-            assert!(!key.contains(t.as_str()), "raw token in key {key}");
+        for p in &parts {
+            assert!(!key.contains(p), "raw token part in key {key}");
             for v in values {
                 let v = String::from_utf8_lossy(v);
-                assert!(!v.contains(t.as_str()), "raw token in value of {key}");
+                assert!(!v.contains(p), "raw token part in value of {key}");
             }
         }
     }

@@ -91,9 +91,10 @@ impl Session {
         let mut st = self.inner.state.lock().await;
         if st.loaded.is_none() {
             let token = st.token.clone().expect("an unloaded session has a token");
-            let key = token.key(&self.config().hasher);
+            let hasher = &self.config().hasher;
+            let (key, secret) = (token.key(hasher), token.secret_hash(hasher));
             metrics::counter!("vigil_session_loads_total").increment(1);
-            match self.config().store.load(&key).await {
+            match self.config().store.load(&key, Some(&secret)).await {
                 Ok(s) => st.loaded = Some(s),
                 Err(e) => {
                     st.failed = true;
@@ -152,8 +153,10 @@ impl Session {
         Ok(())
     }
 
-    /// Gives the session a new token when the response is saved; the old token stops working.
-    /// Call it on login and on every privilege change (session fixation).
+    /// Gives the session a new token when the response is saved; the old token stops working
+    /// at once (the secret is replaced in place, atomically). Call it on login and on every
+    /// privilege change: a token planted by an attacker before login is worthless after it
+    /// (session fixation).
     pub async fn cycle_id(&self) -> Result<(), SessionError> {
         let mut st = self.loaded().await?;
         if !st.finished {
@@ -174,7 +177,8 @@ impl Session {
             let user = st.stored().and_then(|s| s.user_id()).map(str::to_owned);
             st.destroyed = Some(Destroyed {
                 key: token.key(hasher),
-                hash: token.hash(hasher),
+                secret: token.secret_hash(hasher),
+                id_hash: token.id_hash(hasher),
                 user,
             });
         }
@@ -199,13 +203,14 @@ impl Session {
 
     /// The hex hash this session is stored under (what
     /// [`SessionManager::list_user_sessions`](crate::SessionManager::list_user_sessions)
-    /// reports), `None` without a live session. Never the token itself.
+    /// reports; it stays the same when the id is cycled), `None` without a live session.
+    /// Never the token itself, and useless without it.
     pub async fn id_hash(&self) -> Result<Option<String>, SessionError> {
         let st = self.loaded().await?;
         Ok(st
             .stored()
             .and(st.token.as_ref())
-            .map(|t| t.hash(&self.config().hasher)))
+            .map(|t| t.id_hash(&self.config().hasher)))
     }
 
     /// True when the request presented a well-formed token (checked without a backend call).

@@ -1,13 +1,13 @@
 //! Saving a [`Session`]'s changes after the inner service responded: only changed fields,
-//! only while the session exists, the per-user index written before the session so
-//! revoke-all can never miss one.
+//! only while the session exists with the request's secret, the per-user index written before
+//! the session so revoke-all can never miss one.
 
 use bytes::Bytes;
 
 use super::Session;
 use super::state::State;
-use crate::error::SessionError;
-use crate::store::{Carry, Created, StoredSession, USER_FIELD};
+use crate::error::{SessionError, SessionErrorKind};
+use crate::store::{SECRET_FIELD, StoredSession, USER_FIELD};
 use crate::token::{SessionToken, user_index_key};
 
 /// What the save did, for the response.
@@ -19,8 +19,8 @@ pub(crate) enum SaveOutcome {
     Issued(SessionToken),
     /// The session is gone (destroyed, or the token was unknown): clear the cookie.
     Cleared,
-    /// The session was destroyed or expired while this request changed it: the change was not
-    /// written (a write never brings a session back).
+    /// The session was destroyed, expired or cycled away while this request changed it: the
+    /// change was not written (a write never brings a session back).
     Ended,
 }
 
@@ -29,17 +29,12 @@ fn saved() {
 }
 
 impl Session {
-    /// True when the response needs a save (a change, or a loaded session that may need its
-    /// TTL refreshed). `None` when the state is busy (a clone is in use elsewhere).
+    /// True when the response needs a save (a change, a loaded session that may need its TTL
+    /// refreshed, a dead cookie to clear). `None` when the state is busy (a clone is in use).
     pub(crate) fn needs_save(&self) -> Option<bool> {
         let st = self.inner.state.try_lock().ok()?;
-        Some(
-            !st.finished
-                && (st.failed
-                    || st.has_changes()
-                    || st.stored().is_some()
-                    || (st.token.is_some() && st.loaded.is_some())),
-        )
+        let loaded_with_token = st.token.is_some() && st.loaded.is_some();
+        Some(!st.finished && (st.failed || st.has_changes() || loaded_with_token))
     }
 
     /// True when a backend call failed during the request.
@@ -71,20 +66,19 @@ impl Session {
         let store = &*cfg.store;
         let mut cleared = false;
         if let Some(d) = st.destroyed.take() {
-            store.destroy(&d.key).await?;
+            store.destroy(&d.key, Some(&d.secret)).await?;
             saved();
             if let Some(u) = d.user {
-                store.index_remove(&user_index_key(&u), &[d.hash]).await?;
+                store
+                    .index_remove(&user_index_key(&u), &[d.id_hash])
+                    .await?;
             }
             cleared = true;
         }
         let cycle = std::mem::take(&mut st.cycle);
         let (set, delete) = st.split_pending();
-        let existing = st.stored().cloned();
-        let token = st.token.clone();
-        match (existing, token) {
-            (Some(current), Some(token)) if cycle => self.cycle(current, &token, set, delete).await,
-            (Some(current), Some(token)) => self.update(&current, &token, set, delete).await,
+        match (st.stored().cloned(), st.token.clone()) {
+            (Some(current), Some(token)) => self.update(&current, &token, set, delete, cycle).await,
             _ if set.is_empty() => {
                 // No live session and nothing to store: drop a dead cookie if one was sent.
                 let stale = st.token.is_some() && st.loaded.is_some();
@@ -94,109 +88,86 @@ impl Session {
                     SaveOutcome::Unchanged
                 })
             }
-            _ => self.create(set, None).await,
+            _ => self.create(set).await,
         }
     }
 
     /// A new session holding `fields`, under a new token.
-    async fn create(
-        &self,
-        fields: Vec<(String, Bytes)>,
-        carry: Option<Carry>,
-    ) -> Result<SaveOutcome, SessionError> {
+    async fn create(&self, fields: Vec<(String, Bytes)>) -> Result<SaveOutcome, SessionError> {
         let cfg = self.config();
         let token = SessionToken::generate();
-        let hash = token.hash(&cfg.hasher);
+        let id_hash = token.id_hash(&cfg.hasher);
         if let Some((_, u)) = fields.iter().find(|(k, _)| k == USER_FIELD) {
             // Indexed first: if the session write then fails, a stale member is harmless; a
             // session missing from its user's index would survive a revoke-all.
             let u = String::from_utf8_lossy(u);
             cfg.store
-                .index_add(&user_index_key(&u), &hash, cfg.index_ttl())
+                .index_add(&user_index_key(&u), &id_hash, cfg.index_ttl())
                 .await?;
         }
+        let key = token.key(&cfg.hasher);
+        let secret = token.secret_hash(&cfg.hasher);
         let created = cfg
             .store
-            .create(&token.key(&cfg.hasher), &fields, carry, cfg.expiry())
+            .create(&key, &secret, &fields, cfg.expiry())
             .await?;
         saved();
-        match created {
-            Created::Created => Ok(SaveOutcome::Issued(token)),
-            // A carried absolute expiry passed between read and create.
-            Created::Expired => Ok(SaveOutcome::Ended),
-            // 256 random bits collided: treat as a failure rather than share a session.
-            _ => Err(SessionError::new(
-                crate::error::SessionErrorKind::Backend,
-                "a freshly generated session token already exists",
-            )),
+        if created {
+            Ok(SaveOutcome::Issued(token))
+        } else {
+            // 128 random bits of session id collided: fail rather than share a session.
+            Err(SessionError::new(
+                SessionErrorKind::Backend,
+                "a freshly generated session id already exists",
+            ))
         }
     }
 
-    /// Moves the session to a new token: the old key is read and deleted in one step, so any
-    /// write still using the old token finds it gone.
-    async fn cycle(
-        &self,
-        _loaded: StoredSession,
-        old: &SessionToken,
-        set: Vec<(String, Bytes)>,
-        delete: Vec<String>,
-    ) -> Result<SaveOutcome, SessionError> {
-        let cfg = self.config();
-        let Some(current) = cfg.store.take(&old.key(&cfg.hasher)).await? else {
-            return Ok(SaveOutcome::Ended);
-        };
-        saved();
-        let carry = current.carry();
-        let old_user = current.user_id().map(str::to_owned);
-        let mut fields = current.into_copyable_fields();
-        for k in &delete {
-            fields.remove(k);
-        }
-        fields.extend(set);
-        let outcome = self
-            .create(fields.into_iter().collect(), Some(carry))
-            .await?;
-        if let Some(u) = old_user {
-            let old_hash = old.hash(&cfg.hasher);
-            cfg.store
-                .index_remove(&user_index_key(&u), &[old_hash])
-                .await?;
-        }
-        Ok(outcome)
-    }
-
-    /// Writes changed fields of an existing session, or refreshes its TTL when due.
+    /// Writes changed fields of an existing session (and a new secret when cycling), or
+    /// refreshes its TTL when due.
     async fn update(
         &self,
         current: &StoredSession,
         token: &SessionToken,
-        set: Vec<(String, Bytes)>,
+        mut set: Vec<(String, Bytes)>,
         delete: Vec<String>,
+        cycle: bool,
     ) -> Result<SaveOutcome, SessionError> {
         let cfg = self.config();
-        let expiry = cfg.expiry();
         let key = token.key(&cfg.hasher);
-        let hash = token.hash(&cfg.hasher);
+        let id_hash = token.id_hash(&cfg.hasher);
         let old_user = current.user_id();
         let new_user = set
             .iter()
             .find(|(k, _)| k == USER_FIELD)
             .map(|(_, v)| String::from_utf8_lossy(v).into_owned());
         let user_removed = delete.iter().any(|k| k == USER_FIELD);
-        let is_refresh = set.is_empty() && delete.is_empty();
+        let is_refresh = set.is_empty() && delete.is_empty() && !cycle;
         if is_refresh && !self.refresh_due(current) {
             return Ok(SaveOutcome::Unchanged);
         }
-        // The TTL grows with this write: the user's index must outlive the session.
+        let cycled = cycle.then(|| token.cycled());
+        if let Some(new) = &cycled {
+            set.push((
+                SECRET_FIELD.to_owned(),
+                Bytes::from(new.secret_hash(&cfg.hasher)),
+            ));
+        }
+        // Before the write: a new user's index must list the session, and (without an
+        // absolute timeout) the index must outlive the TTL this write extends.
         let indexed = new_user.as_deref().or(old_user.filter(|_| !user_removed));
         if let Some(u) = indexed
             && (new_user.is_some() || cfg.absolute.is_none())
         {
             cfg.store
-                .index_add(&user_index_key(u), &hash, cfg.index_ttl())
+                .index_add(&user_index_key(u), &id_hash, cfg.index_ttl())
                 .await?;
         }
-        let written = cfg.store.write(&key, &set, &delete, expiry).await?;
+        let secret = token.secret_hash(&cfg.hasher);
+        let written = cfg
+            .store
+            .write(&key, &secret, &set, &delete, cfg.expiry())
+            .await?;
         if is_refresh {
             metrics::counter!("vigil_session_refreshes_total").increment(1);
         } else {
@@ -209,14 +180,13 @@ impl Session {
                 SaveOutcome::Ended
             });
         }
-        if let Some(old) =
-            old_user.filter(|o| user_removed || new_user.as_deref().is_some_and(|n| n != *o))
-        {
+        let user_changed = new_user.as_deref().is_some_and(|n| Some(n) != old_user);
+        if let Some(old) = old_user.filter(|_| user_removed || user_changed) {
             cfg.store
-                .index_remove(&user_index_key(old), &[hash])
+                .index_remove(&user_index_key(old), &[id_hash])
                 .await?;
         }
-        Ok(SaveOutcome::Unchanged)
+        Ok(cycled.map_or(SaveOutcome::Unchanged, SaveOutcome::Issued))
     }
 
     /// A refresh is due once it would extend the TTL by at least `refresh_after`.

@@ -11,7 +11,8 @@ use crate::token::SessionToken;
 #[derive(Debug)]
 pub(crate) struct Destroyed {
     pub(crate) key: String,
-    pub(crate) hash: String,
+    pub(crate) secret: String,
+    pub(crate) id_hash: String,
     pub(crate) user: Option<String>,
 }
 

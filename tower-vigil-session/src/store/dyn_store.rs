@@ -7,26 +7,34 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use tower_vigil_core::BackendResult;
 
-use super::{Carry, Created, Expiry, SessionStore, StoredSession};
+use super::{Expiry, SessionStore, StoredSession};
 
 pub(crate) trait DynStore: Send + Sync + std::fmt::Debug + 'static {
-    fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, BackendResult<Option<StoredSession>>>;
+    fn load<'a>(
+        &'a self,
+        key: &'a str,
+        secret: Option<&'a str>,
+    ) -> BoxFuture<'a, BackendResult<Option<StoredSession>>>;
     fn create<'a>(
         &'a self,
         key: &'a str,
+        secret: &'a str,
         fields: &'a [(String, Bytes)],
-        carry: Option<Carry>,
         expiry: Expiry,
-    ) -> BoxFuture<'a, BackendResult<Created>>;
+    ) -> BoxFuture<'a, BackendResult<bool>>;
     fn write<'a>(
         &'a self,
         key: &'a str,
+        secret: &'a str,
         set: &'a [(String, Bytes)],
         delete: &'a [String],
         expiry: Expiry,
     ) -> BoxFuture<'a, BackendResult<bool>>;
-    fn take<'a>(&'a self, key: &'a str) -> BoxFuture<'a, BackendResult<Option<StoredSession>>>;
-    fn destroy<'a>(&'a self, key: &'a str) -> BoxFuture<'a, BackendResult<bool>>;
+    fn destroy<'a>(
+        &'a self,
+        key: &'a str,
+        secret: Option<&'a str>,
+    ) -> BoxFuture<'a, BackendResult<bool>>;
     fn index_add<'a>(
         &'a self,
         index: &'a str,
@@ -42,32 +50,38 @@ pub(crate) trait DynStore: Send + Sync + std::fmt::Debug + 'static {
 }
 
 impl<S: SessionStore> DynStore for S {
-    fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, BackendResult<Option<StoredSession>>> {
-        Box::pin(SessionStore::load(self, key))
+    fn load<'a>(
+        &'a self,
+        key: &'a str,
+        secret: Option<&'a str>,
+    ) -> BoxFuture<'a, BackendResult<Option<StoredSession>>> {
+        Box::pin(SessionStore::load(self, key, secret))
     }
     fn create<'a>(
         &'a self,
         key: &'a str,
+        secret: &'a str,
         fields: &'a [(String, Bytes)],
-        carry: Option<Carry>,
         expiry: Expiry,
-    ) -> BoxFuture<'a, BackendResult<Created>> {
-        Box::pin(SessionStore::create(self, key, fields, carry, expiry))
+    ) -> BoxFuture<'a, BackendResult<bool>> {
+        Box::pin(SessionStore::create(self, key, secret, fields, expiry))
     }
     fn write<'a>(
         &'a self,
         key: &'a str,
+        secret: &'a str,
         set: &'a [(String, Bytes)],
         delete: &'a [String],
         expiry: Expiry,
     ) -> BoxFuture<'a, BackendResult<bool>> {
-        Box::pin(SessionStore::write(self, key, set, delete, expiry))
+        Box::pin(SessionStore::write(self, key, secret, set, delete, expiry))
     }
-    fn take<'a>(&'a self, key: &'a str) -> BoxFuture<'a, BackendResult<Option<StoredSession>>> {
-        Box::pin(SessionStore::take(self, key))
-    }
-    fn destroy<'a>(&'a self, key: &'a str) -> BoxFuture<'a, BackendResult<bool>> {
-        Box::pin(SessionStore::destroy(self, key))
+    fn destroy<'a>(
+        &'a self,
+        key: &'a str,
+        secret: Option<&'a str>,
+    ) -> BoxFuture<'a, BackendResult<bool>> {
+        Box::pin(SessionStore::destroy(self, key, secret))
     }
     fn index_add<'a>(
         &'a self,

@@ -1,7 +1,8 @@
 -- Loads the session hash at KEYS[1].
--- Returns false when it does not exist or is past its absolute expiry (then deletes it), else
--- {now_ms, pttl_ms, {field, value, ...}}. With ARGV[1] == '1' the session is deleted after
--- being read (cycling its id: nothing can write to the old key afterwards).
+-- ARGV[1]: the SHA-256 of the token, which the session's _sec must equal ('' : no check, for
+-- listing a user's sessions).
+-- Returns false when it does not exist, holds another secret, or is past its absolute expiry
+-- (then it is deleted); else {now_ms, pttl_ms, {field, value, ...}}.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local all = redis.call('HGETALL', KEYS[1])
@@ -13,8 +14,7 @@ if abs > 0 and now >= abs then
   redis.call('DEL', KEYS[1])
   return false
 end
-local ttl = redis.call('PTTL', KEYS[1])
-if ARGV[1] == '1' then
-  redis.call('DEL', KEYS[1])
+if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], '_sec') ~= ARGV[1] then
+  return false
 end
-return {now, ttl, all}
+return {now, redis.call('PTTL', KEYS[1]), all}

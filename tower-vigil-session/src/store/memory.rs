@@ -8,8 +8,8 @@ use bytes::Bytes;
 use tower_vigil_core::memory::{Slot, Value};
 use tower_vigil_core::{BackendError, BackendResult, MemoryBackend};
 
-use super::record::{Carry, Created, Expiry, StoredSession};
-use super::{ABSOLUTE_FIELD, CREATED_FIELD, LAST_FIELD, SessionStore};
+use super::record::{Expiry, StoredSession};
+use super::{ABSOLUTE_FIELD, CREATED_FIELD, LAST_FIELD, SECRET_FIELD, SessionStore};
 
 fn now_ms(backend: &MemoryBackend) -> u64 {
     backend.now_micros() / 1000
@@ -34,68 +34,67 @@ fn absolute_at(h: &BTreeMap<String, Bytes>) -> u64 {
         .unwrap_or(0)
 }
 
+fn holds(h: &BTreeMap<String, Bytes>, secret: &str) -> bool {
+    h.get(SECRET_FIELD).is_some_and(|s| s == secret.as_bytes())
+}
+
 fn ms_bytes(ms: u64) -> Bytes {
     Bytes::from(ms.to_string())
 }
 
-/// Reads the live session in `slot` (deleting it when past its absolute expiry), and deletes
-/// it too when `take` is set.
-fn read(slot: &mut Slot, now: u64, take: bool) -> BackendResult<Option<StoredSession>> {
-    let ttl = slot.ttl().unwrap_or_default();
-    let Some(h) = hash_of(slot)? else {
-        return Ok(None);
-    };
-    let abs = absolute_at(h);
-    if abs > 0 && now >= abs {
-        slot.remove();
-        return Ok(None);
-    }
-    let fields = h.clone();
-    if take {
-        slot.remove();
-    }
-    let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
-    Ok(Some(StoredSession::new(fields, now, ttl_ms)))
-}
-
 impl SessionStore for MemoryBackend {
-    async fn load(&self, key: &str) -> BackendResult<Option<StoredSession>> {
+    async fn load(&self, key: &str, secret: Option<&str>) -> BackendResult<Option<StoredSession>> {
         let now = now_ms(self);
-        self.update(key, |slot| read(slot, now, false))
+        self.update(key, |slot| {
+            let ttl = slot.ttl().unwrap_or_default();
+            let Some(h) = hash_of(slot)? else {
+                return Ok(None);
+            };
+            let abs = absolute_at(h);
+            if abs > 0 && now >= abs {
+                slot.remove();
+                return Ok(None);
+            }
+            if secret.is_some_and(|s| !holds(h, s)) {
+                return Ok(None);
+            }
+            let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+            Ok(Some(StoredSession::new(h.clone(), now, ttl_ms)))
+        })
     }
 
     async fn create(
         &self,
         key: &str,
+        secret: &str,
         fields: &[(String, Bytes)],
-        carry: Option<Carry>,
         expiry: Expiry,
-    ) -> BackendResult<Created> {
+    ) -> BackendResult<bool> {
         let now = now_ms(self);
         self.update(key, |slot| {
             if slot.value().is_some() {
-                return Ok(Created::Exists);
+                return Ok(false);
             }
-            let (created, abs) = match carry {
-                Some(c) => (c.created_ms, c.absolute_at_ms),
-                None if expiry.absolute_ms > 0 => (now, now + expiry.absolute_ms),
-                None => (now, 0),
+            let abs = if expiry.absolute_ms > 0 {
+                now + expiry.absolute_ms
+            } else {
+                0
             };
-            let Some(ttl) = expiry.ttl_at(now, abs) else {
-                return Ok(Created::Expired);
-            };
+            let ttl = expiry.ttl_at(now, abs).unwrap_or(expiry.idle_ms);
             let mut h: BTreeMap<String, Bytes> = fields.iter().cloned().collect();
-            h.insert(CREATED_FIELD.into(), ms_bytes(created));
+            h.insert(SECRET_FIELD.into(), Bytes::from(secret.to_owned()));
+            h.insert(CREATED_FIELD.into(), ms_bytes(now));
             h.insert(LAST_FIELD.into(), ms_bytes(now));
             h.insert(ABSOLUTE_FIELD.into(), ms_bytes(abs));
             slot.set(Value::Hash(h), Duration::from_millis(ttl));
-            Ok(Created::Created)
+            Ok(true)
         })
     }
 
     async fn write(
         &self,
         key: &str,
+        secret: &str,
         set: &[(String, Bytes)],
         delete: &[String],
         expiry: Expiry,
@@ -105,6 +104,9 @@ impl SessionStore for MemoryBackend {
             let Some(h) = hash_of(slot)? else {
                 return Ok(false);
             };
+            if !holds(h, secret) {
+                return Ok(false);
+            }
             let Some(ttl) = expiry.ttl_at(now, absolute_at(h)) else {
                 slot.remove();
                 return Ok(false);
@@ -121,9 +123,17 @@ impl SessionStore for MemoryBackend {
         })
     }
 
-    async fn take(&self, key: &str) -> BackendResult<Option<StoredSession>> {
-        let now = now_ms(self);
-        self.update(key, |slot| read(slot, now, true))
+    async fn destroy(&self, key: &str, secret: Option<&str>) -> BackendResult<bool> {
+        self.update(key, |slot| {
+            let Some(h) = hash_of(slot)? else {
+                return Ok(false);
+            };
+            if secret.is_some_and(|s| !holds(h, s)) {
+                return Ok(false);
+            }
+            slot.remove();
+            Ok(true)
+        })
     }
 
     async fn index_add(&self, index: &str, member: &str, ttl: Duration) -> BackendResult<()> {

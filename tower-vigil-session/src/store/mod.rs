@@ -1,12 +1,14 @@
-//! [`SessionStore`]: the atomic operations sessions need, for [`MemoryBackend`] and
-//! [`RedisBackend`] (Lua scripts beside this file).
+//! [`SessionStore`]: the atomic operations sessions need, for [`MemoryBackend`](tower_vigil_core::MemoryBackend) and
+//! [`RedisBackend`](tower_vigil_core::RedisBackend) (Lua scripts beside this file).
 //!
-//! A session is one hash at `session:{<sha256 hex of the token>}`: one field per value
-//! (`d:<name>`, JSON) and the metadata fields `_user`, `_created`, `_last` and `_abs`
-//! (milliseconds since the Unix epoch; `_abs` is the absolute expiry, `0` for none). Writes
-//! touch only the fields that changed, and only while the session exists, so a write racing a
-//! logout can never bring the session back. Time comes from the store (Redis `TIME`, the
-//! memory backend's pausable clock), never from the application servers.
+//! A session is one hash at `session:{<sha256 hex of the token's id part>}`: one field per
+//! value (`d:<name>`, JSON), the metadata fields `_user`, `_created`, `_last` and `_abs`
+//! (milliseconds since the Unix epoch; `_abs` is the absolute expiry, `0` for none), and
+//! `_sec`, the SHA-256 of the whole token, which every read and write must present. Writes
+//! touch only the fields that changed, and only while the session exists with that secret, so
+//! a write racing a logout can never bring the session back, and a cycled token replaces
+//! `_sec` in place. Time comes from the store (Redis `TIME`, the memory backend's pausable
+//! clock), never from the application servers.
 //!
 //! ```
 //! use bytes::Bytes;
@@ -18,12 +20,15 @@
 //! let store = MemoryBackend::new();
 //! let expiry = Expiry::new(60_000, 0);
 //! let fields = [("d:cart".to_owned(), Bytes::from_static(b"[1,2]"))];
-//! assert!(store.create("session:{abc}", &fields, None, expiry).await?.is_created());
-//! let s = store.load("session:{abc}").await?.expect("just created");
+//! assert!(store.create("session:{abc}", "secret-hash", &fields, expiry).await?);
+//! let s = store.load("session:{abc}", Some("secret-hash")).await?.expect("just created");
 //! assert_eq!(s.data()["cart"], Bytes::from_static(b"[1,2]"));
-//! assert!(store.destroy("session:{abc}").await?);
+//! // The wrong secret sees nothing and cannot write.
+//! assert!(store.load("session:{abc}", Some("guess")).await?.is_none());
+//! assert!(!store.write("session:{abc}", "guess", &fields, &[], expiry).await?);
+//! assert!(store.destroy("session:{abc}", Some("secret-hash")).await?);
 //! // A write after the destroy reports the session gone instead of recreating it.
-//! assert!(!store.write("session:{abc}", &fields, &[], expiry).await?);
+//! assert!(!store.write("session:{abc}", "secret-hash", &fields, &[], expiry).await?);
 //! # Ok(())
 //! # }
 //! ```
@@ -40,7 +45,7 @@ use bytes::Bytes;
 use tower_vigil_core::{Backend, BackendResult};
 
 pub(crate) use self::dyn_store::DynStore;
-pub use self::record::{Carry, Created, Expiry, StoredSession};
+pub use self::record::{Expiry, StoredSession};
 
 /// Field holding the user id.
 pub const USER_FIELD: &str = "_user";
@@ -50,6 +55,8 @@ pub const CREATED_FIELD: &str = "_created";
 pub const LAST_FIELD: &str = "_last";
 /// Field holding the absolute expiry (ms, `0` for none).
 pub const ABSOLUTE_FIELD: &str = "_abs";
+/// Field holding the SHA-256 of the whole token (never returned by loads).
+pub const SECRET_FIELD: &str = "_sec";
 /// Prefix of the fields holding values.
 pub const DATA_PREFIX: &str = "d:";
 
@@ -59,38 +66,44 @@ pub const DATA_PREFIX: &str = "d:";
 /// [`RedisBackend`](tower_vigil_core::RedisBackend) (standalone and cluster). Every operation
 /// touches one key, so each runs on Redis Cluster.
 pub trait SessionStore: Backend {
-    /// The session at `key`, or `None` when it does not exist or is past its absolute expiry
-    /// (then it is deleted).
-    fn load(&self, key: &str) -> impl Future<Output = BackendResult<Option<StoredSession>>> + Send;
+    /// The session at `key`, or `None` when it does not exist, is past its absolute expiry
+    /// (then it is deleted) or, with `secret`, holds another secret.
+    fn load(
+        &self,
+        key: &str,
+        secret: Option<&str>,
+    ) -> impl Future<Output = BackendResult<Option<StoredSession>>> + Send;
 
-    /// Creates the session at `key` with `fields` (full field names), unless it exists.
-    /// `carry` keeps the creation and absolute-expiry times of a session whose id was cycled.
+    /// Creates the session at `key` with `secret` and `fields` (full field names), unless a
+    /// session exists there. True when created.
     fn create(
         &self,
         key: &str,
+        secret: &str,
         fields: &[(String, Bytes)],
-        carry: Option<Carry>,
         expiry: Expiry,
-    ) -> impl Future<Output = BackendResult<Created>> + Send;
+    ) -> impl Future<Output = BackendResult<bool>> + Send;
 
     /// Sets `set` and removes `delete` (full field names), records the activity and resets the
-    /// TTL to `min(idle, absolute expiry - now)`, only if the session exists. False when it does
-    /// not (destroyed or expired): nothing is written. With no fields this is the TTL refresh.
+    /// TTL to `min(idle, absolute expiry - now)`, only if the session exists and holds
+    /// `secret`. False otherwise (destroyed, expired, cycled away): nothing is written. With
+    /// no fields this is the TTL refresh; setting `_sec` cycles the token.
     fn write(
         &self,
         key: &str,
+        secret: &str,
         set: &[(String, Bytes)],
         delete: &[String],
         expiry: Expiry,
     ) -> impl Future<Output = BackendResult<bool>> + Send;
 
-    /// Reads and deletes the session at `key` in one atomic step (cycling its id).
-    fn take(&self, key: &str) -> impl Future<Output = BackendResult<Option<StoredSession>>> + Send;
-
-    /// Deletes the session at `key`. True when it existed.
-    fn destroy(&self, key: &str) -> impl Future<Output = BackendResult<bool>> + Send {
-        self.delete(key)
-    }
+    /// Deletes the session at `key` (only if it holds `secret`, when given). True when it
+    /// was deleted.
+    fn destroy(
+        &self,
+        key: &str,
+        secret: Option<&str>,
+    ) -> impl Future<Output = BackendResult<bool>> + Send;
 
     /// Adds `member` to the index set at `index` and extends the set's TTL to at least `ttl`
     /// (never shortens it).

@@ -6,7 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tower_vigil_core::BackendError;
 
-use super::{ABSOLUTE_FIELD, CREATED_FIELD, DATA_PREFIX, LAST_FIELD, USER_FIELD};
+use super::{ABSOLUTE_FIELD, CREATED_FIELD, DATA_PREFIX, LAST_FIELD, SECRET_FIELD, USER_FIELD};
 
 /// Timeouts in milliseconds, as the stores take them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,43 +37,6 @@ impl Expiry {
     }
 }
 
-/// The creation and absolute-expiry times carried over when a session's id is cycled, so a
-/// new id never extends the session's absolute lifetime.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Carry {
-    /// Creation time, ms since the Unix epoch.
-    pub created_ms: u64,
-    /// Absolute expiry, ms since the Unix epoch (`0`: none).
-    pub absolute_at_ms: u64,
-}
-
-/// What [`SessionStore::create`](super::SessionStore::create) did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Created {
-    /// The session was created.
-    Created,
-    /// A session already exists at that key; nothing was written.
-    Exists,
-    /// The carried absolute expiry has passed; nothing was written.
-    Expired,
-}
-
-impl Created {
-    /// True for [`Created::Created`].
-    pub fn is_created(self) -> bool {
-        self == Self::Created
-    }
-
-    pub(crate) fn from_code(code: i64) -> Self {
-        match code {
-            1 => Self::Created,
-            0 => Self::Exists,
-            _ => Self::Expired,
-        }
-    }
-}
-
 /// A session as loaded from the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredSession {
@@ -83,9 +46,10 @@ pub struct StoredSession {
 }
 
 impl StoredSession {
-    /// A session from its raw hash `fields`, the store's clock `now_ms` and the key's remaining
-    /// `ttl_ms`.
-    pub fn new(fields: BTreeMap<String, Bytes>, now_ms: u64, ttl_ms: u64) -> Self {
+    /// A session from its raw hash `fields` (the secret is dropped), the store's clock
+    /// `now_ms` and the key's remaining `ttl_ms`.
+    pub fn new(mut fields: BTreeMap<String, Bytes>, now_ms: u64, ttl_ms: u64) -> Self {
+        fields.remove(SECRET_FIELD);
         Self {
             fields,
             now_ms,
@@ -116,7 +80,7 @@ impl StoredSession {
         ))
     }
 
-    /// Every field, metadata included.
+    /// Every field, metadata included (but not the secret).
     pub fn raw_fields(&self) -> &BTreeMap<String, Bytes> {
         &self.fields
     }
@@ -167,22 +131,5 @@ impl StoredSession {
     /// The key's remaining TTL when it was read.
     pub fn ttl(&self) -> Duration {
         Duration::from_millis(self.ttl_ms)
-    }
-
-    /// What a cycled id keeps of this session.
-    pub fn carry(&self) -> Carry {
-        Carry {
-            created_ms: self.created_ms(),
-            absolute_at_ms: self.absolute_at_ms(),
-        }
-    }
-
-    /// The fields a cycled session copies: everything but the times the store sets itself.
-    pub(crate) fn into_copyable_fields(self) -> BTreeMap<String, Bytes> {
-        let mut f = self.fields;
-        f.remove(CREATED_FIELD);
-        f.remove(LAST_FIELD);
-        f.remove(ABSOLUTE_FIELD);
-        f
     }
 }

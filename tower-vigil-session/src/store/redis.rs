@@ -10,63 +10,53 @@ use tower_vigil_core::redis::Script;
 use tower_vigil_core::{BackendResult, RedisBackend};
 
 use super::SessionStore;
-use super::record::{Carry, Created, Expiry, StoredSession};
+use super::record::{Expiry, StoredSession};
 
 static LOAD: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("load.lua")));
 static CREATE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("create.lua")));
 static WRITE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("write.lua")));
+static DESTROY: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("destroy.lua")));
 static INDEX_ADD: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("index_add.lua")));
 
 type LoadReply = Option<(i64, i64, Vec<Vec<u8>>)>;
 
-async fn load_or_take(
-    r: &RedisBackend,
-    key: &str,
-    take: bool,
-) -> BackendResult<Option<StoredSession>> {
-    let reply: LoadReply = r
-        .script(&LOAD)
-        .key(key)
-        .arg(if take { "1" } else { "0" })
-        .invoke()
-        .await?;
-    reply
-        .map(|(now, ttl, flat)| StoredSession::from_reply(now, ttl, flat))
-        .transpose()
-}
-
 impl SessionStore for RedisBackend {
-    async fn load(&self, key: &str) -> BackendResult<Option<StoredSession>> {
-        load_or_take(self, key, false).await
+    async fn load(&self, key: &str, secret: Option<&str>) -> BackendResult<Option<StoredSession>> {
+        let reply: LoadReply = self
+            .script(&LOAD)
+            .key(key)
+            .arg(secret.unwrap_or(""))
+            .invoke()
+            .await?;
+        reply
+            .map(|(now, ttl, flat)| StoredSession::from_reply(now, ttl, flat))
+            .transpose()
     }
 
     async fn create(
         &self,
         key: &str,
+        secret: &str,
         fields: &[(String, Bytes)],
-        carry: Option<Carry>,
         expiry: Expiry,
-    ) -> BackendResult<Created> {
-        let (created, abs) = match carry {
-            Some(c) => (c.created_ms.to_string(), c.absolute_at_ms.to_string()),
-            None => (String::new(), String::new()),
-        };
+    ) -> BackendResult<bool> {
         let mut call = self
             .script(&CREATE)
             .key(key)
+            .arg(secret)
             .arg(expiry.idle_ms)
-            .arg(expiry.absolute_ms)
-            .arg(created)
-            .arg(abs);
+            .arg(expiry.absolute_ms);
         for (k, v) in fields {
             call = call.arg(k.as_str()).arg(v.as_ref());
         }
-        Ok(Created::from_code(call.invoke().await?))
+        let created: i64 = call.invoke().await?;
+        Ok(created == 1)
     }
 
     async fn write(
         &self,
         key: &str,
+        secret: &str,
         set: &[(String, Bytes)],
         delete: &[String],
         expiry: Expiry,
@@ -74,6 +64,7 @@ impl SessionStore for RedisBackend {
         let mut call = self
             .script(&WRITE)
             .key(key)
+            .arg(secret)
             .arg(expiry.idle_ms)
             .arg(set.len());
         for (k, v) in set {
@@ -86,8 +77,14 @@ impl SessionStore for RedisBackend {
         Ok(written == 1)
     }
 
-    async fn take(&self, key: &str) -> BackendResult<Option<StoredSession>> {
-        load_or_take(self, key, true).await
+    async fn destroy(&self, key: &str, secret: Option<&str>) -> BackendResult<bool> {
+        let deleted: i64 = self
+            .script(&DESTROY)
+            .key(key)
+            .arg(secret.unwrap_or(""))
+            .invoke()
+            .await?;
+        Ok(deleted == 1)
     }
 
     async fn index_add(&self, index: &str, member: &str, ttl: Duration) -> BackendResult<()> {

@@ -8,9 +8,10 @@ use std::time::Duration;
 use http::HeaderMap;
 use http::header::COOKIE;
 
-/// `Cookie` headers longer than this in total are ignored (no session), as is any cookie
-/// value that is not a well-formed token.
-pub const MAX_COOKIE_HEADER_LEN: usize = 4096;
+/// `Cookie` headers longer than this in total are ignored (no session). The session cookie's
+/// own value must be a well-formed token (43 characters, 87 signed), so this bound only keeps
+/// parsing cheap; it is well above what browsers send for a site (about 4 KiB per cookie).
+pub const MAX_COOKIE_HEADER_LEN: usize = 16 * 1024;
 
 /// The cookie's `SameSite` attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

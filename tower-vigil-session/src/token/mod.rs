@@ -1,6 +1,10 @@
-//! Session tokens: 256 bits from the OS CSPRNG, base64url; only their SHA-256 reaches the
-//! backend. Tokens travel in a cookie ([`CookieConfig`]), optionally signed
-//! ([`CookieSigner`], with key rotation), or in a header for API and mobile clients.
+//! Session tokens: a 128-bit session id and a 256-bit secret from the OS CSPRNG,
+//! base64url, 65 characters. The backend sees only SHA-256 digests: the session is stored
+//! under the hash of its id, and holds the hash of the whole token, which every read and
+//! write must match. [`cycle_id`](crate::Session::cycle_id) replaces the secret in place —
+//! one atomic step on one key, so it works on Redis Cluster and can never race a revoke-all
+//! into keeping a session alive. Tokens travel in a cookie ([`CookieConfig`]), optionally
+//! signed ([`CookieSigner`], with key rotation), or in a header for API and mobile clients.
 //!
 //! A presented token that cannot be valid (wrong length or alphabet, bad signature, oversized
 //! header) is treated as no token: no backend call is made for it.
@@ -9,11 +13,16 @@
 //! use tower_vigil_session::token::{CookieConfig, SessionToken};
 //!
 //! let token = SessionToken::generate();
-//! assert_eq!(token.as_str().len(), 43);
+//! assert_eq!(token.as_str().len(), 65);
 //! assert!(SessionToken::parse(token.as_str()).is_some());
 //! assert!(SessionToken::parse("not a token").is_none());
-//! // The key the backend sees is derived from the token's SHA-256, never the token.
-//! assert!(!token.key(&Default::default()).contains(token.as_str()));
+//! // The key the backend sees is derived from a SHA-256 digest, never the token.
+//! let hasher = Default::default();
+//! assert!(!token.key(&hasher).contains(&token.as_str()[..22]));
+//! // A cycled token keeps the session id and changes the secret.
+//! let cycled = token.cycled();
+//! assert_eq!(cycled.key(&hasher), token.key(&hasher));
+//! assert_ne!(cycled.secret_hash(&hasher), token.secret_hash(&hasher));
 //!
 //! let cookie = CookieConfig::new().secure(false).set_cookie("abc");
 //! assert_eq!(cookie, "vigil_session=abc; Path=/; Max-Age=604800; HttpOnly; SameSite=Lax");
@@ -29,22 +38,31 @@ use tower_vigil_core::secret::{SecretHasher, random_token};
 pub use self::cookie::{CookieConfig, MAX_COOKIE_HEADER_LEN, SameSite, find_cookie};
 pub use self::signing::{CookieSigner, MIN_KEY_LEN};
 
-/// Random bytes in a token.
-pub const TOKEN_BYTES: usize = 32;
-/// Characters in a token (base64url without padding).
-pub const TOKEN_LEN: usize = 43;
+/// Random bytes of the session id part.
+pub const ID_BYTES: usize = 16;
+/// Random bytes of the secret part.
+pub const SECRET_BYTES: usize = 32;
+/// Characters of the id part (base64url without padding).
+const ID_LEN: usize = 22;
+/// Characters in a token: the id then the secret, base64url without padding.
+pub const TOKEN_LEN: usize = 65;
 
 /// A well-formed session token. Its `Debug` output hides it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SessionToken(String);
 
 impl SessionToken {
-    /// A fresh token from the OS CSPRNG.
+    /// A fresh token (new session id, new secret) from the OS CSPRNG.
     pub fn generate() -> Self {
-        Self(random_token(TOKEN_BYTES))
+        Self(random_token(ID_BYTES) + &random_token(SECRET_BYTES))
     }
 
-    /// `s` if it has the shape of a token (43 base64url characters), else `None`.
+    /// The same session id with a fresh secret: the token after [`cycle_id`](crate::Session::cycle_id).
+    pub fn cycled(&self) -> Self {
+        Self(self.0[..ID_LEN].to_owned() + &random_token(SECRET_BYTES))
+    }
+
+    /// `s` if it has the shape of a token (65 base64url characters), else `None`.
     pub fn parse(s: &str) -> Option<Self> {
         let ok = s.len() == TOKEN_LEN
             && s.bytes()
@@ -57,14 +75,20 @@ impl SessionToken {
         &self.0
     }
 
-    /// The hex digest the backend knows this session by.
-    pub fn hash(&self, hasher: &SecretHasher) -> String {
+    /// The hex digest of the session id part: what the session is stored and listed under.
+    /// It stays the same when the id is cycled.
+    pub fn id_hash(&self, hasher: &SecretHasher) -> String {
+        hasher.hash_hex(&self.0.as_bytes()[..ID_LEN])
+    }
+
+    /// The hex digest of the whole token, stored in the session and checked on every access.
+    pub fn secret_hash(&self, hasher: &SecretHasher) -> String {
         hasher.hash_hex(self.0.as_bytes())
     }
 
     /// The backend key of this token's session.
     pub fn key(&self, hasher: &SecretHasher) -> String {
-        session_key(&self.hash(hasher))
+        session_key(&self.id_hash(hasher))
     }
 }
 
