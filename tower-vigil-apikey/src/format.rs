@@ -39,7 +39,9 @@ pub enum KeyFormat {
     /// Any printable ASCII of 16 to 512 bytes (keys issued elsewhere).
     #[default]
     Any,
-    /// Keys from [`generate_key`] with this prefix: the checksum must match.
+    /// Keys from [`generate_key`] with this prefix: the checksum must match. Built with
+    /// [`KeyFormat::issued`], which checks the prefix.
+    #[non_exhaustive]
     Issued {
         /// The prefix before the first `_`.
         prefix: String,

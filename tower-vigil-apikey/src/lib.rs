@@ -126,6 +126,7 @@ pub mod metrics;
 mod rejection;
 mod require;
 mod store;
+mod valid_until;
 
 pub use crate::auth::{
     ApiKey, ApiKeyLayer, DefaultRejectionResponse, ResponseForApiKey, ResponseFuture,
@@ -135,9 +136,10 @@ pub use crate::cache::{
     DEFAULT_L1_TTL, DEFAULT_L2_TTL, DEFAULT_NEGATIVE_TTL, DEFAULT_STALE_IF_ERROR,
     DEFAULT_STORE_TIMEOUT, INVALIDATION_CHANNEL,
 };
-pub use crate::data::{ApiKeyData, ValidUntil};
+pub use crate::data::ApiKeyData;
 pub use crate::format::{KeyFormat, MAX_KEY_LEN, MIN_KEY_LEN, generate_key, verify_format};
 pub use crate::identity::{Authenticated, Permissions};
 pub use crate::rejection::{Rejection, RejectionKind};
 pub use crate::require::{RequireFuture, RequirePermission, RequirePermissionLayer, require};
 pub use crate::store::{KeyStore, StaticKeyStore, StoreError};
+pub use crate::valid_until::ValidUntil;
