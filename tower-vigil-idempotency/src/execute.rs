@@ -93,10 +93,12 @@ where
         Ok(Ok(done)) => done,
         Ok(Err(e)) => {
             release(store, &key, &owner).await;
+            announce(&shared, &key);
             return Err(e);
         }
         Err(panic) => {
             release(store, &key, &owner).await;
+            announce(&shared, &key);
             std::panic::resume_unwind(panic);
         }
     };
@@ -122,7 +124,10 @@ where
                 }
                 Err(e) => {
                     crate::metrics::backend_error(config.failure_policy);
-                    tracing::warn!(error = %e, "storing the idempotent response failed; its lease will lapse");
+                    tracing::warn!(error = %e, "storing the idempotent response failed; freeing the key");
+                    // Best effort: if the write did land, the record is kept (release only
+                    // deletes an in-flight marker); if the store is down, the lease lapses.
+                    release(store, &key, &owner).await;
                     false
                 }
             }
@@ -132,6 +137,7 @@ where
             false
         }
     };
+    announce(&shared, &key);
     Ok((parts, captured, stored))
 }
 
@@ -139,6 +145,21 @@ async fn release<St: IdempotencyStore>(store: &St, key: &str, owner: &str) {
     if let Err(e) = store.release(key, owner.as_bytes()).await {
         tracing::warn!(error = %e, "releasing an idempotency key failed; its lease will lapse");
     }
+}
+
+/// Wakes the duplicates waiting on `key` (when waiting is on), without delaying this
+/// response for the extra round trip.
+fn announce<St: IdempotencyStore, R>(shared: &Arc<Shared<St, R>>, key: &str) {
+    if shared.config.wait_for_in_flight.is_none() {
+        return;
+    }
+    let store = shared.store.clone();
+    let key = key.to_owned();
+    tokio::spawn(async move {
+        if let Err(e) = store.announce(&key).await {
+            tracing::debug!(error = %e, "announcing a settled idempotency key failed");
+        }
+    });
 }
 
 /// Renews the lease every third of its length, for at most `max_hold` in all: the last

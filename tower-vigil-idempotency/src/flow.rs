@@ -23,6 +23,7 @@ use crate::record::StoredResponse;
 use crate::response::{Rejection, ResponseForRejection};
 use crate::service::Shared;
 use crate::store::{Claim, IdempotencyStore};
+use crate::waiters;
 
 pub(crate) type Answer<B> = Response<ResponseBody<IdempotencyBody<B>>>;
 
@@ -72,6 +73,7 @@ where
 
     let deadline = config.wait_for_in_flight.map(|w| Instant::now() + w);
     let mut poll = FIRST_POLL;
+    let mut announcements = None;
     loop {
         let claim = shared
             .store
@@ -90,7 +92,14 @@ where
                 if let Some(deadline) = deadline {
                     let now = Instant::now();
                     if now < deadline {
-                        tokio::time::sleep(poll.min(deadline - now)).await;
+                        if announcements.is_none() {
+                            // Listen first, then look again: an announcement made before
+                            // we listened is seen by that second claim.
+                            announcements = Some(shared.waiters.listen(&shared.store).await);
+                            continue;
+                        }
+                        let rx = announcements.as_mut().and_then(Option::as_mut);
+                        waiters::wait(rx, &key, poll.min(deadline - now)).await;
                         poll = (poll * 2).min(MAX_POLL);
                         continue;
                     }

@@ -89,7 +89,8 @@ impl<St: IdempotencyStore, R: ResponseForRejection> IdempotencyLayer<St, R> {
     }
 
     /// The longest a handler may hold a key by renewing its lease (default 10 minutes). After
-    /// it, renewals stop and the key frees one lease later, even if the handler still runs.
+    /// it, renewals stop and the key frees, even if the handler still runs (the last renewal
+    /// is shortened to end at the maximum hold; a first lease longer than it still runs out).
     pub fn max_hold(mut self, max_hold: Duration) -> Result<Self, ConfigError> {
         if max_hold.is_zero() {
             return Err(ConfigError::new("max_hold", "must be positive"));
@@ -130,6 +131,9 @@ impl<St: IdempotencyStore, R: ResponseForRejection> IdempotencyLayer<St, R> {
 
     /// Instead of answering 409 at once, waits up to `max` for the request in flight to
     /// finish and replays its response (or runs this one, if the first freed the key).
+    /// Waiters are woken by the store's announcements (Redis pub/sub, on one connection per
+    /// layer) and poll with backoff (20 ms doubling to 500 ms) in case one is missed. With
+    /// waiting on, each completion or release publishes one announcement.
     pub fn wait_for_in_flight(mut self, max: Duration) -> Self {
         self.config.wait_for_in_flight = (!max.is_zero()).then_some(max);
         self
@@ -186,6 +190,7 @@ impl<S, St: Clone, R: Clone> Layer<S> for IdempotencyLayer<St, R> {
                 store: self.store.clone(),
                 config: self.config.clone(),
                 responder: self.responder.clone(),
+                waiters: crate::waiters::Waiters::default(),
             }),
         )
     }

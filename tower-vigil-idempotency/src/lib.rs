@@ -97,6 +97,7 @@ pub mod record;
 mod response;
 mod service;
 pub mod store;
+mod waiters;
 
 use std::time::Duration;
 

@@ -31,6 +31,7 @@ pub(crate) struct Shared<St, R> {
     pub(crate) store: St,
     pub(crate) config: Config,
     pub(crate) responder: R,
+    pub(crate) waiters: crate::waiters::Waiters,
 }
 
 impl<S, St, R> Idempotency<S, St, R> {

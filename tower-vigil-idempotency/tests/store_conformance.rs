@@ -5,6 +5,7 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
+use tower_vigil_core::backend::SubscriptionEvent;
 use tower_vigil_core::{Backend, BackendErrorKind};
 use tower_vigil_idempotency::fingerprint::Fingerprint;
 use tower_vigil_idempotency::store::{Claim, IdempotencyStore};
@@ -200,6 +201,24 @@ async fn concurrent_claims_acquire_exactly_once<S: IdempotencyStore>(s: S) {
     assert_eq!(acquired, 1);
 }
 
+async fn announcements_reach_subscribers<S: IdempotencyStore>(s: S) {
+    let mut sub = s
+        .announcements()
+        .await
+        .unwrap()
+        .expect("built-in stores announce");
+    s.announce(KEY).await.unwrap();
+    let event = tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .expect("the announcement arrives");
+    assert_eq!(
+        event,
+        Some(SubscriptionEvent::Message(Bytes::from_static(
+            KEY.as_bytes()
+        )))
+    );
+}
+
 on_every_backend!(
     first_claim_acquires_and_duplicates_see_it_in_flight,
     a_different_fingerprint_is_a_mismatch_in_flight_and_completed,
@@ -211,4 +230,5 @@ on_every_backend!(
     completed_records_expire_after_their_retention,
     a_foreign_value_is_a_corrupt_error,
     concurrent_claims_acquire_exactly_once,
+    announcements_reach_subscribers,
 );

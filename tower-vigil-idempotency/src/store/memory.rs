@@ -4,10 +4,11 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use tower_vigil_core::backend::Subscription;
 use tower_vigil_core::memory::{Slot, Value};
-use tower_vigil_core::{BackendError, MemoryBackend};
+use tower_vigil_core::{Backend, BackendError, MemoryBackend};
 
-use super::{Claim, IdempotencyStore};
+use super::{ANNOUNCE_CHANNEL, Claim, IdempotencyStore};
 use crate::fingerprint::Fingerprint;
 
 /// What one key holds in memory.
@@ -113,5 +114,14 @@ impl IdempotencyStore for MemoryBackend {
             }
             Ok(held)
         })
+    }
+
+    async fn announce(&self, key: &str) -> Result<(), BackendError> {
+        self.publish(ANNOUNCE_CHANNEL, Bytes::copy_from_slice(key.as_bytes()))
+            .await
+    }
+
+    async fn announcements(&self) -> Result<Option<Subscription>, BackendError> {
+        self.subscribe(ANNOUNCE_CHANNEL).await.map(Some)
     }
 }

@@ -39,6 +39,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tower_vigil_core::BackendError;
+use tower_vigil_core::backend::Subscription;
 
 use crate::fingerprint::Fingerprint;
 
@@ -103,4 +104,24 @@ pub trait IdempotencyStore: Clone + Send + Sync + std::fmt::Debug + 'static {
         key: &str,
         owner: &[u8],
     ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+
+    /// Tells every instance's waiters that `key` left the in-flight state (completed or
+    /// released), so they look again at once instead of at their next poll. The default does
+    /// nothing: waiters then rely on polling alone.
+    fn announce(&self, key: &str) -> impl Future<Output = Result<(), BackendError>> + Send {
+        let _ = key;
+        std::future::ready(Ok(()))
+    }
+
+    /// A subscription to [`announce`](Self::announce)ments (each message is a key), or `None`
+    /// when the store has none (the default).
+    fn announcements(
+        &self,
+    ) -> impl Future<Output = Result<Option<Subscription>, BackendError>> + Send {
+        std::future::ready(Ok(None))
+    }
 }
+
+/// The channel (relative to the backend prefix) announcements go on. Pub/sub is
+/// cluster-wide, so one channel serves a whole Redis Cluster.
+pub const ANNOUNCE_CHANNEL: &str = "idempotency:settled";

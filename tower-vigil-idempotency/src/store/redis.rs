@@ -5,11 +5,12 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use bytes::Bytes;
+use tower_vigil_core::backend::Subscription;
 use tower_vigil_core::backend::ttl_millis;
 use tower_vigil_core::redis::Script;
-use tower_vigil_core::{BackendError, RedisBackend};
+use tower_vigil_core::{Backend, BackendError, RedisBackend};
 
-use super::{Claim, IdempotencyStore};
+use super::{ANNOUNCE_CHANNEL, Claim, IdempotencyStore};
 use crate::fingerprint::Fingerprint;
 
 static CLAIM: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("claim.lua")));
@@ -78,5 +79,14 @@ impl IdempotencyStore for RedisBackend {
     async fn release(&self, key: &str, owner: &[u8]) -> Result<bool, BackendError> {
         let n: i64 = self.script(&RELEASE).key(key).arg(owner).invoke().await?;
         Ok(n == 1)
+    }
+
+    async fn announce(&self, key: &str) -> Result<(), BackendError> {
+        self.publish(ANNOUNCE_CHANNEL, Bytes::copy_from_slice(key.as_bytes()))
+            .await
+    }
+
+    async fn announcements(&self) -> Result<Option<Subscription>, BackendError> {
+        self.subscribe(ANNOUNCE_CHANNEL).await.map(Some)
     }
 }
