@@ -105,3 +105,21 @@ mod tests {
         assert!(check_prefix(129).is_err());
     }
 }
+
+#[cfg(all(test, feature = "axum"))]
+mod axum_tests {
+    use super::*;
+
+    #[test]
+    fn reads_axum_connect_info() {
+        let mut req = http::Request::new(());
+        let addr: SocketAddr = "198.51.100.4:1234".parse().unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(addr));
+        let head = RequestHead::new(&req);
+        assert_eq!(
+            PeerIp::new().extract(&head).as_deref(),
+            Some("ip:198.51.100.4")
+        );
+    }
+}
