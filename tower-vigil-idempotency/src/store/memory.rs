@@ -1,6 +1,8 @@
-//! [`IdempotencyStore`] on [`MemoryBackend`]: the entries are typed values (`Value::Any`)
-//! changed under the entry's lock, the twin of the Lua scripts.
+//! [`IdempotencyStore`] on [`MemoryBackend`]: the same hash layout as the Lua scripts (`s`
+//! state, `f` fingerprint, `o` owner, `r` record), changed under the entry's lock, so the two
+//! implementations read alike and the backend's memory accounting sees the records' size.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,30 +13,32 @@ use tower_vigil_core::{Backend, BackendError, MemoryBackend};
 use super::{ANNOUNCE_CHANNEL, Claim, IdempotencyStore};
 use crate::fingerprint::Fingerprint;
 
-/// What one key holds in memory.
-#[derive(Debug, Clone)]
-enum Entry {
-    InFlight {
-        owner: Bytes,
-        fingerprint: Fingerprint,
-    },
-    Completed {
-        fingerprint: Fingerprint,
-        record: Bytes,
-    },
-}
+const IN_FLIGHT: &[u8] = b"p";
+const COMPLETED: &[u8] = b"c";
 
-fn entry(slot: &mut Slot) -> Result<Option<&mut Entry>, BackendError> {
-    if slot.value().is_none() {
-        return Ok(None);
+/// The entry's fields, or `None` when the key is free. A value this store did not write is
+/// a `Corrupt` error, as the claim script answers.
+fn fields(slot: &mut Slot) -> Result<Option<&mut BTreeMap<String, Bytes>>, BackendError> {
+    match slot.value_mut() {
+        None => Ok(None),
+        Some(Value::Hash(h))
+            if matches!(h.get("s").map(Bytes::as_ref), Some(IN_FLIGHT | COMPLETED)) =>
+        {
+            Ok(Some(h))
+        }
+        Some(_) => Err(BackendError::corrupt(
+            "idempotency key holds a value the layer did not write",
+        )),
     }
-    slot.downcast_mut::<Entry>()
-        .map(Some)
-        .ok_or_else(|| BackendError::corrupt("idempotency key holds a foreign value"))
 }
 
+fn field<'a>(h: &'a BTreeMap<String, Bytes>, name: &str) -> &'a [u8] {
+    h.get(name).map_or(&[], Bytes::as_ref)
+}
+
+/// True when `owner` holds the in-flight marker.
 fn held_by(slot: &mut Slot, owner: &[u8]) -> Result<bool, BackendError> {
-    Ok(matches!(entry(slot)?, Some(Entry::InFlight { owner: o, .. }) if o.as_ref() == owner))
+    Ok(fields(slot)?.is_some_and(|h| field(h, "s") == IN_FLIGHT && field(h, "o") == owner))
 }
 
 impl IdempotencyStore for MemoryBackend {
@@ -47,36 +51,32 @@ impl IdempotencyStore for MemoryBackend {
     ) -> Result<Claim, BackendError> {
         self.update(key, |slot| {
             let remaining = slot.ttl().unwrap_or_default();
-            let claim = match entry(slot)? {
-                None => None,
-                Some(Entry::InFlight { fingerprint: f, .. }) if f == fingerprint => {
-                    Some(Claim::InFlight {
-                        lease_remaining: remaining,
-                    })
+            if let Some(h) = fields(slot)? {
+                if field(h, "f") != fingerprint.as_bytes() {
+                    return Ok(Claim::Mismatch);
                 }
-                Some(Entry::Completed {
-                    fingerprint: f,
-                    record,
-                }) if f == fingerprint => Some(Claim::Completed(record.clone())),
-                Some(_) => Some(Claim::Mismatch),
-            };
-            if let Some(claim) = claim {
-                return Ok(claim);
+                if field(h, "s") == COMPLETED {
+                    return Ok(Claim::Completed(h.get("r").cloned().unwrap_or_default()));
+                }
+                return Ok(Claim::InFlight {
+                    lease_remaining: remaining,
+                });
             }
-            let marker = Entry::InFlight {
-                owner: Bytes::copy_from_slice(owner),
-                fingerprint: *fingerprint,
-            };
-            slot.set(Value::Any(Box::new(marker)), lease);
+            let marker = BTreeMap::from([
+                ("s".to_owned(), Bytes::from_static(IN_FLIGHT)),
+                (
+                    "f".to_owned(),
+                    Bytes::copy_from_slice(fingerprint.as_bytes()),
+                ),
+                ("o".to_owned(), Bytes::copy_from_slice(owner)),
+            ]);
+            slot.set(Value::Hash(marker), lease);
             Ok(Claim::Acquired)
         })
     }
 
     async fn extend(&self, key: &str, owner: &[u8], lease: Duration) -> Result<bool, BackendError> {
-        self.update(key, |slot| {
-            let held = held_by(slot, owner)?;
-            Ok(held && slot.expire(lease))
-        })
+        self.update(key, |slot| Ok(held_by(slot, owner)? && slot.expire(lease)))
     }
 
     async fn complete(
@@ -87,21 +87,18 @@ impl IdempotencyStore for MemoryBackend {
         ttl: Duration,
     ) -> Result<bool, BackendError> {
         self.update(key, |slot| {
-            let Some(Entry::InFlight {
-                owner: o,
-                fingerprint,
-            }) = entry(slot)?
-            else {
-                return Ok(false);
-            };
-            if o.as_ref() != owner {
+            if !held_by(slot, owner)? {
                 return Ok(false);
             }
-            let done = Entry::Completed {
-                fingerprint: *fingerprint,
-                record,
+            let Some(h) = fields(slot)? else {
+                return Ok(false);
             };
-            slot.set(Value::Any(Box::new(done)), ttl);
+            let done = BTreeMap::from([
+                ("s".to_owned(), Bytes::from_static(COMPLETED)),
+                ("f".to_owned(), h.get("f").cloned().unwrap_or_default()),
+                ("r".to_owned(), record),
+            ]);
+            slot.set(Value::Hash(done), ttl);
             Ok(true)
         })
     }
