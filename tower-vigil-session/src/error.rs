@@ -29,6 +29,9 @@ pub enum SessionErrorKind {
     Serialize,
     /// A stored value could not be deserialised into the type asked for.
     Deserialize,
+    /// A change was made after the response was saved (from a task that outlived the
+    /// request); it would be lost, so it is refused.
+    Finished,
 }
 
 /// An error from the session store or from (de)serialising a value.
@@ -66,6 +69,9 @@ impl fmt::Display for SessionError {
             SessionErrorKind::Backend => f.write_str("session backend failed"),
             SessionErrorKind::Serialize => f.write_str("session value could not be serialised"),
             SessionErrorKind::Deserialize => f.write_str("session value could not be deserialised"),
+            SessionErrorKind::Finished => {
+                f.write_str("session changed after the response was saved")
+            }
         }
     }
 }

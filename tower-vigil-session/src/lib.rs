@@ -3,16 +3,18 @@
 //! Server-side sessions for any tower service (axum, tonic, hyper), stored in Redis, Redis
 //! Cluster or memory.
 //!
-//! - **Token**: 256 bits from the OS CSPRNG, base64url, in a cookie (`vigil_session`;
-//!   `HttpOnly; Secure; SameSite=Lax; Path=/`) or a header; optionally HMAC-signed with key
-//!   rotation. Only its SHA-256 reaches the backend. Malformed, tampered or oversized tokens
-//!   mean "no session", with no backend call.
+//! - **Token**: a 128-bit session id and a 256-bit secret from the OS CSPRNG, base64url, in
+//!   a cookie (`vigil_session`; `HttpOnly; Secure; SameSite=Lax; Path=/`) or a header;
+//!   optionally HMAC-signed with key rotation. The backend sees only SHA-256 digests.
+//!   Malformed, unsigned or oversized tokens mean "no session", with no backend call;
+//!   well-formed but wrong ones find nothing.
 //! - **Lazy**: a request without a token costs nothing; one that reads its session loads it
 //!   once; only changed fields are written, after the response, and only while the session
 //!   exists (a write racing a logout cannot bring it back). A failed save is a 503.
 //! - **Expiry**: idle (24 h) and absolute (7 days) timeouts enforced by the store; the TTL is
 //!   refreshed at most once per quarter of the idle window, with `lastActivity` as one field.
-//! - **Fixation**: [`Session::cycle_id`] moves the session to a new token and kills the old.
+//! - **Fixation**: [`Session::cycle_id`] gives the session a new secret in one atomic write;
+//!   the old token is dead at once.
 //! - **Per user**: [`SessionManager::destroy_user_sessions`] and
 //!   [`SessionManager::list_user_sessions`] read a per-user index: O(that user's sessions).
 //!

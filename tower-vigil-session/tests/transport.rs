@@ -195,3 +195,30 @@ async fn axum_extractor() {
         .unwrap();
     assert_eq!(res.status(), 500);
 }
+
+#[tokio::test]
+async fn changes_after_the_response_are_refused_not_lost() {
+    use http::{Request, Response};
+    use tower::{ServiceBuilder, ServiceExt, service_fn};
+    use tower_vigil_session::{Session, SessionErrorKind};
+
+    let (tx, rx) = tokio::sync::oneshot::channel::<Session>();
+    let tx = std::sync::Arc::new(std::sync::Mutex::new(Some(tx)));
+    let svc = ServiceBuilder::new()
+        .layer(SessionLayer::new(MemoryBackend::new()))
+        .service(service_fn(move |req: Request<String>| {
+            let session = req.extensions().get::<Session>().unwrap().clone();
+            let tx = tx.lock().unwrap().take();
+            async move {
+                session.insert("a", 1).await.unwrap();
+                tx.unwrap().send(session).unwrap();
+                Ok::<_, std::convert::Infallible>(Response::new(String::new()))
+            }
+        }));
+    let res = svc.oneshot(Request::new(String::new())).await.unwrap();
+    assert!(res.headers().contains_key(http::header::SET_COOKIE));
+    let late = rx.await.unwrap();
+    let err = late.insert("b", 2).await.unwrap_err();
+    assert_eq!(err.kind(), SessionErrorKind::Finished);
+    assert_eq!(late.get::<u32>("a").await.unwrap(), Some(1));
+}

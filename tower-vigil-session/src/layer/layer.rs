@@ -20,7 +20,13 @@ use crate::token::{CookieConfig, CookieSigner};
 ///
 /// Defaults: cookie `vigil_session` (`HttpOnly; Secure; SameSite=Lax; Path=/`), idle timeout
 /// 24 h, absolute timeout 7 days, TTL refreshed once a quarter of the idle window has passed,
-/// no header tokens, unsigned cookies (the 256-bit token is the secret), no eager principal.
+/// no header tokens, unsigned cookies (the 256-bit secret in the token is what protects it),
+/// no eager principal.
+///
+/// Activity is a request that uses its session: a request that never calls a
+/// [`Session`](crate::Session) method costs no backend call and does not extend the idle
+/// timeout. With [`principal(true)`](Self::principal) every request carrying a token loads,
+/// and so refreshes, its session.
 #[derive(Clone)]
 #[must_use]
 pub struct SessionLayer {

@@ -115,10 +115,21 @@ impl Session {
             .map_err(|e| SessionError::new(SessionErrorKind::Deserialize, e))
     }
 
-    fn change(st: &mut State, field: String, value: Option<Bytes>) {
-        if !st.finished {
-            st.pending.insert(field, value);
+    /// Refuses changes once the response was saved: they could only be lost silently.
+    fn open(st: &State) -> Result<(), SessionError> {
+        if st.finished {
+            return Err(SessionError::new(
+                SessionErrorKind::Finished,
+                "the response was already sent; the session is no longer saved",
+            ));
         }
+        Ok(())
+    }
+
+    fn change(st: &mut State, field: String, value: Option<Bytes>) -> Result<(), SessionError> {
+        Self::open(st)?;
+        st.pending.insert(field, value);
+        Ok(())
     }
 
     /// Stores `value` under `name` (as JSON), written when the response is saved. Only this
@@ -127,15 +138,13 @@ impl Session {
         let bytes = serde_json::to_vec(&value)
             .map_err(|e| SessionError::new(SessionErrorKind::Serialize, e))?;
         let mut st = self.loaded().await?;
-        Self::change(&mut st, data_field(name), Some(Bytes::from(bytes)));
-        Ok(())
+        Self::change(&mut st, data_field(name), Some(Bytes::from(bytes)))
     }
 
     /// Removes the value under `name`.
     pub async fn remove(&self, name: &str) -> Result<(), SessionError> {
         let mut st = self.loaded().await?;
-        Self::change(&mut st, data_field(name), None);
-        Ok(())
+        Self::change(&mut st, data_field(name), None)
     }
 
     /// The user this session belongs to, if one logged in.
@@ -149,8 +158,7 @@ impl Session {
     pub async fn set_user_id(&self, user_id: impl AsRef<str>) -> Result<(), SessionError> {
         let mut st = self.loaded().await?;
         let v = Bytes::from(user_id.as_ref().to_owned());
-        Self::change(&mut st, USER_FIELD.to_owned(), Some(v));
-        Ok(())
+        Self::change(&mut st, USER_FIELD.to_owned(), Some(v))
     }
 
     /// Gives the session a new token when the response is saved; the old token stops working
@@ -159,9 +167,8 @@ impl Session {
     /// (session fixation).
     pub async fn cycle_id(&self) -> Result<(), SessionError> {
         let mut st = self.loaded().await?;
-        if !st.finished {
-            st.cycle = true;
-        }
+        Self::open(&st)?;
+        st.cycle = true;
         Ok(())
     }
 
@@ -169,10 +176,11 @@ impl Session {
     /// Values inserted afterwards start a new session with a new token.
     pub async fn destroy(&self) -> Result<(), SessionError> {
         let mut st = self.loaded().await?;
-        if st.finished {
-            return Ok(());
-        }
-        if let (Some(token), Some(_)) = (st.token.take(), st.stored()) {
+        Self::open(&st)?;
+        // Without a live session the token stays, so the save clears its dead cookie.
+        if st.stored().is_some()
+            && let Some(token) = st.token.take()
+        {
             let hasher = &self.config().hasher;
             let user = st.stored().and_then(|s| s.user_id()).map(str::to_owned);
             st.destroyed = Some(Destroyed {

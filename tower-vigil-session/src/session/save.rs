@@ -54,9 +54,13 @@ impl Session {
             return Ok(SaveOutcome::Unchanged);
         }
         st.finished = true;
+        // Kept so that a clone read after the response still sees what was saved.
+        let written = st.pending.clone();
         let r = self.save_locked(&mut st).await;
-        if r.is_err() {
-            st.failed = true;
+        match &r {
+            Ok(SaveOutcome::Ended | SaveOutcome::Cleared) => st.loaded = Some(None),
+            Ok(_) => st.pending = written,
+            Err(_) => st.failed = true,
         }
         r
     }

@@ -1,0 +1,69 @@
+//! Concurrent requests on one session: field-level writes, logout racing a write.
+
+use std::time::Duration;
+
+use tower_vigil_session::SessionLayer;
+
+use crate::common::{App, Fixture};
+use crate::exists;
+
+pub(crate) async fn concurrent_writes_to_different_fields_are_both_kept<S: Fixture>(
+    store: S,
+    _unit: Duration,
+) {
+    let app = App::new(SessionLayer::new(store.clone()));
+    let t = app.new_session("base", "0").await;
+    let a = tokio::spawn({
+        let (app, t) = (app.clone(), t.clone());
+        async move { app.send("/slow-set/a/1", Some(&t)).await }
+    });
+    let b = tokio::spawn({
+        let (app, t) = (app.clone(), t.clone());
+        async move { app.send("/slow-set/b/2", Some(&t)).await }
+    });
+    // Both requests have read the session before either writes.
+    app.entered.acquire_many(2).await.unwrap().forget();
+    app.release.add_permits(2);
+    assert_eq!(a.await.unwrap().status, 200);
+    assert_eq!(b.await.unwrap().status, 200);
+    assert_eq!(app.send("/get/a", Some(&t)).await.body, "1");
+    assert_eq!(app.send("/get/b", Some(&t)).await.body, "2");
+    assert_eq!(app.send("/get/base", Some(&t)).await.body, "0");
+}
+
+pub(crate) async fn logout_racing_a_write_does_not_resurrect<S: Fixture>(
+    store: S,
+    _unit: Duration,
+) {
+    let app = App::new(SessionLayer::new(store.clone()));
+    let t = app.login("mallory").await;
+    let write = tokio::spawn({
+        let (app, t) = (app.clone(), t.clone());
+        async move { app.send("/slow-set/cart/[9]", Some(&t)).await }
+    });
+    app.entered.acquire_many(1).await.unwrap().forget();
+    // The logout completes while the write is in flight.
+    assert!(app.send("/logout", Some(&t)).await.clears_cookie());
+    app.release.add_permits(1);
+    let r = write.await.unwrap();
+    assert_eq!(r.status, 401, "{r:?}");
+    assert!(r.clears_cookie());
+    assert!(
+        !exists(&store, &t).await,
+        "the write brought the session back"
+    );
+    assert_eq!(app.send("/whoami", Some(&t)).await.body, "");
+    assert_eq!(store.key_count(), 0);
+
+    // The other order: the logout is the one in flight; the write lands, then the logout.
+    let t = app.login("mallory").await;
+    let logout = tokio::spawn({
+        let (app, t) = (app.clone(), t.clone());
+        async move { app.send("/slow-logout", Some(&t)).await }
+    });
+    app.entered.acquire_many(1).await.unwrap().forget();
+    assert_eq!(app.send("/set/cart/[9]", Some(&t)).await.status, 200);
+    app.release.add_permits(1);
+    assert!(logout.await.unwrap().clears_cookie());
+    assert!(!exists(&store, &t).await);
+}

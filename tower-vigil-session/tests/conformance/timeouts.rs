@@ -1,0 +1,74 @@
+//! Idle and absolute timeouts, and the throttled TTL refresh.
+
+use std::time::Duration;
+
+use tokio::time::sleep;
+
+use crate::common::{App, Counts, Fixture};
+use crate::{exists, timed_layer};
+
+pub(crate) async fn idle_expiry_and_refresh_on_use<S: Fixture>(store: S, unit: Duration) {
+    let app = App::new(timed_layer(&store, unit, None));
+    let used = app.new_session("a", "1").await;
+    let idle = app.new_session("a", "2").await;
+    // Used every unit for three idle windows: it stays.
+    for _ in 0..12 {
+        sleep(unit).await;
+        assert_eq!(app.send("/get/a", Some(&used)).await.body, "1");
+    }
+    // Unused for more than an idle window: gone.
+    assert!(!exists(&store, &idle).await);
+    assert_eq!(app.send("/get/a", Some(&idle)).await.body, "null");
+    sleep(unit * 5).await;
+    assert!(!exists(&store, &used).await);
+}
+
+pub(crate) async fn absolute_expiry_despite_activity<S: Fixture>(store: S, unit: Duration) {
+    let app = App::new(timed_layer(&store, unit, Some(unit * 8)));
+    let t = app.new_session("a", "1").await;
+    // Past one idle window thanks to refreshes...
+    for _ in 0..5 {
+        sleep(unit).await;
+        assert_eq!(app.send("/get/a", Some(&t)).await.body, "1");
+    }
+    // ...but not past the absolute timeout, however active.
+    for _ in 0..4 {
+        sleep(unit).await;
+        app.send("/set/b/2", Some(&t)).await;
+    }
+    sleep(unit / 2).await;
+    assert_eq!(app.send("/get/a", Some(&t)).await.body, "null");
+    assert!(!exists(&store, &t).await);
+}
+
+pub(crate) async fn ttl_refresh_is_throttled<S: Fixture>(store: S, unit: Duration) {
+    let counts = Counts::default();
+    let _guard = counts.install();
+    let app = App::new(timed_layer(&store, unit, None));
+    let t = app.new_session("a", "1").await;
+    let loads_before = counts.get("vigil_session_loads_total");
+    let saves_before = counts.get("vigil_session_saves_total");
+    let reads = 100;
+    let started = tokio::time::Instant::now();
+    for _ in 0..reads {
+        sleep(unit * 8 / reads).await;
+        assert_eq!(app.send("/get/a", Some(&t)).await.body, "1");
+    }
+    let refreshes = counts.get("vigil_session_refreshes_total");
+    assert_eq!(
+        counts.get("vigil_session_loads_total") - loads_before,
+        u64::from(reads)
+    );
+    assert_eq!(
+        counts.get("vigil_session_saves_total"),
+        saves_before,
+        "reads never save"
+    );
+    // At most one refresh per quarter idle window (`unit`) of reading — at least 8 units,
+    // more on a slow machine — and at least one per idle window so the session stays alive.
+    let units = (started.elapsed().as_secs_f64() / unit.as_secs_f64()) as u64;
+    assert!(
+        (2..=units + 1).contains(&refreshes),
+        "{refreshes} refreshes for {reads} reads over {units} units"
+    );
+}
