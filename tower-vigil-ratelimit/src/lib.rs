@@ -80,7 +80,7 @@
 //!
 //! let redis = RedisBackend::connect("redis://127.0.0.1:6379").await?;
 //! let limiter = RateLimitLayer::builder(redis)
-//!     .quota(Quota::per_second(50).with_burst(100))
+//!     .quota(Quota::per_second(50).burst(100))
 //!     .key(PrincipalKey::new())
 //!     .build()?;
 //! tonic::transport::Server::builder()

@@ -7,10 +7,10 @@
 //! let per_minute = Quota::per_minute(100);
 //! assert_eq!(per_minute.limit(), 100);
 //! assert_eq!(per_minute.period(), Duration::from_secs(60));
-//! assert_eq!(per_minute.burst(), 100); // the whole quota may be used at once by default
+//! assert_eq!(per_minute.burst_size(), 100); // the whole quota may be used at once by default
 //!
 //! // 10 per second but at most 3 at once (GCRA or token bucket only).
-//! let smooth = Policy::new("smooth", Quota::per_second(10).with_burst(3)).unwrap();
+//! let smooth = Policy::new("smooth", Quota::per_second(10).burst(3)).unwrap();
 //! assert_eq!(smooth.algorithm(), Algorithm::Gcra);
 //!
 //! // Zero is caught when the policy is built, never per request.
@@ -70,7 +70,7 @@ impl Quota {
 
     /// How many may be used at once (GCRA and token bucket; the default is `limit`). The
     /// long-run rate stays `limit` per period.
-    pub const fn with_burst(mut self, burst: u32) -> Self {
+    pub const fn burst(mut self, burst: u32) -> Self {
         self.burst = Some(burst);
         self
     }
@@ -86,7 +86,7 @@ impl Quota {
     }
 
     /// The burst: what may be used at once.
-    pub const fn burst(&self) -> u32 {
+    pub const fn burst_size(&self) -> u32 {
         match self.burst {
             Some(b) => b,
             None => self.limit,
@@ -106,8 +106,9 @@ pub enum Algorithm {
     /// time), O(1), smooth, with a burst.
     #[default]
     Gcra,
-    /// Token bucket: `burst` tokens, refilled at `limit` per period. Same admissions as GCRA
-    /// for the same quota; two integers per key.
+    /// Token bucket: `burst` tokens, refilled at `limit` per period: the admissions of GCRA
+    /// for the same quota (up to GCRA's interval being rounded up to a whole µs), kept as two
+    /// integers per key, with exact refill arithmetic.
     TokenBucket,
     /// Sliding-window log: exact, one sorted-set entry per admitted unit in the window, limit
     /// capped at [`MAX_LOG_LIMIT`].
@@ -233,7 +234,7 @@ fn validate(q: &Quota, algorithm: Algorithm) -> Result<(), ConfigError> {
     if period > 366 * 86_400 * 1_000_000 {
         return Err(ConfigError::new("quota.period", "must be at most 366 days"));
     }
-    let biggest = u128::from(q.limit.max(q.burst()));
+    let biggest = u128::from(q.limit.max(q.burst_size()));
     if biggest * u128::from(period) >= MAX_PRODUCT {
         return Err(ConfigError::new(
             "quota",

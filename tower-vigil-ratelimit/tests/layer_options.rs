@@ -228,7 +228,7 @@ fn bad_configuration_fails_at_build() {
     );
     assert!(
         RateLimitLayer::builder(store.clone())
-            .quota(Quota::per_minute(10).with_burst(5))
+            .quota(Quota::per_minute(10).burst(5))
             .algorithm(Algorithm::FixedWindow)
             .build()
             .is_err(),

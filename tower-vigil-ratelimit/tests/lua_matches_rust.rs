@@ -41,7 +41,7 @@ fn policy(i: usize) -> impl Strategy<Value = Policy> {
         .prop_map(move |(algo, limit, period_ms, burst)| {
             let mut q = Quota::new(limit, Duration::from_millis(period_ms));
             if let (Some(b), Algorithm::Gcra | Algorithm::TokenBucket) = (burst, algo) {
-                q = q.with_burst(b);
+                q = q.burst(b);
             }
             Policy::with_algorithm(format!("p{i}"), q, algo).unwrap()
         })

@@ -65,7 +65,7 @@ impl Params {
         Self {
             limit: i64::from(q.limit()),
             period: i64::try_from(q.period_micros()).unwrap_or(i64::MAX),
-            burst: i64::from(q.burst()),
+            burst: i64::from(q.burst_size()),
         }
     }
 }

@@ -151,7 +151,10 @@ impl<'a> Acquire<'a> {
     /// there (which keeps every product exact in Lua).
     pub(crate) fn cost_for(&self, policy: &Policy) -> i64 {
         let q = policy.quota();
-        i64::from(self.cost.min(q.limit().max(q.burst()).saturating_add(1)))
+        i64::from(
+            self.cost
+                .min(q.limit().max(q.burst_size()).saturating_add(1)),
+        )
     }
 }
 
