@@ -212,7 +212,8 @@ impl<B: ApiKeyBackend, K: KeyStore> ApiKeyCache<B, K> {
     }
 
     /// Waits until the invalidation subscription is live (in-process entries are only
-    /// trusted from then on). Useful at startup and in tests.
+    /// trusted from then on). Useful at startup and in tests; wrap it in a timeout if the
+    /// backend may be down at startup (the cache works meanwhile, revalidating every entry).
     pub async fn ready(&self) {
         let mut rx = self.inner.local.watch_live();
         // The sender lives as long as the cache, and we hold the cache.
