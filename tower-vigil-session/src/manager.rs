@@ -86,6 +86,30 @@ impl SessionManager {
         Ok(revoked)
     }
 
+    /// Deletes one session of `user_id`, named by its
+    /// [`id_hash`](SessionInfo::id_hash) (a "sign out that device" button). True when it was
+    /// live and belonged to that user; a hash of another user's session is left alone.
+    pub async fn destroy_user_session(
+        &self,
+        user_id: &str,
+        id_hash: &str,
+    ) -> Result<bool, SessionError> {
+        if !is_hash(id_hash) {
+            return Ok(false);
+        }
+        let store = &*self.config.store;
+        let key = session_key(id_hash);
+        let owned = store
+            .load(&key, None)
+            .await?
+            .is_some_and(|s| s.user_id() == Some(user_id));
+        let revoked = owned && store.destroy(&key, None).await?;
+        store
+            .index_remove(&user_index_key(user_id), &[id_hash.to_owned()])
+            .await?;
+        Ok(revoked)
+    }
+
     /// The live sessions of `user_id`, oldest first. Members of the index whose session has
     /// ended are dropped from it on the way.
     pub async fn list_user_sessions(

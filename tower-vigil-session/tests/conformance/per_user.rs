@@ -74,10 +74,41 @@ pub(crate) async fn list_user_sessions_reports_live_sessions<S: Fixture>(
             .all(|s| s.user_id == "bob:{x}" && s.absolute_expiry.is_some())
     );
     assert!(listed[0].created_at <= listed[1].created_at);
+    // One device signed out by its id hash; another user's hash is refused.
+    let carol = app.login("carol").await;
+    assert!(
+        !manager
+            .destroy_user_session("bob:{x}", &id_hash(&carol))
+            .await
+            .unwrap()
+    );
+    assert!(
+        manager
+            .destroy_user_session("bob:{x}", &id_hash(&b))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !manager
+            .destroy_user_session("bob:{x}", &id_hash(&b))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !manager
+            .destroy_user_session("bob:{x}", "not-a-hash")
+            .await
+            .unwrap()
+    );
+    assert_eq!(app.send("/whoami", Some(&b)).await.body, "");
+    assert_eq!(app.send("/whoami", Some(&carol)).await.body, "carol");
     app.send("/logout", Some(&a)).await;
-    assert_eq!(
-        manager.list_user_sessions("bob:{x}").await.unwrap().len(),
-        1
+    assert!(
+        manager
+            .list_user_sessions("bob:{x}")
+            .await
+            .unwrap()
+            .is_empty()
     );
     assert_eq!(manager.list_user_sessions("bob").await.unwrap().len(), 1);
 }
