@@ -20,8 +20,8 @@ use crate::store::IdempotencyStore;
 ///
 /// The inner service receives a [`RequestBody`] and its response body comes back wrapped in
 /// [`IdempotencyBody`] inside a core [`ResponseBody`](tower_vigil_core::http::ResponseBody).
-/// The handler runs on its own task, so it finishes (and its response is recorded) even if
-/// the client goes away.
+/// The handler runs on its own task (`tokio::spawn`, so the service needs a tokio runtime),
+/// so it finishes and its response is recorded even if the client goes away.
 pub struct Idempotency<S, St, R = DefaultResponse> {
     inner: S,
     shared: Arc<Shared<St, R>>,

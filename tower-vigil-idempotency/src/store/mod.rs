@@ -5,9 +5,9 @@
 //! the lease) or a **completed record** (fingerprint and encoded response; its TTL is the
 //! retention). [`claim`](IdempotencyStore::claim) reads and, when the key is free, writes the
 //! marker in one atomic step (a Lua script on Redis, [`MemoryBackend::update`] in memory,
-//! both on the same hash layout), so
-//! of any number of concurrent duplicates exactly one is told [`Claim::Acquired`]. Every later
-//! write checks the owner token: a holder whose lease lapsed cannot overwrite the next one.
+//! both on the same hash layout), so of any number of concurrent duplicates exactly one is
+//! told [`Claim::Acquired`]. Every later write checks the owner token: a holder whose lease
+//! lapsed cannot overwrite the next one.
 //!
 //! ```
 //! use std::time::Duration;
