@@ -141,5 +141,5 @@ pub use crate::format::{KeyFormat, MAX_KEY_LEN, MIN_KEY_LEN, generate_key, verif
 pub use crate::identity::{Authenticated, Permissions};
 pub use crate::rejection::{Rejection, RejectionKind};
 pub use crate::require::{RequireFuture, RequirePermission, RequirePermissionLayer, require};
-pub use crate::store::{KeyStore, StaticKeyStore, StoreError};
+pub use crate::store::{KeyStore, StaticKeyStore, StoreError, StoreErrorKind};
 pub use crate::valid_until::ValidUntil;

@@ -56,8 +56,19 @@ impl<K: KeyStore> KeyStore for Arc<K> {
 
 type Source = Box<dyn StdError + Send + Sync + 'static>;
 
-/// A failed [`KeyStore`] lookup (the database is down, a query failed).
+/// The category of a [`StoreError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// The store reported a failure.
+    Failed,
+    /// The store did not answer within the cache's store timeout.
+    Timeout,
+}
+
+/// A failed [`KeyStore`] lookup (the database is down, a query failed, it timed out).
 pub struct StoreError {
+    kind: StoreErrorKind,
     message: String,
     source: Option<Source>,
 }
@@ -66,6 +77,7 @@ impl StoreError {
     /// A failure described by `message`.
     pub fn new(message: impl Into<String>) -> Self {
         Self {
+            kind: StoreErrorKind::Failed,
             message: message.into(),
             source: None,
         }
@@ -74,15 +86,31 @@ impl StoreError {
     /// A failure caused by `source`.
     pub fn with_source(message: impl Into<String>, source: impl Into<Source>) -> Self {
         Self {
+            kind: StoreErrorKind::Failed,
             message: message.into(),
             source: Some(source.into()),
         }
+    }
+
+    /// The lookup took longer than the cache's store timeout.
+    pub fn timeout() -> Self {
+        Self {
+            kind: StoreErrorKind::Timeout,
+            message: "the key store did not answer in time".into(),
+            source: None,
+        }
+    }
+
+    /// The category.
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
     }
 }
 
 impl fmt::Debug for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StoreError")
+            .field("kind", &self.kind)
             .field("message", &self.message)
             .field("source", &self.source)
             .finish()

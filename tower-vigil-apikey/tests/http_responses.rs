@@ -242,6 +242,36 @@ async fn store_down_with_nothing_cached_is_503() {
 }
 
 #[tokio::test]
+async fn a_hung_store_times_out_as_503() {
+    let store = TestStore::default();
+    let cache = tower_vigil_apikey::ApiKeyCache::builder(MemoryBackend::new(), store.clone())
+        .store_timeout(std::time::Duration::from_millis(50))
+        .unwrap()
+        .build()
+        .unwrap();
+    cache.ready().await;
+    add_key(&cache, &store, KEY, ApiKeyData::new("k-1", "u-1"));
+    let gate = store.gate_next();
+    let res = service(ApiKeyLayer::new(cache.clone()))
+        .oneshot(
+            Request::builder()
+                .header("x-api-key", KEY)
+                .body(String::new())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    drop(gate);
+    let _held = store.gate_next();
+    let err = cache
+        .lookup_hash(&cache.hash_key("another-key-000000000001"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), tower_vigil_apikey::StoreErrorKind::Timeout);
+}
+
+#[tokio::test]
 async fn custom_response_closure() {
     let store = TestStore::default();
     let cache = cache(MemoryBackend::new(), &store).await;

@@ -229,7 +229,7 @@ impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
             }
             Err(_) => {
                 tracing::warn!(timeout = ?self.config.store_timeout, "api-key store lookup timed out");
-                Err(StoreError::new("the key store did not answer in time"))
+                Err(StoreError::timeout())
             }
         }
     }
