@@ -115,7 +115,9 @@ impl<St: IdempotencyStore, R: ResponseForRejection> IdempotencyLayer<St, R> {
     }
 
     /// The largest response body captured for replay (default 1 MiB). A larger response
-    /// streams to the client unchanged, is not stored, and frees the key.
+    /// streams to the client unchanged, is not stored, and frees the key. A response is
+    /// captured before it is sent, so an endless stream smaller than the limit (server-sent
+    /// events) would be held back: keep idempotency keys off streaming endpoints.
     pub fn max_response_body(mut self, bytes: usize) -> Result<Self, ConfigError> {
         self.config.max_response_body = body_limit("max_response_body", bytes)?;
         Ok(self)
