@@ -3,7 +3,7 @@
 //! Standalone servers are reached over a [`ConnectionManager`](redis::aio::ConnectionManager)
 //! (one multiplexed connection that reconnects by itself), clusters over redis-rs
 //! `cluster-async`. Every call is bounded by a per-call timeout (default 250 ms) so a dead or
-//! slow Redis answers with a [`BackendError`](crate::BackendError) of kind `Timeout` or
+//! slow Redis answers with a [`BackendError`] of kind `Timeout` or
 //! `Connection` instead of hanging the request. Once Redis is back, calls succeed again without
 //! a restart.
 //!
