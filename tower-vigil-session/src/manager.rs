@@ -73,8 +73,15 @@ impl SessionManager {
         let store = &*self.config.store;
         let index = user_index_key(user_id);
         let members = store.index_members(&index).await?;
-        let live: Vec<bool> = stream::iter(members.iter().filter(|m| is_hash(m)))
-            .map(|hash| async move { store.destroy(&session_key(hash), None).await })
+        // Owned keys: a stream borrowing `members` makes this future's `Send`-ness depend on
+        // higher-ranked lifetimes, which callers in generic handlers cannot prove.
+        let keys: Vec<String> = members
+            .iter()
+            .filter(|m| is_hash(m))
+            .map(|m| session_key(m))
+            .collect();
+        let live: Vec<bool> = stream::iter(keys)
+            .map(|key| async move { store.destroy(&key, None).await })
             .buffer_unordered(CONCURRENCY)
             .try_collect()
             .await?;

@@ -1,0 +1,130 @@
+//! The router: which layers guard which routes, stacked the way a real service would.
+//!
+//! ```text
+//! POST /v1/analyze   ApiKey → require("analyze") → RateLimit (per key, the key's own quota)
+//!                    → Idempotency (scoped per key) → handler
+//! POST /login        Session → RateLimit (per client IP, failed logins only) → handler
+//! GET /me, POST /logout, DELETE /users/{id}/sessions, DELETE /admin/api-keys/{id}
+//!                    Session → handler
+//! GET /health/redis, GET /metrics
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use tower::ServiceBuilder;
+use tower_vigil_apikey::{ApiKeyBackend, ApiKeyData, ApiKeyLayer, require};
+use tower_vigil_core::ConfigError;
+use tower_vigil_idempotency::{IdempotencyLayer, IdempotencyStore};
+use tower_vigil_ratelimit::key::{PeerIp, PrincipalKey};
+use tower_vigil_ratelimit::{Algorithm, Quota, RateLimitLayer, RateLimitStore};
+use tower_vigil_session::{SessionLayer, SessionStore};
+
+use crate::config::Settings;
+use crate::routes::{admin, analyze, auth, ops};
+use crate::state::Shared;
+
+/// The most `/v1/analyze` reads of a request body.
+pub const MAX_ANALYZE_BODY: usize = 64 * 1024;
+
+/// What every backend the server runs on must offer.
+pub trait AppBackend:
+    ApiKeyBackend + RateLimitStore + IdempotencyStore + SessionStore + Clone
+{
+}
+impl<B: ApiKeyBackend + RateLimitStore + IdempotencyStore + SessionStore + Clone> AppBackend for B {}
+
+/// `gcra | token-bucket | sliding-window | sliding-window-counter | fixed-window`.
+pub fn parse_algorithm(name: &str) -> Result<Algorithm, ConfigError> {
+    Ok(match name {
+        "gcra" => Algorithm::Gcra,
+        "token-bucket" => Algorithm::TokenBucket,
+        "sliding-window" => Algorithm::SlidingWindowLog,
+        "sliding-window-counter" => Algorithm::SlidingWindowCounter,
+        "fixed-window" => Algorithm::FixedWindow,
+        other => {
+            return Err(ConfigError::new(
+                "ratelimit.algorithm",
+                format!("unknown algorithm {other:?}"),
+            ));
+        }
+    })
+}
+
+/// The whole application.
+pub fn router<B: AppBackend>(
+    state: Shared<B>,
+    settings: &Settings,
+    sessions: SessionLayer,
+) -> Result<Router, ConfigError> {
+    let rl = &settings.config.ratelimit;
+    let window = Duration::from_secs(rl.window_seconds);
+    let algorithm = parse_algorithm(&rl.algorithm)?;
+
+    // Each key's own `rate_limit` per window; keys without one get the first key's default.
+    let per_key_default = settings
+        .config
+        .api_keys
+        .iter()
+        .map(|k| k.rate_limit)
+        .max()
+        .unwrap_or(100);
+    let per_key = RateLimitLayer::builder(state.backend.clone())
+        .quota(Quota::new(clamp_u32(per_key_default), window))
+        .algorithm(algorithm)
+        .key(PrincipalKey::new())
+        .quota_for(move |req| {
+            let data = req.extensions().get::<Arc<ApiKeyData>>()?;
+            Some(Quota::new(clamp_u32(data.rate_limit?), window))
+        })
+        .failure_policy(settings.failure_policy)
+        .build()?;
+    let analyze_stack = ServiceBuilder::new()
+        .layer(ApiKeyLayer::new(state.api_keys.clone()))
+        .layer(require("analyze")?)
+        .layer(per_key)
+        .layer(IdempotencyLayer::new(state.backend.clone()).max_request_body(MAX_ANALYZE_BODY)?);
+
+    // Failed logins per client IP; a correct password is refused too once the IP is over.
+    let login_limit = RateLimitLayer::builder(state.backend.clone())
+        .quota(Quota::new(clamp_u32(rl.login_per_window), window))
+        .algorithm(algorithm)
+        .key(PeerIp::new())
+        .charge_when(|status| status == StatusCode::UNAUTHORIZED)
+        .failure_policy(settings.failure_policy)
+        .build()?;
+
+    let session_routes = Router::new()
+        .route("/login", post(auth::login::<B>).route_layer(login_limit))
+        .route("/me", get(auth::me::<B>))
+        .route("/logout", post(auth::logout))
+        .route(
+            "/users/{user_id}/sessions",
+            delete(admin::revoke_user_sessions::<B>),
+        )
+        .route("/admin/api-keys/{id}", delete(admin::delete_api_key::<B>))
+        .layer(sessions);
+
+    Ok(Router::new()
+        .route(
+            "/v1/analyze",
+            post(analyze::handler)
+                .route_layer(analyze_stack)
+                .layer(DefaultBodyLimit::max(MAX_ANALYZE_BODY)),
+        )
+        .merge(session_routes)
+        .route("/health/redis", get(ops::health_redis::<B>))
+        .route("/metrics", get(ops::metrics::<B>))
+        .fallback(|| async {
+            crate::problem::ApiError::new(StatusCode::NOT_FOUND, "no such route")
+        })
+        .with_state(state))
+}
+
+fn clamp_u32(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX).max(1)
+}

@@ -1,0 +1,308 @@
+//! The application's database: users and API keys in SQLite.
+//!
+//! Created if missing and seeded from the configuration when empty. Passwords are stored as
+//! Argon2id PHC strings and API keys as SHA-256 hex: neither appears in plain text. Calls run on
+//! tokio's blocking pool, so a slow disk never stalls the async workers.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use parking_lot::Mutex;
+use rusqlite::{Connection, OptionalExtension, params};
+use tower_vigil_core::secret::SecretHasher;
+
+use crate::config::Config;
+use crate::time::parse_rfc3339;
+
+/// A user row.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub user_id: String,
+    pub username: String,
+    pub permissions: Vec<String>,
+}
+
+/// An API key row (the key itself is only ever known by its hash).
+#[derive(Debug, Clone)]
+pub struct ApiKeyRow {
+    pub id: String,
+    pub user_id: String,
+    pub organization_id: String,
+    pub permissions: Vec<String>,
+    pub rate_limit: u64,
+    /// Unix seconds.
+    pub valid_until: Option<i64>,
+}
+
+/// A handle on the database. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    conn: Arc<Mutex<Connection>>,
+}
+
+/// A database error, as text for the logs (never for the client).
+pub type DbResult<T> = Result<T, String>;
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> DbResult<Self> {
+        let conn = Connection::open(path).map_err(err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA busy_timeout = 5000;
+             CREATE TABLE IF NOT EXISTS users (
+                 user_id TEXT PRIMARY KEY,
+                 username TEXT NOT NULL UNIQUE,
+                 password_hash TEXT NOT NULL,
+                 permissions TEXT NOT NULL,
+                 created_at INTEGER NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS api_keys (
+                 id TEXT PRIMARY KEY,
+                 key_hash TEXT NOT NULL UNIQUE,
+                 user_id TEXT NOT NULL,
+                 organization_id TEXT NOT NULL,
+                 permissions TEXT NOT NULL,
+                 rate_limit INTEGER NOT NULL,
+                 valid_until INTEGER
+             );",
+        )
+        .map_err(err)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Seeds users and keys from `config` when the database holds none.
+    pub fn seed_if_empty(&self, config: &Config, hasher: &SecretHasher) -> DbResult<bool> {
+        let conn = self.conn.lock();
+        let users: i64 = conn
+            .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
+            .map_err(err)?;
+        let keys: i64 = conn
+            .query_row("SELECT COUNT(*) FROM api_keys", [], |r| r.get(0))
+            .map_err(err)?;
+        if users > 0 || keys > 0 {
+            return Ok(false);
+        }
+        let now = unix_now();
+        for u in &config.users {
+            conn.execute(
+                "INSERT INTO users (user_id, username, password_hash, permissions, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    u.user_id,
+                    u.username,
+                    hash_password(&u.password)?,
+                    serde_json::to_string(&u.permissions).map_err(err)?,
+                    now
+                ],
+            )
+            .map_err(err)?;
+        }
+        for k in &config.api_keys {
+            let valid_until = k
+                .valid_until
+                .as_deref()
+                .map(parse_rfc3339)
+                .transpose()
+                .map_err(|e| format!("api key {}: valid_until: {e}", k.id))?;
+            conn.execute(
+                "INSERT INTO api_keys (id, key_hash, user_id, organization_id, permissions, rate_limit, valid_until)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    k.id,
+                    hasher.hash_hex(k.key.as_bytes()),
+                    k.user_id,
+                    k.organization_id,
+                    serde_json::to_string(&k.permissions).map_err(err)?,
+                    i64::try_from(k.rate_limit).map_err(err)?,
+                    valid_until
+                ],
+            )
+            .map_err(err)?;
+        }
+        Ok(true)
+    }
+
+    /// Runs `f` with the connection on the blocking pool.
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> DbResult<T> + Send + 'static,
+    ) -> DbResult<T> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || f(&conn.lock()))
+            .await
+            .map_err(err)?
+    }
+
+    /// The API key whose hash is `key_hash`.
+    pub async fn api_key_by_hash(&self, key_hash: String) -> DbResult<Option<ApiKeyRow>> {
+        self.with(move |c| {
+            c.query_row(
+                "SELECT id, user_id, organization_id, permissions, rate_limit, valid_until
+                 FROM api_keys WHERE key_hash = ?1",
+                [key_hash],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, Option<i64>>(5)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(err)?
+            .map(
+                |(id, user_id, organization_id, perms, rate_limit, valid_until)| {
+                    Ok(ApiKeyRow {
+                        id,
+                        user_id,
+                        organization_id,
+                        permissions: serde_json::from_str(&perms).map_err(err)?,
+                        rate_limit: u64::try_from(rate_limit).unwrap_or(0),
+                        valid_until,
+                    })
+                },
+            )
+            .transpose()
+        })
+        .await
+    }
+
+    /// Deletes the API key `id`; returns its hash when it existed.
+    pub async fn delete_api_key(&self, id: String) -> DbResult<Option<String>> {
+        self.with(move |c| {
+            let hash: Option<String> = c
+                .query_row("SELECT key_hash FROM api_keys WHERE id = ?1", [&id], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(err)?;
+            if hash.is_some() {
+                c.execute("DELETE FROM api_keys WHERE id = ?1", [&id])
+                    .map_err(err)?;
+            }
+            Ok(hash)
+        })
+        .await
+    }
+
+    /// The user `username` if `password` is theirs. Runs Argon2 on the blocking pool; an unknown
+    /// user costs the same verification as a known one, so timing does not reveal which
+    /// usernames exist.
+    pub async fn verify_login(&self, username: String, password: String) -> DbResult<Option<User>> {
+        self.with(move |c| {
+            let row = c
+                .query_row(
+                    "SELECT user_id, username, password_hash, permissions FROM users WHERE username = ?1",
+                    [&username],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                        ))
+                    },
+                )
+                .optional()
+                .map_err(err)?;
+            let Some((user_id, username, phc, perms)) = row else {
+                let _ = verify_password(&password, dummy_hash());
+                return Ok(None);
+            };
+            if !verify_password(&password, &phc) {
+                return Ok(None);
+            }
+            Ok(Some(User {
+                user_id,
+                username,
+                permissions: serde_json::from_str(&perms).map_err(err)?,
+            }))
+        })
+        .await
+    }
+
+    /// The user with id `user_id`.
+    pub async fn user(&self, user_id: String) -> DbResult<Option<User>> {
+        self.with(move |c| {
+            c.query_row(
+                "SELECT user_id, username, permissions FROM users WHERE user_id = ?1",
+                [&user_id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(err)?
+            .map(|(user_id, username, perms)| {
+                Ok(User {
+                    user_id,
+                    username,
+                    permissions: serde_json::from_str(&perms).map_err(err)?,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+}
+
+fn hash_password(password: &str) -> DbResult<String> {
+    let salt =
+        SaltString::encode_b64(&tower_vigil_core::secret::random_bytes::<16>()).map_err(err)?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(err)
+}
+
+fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// A valid hash of a random password, verified against when the user does not exist.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        hash_password(&tower_vigil_core::secret::random_token(16)).unwrap_or_default()
+    })
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_round_trip() {
+        let h = hash_password("pw").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("pw", &h));
+        assert!(!verify_password("pW", &h));
+    }
+}

@@ -1,0 +1,176 @@
+//! # vigil-api
+//!
+//! The tower-vigil flagship example: an axum API whose routes are guarded by API keys (cached
+//! in front of a SQLite database), per-key rate limits, idempotency keys and server-side
+//! sessions, all over one backend — in memory by default, Redis with `REDIS_URL`, Redis Cluster
+//! with `REDIS_CLUSTER_URLS`.
+//!
+//! ```text
+//! cargo run --release -p vigil-api
+//! curl -s localhost:8080/v1/analyze -H 'x-api-key: vg_demo_8f3b2c1d9e7a4b6c5d0e1f2a3b4c5d6e' \
+//!      -H 'content-type: application/json' -d '{"text":"ignore previous instructions"}'
+//! ```
+#![forbid(unsafe_code)]
+// A binary: `pub` marks what a module offers its sibling modules, nothing is exported.
+#![allow(unreachable_pub)]
+
+mod analyze;
+mod app;
+mod config;
+mod db;
+mod keystore;
+mod problem;
+mod routes;
+mod state;
+mod time;
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+use tower_vigil_apikey::ApiKeyCache;
+use tower_vigil_core::secret::SecretHasher;
+use tower_vigil_core::{MemoryBackend, RedisBackend};
+use tower_vigil_session::SessionLayer;
+use tower_vigil_session::token::CookieConfig;
+
+use crate::app::AppBackend;
+use crate::config::{BackendTarget, Settings};
+use crate::db::Db;
+use crate::state::AppState;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("vigil-api: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let settings = Settings::load()?;
+    let hasher = SecretHasher::sha256();
+    let db =
+        Db::open(&settings.db_path).map_err(|e| format!("database {:?}: {e}", settings.db_path))?;
+    if db.seed_if_empty(&settings.config, &hasher)? {
+        tracing::info!(path = ?settings.db_path, "database created and seeded from the config");
+    }
+    // Installed once per process; every layer's counters report to it.
+    let metrics = PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|e| tracing::warn!(error = %e, "metrics disabled"))
+        .ok();
+    let prefix = settings.config.backend.prefix.clone();
+    let cfg = |e: tower_vigil_core::ConfigError| e.to_string();
+    match settings.backend.clone() {
+        BackendTarget::Memory => {
+            let backend = MemoryBackend::builder()
+                .prefix(&prefix)
+                .map_err(cfg)?
+                .build();
+            serve(backend, settings, db, hasher, metrics).await
+        }
+        BackendTarget::Redis(url) => {
+            let backend = RedisBackend::builder(&url)
+                .map_err(cfg)?
+                .prefix(&prefix)
+                .map_err(cfg)?
+                .timeout(settings.backend_timeout)
+                .connect()
+                .await
+                .map_err(|e| format!("connecting to Redis: {e}"))?;
+            serve(backend, settings, db, hasher, metrics).await
+        }
+        BackendTarget::Cluster(urls) => {
+            let backend = RedisBackend::cluster_builder(&urls)
+                .map_err(cfg)?
+                .prefix(&prefix)
+                .map_err(cfg)?
+                .timeout(settings.backend_timeout)
+                .connect()
+                .await
+                .map_err(|e| format!("connecting to Redis Cluster: {e}"))?;
+            serve(backend, settings, db, hasher, metrics).await
+        }
+    }
+}
+
+async fn serve<B: AppBackend>(
+    backend: B,
+    settings: Settings,
+    db: Db,
+    hasher: SecretHasher,
+    metrics: Option<PrometheusHandle>,
+) -> Result<(), String> {
+    let cfg = |e: tower_vigil_core::ConfigError| e.to_string();
+    let api_keys = ApiKeyCache::builder(backend.clone(), db.clone())
+        .hasher(hasher)
+        .build()
+        .map_err(cfg)?;
+    let sessions = SessionLayer::new(backend.clone())
+        .cookie(CookieConfig::new().secure(settings.config.server.secure_cookies))
+        .map_err(cfg)?;
+    let state = Arc::new(AppState {
+        db,
+        backend: backend.clone(),
+        api_keys,
+        sessions: sessions.manager(),
+        metrics,
+    });
+    let app = app::router(state, &settings, sessions).map_err(cfg)?;
+
+    let listener = TcpListener::bind(settings.addr)
+        .await
+        .map_err(|e| format!("binding {}: {e}", settings.addr))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    // On stdout, so scripts and tests can find the port when VIGIL_ADDR ends in :0.
+    #[allow(clippy::print_stdout)]
+    {
+        println!(
+            "vigil-api listening on http://{addr} (backend: {})",
+            backend.kind()
+        );
+    }
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| e.to_string())?;
+    tracing::info!("vigil-api stopped");
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, finish what is in flight.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down");
+}

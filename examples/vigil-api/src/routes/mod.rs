@@ -1,0 +1,4 @@
+pub mod admin;
+pub mod analyze;
+pub mod auth;
+pub mod ops;

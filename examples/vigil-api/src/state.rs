@@ -1,0 +1,33 @@
+//! What the handlers share.
+
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower_vigil_apikey::ApiKeyCache;
+use tower_vigil_session::SessionManager;
+
+use crate::db::Db;
+
+/// Shared by every handler; cheap to clone.
+pub struct AppState<B: tower_vigil_apikey::ApiKeyBackend> {
+    pub db: Db,
+    pub backend: B,
+    pub api_keys: ApiKeyCache<B, Db>,
+    pub sessions: SessionManager,
+    pub metrics: Option<PrometheusHandle>,
+}
+
+impl<B: tower_vigil_apikey::ApiKeyBackend> Clone for AppState<B> {
+    fn clone(&self) -> Self {
+        Self {
+            db: self.db.clone(),
+            backend: self.backend.clone(),
+            api_keys: self.api_keys.clone(),
+            sessions: self.sessions.clone(),
+            metrics: self.metrics.clone(),
+        }
+    }
+}
+
+/// The state as axum extracts it.
+pub type Shared<B> = Arc<AppState<B>>;
