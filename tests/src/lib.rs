@@ -8,6 +8,8 @@
 //! - [`fixtures`]: backends for a test — on a server shared by the whole test binary, each test
 //!   under its own key prefix — and [`conformance`]: the `Backend` suite, written once and run
 //!   on every backend.
+//! - [`inspect`]: every key under a prefix with its TTL and values, to prove no secret is
+//!   stored in plain text; [`metrics::Counters`]: a counting `metrics` recorder.
 //!
 //! Servers are started through a small shell wrapper that kills them when the test process's
 //! pipe closes, so even a test binary that aborts leaves no server behind.
@@ -26,6 +28,8 @@
 mod cluster;
 pub mod conformance;
 pub mod fixtures;
+pub mod inspect;
+pub mod metrics;
 mod process;
 mod server;
 

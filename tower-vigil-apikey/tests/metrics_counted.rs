@@ -4,16 +4,9 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use metrics::{
-    Counter, CounterFn, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit,
-};
-use parking_lot::Mutex;
 use tower_vigil_apikey::{ApiKeyCache, ApiKeyData, metrics as names};
 use tower_vigil_core::RedisBackend;
 use tower_vigil_tests::RedisServer;
@@ -21,52 +14,7 @@ use tower_vigil_tests::fixtures::{memory, redis_on, shared_server};
 
 use common::{TestStore, add_key, cache};
 
-#[derive(Default, Clone)]
-struct Counts(Arc<Mutex<HashMap<String, Arc<AtomicU64>>>>);
-
-struct Cell(Arc<AtomicU64>);
-
-impl CounterFn for Cell {
-    fn increment(&self, value: u64) {
-        self.0.fetch_add(value, Ordering::SeqCst);
-    }
-
-    fn absolute(&self, value: u64) {
-        self.0.fetch_max(value, Ordering::SeqCst);
-    }
-}
-
-impl Counts {
-    fn cell(&self, name: &str) -> Arc<AtomicU64> {
-        Arc::clone(self.0.lock().entry(name.to_owned()).or_default())
-    }
-
-    fn get(&self, name: &str) -> u64 {
-        self.cell(name).load(Ordering::SeqCst)
-    }
-
-    fn reset(&self) {
-        self.0.lock().clear();
-    }
-}
-
-impl Recorder for Counts {
-    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-
-    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
-        Counter::from_arc(Arc::new(Cell(self.cell(key.name()))))
-    }
-
-    fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
-        Gauge::noop()
-    }
-
-    fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
-        Histogram::noop()
-    }
-}
+use tower_vigil_tests::metrics::Counters as Counts;
 
 /// Runs `f` on a one-thread runtime with `counts` as the thread's recorder.
 fn counted<F: Future<Output = ()>>(counts: &Counts, f: impl FnOnce() -> F) {

@@ -3,13 +3,8 @@
 
 mod common;
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-
 use common::{from_ip, ok_service};
 use http::Request;
-use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use tower::{Layer, ServiceExt};
 use tower_vigil_core::BackendError;
 use tower_vigil_ratelimit::layer::metrics::{
@@ -18,40 +13,7 @@ use tower_vigil_ratelimit::layer::metrics::{
 use tower_vigil_ratelimit::{Acquire, Decision, Quota, RateLimitLayer, RateLimitStore};
 use tower_vigil_tests::fixtures;
 
-/// Counters by `name{label=value,…}`.
-#[derive(Default)]
-struct Counters(Mutex<HashMap<String, Arc<AtomicU64>>>);
-
-impl Counters {
-    fn get(&self, id: &str) -> u64 {
-        let map = self.0.lock().unwrap();
-        map.get(id).map_or(0, |c| c.load(Ordering::SeqCst))
-    }
-}
-
-impl Recorder for Counters {
-    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-
-    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
-        let labels: Vec<String> = key
-            .labels()
-            .map(|l| format!("{}={}", l.key(), l.value()))
-            .collect();
-        let id = format!("{}{{{}}}", key.name(), labels.join(","));
-        let counter = self.0.lock().unwrap().entry(id).or_default().clone();
-        Counter::from_arc(counter)
-    }
-
-    fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
-        Gauge::noop()
-    }
-
-    fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
-        Histogram::noop()
-    }
-}
+use tower_vigil_tests::metrics::Counters;
 
 /// A store whose every call fails, as a dead Redis would.
 #[derive(Debug, Clone)]
@@ -98,18 +60,21 @@ fn counters_are_emitted() {
             }
         });
     });
-    assert_eq!(counters.get(&format!("{ALLOWED_TOTAL}{{shadow=false}}")), 5);
     assert_eq!(
-        counters.get(&format!("{LIMITED_TOTAL}{{policy=default,shadow=false}}")),
+        counters.series(&format!("{ALLOWED_TOTAL}{{shadow=false}}")),
+        5
+    );
+    assert_eq!(
+        counters.series(&format!("{LIMITED_TOTAL}{{policy=default,shadow=false}}")),
         10
     );
-    assert_eq!(counters.get(&format!("{DENY_CACHE_HITS_TOTAL}{{}}")), 9);
+    assert_eq!(counters.series(&format!("{DENY_CACHE_HITS_TOTAL}{{}}")), 9);
     assert_eq!(
-        counters.get(&format!("{UNIDENTIFIED_TOTAL}{{action=reject}}")),
+        counters.series(&format!("{UNIDENTIFIED_TOTAL}{{action=reject}}")),
         1
     );
     assert_eq!(
-        counters.get(&format!(
+        counters.series(&format!(
             "{BACKEND_ERRORS_TOTAL}{{failure_policy=open,kind=timeout}}"
         )),
         3

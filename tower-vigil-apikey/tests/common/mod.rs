@@ -126,52 +126,10 @@ pub async fn status(svc: &Svc, key: &str) -> StatusCode {
     svc.clone().oneshot(req).await.unwrap().status()
 }
 
-/// Every key under `prefix` on the Redis nodes at `urls`, with its value (strings only).
-pub async fn scan_all(urls: &[String], prefix: &str) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    for url in urls {
-        let client = redis::Client::open(url.as_str()).unwrap();
-        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-        let mut cursor: u64 = 0;
-        loop {
-            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(format!("{prefix}:*"))
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
-            for k in keys {
-                let v: Option<Vec<u8>> = redis::cmd("GET")
-                    .arg(&k)
-                    .query_async(&mut conn)
-                    .await
-                    .unwrap();
-                out.push((k, v.unwrap_or_default()));
-            }
-            if next == 0 {
-                break;
-            }
-            cursor = next;
-        }
-    }
-    out
-}
-
-/// Fails if any raw key appears in a key name or value under `prefix`; returns how many
-/// keys were scanned.
+/// Fails if any raw key appears in a key name or value under `prefix`, or a key has no TTL;
+/// returns how many keys were scanned.
 pub async fn assert_no_raw_key(urls: &[String], prefix: &str, raw_keys: &[&str]) -> usize {
-    let all = scan_all(urls, prefix).await;
-    for (k, v) in &all {
-        for raw in raw_keys {
-            assert!(!k.contains(raw), "raw key in key name {k}");
-            assert!(
-                !v.windows(raw.len()).any(|w| w == raw.as_bytes()),
-                "raw key in the value of {k}"
-            );
-        }
-    }
-    all.len()
+    let keys = tower_vigil_tests::inspect::dump(urls, prefix).await;
+    let secrets: Vec<&[u8]> = raw_keys.iter().map(|k| k.as_bytes()).collect();
+    tower_vigil_tests::inspect::assert_no_secret(&keys, &secrets)
 }

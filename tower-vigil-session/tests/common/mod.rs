@@ -4,11 +4,10 @@
 
 pub mod app;
 pub mod dump;
-pub mod recorder;
 
 // Not every test binary uses every helper.
 #[allow(unused_imports)]
-pub use {app::App, dump::Fixture, recorder::Counts};
+pub use {app::App, dump::Fixture, tower_vigil_tests::metrics::Counters as Counts};
 
 /// One `#[tokio::test]` per (case, backend): memory on a paused clock, Redis and the
 /// 3-master cluster in real time. Each case is `async fn(store, unit)` where `unit` scales

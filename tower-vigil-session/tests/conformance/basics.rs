@@ -12,7 +12,7 @@ pub(crate) async fn lifecycle<S: Fixture>(store: S, _unit: Duration) {
     // No token, no session use: no cookie, nothing stored.
     let r = app.send("/noop", None).await;
     assert!(r.set_cookie.is_empty());
-    assert_eq!(store.key_count(), 0);
+    assert_eq!(store.key_count().await, 0);
     // Reading without a token creates nothing either.
     let r = app.send("/get/a", None).await;
     assert_eq!((r.status.as_u16(), r.body.as_str()), (200, "null"));
@@ -45,7 +45,7 @@ pub(crate) async fn lifecycle<S: Fixture>(store: S, _unit: Duration) {
     assert!(r.clears_cookie());
     assert!(!exists(&store, &t).await);
     assert_eq!(app.send("/get/b", Some(&t)).await.body, "null");
-    assert_eq!(store.key_count(), 0);
+    assert_eq!(store.key_count().await, 0);
 }
 
 pub(crate) async fn fixation_cycle_id_kills_the_old_token<S: Fixture>(store: S, _unit: Duration) {
@@ -59,7 +59,7 @@ pub(crate) async fn fixation_cycle_id_kills_the_old_token<S: Fixture>(store: S, 
     assert!(exists(&store, &new).await);
     // Same stored session (same id hash), new secret: one key, changed in place.
     assert_eq!(id_hash(&new), id_hash(&old));
-    assert_eq!(store.key_count(), 1);
+    assert_eq!(store.key_count().await, 1);
     // The old token can neither write to nor log out the session.
     let r = app.send("/set/cart/[666]", Some(&old)).await;
     assert_ne!(r.token(), Some(old.clone()));

@@ -28,7 +28,7 @@ pub(crate) async fn revoke_all_touches_only_that_users_sessions<S: Fixture>(
     }
     // One of alice's sessions already ended: it is not counted.
     app.send("/logout", Some(&alice[2])).await;
-    let before = store.key_count();
+    let before = store.key_count().await;
     assert_eq!(
         before,
         OTHERS * 2 + 2 + 1,
@@ -38,7 +38,7 @@ pub(crate) async fn revoke_all_touches_only_that_users_sessions<S: Fixture>(
     let manager = app_manager(&store);
     assert_eq!(manager.destroy_user_sessions("alice").await.unwrap(), 2);
     // Exactly alice's two sessions and her index went.
-    assert_eq!(store.key_count(), before - 3);
+    assert_eq!(store.key_count().await, before - 3);
     for t in &alice {
         assert!(!exists(&store, t).await);
         assert_eq!(app.send("/whoami", Some(t)).await.body, "");

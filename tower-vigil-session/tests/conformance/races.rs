@@ -53,7 +53,7 @@ pub(crate) async fn logout_racing_a_write_does_not_resurrect<S: Fixture>(
         "the write brought the session back"
     );
     assert_eq!(app.send("/whoami", Some(&t)).await.body, "");
-    assert_eq!(store.key_count(), 0);
+    assert_eq!(store.key_count().await, 0);
 
     // The other order: the logout is the one in flight; the write lands, then the logout.
     let t = app.login("mallory").await;
