@@ -53,12 +53,20 @@ impl Running {
     }
 
     async fn analyze(&mut self, key: Option<&str>, text: &str) -> Result<AnalyzeReply, Status> {
+        self.call(key, text).await.map(|r| r.into_inner())
+    }
+
+    async fn call(
+        &mut self,
+        key: Option<&str>,
+        text: &str,
+    ) -> Result<tonic::Response<AnalyzeReply>, Status> {
         let mut request = tonic::Request::new(AnalyzeRequest { text: text.into() });
         if let Some(key) = key {
             let value = MetadataValue::try_from(key).unwrap();
             request.metadata_mut().insert("x-api-key", value);
         }
-        self.client.analyze(request).await.map(|r| r.into_inner())
+        self.client.analyze(request).await
     }
 
     /// Stops the server and waits until it has shut down gracefully.
@@ -146,8 +154,11 @@ where
         assert_eq!(status.code(), Code::PermissionDenied);
     }
     for n in 0..LIMIT {
-        let reply = server.analyze(Some(DEMO_KEY), "hello").await;
-        assert!(reply.is_ok(), "call {n}: {reply:?}");
+        let reply = server.call(Some(DEMO_KEY), "hello").await;
+        let reply = reply.unwrap_or_else(|status| panic!("call {n}: {status:?}"));
+        // The rate limit's headers travel as response metadata.
+        let remaining = reply.metadata().get("x-ratelimit-remaining").unwrap();
+        assert_eq!(remaining.to_str().unwrap(), (LIMIT - 1 - n).to_string());
     }
     let status = server.analyze(Some(DEMO_KEY), "hello").await.unwrap_err();
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");

@@ -59,9 +59,16 @@ async fn call(
     }
     match client.analyze(request).await {
         Ok(reply) => {
+            // The rate limit's headers arrive as response metadata.
+            let remaining = reply
+                .metadata()
+                .get("x-ratelimit-remaining")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("?")
+                .to_owned();
             let reply = reply.into_inner();
             println!(
-                "{label:>16}: OK {} (score {:.2}, key {})",
+                "{label:>16}: OK {} (score {:.2}, key {}, {remaining} calls left)",
                 reply.verdict, reply.score, reply.key_id
             );
         }
