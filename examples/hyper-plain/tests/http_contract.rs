@@ -1,5 +1,5 @@
 //! The server started on a free port and driven over real HTTP with reqwest: rate limiting by
-//! peer IP, idempotent replay and key reuse, on memory and on a real Redis.
+//! peer IP, idempotent replay and key reuse, on memory, a real Redis and a Redis Cluster.
 
 use std::net::SocketAddr;
 
@@ -233,6 +233,14 @@ macro_rules! on_backends {
                 #[tokio::test]
                 async fn $case() {
                     super::$case(tower_vigil_tests::fixtures::redis().await).await;
+                }
+            )*
+        }
+        mod cluster {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(tower_vigil_tests::fixtures::cluster().await).await;
                 }
             )*
         }

@@ -1,5 +1,5 @@
 //! The server started in-process on a free port, driven by the generated tonic client: the
-//! statuses each kind of caller gets, on memory and on a real Redis.
+//! statuses each kind of caller gets, on memory, a real Redis and a Redis Cluster.
 
 use std::net::SocketAddr;
 
@@ -192,6 +192,14 @@ macro_rules! on_backends {
                 #[tokio::test]
                 async fn $case() {
                     super::$case(tower_vigil_tests::fixtures::redis().await).await;
+                }
+            )*
+        }
+        mod cluster {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(tower_vigil_tests::fixtures::cluster().await).await;
                 }
             )*
         }
