@@ -54,8 +54,10 @@ impl Db {
     pub fn open(path: &Path) -> DbResult<Self> {
         let conn = Connection::open(path).map_err(err)?;
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA busy_timeout = 5000;
+            // The busy timeout first: another instance opening the same file at the same time
+            // holds the lock while it switches to WAL or creates the tables.
+            "PRAGMA busy_timeout = 5000;
+             PRAGMA journal_mode = WAL;
              CREATE TABLE IF NOT EXISTS users (
                  user_id TEXT PRIMARY KEY,
                  username TEXT NOT NULL UNIQUE,
@@ -80,8 +82,14 @@ impl Db {
     }
 
     /// Seeds users and keys from `config` when the database holds none.
+    ///
+    /// In one immediate transaction: instances started together on one database file would
+    /// otherwise all see it empty and all but the first fail on the unique constraints.
     pub fn seed_if_empty(&self, config: &Config, hasher: &SecretHasher) -> DbResult<bool> {
-        let conn = self.conn.lock();
+        let mut guard = self.conn.lock();
+        let conn = guard
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err)?;
         let users: i64 = conn
             .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
             .map_err(err)?;
@@ -128,6 +136,7 @@ impl Db {
             )
             .map_err(err)?;
         }
+        conn.commit().map_err(err)?;
         Ok(true)
     }
 

@@ -1,0 +1,14 @@
+//! End-to-end tests of the real `vigil-api` binary over HTTP (issue 7): the contract on memory,
+//! Redis and a 3-master Redis Cluster, two instances sharing one Redis, and Redis stopped and
+//! restarted under a running server.
+
+// A test binary: `pub` marks what a module offers its siblings, nothing is exported.
+#![allow(unreachable_pub)]
+
+mod analyze;
+mod http;
+mod ops;
+mod outage;
+mod server;
+mod sessions;
+mod two_instances;

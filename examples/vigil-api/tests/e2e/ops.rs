@@ -1,0 +1,91 @@
+//! `GET /health/redis` and `GET /metrics`.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::http::{analyze, expect_json, expect_status, get, login};
+use crate::server::{
+    ALICE, Config, DEMO_KEY, Mode, SMALL_KEY, SMALL_KEY_LIMIT, Server, browser, client, per_mode,
+};
+
+per_mode!(health_reports_the_backend, metrics_count_every_layer);
+
+async fn health_reports_the_backend(mode: Mode) {
+    let server = Server::start(mode, Config::default()).await;
+    let (_, body) = expect_json(
+        get(&client(), &server, "/health/redis").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(body["status"], "healthy", "{body}");
+    assert_eq!(body["backend"], mode.backend_name(), "{body}");
+    assert_eq!(body["connected"], true, "{body}");
+    assert!(body["latencyMs"].is_number(), "{body}");
+    assert!(body.get("usedMemory").is_some(), "{body}");
+    assert!(body.get("keyCount").is_some(), "{body}");
+    assert!(body.get("error").is_none(), "{body}");
+}
+
+/// The sum of every sample of `name` (over its label sets) in Prometheus text.
+fn total(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+async fn metrics_count_every_layer(mode: Mode) {
+    let server = Server::start(mode, Config::default()).await;
+    let api = client();
+    let body = json!({"text": "hello"});
+    // Allowed, limited, a store lookup, an idempotent run, a replay and a mismatch.
+    for _ in 0..=SMALL_KEY_LIMIT {
+        analyze(&api, &server, Some(SMALL_KEY), None, &body).await;
+    }
+    for text in ["hello", "hello", "other"] {
+        analyze(
+            &api,
+            &server,
+            Some(DEMO_KEY),
+            Some("m-1"),
+            &json!({"text": text}),
+        )
+        .await;
+    }
+    // A session saved and loaded.
+    let b = browser();
+    expect_status(login(&b, &server, ALICE).await, StatusCode::OK).await;
+    expect_status(get(&b, &server, "/me").await, StatusCode::OK).await;
+
+    let res = get(&api, &server, "/metrics").await;
+    let content_type = res.headers()["content-type"]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(content_type.starts_with("text/plain"), "{content_type}");
+    let (_, text) = expect_status(res, StatusCode::OK).await;
+    for (name, at_least) in [
+        (
+            "vigil_ratelimit_allowed_total",
+            (SMALL_KEY_LIMIT + 2) as f64,
+        ),
+        ("vigil_ratelimit_limited_total", 1.0),
+        ("vigil_apikey_store_lookups_total", 2.0),
+        ("vigil_idempotency_stored_total", 1.0),
+        ("vigil_idempotency_replays_total", 1.0),
+        ("vigil_idempotency_mismatches_total", 1.0),
+        ("vigil_session_saves_total", 1.0),
+        ("vigil_session_loads_total", 1.0),
+    ] {
+        let got = total(&text, name);
+        assert!(
+            got >= at_least,
+            "{name} = {got}, expected at least {at_least}:\n{text}"
+        );
+    }
+}

@@ -1,0 +1,369 @@
+//! Running the real `vigil-api` binary: a config file per test, a free port, the address read
+//! from the `listening on` line, the child killed on drop and its logs printed when a test
+//! fails.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tower_vigil_tests::fixtures::{shared_cluster, shared_server, unique_prefix};
+
+/// Which backend the server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Memory,
+    Redis,
+    Cluster,
+}
+
+impl Mode {
+    /// What `/health/redis` and the `listening` line call it.
+    pub fn backend_name(self) -> &'static str {
+        match self {
+            Self::Memory => "memory",
+            Self::Redis => "redis",
+            Self::Cluster => "redis-cluster",
+        }
+    }
+
+    /// The environment that selects this backend (on the binary's shared servers).
+    fn env(self) -> Vec<(&'static str, String)> {
+        match self {
+            Self::Memory => Vec::new(),
+            Self::Redis => vec![("REDIS_URL", shared_server().url())],
+            Self::Cluster => vec![("REDIS_CLUSTER_URLS", shared_cluster().urls().join(","))],
+        }
+    }
+}
+
+/// The mode's environment; starting the shared Redis or cluster blocks, so off the runtime.
+async fn env_of(mode: Mode) -> Vec<(&'static str, String)> {
+    tokio::task::spawn_blocking(move || mode.env())
+        .await
+        .expect("starting the shared Redis")
+}
+
+/// The demo config's keys and users (see `vigil.toml`).
+pub const DEMO_KEY: &str = "vg_demo_8f3b2c1d9e7a4b6c5d0e1f2a3b4c5d6e";
+pub const READONLY_KEY: &str = "vg_demo_readonly_0a1b2c3d4e5f60718293a4b5";
+pub const EXPIRED_KEY: &str = "vg_demo_expired_9f8e7d6c5b4a39281706f5e4";
+/// A key added by the tests: permission `analyze`, `rate_limit = 3`.
+pub const SMALL_KEY: &str = "vg_test_small_quota_5e4d3c2b1a09f8e7d6c5";
+pub const SMALL_KEY_LIMIT: u64 = 3;
+pub const ALICE: (&str, &str) = ("alice", "correct-horse-battery-staple");
+pub const BOB: (&str, &str) = ("bob", "hunter2-but-longer");
+
+/// The parts of the config a test varies; the keys and users are the demo's plus `k-small`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub prefix: String,
+    pub algorithm: &'static str,
+    pub window_seconds: u64,
+    pub login_per_window: u64,
+    pub timeout_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            prefix: unique_prefix(),
+            algorithm: "gcra",
+            window_seconds: 60,
+            login_per_window: 10,
+            timeout_ms: 250,
+        }
+    }
+}
+
+impl Config {
+    fn toml(&self) -> String {
+        let Self {
+            prefix,
+            algorithm,
+            window_seconds,
+            login_per_window,
+            timeout_ms,
+        } = self;
+        format!(
+            r#"
+[server]
+secure_cookies = false
+
+[backend]
+prefix = "{prefix}"
+timeout_ms = {timeout_ms}
+
+[ratelimit]
+algorithm = "{algorithm}"
+window_seconds = {window_seconds}
+login_per_window = {login_per_window}
+on_backend_error = "open"
+
+[[api_keys]]
+id = "k-demo"
+key = "{DEMO_KEY}"
+user_id = "u-alice"
+organization_id = "org-acme"
+permissions = ["analyze"]
+rate_limit = 100
+valid_until = "2030-01-01T00:00:00Z"
+
+[[api_keys]]
+id = "k-readonly"
+key = "{READONLY_KEY}"
+user_id = "u-bob"
+organization_id = "org-acme"
+permissions = []
+rate_limit = 100
+valid_until = "2030-01-01T00:00:00Z"
+
+[[api_keys]]
+id = "k-expired"
+key = "{EXPIRED_KEY}"
+user_id = "u-bob"
+organization_id = "org-acme"
+permissions = ["analyze"]
+rate_limit = 100
+valid_until = "2020-01-01T00:00:00Z"
+
+[[api_keys]]
+id = "k-small"
+key = "{SMALL_KEY}"
+user_id = "u-bob"
+organization_id = "org-acme"
+permissions = ["analyze"]
+rate_limit = {SMALL_KEY_LIMIT}
+valid_until = "2030-01-01T00:00:00Z"
+
+[[users]]
+username = "{alice}"
+password = "{alice_pw}"
+user_id = "u-alice"
+permissions = ["admin"]
+
+[[users]]
+username = "{bob}"
+password = "{bob_pw}"
+user_id = "u-bob"
+permissions = []
+"#,
+            alice = ALICE.0,
+            alice_pw = ALICE.1,
+            bob = BOB.0,
+            bob_pw = BOB.1,
+        )
+    }
+}
+
+/// Where a server keeps its files: the config and the SQLite database. Two instances given
+/// the same `Files` share the database (as two replicas of one service would).
+pub struct Files {
+    dir: tempfile::TempDir,
+}
+
+impl Files {
+    pub fn new(config: &Config) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("vigil.toml"), config.toml()).expect("writing the config");
+        Self { dir }
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("vigil.toml")
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("db.sqlite")
+    }
+}
+
+/// How long the binary may take to print its address (a debug build seeding Argon2 hashes on
+/// a loaded 2-core machine).
+const START_LIMIT: Duration = Duration::from_secs(30);
+
+/// A running `vigil-api`; killed on drop, its stderr printed if the test is failing.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    logs: Arc<Mutex<String>>,
+    name: String,
+    _files: Option<Files>,
+}
+
+impl Server {
+    /// Starts a server in `mode` with its own files written from `config`.
+    pub async fn start(mode: Mode, config: Config) -> Self {
+        let files = Files::new(&config);
+        let mut server = Self::start_with(env_of(mode).await, &files, mode.backend_name()).await;
+        server._files = Some(files);
+        server
+    }
+
+    /// Starts a server in `mode` on `files` kept by the caller (shared by several instances).
+    pub async fn start_shared(mode: Mode, files: &Files) -> Self {
+        Self::start_with(env_of(mode).await, files, mode.backend_name()).await
+    }
+
+    /// Starts a server on the Redis at `url` (one the test controls).
+    pub async fn start_on_redis(url: &str, config: Config) -> Self {
+        let files = Files::new(&config);
+        let mut server =
+            Self::start_with(vec![("REDIS_URL", url.to_owned())], &files, "redis").await;
+        server._files = Some(files);
+        server
+    }
+
+    async fn start_with(env: Vec<(&'static str, String)>, files: &Files, kind: &str) -> Self {
+        let (config, db) = (files.config(), files.db());
+        tokio::task::spawn_blocking({
+            let kind = kind.to_owned();
+            move || Self::spawn(&env, &config, &db, &kind)
+        })
+        .await
+        .expect("spawning vigil-api")
+    }
+
+    fn spawn(env: &[(&str, String)], config: &Path, db: &Path, kind: &str) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vigil-api"));
+        cmd.env_remove("REDIS_URL")
+            .env_remove("REDIS_CLUSTER_URLS")
+            .env("VIGIL_ADDR", "127.0.0.1:0")
+            .env("VIGIL_CONFIG", config)
+            .env("VIGIL_DB", db)
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawning the vigil-api binary");
+
+        let logs = Arc::new(Mutex::new(String::new()));
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        std::thread::spawn({
+            let logs = logs.clone();
+            move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = stderr.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    logs.lock().push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            }
+        });
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = tx.send(line);
+            }
+            // Keep draining so the server never blocks on a full pipe.
+            for _ in lines {}
+        });
+
+        let mut server = Self {
+            child,
+            base: String::new(),
+            logs,
+            name: kind.to_owned(),
+            _files: None,
+        };
+        let line = match rx.recv_timeout(START_LIMIT) {
+            Ok(line) => line,
+            Err(e) => {
+                let status = server.child.try_wait();
+                panic!(
+                    "vigil-api did not print its address ({e}; exit: {status:?}); stderr:\n{}",
+                    server.logs.lock()
+                );
+            }
+        };
+        // `vigil-api listening on http://127.0.0.1:PORT (backend: KIND)`
+        let rest = line
+            .strip_prefix("vigil-api listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"));
+        let (url, backend) = rest
+            .split_once(" (backend: ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"));
+        assert_eq!(backend.trim_end_matches(')'), kind, "{line}");
+        server.base = url.to_owned();
+        server
+    }
+
+    /// `base` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The server's stderr so far.
+    pub fn logs(&self) -> String {
+        self.logs.lock().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!(
+                "---- vigil-api ({}, {}) stderr ----\n{}",
+                self.name,
+                self.base,
+                self.logs()
+            );
+        }
+    }
+}
+
+/// A client with a cookie jar (a browser, for the session routes).
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("reqwest client")
+}
+
+/// A client without cookies (an API caller, or a browser whose cookies the test sets itself).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("reqwest client")
+}
+
+/// Generates one `#[tokio::test]` per mode from an `async fn(Mode)`.
+macro_rules! per_mode {
+    ($($case:ident),* $(,)?) => {
+        $(
+            mod $case {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn memory() {
+                    super::$case($crate::server::Mode::Memory).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn redis() {
+                    super::$case($crate::server::Mode::Redis).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn cluster() {
+                    super::$case($crate::server::Mode::Cluster).await;
+                }
+            }
+        )*
+    };
+}
+pub(crate) use per_mode;
