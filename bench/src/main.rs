@@ -1,0 +1,139 @@
+//! `vigil-bench`: the benchmark suite of issue 8. Every layer measured against its peers and
+//! the limits of the machine, as ratios measured side by side in one run.
+//!
+//! ```text
+//! cargo run --release -p vigil-bench -- all            # everything, writes BENCHMARKS.md
+//! cargo run --release -p vigil-bench -- macro --quick  # one part, a short smoke run
+//! ```
+//!
+//! Parts: `micro` (decisions/s vs governor and vs redis-benchmark), `macro` (axum under wrk
+//! or the in-Rust load generator), `memory` (bytes per item in Redis), `flood` (backend calls
+//! with and without the deny cache). It starts its own redis-servers on free loopback ports.
+// A benchmark's output is its figures on stdout.
+#![allow(clippy::print_stdout)]
+
+mod flood;
+mod load;
+mod machine;
+mod macro_bench;
+mod micro;
+mod minimal;
+mod redis_memory;
+mod report;
+mod server;
+mod stats;
+mod targets;
+
+use std::time::{Duration, Instant};
+
+use load::Generator;
+
+/// Durations and sizes of one run.
+pub(crate) struct Settings {
+    pub(crate) rounds: usize,
+    pub(crate) macro_run: Duration,
+    pub(crate) micro_run: Duration,
+    pub(crate) redis_calls: usize,
+    pub(crate) memory_items: usize,
+    pub(crate) flood_run: Duration,
+}
+
+impl Settings {
+    fn new(quick: bool) -> Self {
+        if quick {
+            Self {
+                rounds: 3,
+                macro_run: Duration::from_secs(1),
+                micro_run: Duration::from_millis(100),
+                redis_calls: 10_000,
+                memory_items: 10_000,
+                flood_run: Duration::from_secs(1),
+            }
+        } else {
+            Self {
+                rounds: 3,
+                macro_run: Duration::from_secs(5),
+                micro_run: Duration::from_millis(500),
+                redis_calls: 60_000,
+                memory_items: 100_000,
+                flood_run: Duration::from_secs(3),
+            }
+        }
+    }
+}
+
+const USAGE: &str = "usage: vigil-bench [all|micro|macro|memory|flood] [--quick]";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let parts: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let part = match parts.as_slice() {
+        [] => "all",
+        [p] if ["all", "micro", "macro", "memory", "flood"].contains(p) => p,
+        _ => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    let has = |p: &str| part == "all" || part == p;
+    let settings = Settings::new(quick);
+    let machine = machine::Machine::detect();
+    let command = format!("cargo run --release -p vigil-bench -- {}", args.join(" "));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let started = Instant::now();
+    let mut results = runtime.block_on(async {
+        report::Results {
+            micro: if has("micro") {
+                Some(micro::run(settings.micro_run, settings.rounds, settings.redis_calls).await)
+            } else {
+                None
+            },
+            macro_result: if has("macro") {
+                Some(
+                    macro_bench::run(Generator::detect(), settings.macro_run, settings.rounds)
+                        .await,
+                )
+            } else {
+                None
+            },
+            memory: if has("memory") {
+                Some(redis_memory::run(settings.memory_items).await)
+            } else {
+                None
+            },
+            flood: if has("flood") {
+                Some(flood::run(settings.flood_run, settings.rounds).await)
+            } else {
+                None
+            },
+            elapsed_secs: 0.0,
+        }
+    });
+    results.elapsed_secs = started.elapsed().as_secs_f64();
+    let targets = targets::evaluate(
+        results.macro_result.as_ref(),
+        results.memory.as_deref(),
+        results.flood.as_ref(),
+    );
+    let text = report::render(&results, &targets, &machine, command.trim_end(), &settings);
+    println!("{text}");
+    if part == "all" && !quick {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../BENCHMARKS.md");
+        match std::fs::write(path, &text) {
+            Ok(()) => eprintln!("wrote BENCHMARKS.md ({:.0} s)", results.elapsed_secs),
+            Err(e) => eprintln!("could not write {path}: {e}"),
+        }
+    } else {
+        eprintln!("(BENCHMARKS.md is written by a full `all` run only)");
+    }
+    runtime.shutdown_timeout(Duration::from_secs(1));
+}
