@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
 use axum::routing::{delete, get, post};
 use tower::ServiceBuilder;
 use tower_vigil_apikey::{ApiKeyBackend, ApiKeyData, ApiKeyLayer, require};
@@ -114,7 +115,8 @@ pub fn router<B: AppBackend>(
             "/v1/analyze",
             post(analyze::handler)
                 .route_layer(analyze_stack)
-                .layer(DefaultBodyLimit::max(MAX_ANALYZE_BODY)),
+                .layer(DefaultBodyLimit::max(MAX_ANALYZE_BODY))
+                .layer(axum::middleware::map_response(close_after_too_large)),
         )
         .merge(session_routes)
         .route("/health/redis", get(ops::health_redis::<B>))
@@ -123,6 +125,17 @@ pub fn router<B: AppBackend>(
             crate::problem::ApiError::new(StatusCode::NOT_FOUND, "no such route")
         })
         .with_state(state))
+}
+
+/// A 413 is sent before the oversized body was read; hyper then closes the connection rather
+/// than drain it. Saying so (`Connection: close`) keeps clients from reusing it for their next
+/// request, which would otherwise fail with the connection closed under it.
+async fn close_after_too_large(mut res: Response) -> Response {
+    if res.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    res
 }
 
 fn clamp_u32(n: u64) -> u32 {

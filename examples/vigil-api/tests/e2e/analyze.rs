@@ -130,38 +130,71 @@ async fn analyze_rejects_missing_unknown_expired_and_unpermitted_keys(mode: Mode
 async fn analyze_rejects_bad_bodies(mode: Mode) {
     let server = Server::start(mode, Config::default()).await;
     let c = client();
-    let post = |body: Vec<u8>| {
-        c.post(server.url("/v1/analyze"))
+    let post = |body: Vec<u8>, idempotency_key: Option<&str>| {
+        let mut req = c
+            .post(server.url("/v1/analyze"))
             .header("x-api-key", DEMO_KEY)
             .header("content-type", "application/json")
-            .body(body)
-            .send()
+            .body(body);
+        if let Some(k) = idempotency_key {
+            req = req.header("idempotency-key", k);
+        }
+        req.send()
+    };
+    // The handler's rejections pass back through the rate limit: they carry its headers.
+    let rejected = |headers: &reqwest::header::HeaderMap| {
+        assert_eq!(header_u64(headers, "x-ratelimit-limit"), 100);
     };
 
+    // Over 64 KiB: 413, whether the handler or the idempotency layer reads the body.
     let big = format!(r#"{{"text": "{}"}}"#, "a".repeat(64 * 1024));
-    let res = post(big.into_bytes()).await.expect("POST");
-    expect_problem(res, StatusCode::PAYLOAD_TOO_LARGE).await;
+    for idempotency_key in [None, Some("big-1")] {
+        let res = post(big.clone().into_bytes(), idempotency_key)
+            .await
+            .expect("POST");
+        let (headers, _) = expect_problem(res, StatusCode::PAYLOAD_TOO_LARGE).await;
+        rejected(&headers);
+        // The body was not read: the server closes the connection, and says so, so this
+        // client does not reuse it for the next request.
+        assert_eq!(header(&headers, "connection"), "close");
+    }
 
-    let res = post(br#"{"text": "unterminated"#.to_vec())
+    let res = post(br#"{"text": "unterminated"#.to_vec(), None)
         .await
         .expect("POST");
-    expect_problem(res, StatusCode::BAD_REQUEST).await;
+    let (headers, _) = expect_problem(res, StatusCode::BAD_REQUEST).await;
+    rejected(&headers);
 
     for wrong_shape in [
         r#"{"text": 5}"#,
         r#"{"txt": "hello"}"#,
         r#"{"text": "hi", "lang": "en"}"#,
     ] {
-        let res = post(wrong_shape.as_bytes().to_vec()).await.expect("POST");
-        expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+        let res = post(wrong_shape.as_bytes().to_vec(), None)
+            .await
+            .expect("POST");
+        let (headers, _) = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+        rejected(&headers);
     }
 
-    // Exactly at the limit is fine.
-    let text = "a".repeat(64 * 1024 - r#"{"text":""}"#.len());
-    let res = post(format!(r#"{{"text":"{text}"}}"#).into_bytes())
+    let res = c
+        .post(server.url("/v1/analyze"))
+        .header("x-api-key", DEMO_KEY)
+        .body(r#"{"text": "no content type"}"#)
+        .send()
         .await
         .expect("POST");
-    expect_json(res, StatusCode::OK).await;
+    expect_problem(res, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+
+    // Exactly at the limit is fine, with or without an Idempotency-Key.
+    let text = "a".repeat(64 * 1024 - r#"{"text":""}"#.len());
+    let exact = format!(r#"{{"text":"{text}"}}"#);
+    for idempotency_key in [None, Some("exact-1")] {
+        let res = post(exact.clone().into_bytes(), idempotency_key)
+            .await
+            .expect("POST");
+        expect_json(res, StatusCode::OK).await;
+    }
 }
 
 async fn analyze_answers_429_once_the_key_quota_is_spent(mode: Mode) {

@@ -106,3 +106,16 @@ pub fn header_u64(headers: &HeaderMap, name: &str) -> u64 {
     v.parse()
         .unwrap_or_else(|_| panic!("{name}: {v:?} is not an integer"))
 }
+
+/// The sum of every sample of `name` (over its label sets) in Prometheus text.
+pub fn metric_total(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::http::{analyze, expect_json, expect_status, get, login};
+use crate::http::{analyze, expect_json, expect_status, get, login, metric_total};
 use crate::server::{
     ALICE, Config, DEMO_KEY, Mode, SMALL_KEY, SMALL_KEY_LIMIT, Server, browser, client, per_mode,
 };
@@ -24,19 +24,6 @@ async fn health_reports_the_backend(mode: Mode) {
     assert!(body.get("usedMemory").is_some(), "{body}");
     assert!(body.get("keyCount").is_some(), "{body}");
     assert!(body.get("error").is_none(), "{body}");
-}
-
-/// The sum of every sample of `name` (over its label sets) in Prometheus text.
-fn total(metrics: &str, name: &str) -> f64 {
-    metrics
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter(|l| {
-            l.strip_prefix(name)
-                .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
 }
 
 async fn metrics_count_every_layer(mode: Mode) {
@@ -82,7 +69,7 @@ async fn metrics_count_every_layer(mode: Mode) {
         ("vigil_session_saves_total", 1.0),
         ("vigil_session_loads_total", 1.0),
     ] {
-        let got = total(&text, name);
+        let got = metric_total(&text, name);
         assert!(
             got >= at_least,
             "{name} = {got}, expected at least {at_least}:\n{text}"

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::http::{analyze, delete, expect_json, expect_status, login};
+use crate::http::{analyze, delete, expect_json, expect_status, get, login, metric_total};
 use crate::server::{ALICE, Config, DEMO_KEY, Files, Mode, Server, browser, client};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -31,13 +31,24 @@ async fn revoked_on_a_rejected_on_b(mode: Mode) {
     let api = client();
     let body = json!({"text": "hello"});
 
-    // B validates the key (store → L2 → L1), then serves it from its own cache.
-    for _ in 0..2 {
+    // B validates the key (store → L2 → L1), then serves it from its own cache: in-process
+    // entries count once B's invalidation subscription is live, so wait for an L1 hit.
+    let start = Instant::now();
+    loop {
         expect_json(
             analyze(&api, &b, Some(DEMO_KEY), None, &body).await,
             StatusCode::OK,
         )
         .await;
+        let (_, metrics) = expect_status(get(&api, &b, "/metrics").await, StatusCode::OK).await;
+        if metric_total(&metrics, "vigil_apikey_l1_hits_total") >= 1.0 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "instance B never served the key from its L1 cache:\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let admin = browser();
     expect_status(login(&admin, &a, ALICE).await, StatusCode::OK).await;
