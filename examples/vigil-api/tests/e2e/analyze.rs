@@ -5,11 +5,9 @@ use reqwest::StatusCode;
 use reqwest::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
 
+use crate::config::{Config, DEMO_KEY, EXPIRED_KEY, READONLY_KEY, SMALL_KEY, SMALL_KEY_LIMIT};
 use crate::http::{analyze, expect_json, expect_problem, header, header_u64};
-use crate::server::{
-    Config, DEMO_KEY, EXPIRED_KEY, Mode, READONLY_KEY, SMALL_KEY, SMALL_KEY_LIMIT, Server, client,
-    per_mode,
-};
+use crate::server::{Mode, Server, client, per_mode};
 
 per_mode!(
     analyze_answers_a_verdict_with_rate_limit_headers,

@@ -6,6 +6,7 @@
 #![allow(unreachable_pub)]
 
 mod analyze;
+mod config;
 mod http;
 mod ops;
 mod outage;

@@ -3,10 +3,9 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::config::{ALICE, Config, DEMO_KEY, SMALL_KEY, SMALL_KEY_LIMIT};
 use crate::http::{analyze, expect_json, expect_status, get, login, metric_total};
-use crate::server::{
-    ALICE, Config, DEMO_KEY, Mode, SMALL_KEY, SMALL_KEY_LIMIT, Server, browser, client, per_mode,
-};
+use crate::server::{Mode, Server, browser, client, per_mode};
 
 per_mode!(health_reports_the_backend, metrics_count_every_layer);
 

@@ -8,8 +8,9 @@ use reqwest::{Response, StatusCode};
 use serde_json::json;
 use tower_vigil_tests::RedisServer;
 
+use crate::config::{ALICE, Config, DEMO_KEY};
 use crate::http::{analyze, expect_json, expect_problem, expect_status, get, login};
-use crate::server::{ALICE, Config, DEMO_KEY, Server, browser, client};
+use crate::server::{Server, browser, client};
 
 /// A hang check, not a speed claim: every answer while Redis is down comes well within this.
 const HANG_BOUND: Duration = Duration::from_secs(2);

@@ -5,10 +5,11 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER, SET_COOKIE};
 use serde_json::json;
 
+use crate::config::{ALICE, BOB, Config, DEMO_KEY};
 use crate::http::{
     analyze, delete, expect_json, expect_problem, expect_status, get, header_u64, login,
 };
-use crate::server::{ALICE, BOB, Config, DEMO_KEY, Mode, Server, browser, client, per_mode};
+use crate::server::{Mode, Server, browser, client, per_mode};
 
 per_mode!(
     login_sets_a_fresh_session_cookie_and_me_answers,

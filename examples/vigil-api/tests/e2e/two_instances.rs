@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::config::{ALICE, Config, DEMO_KEY};
 use crate::http::{analyze, delete, expect_json, expect_status, get, login, metric_total};
-use crate::server::{ALICE, Config, DEMO_KEY, Files, Mode, Server, browser, client};
+use crate::server::{Files, Mode, Server, browser, client};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_revoked_on_one_instance_is_rejected_by_the_other_on_redis() {
