@@ -2,16 +2,33 @@
 
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::analyze::analyze;
 use crate::problem::JsonBody;
 
-/// The request body.
+/// The request body: exactly `{"text": "..."}`. Read through a JSON object so that an array
+/// (which serde would otherwise accept for a struct) is a 422 too.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "Map<String, Value>")]
 pub struct AnalyzeRequest {
     pub text: String,
+}
+
+impl TryFrom<Map<String, Value>> for AnalyzeRequest {
+    type Error = String;
+
+    fn try_from(mut object: Map<String, Value>) -> Result<Self, Self::Error> {
+        let text = match object.remove("text") {
+            Some(Value::String(text)) => text,
+            Some(_) => return Err("`text` must be a string".into()),
+            None => return Err("missing field `text`".into()),
+        };
+        if let Some(extra) = object.keys().next() {
+            return Err(format!("unknown field `{extra}`, expected `text`"));
+        }
+        Ok(Self { text })
+    }
 }
 
 /// Scores the text. A fresh `requestId` per execution, so a replayed response is recognisable.

@@ -167,6 +167,8 @@ async fn analyze_rejects_bad_bodies(mode: Mode) {
         r#"{"text": 5}"#,
         r#"{"txt": "hello"}"#,
         r#"{"text": "hi", "lang": "en"}"#,
+        r#"["hello"]"#,
+        r#""hello""#,
     ] {
         let res = post(wrong_shape.as_bytes().to_vec(), None)
             .await
