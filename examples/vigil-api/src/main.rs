@@ -31,8 +31,9 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tower_vigil_apikey::ApiKeyCache;
+use tower_vigil_core::redis::RedisBackendBuilder;
 use tower_vigil_core::secret::SecretHasher;
-use tower_vigil_core::{MemoryBackend, RedisBackend};
+use tower_vigil_core::{ConfigError, MemoryBackend, RedisBackend};
 use tower_vigil_session::SessionLayer;
 use tower_vigil_session::token::CookieConfig;
 
@@ -73,7 +74,7 @@ async fn run() -> Result<(), String> {
         .map_err(|e| tracing::warn!(error = %e, "metrics disabled"))
         .ok();
     let prefix = settings.config.backend.prefix.clone();
-    let cfg = |e: tower_vigil_core::ConfigError| e.to_string();
+    let cfg = |e: ConfigError| e.to_string();
     match settings.backend.clone() {
         BackendTarget::Memory => {
             let backend = MemoryBackend::builder()
@@ -83,28 +84,30 @@ async fn run() -> Result<(), String> {
             serve(backend, settings, db, hasher, metrics).await
         }
         BackendTarget::Redis(url) => {
-            let backend = RedisBackend::builder(&url)
-                .map_err(cfg)?
-                .prefix(&prefix)
-                .map_err(cfg)?
-                .timeout(settings.backend_timeout)
-                .connect()
-                .await
-                .map_err(|e| format!("connecting to Redis: {e}"))?;
+            let backend = connect(RedisBackend::builder(&url), &settings, "Redis").await?;
             serve(backend, settings, db, hasher, metrics).await
         }
         BackendTarget::Cluster(urls) => {
-            let backend = RedisBackend::cluster_builder(&urls)
-                .map_err(cfg)?
-                .prefix(&prefix)
-                .map_err(cfg)?
-                .timeout(settings.backend_timeout)
-                .connect()
-                .await
-                .map_err(|e| format!("connecting to Redis Cluster: {e}"))?;
+            let builder = RedisBackend::cluster_builder(&urls);
+            let backend = connect(builder, &settings, "Redis Cluster").await?;
             serve(backend, settings, db, hasher, metrics).await
         }
     }
+}
+
+/// Connects a standalone or cluster builder with the configured prefix and timeout.
+async fn connect(
+    builder: Result<RedisBackendBuilder, ConfigError>,
+    settings: &Settings,
+    what: &str,
+) -> Result<RedisBackend, String> {
+    builder
+        .and_then(|b| b.prefix(&settings.config.backend.prefix))
+        .map_err(|e| e.to_string())?
+        .timeout(settings.backend_timeout)
+        .connect()
+        .await
+        .map_err(|e| format!("connecting to {what}: {e}"))
 }
 
 async fn serve<B: AppBackend>(
@@ -114,7 +117,7 @@ async fn serve<B: AppBackend>(
     hasher: SecretHasher,
     metrics: Option<PrometheusHandle>,
 ) -> Result<(), String> {
-    let cfg = |e: tower_vigil_core::ConfigError| e.to_string();
+    let cfg = |e: ConfigError| e.to_string();
     let api_keys = ApiKeyCache::builder(backend.clone(), db.clone())
         .hasher(hasher)
         .build()
