@@ -62,15 +62,23 @@ impl Settings {
     }
 }
 
-const USAGE: &str = "usage: vigil-bench [all|micro|macro|memory|flood] [--quick]";
+const USAGE: &str =
+    "usage: vigil-bench [all|micro|macro|memory|flood] [--quick] [--only <macro scenario id>]";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
+    // `--only ID` (repeatable): the macro part runs the bare route and these scenarios only.
+    let only: Vec<String> = args
+        .windows(2)
+        .filter(|w| w[0] == "--only")
+        .map(|w| w[1].clone())
+        .collect();
     let parts: Vec<&str> = args
         .iter()
-        .map(String::as_str)
-        .filter(|a| !a.starts_with("--"))
+        .enumerate()
+        .filter(|(i, a)| !a.starts_with("--") && (*i == 0 || args[i - 1] != "--only"))
+        .map(|(_, a)| a.as_str())
         .collect();
     let part = match parts.as_slice() {
         [] => "all",
@@ -99,8 +107,13 @@ fn main() {
             },
             macro_result: if has("macro") {
                 Some(
-                    macro_bench::run(Generator::detect(), settings.macro_run, settings.rounds)
-                        .await,
+                    macro_bench::run(
+                        Generator::detect(),
+                        settings.macro_run,
+                        settings.rounds,
+                        &only,
+                    )
+                    .await,
                 )
             } else {
                 None
@@ -126,7 +139,7 @@ fn main() {
     );
     let text = report::render(&results, &targets, &machine, command.trim_end(), &settings);
     println!("{text}");
-    if part == "all" && !quick {
+    if part == "all" && !quick && only.is_empty() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../BENCHMARKS.md");
         match std::fs::write(path, &text) {
             Ok(()) => eprintln!("wrote BENCHMARKS.md ({:.0} s)", results.elapsed_secs),

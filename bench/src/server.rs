@@ -69,7 +69,7 @@ impl VigilApi {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/vigil-api/vigil.toml");
         let config = std::fs::read_to_string(&demo)
             .map_err(|e| format!("reading {}: {e}", demo.display()))?
-            .replace("rate_limit = 100 ", "rate_limit = 100000000 ");
+            .replace("rate_limit = 100 ", "rate_limit = 10000000 ");
         let dir = std::env::temp_dir().join(format!(
             "vigil-bench-api-{}-{}",
             std::process::id(),

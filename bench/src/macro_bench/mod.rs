@@ -266,10 +266,20 @@ fn in_process_shared(
     }
 }
 
-pub(crate) async fn run(generator: Generator, run: Duration, rounds: usize) -> MacroResult {
+/// Runs every scenario (or, with `only`, the bare route and those named: for profiling one
+/// layer, e.g. `perf record -g -- vigil-bench macro --only rl-memory`).
+pub(crate) async fn run(
+    generator: Generator,
+    run: Duration,
+    rounds: usize,
+    only: &[String],
+) -> MacroResult {
     let redis = RedisServer::start();
     let mut notes = Vec::new();
-    let scenarios = scenarios(&redis, &mut notes).await;
+    let mut scenarios = scenarios(&redis, &mut notes).await;
+    if !only.is_empty() {
+        scenarios.retain(|s| s.id == "bare" || only.iter().any(|o| o == s.id));
+    }
     for n in &notes {
         eprintln!("macro: {n}");
     }
