@@ -109,6 +109,16 @@ fn macro_table(out: &mut String, m: &MacroResult) {
     for n in &m.notes {
         let _ = writeln!(out, "\nNote: {n}.");
     }
+    if !m.redis_commands.is_empty() {
+        out.push_str(
+            "\nRedis time per command over the whole macro part (`INFO commandstats`; Redis \
+             shares the 2 cores with the server and the load generator, so its time per call is \
+             throughput lost):\n\n| command | calls | µs per call |\n|---|---|---|\n",
+        );
+        for (name, calls, usec) in &m.redis_commands {
+            let _ = writeln!(out, "| {name} | {} | {usec:.2} |", si(*calls as f64));
+        }
+    }
     out.push('\n');
 }
 

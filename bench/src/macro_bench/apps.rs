@@ -40,10 +40,14 @@ pub(crate) fn governor() -> Router {
     bare().layer(GovernorLayer::new(config))
 }
 
-/// Our rate limit with its defaults (peer IP, GCRA, both header families, deny cache).
-pub(crate) fn rate_limit(store: impl RateLimitStore) -> Router {
+/// Our rate limit with its defaults (peer IP, GCRA, both header families, deny cache), or
+/// with the headers off (what tower-governor sends by default), to tell the cost of the
+/// decision from that of five more response headers.
+pub(crate) fn rate_limit(store: impl RateLimitStore, headers: bool) -> Router {
     let layer = RateLimitLayer::builder(store)
         .quota(Quota::per_second(PER_SECOND))
+        .ietf_headers(headers)
+        .legacy_headers(headers)
         .build()
         .expect("rate limit");
     bare().layer(layer)

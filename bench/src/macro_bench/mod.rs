@@ -30,6 +30,9 @@ pub(crate) struct MacroResult {
     pub(crate) load: String,
     pub(crate) rounds: usize,
     pub(crate) notes: Vec<String>,
+    /// `INFO commandstats` of the shared redis-server after the run: (command, calls, µs per
+    /// call), where most of a Redis-backed layer's cost goes on a 2-core machine.
+    pub(crate) redis_commands: Vec<(String, u64, f64)>,
 }
 
 impl MacroResult {
@@ -127,14 +130,21 @@ async fn scenarios(redis: &RedisServer, notes: &mut Vec<String>) -> Vec<Scenario
         in_process(
             "rl-memory",
             "+ rate limit, memory",
-            apps::rate_limit(tower_vigil_core::MemoryBackend::new()),
+            apps::rate_limit(tower_vigil_core::MemoryBackend::new(), true),
+            Load::get("/"),
+        )
+        .await,
+        in_process(
+            "rl-memory-no-headers",
+            "+ rate limit, memory, headers off",
+            apps::rate_limit(tower_vigil_core::MemoryBackend::new(), false),
             Load::get("/"),
         )
         .await,
         in_process(
             "rl-redis",
             "+ rate limit, Redis",
-            apps::rate_limit(backend(&url, "rl").await),
+            apps::rate_limit(backend(&url, "rl").await, true),
             Load::get("/"),
         )
         .await,
@@ -321,5 +331,32 @@ pub(crate) async fn run(
         load: generator.describe(CONNECTIONS, run),
         rounds,
         notes,
+        redis_commands: command_stats(&redis),
     }
+}
+
+/// `cmdstat_<name>:calls=N,usec=U,usec_per_call=P,…` lines with more than 1,000 calls.
+fn command_stats(redis: &RedisServer) -> Vec<(String, u64, f64)> {
+    let text = redis.command(&["INFO", "commandstats"]).unwrap_or_default();
+    let mut out: Vec<(String, u64, f64)> = text
+        .lines()
+        .filter_map(|l| {
+            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
+            let field = |f: &str| {
+                rest.split(',')
+                    .find_map(|kv| kv.strip_prefix(f)?.strip_prefix('='))
+                    .and_then(|v| v.parse::<f64>().ok())
+            };
+            let calls = field("calls")? as u64;
+            (calls > 1_000).then(|| {
+                (
+                    name.to_owned(),
+                    calls,
+                    field("usec_per_call").unwrap_or(0.0),
+                )
+            })
+        })
+        .collect();
+    out.sort_by_key(|c| std::cmp::Reverse(c.1));
+    out
 }
