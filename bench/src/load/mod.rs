@@ -62,8 +62,12 @@ pub(crate) enum Generator {
 }
 
 impl Generator {
-    /// `wrk` if it runs, else the in-Rust generator (saying how to install wrk).
+    /// `wrk` if it runs, else the in-Rust generator (saying how to install wrk);
+    /// `VIGIL_BENCH_LOAD=rust` picks the in-Rust generator anyway.
     pub(crate) fn detect() -> Self {
+        if std::env::var("VIGIL_BENCH_LOAD").is_ok_and(|v| v == "rust") {
+            return Self::Rust;
+        }
         let ok = std::process::Command::new("wrk")
             .arg("--version")
             .output()
