@@ -7,8 +7,10 @@
 //! `_sec`, the SHA-256 of the whole token, which every read and write must present. Writes
 //! touch only the fields that changed, and only while the session exists with that secret, so
 //! a write racing a logout can never bring the session back, and a cycled token replaces
-//! `_sec` in place. Time comes from the store (Redis `TIME`, the memory backend's pausable
-//! clock), never from the application servers.
+//! `_sec` in place. Writes take the time from the store (Redis `TIME`, the memory backend's
+//! pausable clock) and set the key's TTL from it, so the store ends an expired session on its
+//! own clock; a Redis read is two plain commands (`HGETALL` and `PTTL`, one round trip) and
+//! checks the secret and the absolute expiry in the application, against its clock.
 //!
 //! ```
 //! use bytes::Bytes;

@@ -57,7 +57,7 @@ impl StoredSession {
         }
     }
 
-    /// From the reply of a load/take script: `[now_ms, pttl_ms, field, value, ...]`.
+    /// From a load's replies: the clock `now_ms`, `PTTL` and the flat `HGETALL` reply.
     pub(crate) fn from_reply(
         now_ms: i64,
         ttl_ms: i64,
@@ -123,7 +123,8 @@ impl StoredSession {
         self.number(ABSOLUTE_FIELD)
     }
 
-    /// The store's clock when the session was read, ms since the Unix epoch.
+    /// The clock the read was checked against (the store's, or the application's for a Redis
+    /// read), ms since the Unix epoch.
     pub fn now_ms(&self) -> u64 {
         self.now_ms
     }
