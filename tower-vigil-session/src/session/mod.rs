@@ -89,6 +89,23 @@ impl Session {
     /// The state, loaded from the backend if it was not yet.
     async fn loaded(&self) -> Result<MutexGuard<'_, State>, SessionError> {
         let mut st = self.inner.state.lock().await;
+        self.load_into(&mut st).await?;
+        Ok(st)
+    }
+
+    /// The state for recording a changed value. Not loaded: the save's write itself checks
+    /// that the session exists with the request's secret, and starts a new session when it
+    /// does not, so a load here would only cost a round trip. Loaded when there is no
+    /// absolute timeout: the save then extends the user's index, so it must know the user.
+    async fn for_value_change(&self) -> Result<MutexGuard<'_, State>, SessionError> {
+        let mut st = self.inner.state.lock().await;
+        if self.config().absolute.is_none() {
+            self.load_into(&mut st).await?;
+        }
+        Ok(st)
+    }
+
+    async fn load_into(&self, st: &mut State) -> Result<(), SessionError> {
         if st.loaded.is_none() {
             let token = st.token.clone().expect("an unloaded session has a token");
             let hasher = &self.config().hasher;
@@ -103,7 +120,7 @@ impl Session {
                 }
             }
         }
-        Ok(st)
+        Ok(())
     }
 
     /// The value stored under `name`, if any.
@@ -137,13 +154,13 @@ impl Session {
     pub async fn insert<T: Serialize>(&self, name: &str, value: T) -> Result<(), SessionError> {
         let bytes = serde_json::to_vec(&value)
             .map_err(|e| SessionError::new(SessionErrorKind::Serialize, e))?;
-        let mut st = self.loaded().await?;
+        let mut st = self.for_value_change().await?;
         Self::change(&mut st, data_field(name), Some(Bytes::from(bytes)))
     }
 
     /// Removes the value under `name`.
     pub async fn remove(&self, name: &str) -> Result<(), SessionError> {
-        let mut st = self.loaded().await?;
+        let mut st = self.for_value_change().await?;
         Self::change(&mut st, data_field(name), None)
     }
 

@@ -83,6 +83,17 @@ impl Session {
         let (set, delete) = st.split_pending();
         match (st.stored().cloned(), st.token.clone()) {
             (Some(current), Some(token)) => self.update(&current, &token, set, delete, cycle).await,
+            // Values changed without reading the session (only values: a login, a cycle or a
+            // logout loads it first).
+            (None, Some(token))
+                if st.loaded.is_none() && !(set.is_empty() && delete.is_empty()) =>
+            {
+                let r = self.update_unread(&token, set, delete).await;
+                if let Ok(SaveOutcome::Issued(_)) = r {
+                    st.loaded = Some(None);
+                }
+                r
+            }
             _ if set.is_empty() => {
                 // No live session and nothing to store: drop a dead cookie if one was sent.
                 let stale = st.token.is_some() && st.loaded.is_some();
@@ -125,6 +136,34 @@ impl Session {
                 "a freshly generated session id already exists",
             ))
         }
+    }
+
+    /// Writes changed values of a session not read in this request: one round trip, as the
+    /// write checks that the session exists with the request's secret. When it does not
+    /// (unknown, expired, destroyed or cycled away), the values start a new session, as they
+    /// would had the session been read at the end of the request; a write never brings the old
+    /// session back.
+    async fn update_unread(
+        &self,
+        token: &SessionToken,
+        set: Vec<(String, Bytes)>,
+        delete: Vec<String>,
+    ) -> Result<SaveOutcome, SessionError> {
+        let cfg = self.config();
+        let key = token.key(&cfg.hasher);
+        let secret = token.secret_hash(&cfg.hasher);
+        if cfg
+            .store
+            .write(&key, &secret, &set, &delete, cfg.expiry())
+            .await?
+        {
+            saved();
+            return Ok(SaveOutcome::Unchanged);
+        }
+        if set.is_empty() {
+            return Ok(SaveOutcome::Cleared);
+        }
+        self.create(set).await
     }
 
     /// Writes changed fields of an existing session (and a new secret when cycling), or
