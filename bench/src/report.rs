@@ -169,6 +169,7 @@ pub(crate) fn render(
     r: &Results,
     t: &[Target],
     machine: &Machine,
+    load_at_end: &str,
     command: &str,
     s: &Settings,
 ) -> String {
@@ -179,7 +180,7 @@ pub(crate) fn render(
          Every comparison is a ratio of two figures measured side by side in the same run \
          (A B A B …, median of {} rounds); absolute figures are for orientation only: this is \
          a shared {}-core VM.\n\n\
-         - Machine: {} × {}, {} RAM, load average at start {}\n\
+         - Machine: {} × {}, {} RAM, load average at start {}, at the end {}\n\
          - Versions: {}; {}; {}\n- Crates: {}\n\n",
         machine.date,
         r.elapsed_secs,
@@ -189,6 +190,7 @@ pub(crate) fn render(
         machine.cpu_model,
         machine.memory,
         machine.load_average,
+        load_at_end,
         machine.rustc,
         machine.redis,
         machine.wrk,
