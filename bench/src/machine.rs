@@ -8,6 +8,8 @@ pub(crate) struct Machine {
     pub(crate) memory: String,
     pub(crate) load_average: String,
     pub(crate) date: String,
+    /// The commit measured (`VIGIL_BENCH_REVISION`, else `git describe --always --dirty`).
+    pub(crate) revision: String,
     pub(crate) rustc: String,
     pub(crate) redis: String,
     pub(crate) wrk: String,
@@ -71,6 +73,18 @@ impl Machine {
             memory,
             load_average: load_average(),
             date: first_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+            revision: std::env::var("VIGIL_BENCH_REVISION").unwrap_or_else(|_| {
+                first_line(
+                    "git",
+                    &[
+                        "-C",
+                        env!("CARGO_MANIFEST_DIR"),
+                        "describe",
+                        "--always",
+                        "--dirty",
+                    ],
+                )
+            }),
             rustc: first_line("rustc", &["--version"]),
             redis: first_line("redis-server", &["--version"]),
             wrk: first_line("wrk", &["--version"]),

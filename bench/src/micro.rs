@@ -168,19 +168,29 @@ async fn ours_on_redis(
     calls as f64 / started.elapsed().as_secs_f64()
 }
 
-/// `redis-benchmark -c in_flight -n calls -r MANY_KEYS EVALSHA <sha> 1 <key> <args>`: calls/s.
+/// `redis-benchmark -c in_flight -n calls -r MANY_KEYS EVALSHA <sha> 1 <key> <args>`: calls/s
+/// (tried three times: under a heavy load it can give up on a connection and print no row).
 async fn raw_redis(args: &[String]) -> f64 {
-    let out = tokio::process::Command::new("redis-benchmark")
-        .args(args)
-        .output()
-        .await
-        .expect("running redis-benchmark");
-    let text = String::from_utf8_lossy(&out.stdout);
-    // --csv: a header line, then `"EVALSHA …","<rps>",…`.
-    text.lines()
-        .filter_map(|l| l.split("\",\"").nth(1))
-        .find_map(|v| v.trim_matches('"').parse().ok())
-        .unwrap_or_else(|| panic!("unexpected redis-benchmark output:\n{text}"))
+    let mut last = String::new();
+    for _ in 0..3 {
+        let out = tokio::process::Command::new("redis-benchmark")
+            .args(args)
+            .output()
+            .await
+            .expect("running redis-benchmark");
+        let text = String::from_utf8_lossy(&out.stdout);
+        // --csv: a header line, then `"EVALSHA …","<rps>",…`.
+        let rps = text
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split("\",\"").nth(1))
+            .find_map(|v| v.trim_matches('"').parse().ok());
+        if let Some(rps) = rps {
+            return rps;
+        }
+        last = format!("{text}{}", String::from_utf8_lossy(&out.stderr));
+    }
+    panic!("unexpected redis-benchmark output:\n{last}");
 }
 
 async fn redis(run_calls: usize, rounds: usize) -> (Vec<RedisRow>, String) {
