@@ -145,3 +145,57 @@ async fn a_custom_value_is_a_type_error_for_generic_reads() {
     let n = backend.update("state", |slot| *slot.downcast_mut::<u32>().unwrap());
     assert_eq!(n, 42);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_refreshed_key_is_never_evicted_by_its_old_expiry() {
+    let backend = MemoryBackend::builder().max_entries(3).shards(1).build();
+    let set = |key: &'static str, secs: u64| {
+        let backend = backend.clone();
+        async move {
+            backend
+                .set(key, Bytes::from_static(b"x"), Duration::from_secs(secs))
+                .await
+                .unwrap();
+        }
+    };
+    set("a", 1).await;
+    set("b", 10).await;
+    set("c", 20).await;
+    // `a` now expires last; its first expiry is still on file, but no longer speaks for it.
+    assert!(backend.expire("a", Duration::from_secs(30)).await.unwrap());
+    set("d", 40).await;
+    assert_eq!(backend.evictions(), 1);
+    assert!(backend.get("a").await.unwrap().is_some(), "refreshed, kept");
+    assert!(
+        backend.get("b").await.unwrap().is_none(),
+        "the soonest to expire went"
+    );
+    // Long after its first expiry, `a` is still there; after its new one, it is gone.
+    tokio::time::advance(Duration::from_secs(25)).await;
+    assert!(backend.get("a").await.unwrap().is_some());
+    tokio::time::advance(Duration::from_secs(6)).await;
+    assert!(backend.get("a").await.unwrap().is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hot_key_rewritten_many_times_does_not_crowd_out_new_keys() {
+    let backend = MemoryBackend::builder().max_entries(10).shards(1).build();
+    // Ten thousand writes whose expiry moves across many index buckets.
+    for i in 0..10_000u64 {
+        backend.update("hot", |slot| {
+            slot.set(Value::Int(1), Duration::from_millis(200 + i % 700));
+        });
+        tokio::time::advance(Duration::from_millis(1)).await;
+    }
+    tokio::time::advance(Duration::from_secs(2)).await;
+    // Writes purge what has expired; the shard takes ten fresh keys without evicting any.
+    for i in 0..10 {
+        backend
+            .set(&format!("k{i}"), Bytes::from_static(b"x"), LONG)
+            .await
+            .unwrap();
+    }
+    assert_eq!(backend.evictions(), 0);
+    assert_eq!(backend.len(), 10);
+    assert_eq!(backend.get("hot").await.unwrap(), None);
+}
