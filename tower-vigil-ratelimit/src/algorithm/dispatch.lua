@@ -1,15 +1,7 @@
 -- Decides every policy of one request at the same instant, then writes only if all allowed
 -- (mode 0), never (mode 1, peek), or always (modes 2 and 3, charge and refund).
--- ARGV: now in µs ('' = Redis TIME), cost, mode, then per key: code, limit, period µs, burst.
-local now
-if ARGV[1] == '' then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-else
-  now = tonumber(ARGV[1])
-end
-local cost = tonumber(ARGV[2])
-local mode = tonumber(ARGV[3])
+-- `now`, `cost` and `mode` are read in fast_path.lua, the script's head, which has
+-- already answered the one-GCRA-policy acquire and peek.
 local out = {}
 local writers = {}
 local all = true

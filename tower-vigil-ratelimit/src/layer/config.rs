@@ -103,24 +103,10 @@ impl<St: RateLimitStore> Config<St> {
         }
     }
 
-    fn cache_key(key: &str, policies: &[Policy]) -> String {
-        let mut k = String::with_capacity(key.len() + 16 * policies.len());
-        k.push_str(key);
-        for p in policies {
-            k.push('\n');
-            k.push_str(p.name());
-        }
-        k
-    }
-
     /// Decides the request before it is served.
     pub(crate) async fn check(&self, key: &str, policies: &[Policy], cost: u32) -> Checked {
-        let cache_key = self
-            .deny_cache
-            .as_ref()
-            .map(|_| Self::cache_key(key, policies));
-        if let (Some(cache), Some(ck)) = (&self.deny_cache, &cache_key)
-            && let Some(d) = cache.get(ck, cost)
+        if let Some(cache) = &self.deny_cache
+            && let Some(d) = cache.get(key, policies, cost)
         {
             metrics::counter!(DENY_CACHE_HITS_TOTAL).increment(1);
             return Checked::Decided(d, Source::DenyCache);
@@ -133,9 +119,9 @@ impl<St: RateLimitStore> Config<St> {
         match self.store.acquire(req).await {
             Ok(d) => {
                 if !d.allowed()
-                    && let (Some(cache), Some(ck)) = (&self.deny_cache, cache_key)
+                    && let Some(cache) = &self.deny_cache
                 {
-                    cache.insert(ck, cost, &d);
+                    cache.insert(key, policies, cost, &d);
                 }
                 Checked::Decided(d, Source::Store)
             }

@@ -3,24 +3,60 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
 use tokio::time::Instant;
 
 use crate::decision::Decision;
+use crate::quota::Policy;
 
 const SHARDS: usize = 16;
+
+/// Counters of the filter in front of the shards (16 KiB).
+const FILTER: usize = 4096;
 
 /// The default bound on cached keys.
 pub const DEFAULT_DENY_CACHE_CAPACITY: usize = 10_000;
 
-/// Key → (when it was denied, the cost denied, the denial).
-type Shard = HashMap<String, (Instant, u32, Decision)>;
+/// A cached denial: the request's key and policy names (compared on every hit, so a hash
+/// collision never denies the wrong key), when it was denied, the cost denied, the denial.
+struct Entry {
+    key: Box<str>,
+    policies: Box<[Box<str>]>,
+    at: Instant,
+    cost: u32,
+    decision: Decision,
+}
 
+impl Entry {
+    fn is(&self, key: &str, policies: &[Policy]) -> bool {
+        *self.key == *key
+            && self.policies.len() == policies.len()
+            && self
+                .policies
+                .iter()
+                .zip(policies)
+                .all(|(a, b)| **a == *b.name())
+    }
+
+    fn live(&self, now: Instant) -> bool {
+        now.saturating_duration_since(self.at)
+            < self.decision.retry_after().unwrap_or(Duration::ZERO)
+    }
+}
+
+/// Hash of (key, policy names) → the entries with that hash (almost always one).
+type Shard = HashMap<u64, Vec<Entry>>;
+
+/// Denials by (key, policy names), behind a counting filter: `filter[h % FILTER]` counts the
+/// cached entries whose hash `h` lands there, so a key that was never denied (nearly every
+/// request) is answered from one atomic load, with no allocation and no lock.
 pub(crate) struct DenyCache {
     shards: Box<[Mutex<Shard>]>,
+    filter: Box<[AtomicU32]>,
     per_shard: usize,
     hasher: RandomState,
 }
@@ -29,34 +65,68 @@ impl DenyCache {
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            filter: (0..FILTER).map(|_| AtomicU32::new(0)).collect(),
             per_shard: capacity.div_ceil(SHARDS).max(1),
             hasher: RandomState::new(),
         }
     }
 
-    fn shard(&self, key: &str) -> &Mutex<Shard> {
-        // A 64-bit hash modulo 16 fits in usize.
-        #[allow(clippy::cast_possible_truncation)]
-        let i = (self.hasher.hash_one(key) % SHARDS as u64) as usize;
-        &self.shards[i]
+    fn hash(&self, key: &str, policies: &[Policy]) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        h.write(key.as_bytes());
+        for p in policies {
+            h.write_u8(0xff); // never in UTF-8: no (key, names) split reads as another
+            h.write(p.name().as_bytes());
+        }
+        h.finish()
     }
 
-    /// The cached denial of `key` for a request of `cost` (a cheaper request than the one
-    /// denied might fit, so it is not answered from the cache), its waits shortened by the time
-    /// since it was decided.
-    pub(crate) fn get(&self, key: &str, cost: u32) -> Option<Decision> {
+    fn filter_slot(&self, hash: u64) -> &AtomicU32 {
+        // Modulo 4096 fits in usize; the shard takes the low bits, the filter the next ones.
+        #[allow(clippy::cast_possible_truncation)]
+        &self.filter[((hash >> 4) % FILTER as u64) as usize]
+    }
+
+    fn shard(&self, hash: u64) -> &Mutex<Shard> {
+        // A 64-bit hash modulo 16 fits in usize.
+        #[allow(clippy::cast_possible_truncation)]
+        &self.shards[(hash % SHARDS as u64) as usize]
+    }
+
+    /// Removes the entry at `i` of the `hash` bucket, keeping the filter's count.
+    fn remove(&self, shard: &mut Shard, hash: u64, i: usize) {
+        if let Some(bucket) = shard.get_mut(&hash) {
+            bucket.swap_remove(i);
+            if bucket.is_empty() {
+                shard.remove(&hash);
+            }
+            self.filter_slot(hash).fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The cached denial of `key` under `policies` for a request of `cost` (a cheaper request
+    /// than the one denied might fit, so it is not answered from the cache), its waits
+    /// shortened by the time since it was decided.
+    pub(crate) fn get(&self, key: &str, policies: &[Policy], cost: u32) -> Option<Decision> {
+        let hash = self.hash(key, policies);
+        // The count only changes under the shard's lock, and a denial cached by another
+        // request a moment ago may be missed either way: the store answers then.
+        if self.filter_slot(hash).load(Ordering::Relaxed) == 0 {
+            return None;
+        }
         let now = Instant::now();
-        let mut shard = self.shard(key).lock();
-        let (at, denied_cost, decision) = shard.get(key)?;
-        if cost < *denied_cost {
+        let mut shard = self.shard(hash).lock();
+        let i = shard.get(&hash)?.iter().position(|e| e.is(key, policies))?;
+        let entry = &shard[&hash][i];
+        if cost < entry.cost {
             return None;
         }
-        let elapsed = now.saturating_duration_since(*at);
-        if elapsed >= decision.retry_after().unwrap_or(Duration::ZERO) {
-            shard.remove(key);
+        if !entry.live(now) {
+            self.remove(&mut shard, hash, i);
             return None;
         }
-        let mut d = decision.clone();
+        let elapsed = now.saturating_duration_since(entry.at);
+        let mut d = entry.decision.clone();
         for p in &mut d.policies {
             p.retry_after = p.retry_after.saturating_sub(elapsed);
             p.reset_after = p.reset_after.saturating_sub(elapsed);
@@ -66,31 +136,64 @@ impl DenyCache {
 
     /// Remembers a denial until its retry time. When the shard is full, expired entries go
     /// first, then an arbitrary one: the cache is an optimisation, never a source of truth.
-    pub(crate) fn insert(&self, key: String, cost: u32, decision: &Decision) {
+    pub(crate) fn insert(&self, key: &str, policies: &[Policy], cost: u32, decision: &Decision) {
         let Some(retry) = decision.retry_after() else {
             return;
         };
         if retry.is_zero() {
             return;
         }
+        let hash = self.hash(key, policies);
         let now = Instant::now();
-        let mut shard = self.shard(&key).lock();
-        if shard.len() >= self.per_shard && !shard.contains_key(&key) {
-            shard.retain(|_, (at, _, d)| {
-                now.saturating_duration_since(*at) < d.retry_after().unwrap_or(Duration::ZERO)
-            });
-            if shard.len() >= self.per_shard
-                && let Some(victim) = shard.keys().next().cloned()
-            {
-                shard.remove(&victim);
-            }
+        let mut shard = self.shard(hash).lock();
+        let found = shard
+            .get(&hash)
+            .and_then(|b| b.iter().position(|e| e.is(key, policies)));
+        if let Some(i) = found {
+            let e = &mut shard.get_mut(&hash).expect("found above")[i];
+            (e.at, e.cost, e.decision) = (now, cost, decision.clone());
+            return;
         }
-        shard.insert(key, (now, cost, decision.clone()));
+        // Buckets, not entries: two (key, names) sharing a 64-bit keyed hash do not happen
+        // in practice, and `len` is O(1).
+        if shard.len() >= self.per_shard {
+            self.evict(&mut shard, now);
+        }
+        shard.entry(hash).or_default().push(Entry {
+            key: key.into(),
+            policies: policies.iter().map(|p| p.name().into()).collect(),
+            at: now,
+            cost,
+            decision: decision.clone(),
+        });
+        self.filter_slot(hash).fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Makes room in a full shard: expired entries go, then an arbitrary one if none had.
+    fn evict(&self, shard: &mut Shard, now: Instant) {
+        shard.retain(|&hash, bucket| {
+            bucket.retain(|e| {
+                let keep = e.live(now);
+                if !keep {
+                    self.filter_slot(hash).fetch_sub(1, Ordering::Relaxed);
+                }
+                keep
+            });
+            !bucket.is_empty()
+        });
+        if shard.len() >= self.per_shard
+            && let Some(&victim) = shard.keys().next()
+        {
+            self.remove(shard, victim, 0);
+        }
     }
 
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().len()).sum()
+        self.shards
+            .iter()
+            .map(|s| s.lock().values().map(Vec::len).sum::<usize>())
+            .sum()
     }
 }
 
@@ -107,18 +210,18 @@ mod tests {
         let denied = store.acquire(Acquire::new("k", &policies)).await.unwrap();
         assert!(!denied.allowed());
         let cache = DenyCache::new(32);
-        cache.insert("k".into(), 1, &denied);
+        cache.insert("k", &policies, 1, &denied);
         tokio::time::advance(Duration::from_millis(400)).await;
         assert!(
-            cache.get("k", 0).is_none(),
+            cache.get("k", &policies, 0).is_none(),
             "a cheaper request asks the store"
         );
-        let hit = cache.get("k", 1).unwrap();
+        let hit = cache.get("k", &policies, 1).unwrap();
         assert_eq!(hit.retry_after(), Some(Duration::from_millis(600)));
         tokio::time::advance(Duration::from_millis(600)).await;
-        assert!(cache.get("k", 1).is_none());
+        assert!(cache.get("k", &policies, 1).is_none());
         for i in 0..1000 {
-            cache.insert(format!("k{i}"), 1, &denied);
+            cache.insert(&format!("k{i}"), &policies, 1, &denied);
         }
         assert!(cache.len() <= 32);
     }

@@ -7,8 +7,9 @@ use tower_vigil_core::memory::{Slot, Value};
 use tower_vigil_core::{BackendError, MemoryBackend};
 
 use super::{Acquire, RateLimitStore, decision};
-use crate::algorithm::{self, Params, State, Stored, Write};
+use crate::algorithm::{self, Outcome, Params, State, Stored, Write};
 use crate::decision::Decision;
+use crate::quota::Policy;
 
 /// One extra second on every TTL, as the Lua scripts add: an app clock a little behind the
 /// store's must not see its state expire early.
@@ -25,31 +26,27 @@ pub(crate) fn decide_in_memory(
     req: Acquire<'_>,
 ) -> Result<Decision, BackendError> {
     req.check()?;
+    let now = i64::try_from(req.now_micros.unwrap_or_else(|| m.now_micros())).unwrap_or(i64::MAX);
+    // The usual case, one policy: one key, under `update`, with no vectors.
+    if let [policy] = req.policies {
+        let outcome = m.update(&req.key_for(policy), |slot| {
+            let (o, w) = eval_slot(&req, policy, slot, now);
+            if req.mode.always_writes() || (req.mode == algorithm::Mode::Acquire && o.allowed) {
+                apply_write(slot, w);
+            }
+            o
+        });
+        return Ok(decision(&req, std::slice::from_ref(&outcome)));
+    }
     let keys = req.keys();
     let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-    let now = i64::try_from(req.now_micros.unwrap_or_else(|| m.now_micros())).unwrap_or(i64::MAX);
     let outcomes = m.atomic(&refs, |slots| {
-        let mut outcomes = Vec::with_capacity(slots.len());
-        let mut writes = Vec::with_capacity(slots.len());
-        for (policy, slot) in req.policies.iter().zip(slots.iter()) {
-            let stored = match slot.value() {
-                Some(Value::Int(t)) => Stored::Tat(*t),
-                Some(Value::Any(any)) => any
-                    .downcast_ref::<State>()
-                    .map_or(Stored::None, Stored::State),
-                _ => Stored::None,
-            };
-            let (o, w) = algorithm::eval(
-                policy.algorithm(),
-                Params::of(policy),
-                stored,
-                now,
-                req.cost_for(policy),
-                req.mode,
-            );
-            outcomes.push(o);
-            writes.push(w);
-        }
+        let (outcomes, writes): (Vec<Outcome>, Vec<Write>) = req
+            .policies
+            .iter()
+            .zip(slots.iter())
+            .map(|(policy, slot)| eval_slot(&req, policy, slot, now))
+            .unzip();
         let apply = req.mode.always_writes()
             || (req.mode == algorithm::Mode::Acquire && outcomes.iter().all(|o| o.allowed));
         if apply {
@@ -60,6 +57,25 @@ pub(crate) fn decide_in_memory(
         outcomes
     });
     Ok(decision(&req, &outcomes))
+}
+
+/// Decides one policy on the state in its slot.
+fn eval_slot(req: &Acquire<'_>, policy: &Policy, slot: &Slot, now: i64) -> (Outcome, Write) {
+    let stored = match slot.value() {
+        Some(Value::Int(t)) => Stored::Tat(*t),
+        Some(Value::Any(any)) => any
+            .downcast_ref::<State>()
+            .map_or(Stored::None, Stored::State),
+        _ => Stored::None,
+    };
+    algorithm::eval(
+        policy.algorithm(),
+        Params::of(policy),
+        stored,
+        now,
+        req.cost_for(policy),
+        req.mode,
+    )
 }
 
 fn ttl(micros: i64) -> Duration {

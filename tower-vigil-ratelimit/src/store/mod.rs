@@ -47,23 +47,41 @@ use crate::quota::{Algorithm, Policy};
 /// Keys longer than this are replaced by their SHA-256 so a huge header cannot make huge keys.
 pub const MAX_RAW_KEY_LEN: usize = 128;
 
-/// `{key}` with `%`, `#`, braces, whitespace and non-ASCII percent-encoded: the braces make it
-/// the cluster hash tag and delimit it, so `:` may stay as is (shorter keys: a GCRA key stays
-/// under 100 bytes in Redis) while distinct keys stay distinct. A key longer than
-/// [`MAX_RAW_KEY_LEN`] becomes `{#<128 bits of its SHA-256>}`, which no escaped key can equal
-/// (they never contain `#`).
-fn tag(key: &str) -> String {
-    let mut out = String::with_capacity(key.len() + 2);
+/// Appends `{key}` with `%`, `#`, braces, whitespace and non-ASCII percent-encoded: the
+/// braces make it the cluster hash tag and delimit it, so `:` may stay as is (shorter keys: a
+/// GCRA key stays under 100 bytes in Redis) while distinct keys stay distinct. A key longer
+/// than [`MAX_RAW_KEY_LEN`] becomes `{#<128 bits of its SHA-256>}`, which no escaped key can
+/// equal (they never contain `#`).
+fn push_tag(out: &mut String, key: &str) {
+    if key.len() > MAX_RAW_KEY_LEN {
+        let digest = SecretHasher::sha256().hash_hex(key.as_bytes());
+        out.push_str("{#");
+        out.push_str(&digest[..32]);
+        out.push('}');
+        return;
+    }
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     out.push('{');
     for b in key.bytes() {
         if b.is_ascii_graphic() && !matches!(b, b'%' | b'{' | b'}' | b'#') {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
         }
     }
     out.push('}');
-    out
+}
+
+/// Appends `:<policy>` for GCRA, `:<policy>:<algorithm>` for the others.
+fn push_policy(out: &mut String, policy: &Policy) {
+    out.push(':');
+    out.push_str(policy.name());
+    if policy.algorithm() != Algorithm::Gcra {
+        out.push(':');
+        out.push_str(policy.algorithm().code());
+    }
 }
 
 /// One decision to make: the caller's key, the policies, the cost, the mode and the clock.
@@ -117,19 +135,27 @@ impl<'a> Acquire<'a> {
     /// `ratelimit:{<key>}:<policy>` for GCRA, `ratelimit:{<key>}:<policy>:<algorithm>` for
     /// the others (so changing a policy's algorithm never reads another's state).
     pub fn keys(&self) -> Vec<String> {
-        let tag = if self.key.len() > MAX_RAW_KEY_LEN {
-            let digest = SecretHasher::sha256().hash_hex(self.key.as_bytes());
-            format!("{{#{}}}", &digest[..32])
-        } else {
-            tag(self.key)
-        };
+        let mut prefix = String::with_capacity(self.key.len() + 16);
+        prefix.push_str("ratelimit:");
+        push_tag(&mut prefix, self.key);
         self.policies
             .iter()
-            .map(|p| match p.algorithm() {
-                Algorithm::Gcra => format!("ratelimit:{tag}:{}", p.name()),
-                a => format!("ratelimit:{tag}:{}:{}", p.name(), a.code()),
+            .map(|p| {
+                let mut k = String::with_capacity(prefix.len() + p.name().len() + 4);
+                k.push_str(&prefix);
+                push_policy(&mut k, p);
+                k
             })
             .collect()
+    }
+
+    /// The backend key of one of the policies (as [`Acquire::keys`]), in one allocation.
+    pub(crate) fn key_for(&self, policy: &Policy) -> String {
+        let mut k = String::with_capacity(self.key.len() + policy.name().len() + 20);
+        k.push_str("ratelimit:");
+        push_tag(&mut k, self.key);
+        push_policy(&mut k, policy);
+        k
     }
 
     pub(crate) fn check(&self) -> Result<(), BackendError> {
