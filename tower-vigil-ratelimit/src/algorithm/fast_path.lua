@@ -16,7 +16,11 @@ local mode = tonumber(ARGV[3])
 if #KEYS == 1 and mode <= 1 and ARGV[4] == 'g' then
   local limit = tonumber(ARGV[5])
   local burst = tonumber(ARGV[7])
-  local c = math.min(cost, math.max(limit, burst) + 1)
+  -- c = min(cost, max(limit, burst) + 1), without the library calls.
+  local cap = limit
+  if burst > cap then cap = burst end
+  local c = cost
+  if c > cap + 1 then c = cap + 1 end
   local t = math.floor((tonumber(ARGV[6]) + limit - 1) / limit)
   local tau = t * burst
   local tat = tonumber(redis.call('GET', KEYS[1]) or 0)
