@@ -224,5 +224,35 @@ mod tests {
             cache.insert(&format!("k{i}"), &policies, 1, &denied);
         }
         assert!(cache.len() <= 32);
+        let counted: u32 = cache.filter.iter().map(|c| c.load(Ordering::Relaxed)).sum();
+        assert_eq!(
+            counted as usize,
+            cache.len(),
+            "evictions keep the filter's counts"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn answers_only_the_same_key_and_policies_and_empties_its_filter() {
+        let store = MemoryBackend::new();
+        let one = [Policy::new("a", Quota::per_second(1)).unwrap()];
+        let two = [
+            Policy::new("a", Quota::per_second(1)).unwrap(),
+            Policy::new("b", Quota::per_second(5)).unwrap(),
+        ];
+        store.acquire(Acquire::new("k", &one)).await.unwrap();
+        let denied = store.acquire(Acquire::new("k", &one)).await.unwrap();
+        let cache = DenyCache::new(32);
+        cache.insert("k", &one, 1, &denied);
+        assert!(cache.get("k", &one, 1).is_some());
+        assert!(cache.get("k", &two, 1).is_none(), "another policy set");
+        assert!(cache.get("kk", &one, 1).is_none(), "another key");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(cache.get("k", &one, 1).is_none(), "expired");
+        assert_eq!(cache.len(), 0);
+        assert!(
+            cache.filter.iter().all(|c| c.load(Ordering::Relaxed) == 0),
+            "the filter counts only live entries"
+        );
     }
 }
