@@ -42,6 +42,9 @@ use crate::config::{BackendTarget, Settings};
 use crate::db::Db;
 use crate::state::AppState;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
