@@ -15,17 +15,6 @@ use tower_vigil_tests::RedisServer;
 
 use crate::stats::median;
 
-/// The rate-limit script exactly as tower-vigil-ratelimit composes it (`algorithm::LUA`).
-const RATELIMIT_LUA: &str = concat!(
-    include_str!("../../tower-vigil-ratelimit/src/algorithm/prelude.lua"),
-    include_str!("../../tower-vigil-ratelimit/src/algorithm/gcra.lua"),
-    include_str!("../../tower-vigil-ratelimit/src/algorithm/token_bucket.lua"),
-    include_str!("../../tower-vigil-ratelimit/src/algorithm/sliding_log.lua"),
-    include_str!("../../tower-vigil-ratelimit/src/algorithm/sliding_counter.lua"),
-    include_str!("../../tower-vigil-ratelimit/src/algorithm/fixed_window.lua"),
-    include_str!("../../tower-vigil-ratelimit/src/algorithm/dispatch.lua"),
-);
-
 /// The quota of every micro comparison (the sliding log's cap is 10,000).
 const LIMIT: u32 = 10_000;
 
@@ -207,11 +196,11 @@ async fn redis(run_calls: usize, rounds: usize) -> (Vec<RedisRow>, String) {
     // Warm up: loads the script and the connection.
     ours_on_redis(&store, &policies, &keys, 16, 2_000).await;
     let sha = server
-        .command(&["SCRIPT", "LOAD", RATELIMIT_LUA])
+        .command(&["SCRIPT", "LOAD", tower_vigil_ratelimit::store::lua_source()])
         .expect("SCRIPT LOAD");
     assert_eq!(
         sha,
-        redis::Script::new(RATELIMIT_LUA).get_hash(),
+        redis::Script::new(tower_vigil_ratelimit::store::lua_source()).get_hash(),
         "the script text differs from the one our store loads"
     );
     // The arguments our store sends for one GCRA policy: now ('' = Redis TIME), cost, mode

@@ -47,6 +47,18 @@ use crate::quota::{Algorithm, Policy};
 /// Keys longer than this are replaced by their SHA-256 so a huge header cannot make huge keys.
 pub const MAX_RAW_KEY_LEN: usize = 128;
 
+/// The Lua source the Redis store runs (loaded once, called with `EVALSHA`): for inspection,
+/// and for measuring it against Redis directly (`redis-benchmark … EVALSHA`) without keeping a
+/// copy that could drift from it.
+///
+/// ```
+/// let sha = tower_vigil_core::redis::Script::new(tower_vigil_ratelimit::store::lua_source());
+/// assert_eq!(sha.get_hash().len(), 40);
+/// ```
+pub fn lua_source() -> &'static str {
+    crate::algorithm::LUA
+}
+
 /// Appends `{key}` with `%`, `#`, braces, whitespace and non-ASCII percent-encoded: the
 /// braces make it the cluster hash tag and delimit it, so `:` may stay as is (shorter keys: a
 /// GCRA key stays under 100 bytes in Redis) while distinct keys stay distinct. A key longer
