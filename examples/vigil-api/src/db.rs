@@ -51,30 +51,37 @@ fn err(e: impl std::fmt::Display) -> String {
 
 impl Db {
     /// Opens (creating if needed) the database at `path`.
+    ///
+    /// Instances started together on one file can find it busy while another switches it to
+    /// WAL, and SQLite reports that without consulting the busy timeout: such an open is
+    /// retried for up to five seconds.
     pub fn open(path: &Path) -> DbResult<Self> {
-        let conn = Connection::open(path).map_err(err)?;
-        conn.execute_batch(
-            // The busy timeout first: another instance opening the same file at the same time
-            // holds the lock while it switches to WAL or creates the tables.
-            "PRAGMA busy_timeout = 5000;
-             PRAGMA journal_mode = WAL;
-             CREATE TABLE IF NOT EXISTS users (
-                 user_id TEXT PRIMARY KEY,
-                 username TEXT NOT NULL UNIQUE,
-                 password_hash TEXT NOT NULL,
-                 permissions TEXT NOT NULL,
-                 created_at INTEGER NOT NULL
-             );
-             CREATE TABLE IF NOT EXISTS api_keys (
-                 id TEXT PRIMARY KEY,
-                 key_hash TEXT NOT NULL UNIQUE,
-                 user_id TEXT NOT NULL,
-                 organization_id TEXT NOT NULL,
-                 permissions TEXT NOT NULL,
-                 rate_limit INTEGER NOT NULL,
-                 valid_until INTEGER
-             );",
-        )
+        let conn = retry_while_busy(|| {
+            let conn = Connection::open(path)?;
+            conn.execute_batch(
+                // The busy timeout first: another instance opening the same file at the same time
+                // holds the lock while it switches to WAL or creates the tables.
+                "PRAGMA busy_timeout = 5000;
+                 PRAGMA journal_mode = WAL;
+                 CREATE TABLE IF NOT EXISTS users (
+                     user_id TEXT PRIMARY KEY,
+                     username TEXT NOT NULL UNIQUE,
+                     password_hash TEXT NOT NULL,
+                     permissions TEXT NOT NULL,
+                     created_at INTEGER NOT NULL
+                 );
+                 CREATE TABLE IF NOT EXISTS api_keys (
+                     id TEXT PRIMARY KEY,
+                     key_hash TEXT NOT NULL UNIQUE,
+                     user_id TEXT NOT NULL,
+                     organization_id TEXT NOT NULL,
+                     permissions TEXT NOT NULL,
+                     rate_limit INTEGER NOT NULL,
+                     valid_until INTEGER
+                 );",
+            )?;
+            Ok(conn)
+        })
         .map_err(err)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
@@ -268,6 +275,22 @@ impl Db {
             .transpose()
         })
         .await
+    }
+}
+
+/// Runs `f` again while SQLite answers "database is locked", for up to five seconds.
+fn retry_while_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match f() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
     }
 }
 
