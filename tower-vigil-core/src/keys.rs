@@ -95,16 +95,31 @@ impl fmt::Display for KeyPrefix {
 /// and anything outside printable ASCII, so a caller-supplied part stays one part.
 pub fn escape(part: &str) -> String {
     let mut out = String::with_capacity(part.len());
+    escape_into(&mut out, part, b"%:{}");
+    out
+}
+
+/// Appends `part` to `out`, percent-encoding whitespace, anything outside printable ASCII, and
+/// the `reserved` bytes (which should include `%`, so the encoding stays reversible). Inside
+/// a hash tag only `%`, `{` and `}` need reserving; a layer may reserve more for its own
+/// layout.
+///
+/// ```
+/// let mut key = String::from("ratelimit:{");
+/// tower_vigil_core::keys::escape_into(&mut key, "2001:db8::/64", b"%{}");
+/// key.push('}');
+/// assert_eq!(key, "ratelimit:{2001:db8::/64}");
+/// ```
+pub fn escape_into(out: &mut String, part: &str, reserved: &[u8]) {
     for b in part.bytes() {
-        if b.is_ascii_graphic() && !matches!(b, b'%' | b':' | b'{' | b'}') {
-            out.push(b as char);
+        if b.is_ascii_graphic() && !reserved.contains(&b) {
+            out.push(char::from(b));
         } else {
             out.push('%');
             out.push(char::from(HEX[usize::from(b >> 4)]));
             out.push(char::from(HEX[usize::from(b & 0xf)]));
         }
     }
-    out
 }
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";

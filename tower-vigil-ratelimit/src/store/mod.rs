@@ -72,17 +72,9 @@ fn push_tag(out: &mut String, key: &str) {
         out.push('}');
         return;
     }
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     out.push('{');
-    for b in key.bytes() {
-        if b.is_ascii_graphic() && !matches!(b, b'%' | b'{' | b'}' | b'#') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xf)]));
-        }
-    }
+    // `#` too: a raw key can then never look like the `{#digest}` form above.
+    tower_vigil_core::keys::escape_into(out, key, b"%{}#");
     out.push('}');
 }
 
