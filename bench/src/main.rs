@@ -8,11 +8,13 @@
 //!
 //! Parts: `micro` (decisions/s vs governor and vs redis-benchmark), `macro` (axum under wrk
 //! or the in-Rust load generator), `memory` (bytes per item in Redis), `flood` (backend calls
-//! with and without the deny cache). It starts its own redis-servers on free loopback ports.
+//! with and without the deny cache), `layer` (each layer's own cost per request in process,
+//! no network). It starts its own redis-servers on free loopback ports.
 // A benchmark's output is its figures on stdout.
 #![allow(clippy::print_stdout)]
 
 mod flood;
+mod layer_cost;
 mod load;
 mod machine;
 mod macro_bench;
@@ -36,6 +38,7 @@ pub(crate) struct Settings {
     pub(crate) redis_calls: usize,
     pub(crate) memory_items: usize,
     pub(crate) flood_run: Duration,
+    pub(crate) layer_run: Duration,
 }
 
 impl Settings {
@@ -48,6 +51,7 @@ impl Settings {
                 redis_calls: 10_000,
                 memory_items: 10_000,
                 flood_run: Duration::from_secs(1),
+                layer_run: Duration::from_millis(200),
             }
         } else {
             // Five shorter rounds rather than three long ones: on a shared machine the median
@@ -59,18 +63,18 @@ impl Settings {
                 redis_calls: 40_000,
                 memory_items: 100_000,
                 flood_run: Duration::from_secs(2),
+                layer_run: Duration::from_secs(1),
             }
         }
     }
 }
 
-const USAGE: &str =
-    "usage: vigil-bench [all|micro|macro|memory|flood] [--quick] [--only <macro scenario id>]";
+const USAGE: &str = "usage: vigil-bench [all|micro|macro|memory|flood|layer] [--quick] [--only <macro scenario id>]";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
-    // `--only ID` (repeatable): the macro part runs the bare route and these scenarios only.
+    // `--only ID` (repeatable): the macro and layer parts run the bare route and these only.
     let only: Vec<String> = args
         .windows(2)
         .filter(|w| w[0] == "--only")
@@ -84,7 +88,7 @@ fn main() {
         .collect();
     let part = match parts.as_slice() {
         [] => "all",
-        [p] if ["all", "micro", "macro", "memory", "flood"].contains(p) => p,
+        [p] if ["all", "micro", "macro", "memory", "flood", "layer"].contains(p) => p,
         _ => {
             eprintln!("{USAGE}");
             std::process::exit(2);
@@ -127,6 +131,11 @@ fn main() {
             },
             flood: if has("flood") {
                 Some(flood::run(settings.flood_run, settings.rounds).await)
+            } else {
+                None
+            },
+            layer_cost: if has("layer") {
+                Some(layer_cost::run(settings.layer_run, settings.rounds, &only).await)
             } else {
                 None
             },

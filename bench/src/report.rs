@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use crate::Settings;
 use crate::flood::{self, FloodResult};
+use crate::layer_cost::LayerCost;
 use crate::machine::Machine;
 use crate::macro_bench::MacroResult;
 use crate::micro::{MicroResult, med};
@@ -16,6 +17,7 @@ pub(crate) struct Results {
     pub(crate) macro_result: Option<MacroResult>,
     pub(crate) memory: Option<Vec<MemoryRow>>,
     pub(crate) flood: Option<FloodResult>,
+    pub(crate) layer_cost: Option<LayerCost>,
     pub(crate) elapsed_secs: f64,
 }
 
@@ -143,6 +145,29 @@ fn memory(out: &mut String, rows: &[MemoryRow]) {
     out.push('\n');
 }
 
+fn layer_cost_table(out: &mut String, c: &LayerCost, s: &Settings) {
+    let _ = write!(
+        out,
+        "## Layer cost: in process, no network\n\nThe macro part's routers driven through \
+         `Service::call` on one task ({} ms per app, apps alternated, {} rounds), the peer \
+         address set as axum's `ConnectInfo`: what each layer adds to a request once the \
+         kernel's loopback TCP and the load generator (most of the CPU in the macro part) are \
+         out of the way.\n\n\
+         | configuration | ns per request | ns added to the bare route |\n|---|---|---|\n",
+        s.layer_run.as_millis(),
+        s.rounds
+    );
+    for (i, row) in c.rows.iter().enumerate() {
+        let added = if i == 0 {
+            "—".to_owned()
+        } else {
+            format!("{:.0}", c.added_ns(row))
+        };
+        let _ = writeln!(out, "| {} | {:.0} | {added} |", row.label, med(&row.ns));
+    }
+    out.push('\n');
+}
+
 fn flood_table(out: &mut String, f: &FloodResult, s: &Settings) {
     let _ = write!(
         out,
@@ -207,6 +232,9 @@ pub(crate) fn render(
     }
     if let Some(m) = &r.memory {
         memory(&mut out, m);
+    }
+    if let Some(c) = &r.layer_cost {
+        layer_cost_table(&mut out, c, s);
     }
     if let Some(f) = &r.flood {
         flood_table(&mut out, f, s);

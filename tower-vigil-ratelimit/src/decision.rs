@@ -96,8 +96,14 @@ impl Decision {
     /// The policy with the fewest units left (denying policies first): the one legacy
     /// `X-RateLimit-*` headers describe.
     pub fn most_restrictive(&self) -> Option<&PolicyDecision> {
+        self.most_restrictive_index().map(|(_, p)| p)
+    }
+
+    /// [`Decision::most_restrictive`] with its index among [`Decision::policies`].
+    pub(crate) fn most_restrictive_index(&self) -> Option<(usize, &PolicyDecision)> {
         self.policies
             .iter()
-            .min_by_key(|p| (p.allowed, p.remaining, std::cmp::Reverse(p.reset_after)))
+            .enumerate()
+            .min_by_key(|(_, p)| (p.allowed, p.remaining, std::cmp::Reverse(p.reset_after)))
     }
 }

@@ -32,9 +32,14 @@ pub(crate) fn bare() -> Router {
 
 /// tower-governor with its defaults (peer-IP key, no headers), the same quota.
 pub(crate) fn governor() -> Router {
+    governor_at(PER_SECOND)
+}
+
+/// [`governor`] admitting `per_second`.
+pub(crate) fn governor_at(per_second: u32) -> Router {
     let config = GovernorConfigBuilder::default()
-        .per_nanosecond(1_000_000_000 / u64::from(PER_SECOND))
-        .burst_size(PER_SECOND)
+        .per_nanosecond(1_000_000_000 / u64::from(per_second))
+        .burst_size(per_second)
         .finish()
         .expect("governor config");
     bare().layer(GovernorLayer::new(config))
@@ -44,8 +49,13 @@ pub(crate) fn governor() -> Router {
 /// with the headers off (what tower-governor sends by default), to tell the cost of the
 /// decision from that of five more response headers.
 pub(crate) fn rate_limit(store: impl RateLimitStore, headers: bool) -> Router {
+    rate_limit_at(store, headers, PER_SECOND)
+}
+
+/// [`rate_limit`] admitting `per_second`.
+pub(crate) fn rate_limit_at(store: impl RateLimitStore, headers: bool, per_second: u32) -> Router {
     let layer = RateLimitLayer::builder(store)
-        .quota(Quota::per_second(PER_SECOND))
+        .quota(Quota::per_second(per_second))
         .ietf_headers(headers)
         .legacy_headers(headers)
         .build()
@@ -107,8 +117,11 @@ pub(crate) fn session(redis: RedisBackend) -> Router {
 }
 
 /// tower-sessions with tower-sessions-redis-store (fred pool of 6, as its docs set it up),
-/// the same three routes.
-pub(crate) async fn tower_sessions(url: &str) -> Router {
+/// the same three routes. `sliding`: configured for our sessions' default semantics, an idle
+/// timeout that every request extends (`Expiry::OnInactivity` of 24 h, which tower-sessions
+/// only extends on a save, so `with_always_save`, as its docs pair them); without it, its
+/// default: a session expires two weeks after its last change, however active it is.
+pub(crate) async fn tower_sessions(url: &str, sliding: bool) -> Router {
     let pool =
         Pool::new(Config::from_url(url).expect("url"), None, None, None, 6).expect("fred pool");
     let _connection = pool.connect();
@@ -143,7 +156,16 @@ pub(crate) async fn tower_sessions(url: &str) -> Router {
                     .map_or(StatusCode::INTERNAL_SERVER_ERROR, |()| StatusCode::OK)
             }),
         )
-        .layer(tower_sessions::SessionManagerLayer::new(RedisStore::new(pool)).with_secure(false))
+        .layer(if sliding {
+            tower_sessions::SessionManagerLayer::new(RedisStore::new(pool))
+                .with_secure(false)
+                .with_expiry(tower_sessions::Expiry::OnInactivity(
+                    tower_sessions::cookie::time::Duration::hours(24),
+                ))
+                .with_always_save(true)
+        } else {
+            tower_sessions::SessionManagerLayer::new(RedisStore::new(pool)).with_secure(false)
+        })
 }
 
 /// Idempotency on Redis: `POST /orders` echoes its body with 201.

@@ -1,7 +1,7 @@
 //! Macro: an axum route under load on loopback, bare and behind each layer, every layer's
 //! figures as ratios to the bare route measured in the same round.
 
-mod apps;
+pub(crate) mod apps;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -193,7 +193,7 @@ async fn scenarios(redis: &RedisServer, notes: &mut Vec<String>) -> Vec<Scenario
         "+ session write, Redis",
         Load::get("/write").header("cookie", &cookie),
     ));
-    let theirs = Server::spawn(apps::tower_sessions(&url).await).await;
+    let theirs = Server::spawn(apps::tower_sessions(&url, false).await).await;
     let cookie = session_cookie(theirs.addr, "id").await;
     let addr = theirs.addr;
     all.push(Scenario {
@@ -209,6 +209,15 @@ async fn scenarios(redis: &RedisServer, notes: &mut Vec<String>) -> Vec<Scenario
         "+ tower-sessions 0.14 write, Redis store",
         Load::get("/write").header("cookie", &cookie),
     ));
+    let sliding = Server::spawn(apps::tower_sessions(&url, true).await).await;
+    let cookie = session_cookie(sliding.addr, "id").await;
+    all.push(Scenario {
+        id: "tower-sessions-read-sliding",
+        label: "+ tower-sessions 0.14 read, Redis store, sliding idle expiry (our semantics)",
+        addr: sliding.addr,
+        load: Load::get("/read").header("cookie", &cookie),
+        _server: Some(Box::new(sliding)),
+    });
     let replay = Load::post("/orders", ORDER).header("idempotency-key", "\"bench-replay-1\"");
     let s = in_process(
         "idempotent-replay",

@@ -74,10 +74,10 @@ pub(super) fn check_prefix(len: u8) -> Result<u8, ConfigError> {
 /// `ip:<v4>` or `ip:<v6 network>/<len>` (an IPv4-mapped IPv6 address counts as the IPv4 one).
 pub(super) fn ip_key(ip: IpAddr, ipv6_prefix: u8) -> String {
     match ip {
-        IpAddr::V4(v4) => format!("ip:{v4}"),
+        IpAddr::V4(v4) => v4_key(v4),
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
-                return format!("ip:{v4}");
+                return v4_key(v4);
             }
             if ipv6_prefix >= 128 {
                 return format!("ip:{v6}");
@@ -90,9 +90,30 @@ pub(super) fn ip_key(ip: IpAddr, ipv6_prefix: u8) -> String {
     }
 }
 
+/// `ip:a.b.c.d`, written without `fmt` (the usual key, built on every request).
+fn v4_key(v4: std::net::Ipv4Addr) -> String {
+    let mut key = String::with_capacity(18);
+    key.push_str("ip:");
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            key.push('.');
+        }
+        key.push_str(itoa::Buffer::new().format(octet));
+    }
+    key
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn v4_key_matches_display(octets: [u8; 4]) {
+            let v4 = std::net::Ipv4Addr::from(octets);
+            proptest::prop_assert_eq!(v4_key(v4), format!("ip:{v4}"));
+        }
+    }
 
     #[test]
     fn ipv6_is_bucketed_by_prefix() {

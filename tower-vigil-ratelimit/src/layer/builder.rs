@@ -7,7 +7,7 @@ use tower_vigil_core::{ConfigError, FailurePolicy, MemoryBackend};
 
 use super::config::{Config, CostFn, Outcome, QuotaFn, StatusFn};
 use super::deny_cache::{DEFAULT_DENY_CACHE_CAPACITY, DenyCache};
-use super::headers::HeaderSet;
+use super::headers::{HeaderSet, Headers};
 use super::response::{DefaultRateLimitedResponse, ResponseForRateLimited};
 use super::{Clock, MissingKey, RateLimitLayer};
 use crate::key::{KeyExtractor, PeerIp, RequestHead};
@@ -204,6 +204,7 @@ impl<St: RateLimitStore> RateLimitBuilder<St> {
         }
         let local = (self.failure == FailurePolicy::Local)
             .then(|| MemoryBackend::builder().max_entries(100_000).build());
+        let headers = Headers::new(self.headers, &policies);
         Ok(RateLimitLayer {
             config: Arc::new(Config {
                 store: self.store,
@@ -218,7 +219,7 @@ impl<St: RateLimitStore> RateLimitBuilder<St> {
                 shadow: self.shadow,
                 outcome: self.outcome,
                 missing_key: self.missing_key,
-                headers: self.headers,
+                headers,
                 response: self.response,
             }),
         })

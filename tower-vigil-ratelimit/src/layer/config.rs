@@ -7,7 +7,7 @@ use http::StatusCode;
 use tower_vigil_core::{FailurePolicy, MemoryBackend};
 
 use super::deny_cache::DenyCache;
-use super::headers::HeaderSet;
+use super::headers::Headers;
 use super::metrics::{BACKEND_ERRORS_TOTAL, DENY_CACHE_HITS_TOTAL};
 use super::response::ResponseForRateLimited;
 use super::{Clock, MissingKey};
@@ -42,7 +42,7 @@ pub(crate) struct Config<St> {
     pub(crate) shadow: bool,
     pub(crate) outcome: Outcome,
     pub(crate) missing_key: MissingKey,
-    pub(crate) headers: HeaderSet,
+    pub(crate) headers: Headers,
     pub(crate) response: Arc<dyn ResponseForRateLimited>,
 }
 
@@ -64,23 +64,24 @@ pub(crate) enum Checked {
 }
 
 impl<St: RateLimitStore> Config<St> {
-    /// The request's policies: the configured ones, with the default quota chosen per request
-    /// when a chooser is set.
-    pub(crate) fn policies_for(&self, head: &RequestHead<'_>) -> Arc<[Policy]> {
-        let Some(quota) = self.quota_for.as_ref().and_then(|f| f(head)) else {
-            return self.policies.clone();
-        };
+    /// The request's policies when a chooser picked another default quota for it; `None`:
+    /// the configured ones (no `Arc` clone on the usual path: two cores bumping one shared
+    /// counter on every request cost more than the rest of this function).
+    pub(crate) fn chosen_policies(&self, head: &RequestHead<'_>) -> Option<Arc<[Policy]>> {
+        let quota = self.quota_for.as_ref().and_then(|f| f(head))?;
         let first = &self.policies[0];
         if first.quota() == quota {
-            return self.policies.clone();
+            return None;
         }
         match Policy::with_algorithm(first.name(), quota, first.algorithm()) {
-            Ok(chosen) => std::iter::once(chosen)
-                .chain(self.policies[1..].iter().cloned())
-                .collect(),
+            Ok(chosen) => Some(
+                std::iter::once(chosen)
+                    .chain(self.policies[1..].iter().cloned())
+                    .collect(),
+            ),
             Err(e) => {
                 tracing::warn!(error = %e, "quota chosen for the request is invalid; using the configured one");
-                self.policies.clone()
+                None
             }
         }
     }

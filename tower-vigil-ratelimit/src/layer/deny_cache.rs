@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -57,6 +57,9 @@ type Shard = HashMap<u64, Vec<Entry>>;
 pub(crate) struct DenyCache {
     shards: Box<[Mutex<Shard>]>,
     filter: Box<[AtomicU32]>,
+    /// Entries in all shards: while it is zero (no key over its limit, the usual case) a
+    /// lookup does not even hash the key.
+    entries: AtomicUsize,
     per_shard: usize,
     hasher: RandomState,
 }
@@ -66,6 +69,7 @@ impl DenyCache {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             filter: (0..FILTER).map(|_| AtomicU32::new(0)).collect(),
+            entries: AtomicUsize::new(0),
             per_shard: capacity.div_ceil(SHARDS).max(1),
             hasher: RandomState::new(),
         }
@@ -87,6 +91,18 @@ impl DenyCache {
         &self.filter[((hash >> 4) % FILTER as u64) as usize]
     }
 
+    /// Counts one more entry of `hash` (under its shard's lock).
+    fn counted_in(&self, hash: u64) {
+        self.filter_slot(hash).fetch_add(1, Ordering::Relaxed);
+        self.entries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one entry of `hash` less (under its shard's lock).
+    fn counted_out(&self, hash: u64) {
+        self.filter_slot(hash).fetch_sub(1, Ordering::Relaxed);
+        self.entries.fetch_sub(1, Ordering::Relaxed);
+    }
+
     fn shard(&self, hash: u64) -> &Mutex<Shard> {
         // A 64-bit hash modulo 16 fits in usize.
         #[allow(clippy::cast_possible_truncation)]
@@ -100,7 +116,7 @@ impl DenyCache {
             if bucket.is_empty() {
                 shard.remove(&hash);
             }
-            self.filter_slot(hash).fetch_sub(1, Ordering::Relaxed);
+            self.counted_out(hash);
         }
     }
 
@@ -108,6 +124,9 @@ impl DenyCache {
     /// than the one denied might fit, so it is not answered from the cache), its waits
     /// shortened by the time since it was decided.
     pub(crate) fn get(&self, key: &str, policies: &[Policy], cost: u32) -> Option<Decision> {
+        if self.entries.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
         let hash = self.hash(key, policies);
         // The count only changes under the shard's lock, and a denial cached by another
         // request a moment ago may be missed either way: the store answers then.
@@ -166,7 +185,7 @@ impl DenyCache {
             cost,
             decision: decision.clone(),
         });
-        self.filter_slot(hash).fetch_add(1, Ordering::Relaxed);
+        self.counted_in(hash);
     }
 
     /// Makes room in a full shard: expired entries go, then an arbitrary one if none had.
@@ -175,7 +194,7 @@ impl DenyCache {
             bucket.retain(|e| {
                 let keep = e.live(now);
                 if !keep {
-                    self.filter_slot(hash).fetch_sub(1, Ordering::Relaxed);
+                    self.counted_out(hash);
                 }
                 keep
             });
@@ -230,6 +249,7 @@ mod tests {
             cache.len(),
             "evictions keep the filter's counts"
         );
+        assert_eq!(cache.entries.load(Ordering::Relaxed), cache.len());
     }
 
     #[tokio::test(start_paused = true)]
@@ -250,6 +270,7 @@ mod tests {
         tokio::time::advance(Duration::from_secs(1)).await;
         assert!(cache.get("k", &one, 1).is_none(), "expired");
         assert_eq!(cache.len(), 0);
+        assert_eq!(cache.entries.load(Ordering::Relaxed), 0);
         assert!(
             cache.filter.iter().all(|c| c.load(Ordering::Relaxed) == 0),
             "the filter counts only live entries"

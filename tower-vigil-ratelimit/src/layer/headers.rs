@@ -14,13 +14,14 @@
 //! assert_eq!(ceil_secs(Duration::from_millis(3_001)), 4);
 //! ```
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
+use http::header::Entry;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::clock::system_micros;
 use crate::decision::{Decision, PolicyDecision};
+use crate::quota::Policy;
 
 /// `ratelimit-policy`.
 pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
@@ -38,6 +39,41 @@ pub const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-r
 pub(crate) struct HeaderSet {
     pub(crate) ietf: bool,
     pub(crate) legacy: bool,
+}
+
+/// The values that depend on the policies alone, built once at `build()` for the configured
+/// policies: five headers on every response were half the layer's own cost when each was
+/// formatted per request. A request whose quota was chosen per request builds its own.
+pub(crate) struct Headers {
+    pub(crate) set: HeaderSet,
+    policies: Box<[Policy]>,
+    /// `RateLimit-Policy`.
+    policy: Option<HeaderValue>,
+    /// `X-RateLimit-Limit` of each policy.
+    limits: Box<[HeaderValue]>,
+}
+
+impl Headers {
+    pub(crate) fn new(set: HeaderSet, policies: &[Policy]) -> Self {
+        Self {
+            set,
+            policy: policy_value(policies),
+            limits: policies
+                .iter()
+                .map(|p| number(p.quota().limit().into()))
+                .collect(),
+            policies: policies.into(),
+        }
+    }
+
+    /// True when `d` decided exactly the configured policies, in order.
+    fn cached_for(&self, d: &Decision) -> bool {
+        d.policies().len() == self.policies.len()
+            && d.policies()
+                .iter()
+                .zip(self.policies.iter())
+                .all(|(p, q)| p.policy() == q)
+    }
 }
 
 /// Whole seconds, rounded up.
@@ -59,50 +95,134 @@ pub fn retry_after_secs(d: &Decision) -> u64 {
     ceil_secs(d.retry_after().unwrap_or(Duration::ZERO)).max(1)
 }
 
-pub(crate) fn insert(headers: &mut HeaderMap, d: &Decision, set: HeaderSet) {
-    if set.ietf && !d.policies().is_empty() {
-        let (mut policy, mut state) = (String::new(), String::new());
-        for (i, p) in d.policies().iter().enumerate() {
-            let sep = if i == 0 { "" } else { ", " };
-            let name = p.policy().name();
-            let q = p.policy().quota().limit();
-            let _ = write!(
-                policy,
-                "{sep}\"{name}\";q={q};w={}",
-                p.policy().window_secs()
-            );
-            let _ = write!(state, "{sep}\"{name}\";r={};t={}", p.remaining(), t_of(p));
+pub(crate) fn insert(headers: &mut HeaderMap, d: &Decision, h: &Headers) {
+    // Up to five more headers: grow the map once, not once per insert.
+    headers.reserve(5);
+    let cached = h.cached_for(d);
+    if h.set.ietf && !d.policies().is_empty() {
+        let policy = if cached {
+            h.policy.clone()
+        } else {
+            policy_value(d.policies().iter().map(PolicyDecision::policy))
+        };
+        if let Some(policy) = policy {
+            put(headers, RATELIMIT_POLICY, policy);
         }
-        put(headers, RATELIMIT_POLICY, policy);
-        put(headers, RATELIMIT, state);
+        let mut state = ValueBuf::default();
+        for (i, p) in d.policies().iter().enumerate() {
+            if i > 0 {
+                state.push(b", ");
+            }
+            state.push(b"\"");
+            state.push(p.policy().name().as_bytes());
+            state.push(b"\";r=");
+            state.number(p.remaining());
+            state.push(b";t=");
+            state.number(t_of(p));
+        }
+        if let Some(v) = state.value() {
+            put(headers, RATELIMIT, v);
+        }
     }
-    if set.legacy
-        && let Some(p) = d.most_restrictive()
+    if h.set.legacy
+        && let Some((i, p)) = d.most_restrictive_index()
     {
-        put(
-            headers,
-            X_RATELIMIT_LIMIT,
-            p.policy().quota().limit().to_string(),
-        );
-        put(headers, X_RATELIMIT_REMAINING, p.remaining().to_string());
+        let limit = match h.limits.get(i) {
+            Some(v) if cached => v.clone(),
+            _ => number(p.policy().quota().limit().into()),
+        };
+        put(headers, X_RATELIMIT_LIMIT, limit);
+        put(headers, X_RATELIMIT_REMAINING, number(p.remaining()));
         let reset = system_micros().div_ceil(1_000_000) + t_of(p);
-        put(headers, X_RATELIMIT_RESET, reset.to_string());
+        put(headers, X_RATELIMIT_RESET, number(reset));
     }
     if !d.allowed() {
         put(
             headers,
             http::header::RETRY_AFTER,
-            retry_after_secs(d).to_string(),
+            number(retry_after_secs(d)),
         );
     }
 }
 
-fn put(headers: &mut HeaderMap, name: HeaderName, value: String) {
-    // Names are validated tokens and the rest are digits: always a valid header value.
-    if let Ok(v) = HeaderValue::try_from(value)
-        && !headers.contains_key(&name)
-    {
-        headers.insert(name, v);
+/// `"name";q=…;w=…` for each policy, comma-separated; `None` for no policy.
+fn policy_value<'a>(policies: impl IntoIterator<Item = &'a Policy>) -> Option<HeaderValue> {
+    let mut v = ValueBuf::default();
+    for (i, p) in policies.into_iter().enumerate() {
+        if i > 0 {
+            v.push(b", ");
+        }
+        v.push(b"\"");
+        v.push(p.name().as_bytes());
+        v.push(b"\";q=");
+        v.number(p.quota().limit().into());
+        v.push(b";w=");
+        v.number(p.window_secs());
+    }
+    v.value()
+}
+
+fn number(n: u64) -> HeaderValue {
+    let mut buf = itoa::Buffer::new();
+    // Digits are always a valid header value.
+    HeaderValue::from_bytes(buf.format(n).as_bytes()).unwrap_or(HeaderValue::from_static("0"))
+}
+
+/// A header value being written: on the stack while it fits (one policy always does), so the
+/// only allocation is the value's own.
+struct ValueBuf {
+    stack: [u8; 128],
+    len: usize,
+    /// Everything once it outgrew `stack`.
+    heap: Vec<u8>,
+}
+
+impl Default for ValueBuf {
+    fn default() -> Self {
+        Self {
+            stack: [0; 128],
+            len: 0,
+            heap: Vec::new(),
+        }
+    }
+}
+
+impl ValueBuf {
+    fn push(&mut self, bytes: &[u8]) {
+        if self.heap.is_empty() && self.len + bytes.len() <= self.stack.len() {
+            self.stack[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+            self.len += bytes.len();
+            return;
+        }
+        if self.heap.is_empty() {
+            self.heap.extend_from_slice(&self.stack[..self.len]);
+        }
+        self.heap.extend_from_slice(bytes);
+    }
+
+    fn number(&mut self, n: u64) {
+        self.push(itoa::Buffer::new().format(n).as_bytes());
+    }
+
+    /// The value; `None` when empty. Names are validated tokens, the rest digits and
+    /// punctuation: never an invalid value.
+    fn value(&self) -> Option<HeaderValue> {
+        let bytes = if self.heap.is_empty() {
+            &self.stack[..self.len]
+        } else {
+            &self.heap[..]
+        };
+        if bytes.is_empty() {
+            return None;
+        }
+        HeaderValue::from_bytes(bytes).ok()
+    }
+}
+
+/// Inserts unless the inner service already set the header (its value wins).
+fn put(headers: &mut HeaderMap, name: HeaderName, value: HeaderValue) {
+    if let Entry::Vacant(slot) = headers.entry(name) {
+        slot.insert(value);
     }
 }
 

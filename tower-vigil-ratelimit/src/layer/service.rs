@@ -101,9 +101,10 @@ where
             }
         }
     };
-    let policies = config.policies_for(&head);
+    let chosen = config.chosen_policies(&head);
+    let policies: &[crate::Policy] = chosen.as_deref().unwrap_or(&config.policies);
     let cost = config.cost_of(&head);
-    let (decision, source) = match config.check(&key, &policies, cost).await {
+    let (decision, source) = match config.check(&key, policies, cost).await {
         Checked::Decided(d, source) => (d, source),
         Checked::Unchecked => {
             tracing::Span::current().record("source", "failed_open");
@@ -114,16 +115,21 @@ where
     let span = tracing::Span::current();
     span.record("allowed", decision.allowed());
     span.record("source", tracing::field::debug(source));
-    let shadow = if config.shadow { "true" } else { "false" };
+    // Literal labels: the metrics macros build those keys without allocating.
     if decision.allowed() {
-        metrics::counter!(ALLOWED_TOTAL, "shadow" => shadow).increment(1);
+        if config.shadow {
+            metrics::counter!(ALLOWED_TOTAL, "shadow" => "true").increment(1);
+        } else {
+            metrics::counter!(ALLOWED_TOTAL, "shadow" => "false").increment(1);
+        }
     } else {
+        let shadow = if config.shadow { "true" } else { "false" };
         let rejected = RateLimited { decision, grpc };
         let policy = rejected.policy_name().to_owned();
         metrics::counter!(LIMITED_TOTAL, "policy" => policy, "shadow" => shadow).increment(1);
         if !config.shadow {
             let mut res = config.response.response(&rejected);
-            headers::insert(res.headers_mut(), &rejected.decision, config.headers);
+            headers::insert(res.headers_mut(), &rejected.decision, &config.headers);
             res.extensions_mut().insert(rejected.decision);
             return Ok(layer_made(res));
         }
@@ -133,7 +139,7 @@ where
             req,
             rejected.decision,
             source,
-            (&key, &policies, cost),
+            (&key, policies, cost),
         )
         .await;
     }
@@ -143,7 +149,7 @@ where
         req,
         decision,
         source,
-        (&key, &policies, cost),
+        (&key, policies, cost),
     )
     .await
 }
@@ -162,7 +168,7 @@ where
     St: RateLimitStore,
 {
     let mut res = inner.call(req).await?.map(ResponseBody::inner);
-    headers::insert(res.headers_mut(), &decision, config.headers);
+    headers::insert(res.headers_mut(), &decision, &config.headers);
     config
         .settle(key, policies, cost, &decision, source, res.status())
         .await;
