@@ -35,7 +35,7 @@ pub(crate) fn governor() -> Router {
     governor_at(PER_SECOND)
 }
 
-/// [`governor`] admitting `per_second`.
+/// [`governor()`] admitting `per_second`.
 pub(crate) fn governor_at(per_second: u32) -> Router {
     let config = GovernorConfigBuilder::default()
         .per_nanosecond(1_000_000_000 / u64::from(per_second))
@@ -52,7 +52,7 @@ pub(crate) fn rate_limit(store: impl RateLimitStore, headers: bool) -> Router {
     rate_limit_at(store, headers, PER_SECOND)
 }
 
-/// [`rate_limit`] admitting `per_second`.
+/// [`rate_limit()`] admitting `per_second`.
 pub(crate) fn rate_limit_at(store: impl RateLimitStore, headers: bool, per_second: u32) -> Router {
     let layer = RateLimitLayer::builder(store)
         .quota(Quota::per_second(per_second))
