@@ -73,6 +73,21 @@ async fn the_quota_can_be_chosen_per_request() {
         );
     }
     assert_eq!(ok, 3);
+    // The headers describe the chosen quota, not the configured one (which the layer keeps
+    // ready-made), on an admitted response and on a 429 alike.
+    let admitted = svc.clone().oneshot(req("silver", Some(4))).await.unwrap();
+    assert_eq!(
+        header(&admitted, "ratelimit-policy"),
+        r#""default";q=4;w=60"#
+    );
+    assert_eq!(header(&admitted, "x-ratelimit-limit"), "4");
+    let limited = svc.clone().oneshot(req("gold", Some(3))).await.unwrap();
+    assert_eq!(limited.status(), 429);
+    assert_eq!(
+        header(&limited, "ratelimit-policy"),
+        r#""default";q=3;w=60"#
+    );
+    assert_eq!(header(&limited, "x-ratelimit-limit"), "3");
     // A zero limit from the chooser is invalid: the configured quota applies, no 500.
     let res = svc.clone().oneshot(req("broken", Some(0))).await.unwrap();
     assert_eq!(header(&res, "ratelimit-policy"), r#""default";q=1;w=60"#);
@@ -84,7 +99,13 @@ async fn the_quota_can_be_chosen_per_request() {
             .status(),
         200
     );
-    assert_eq!(svc.oneshot(req("plain", None)).await.unwrap().status(), 429);
+    let limited = svc.oneshot(req("plain", None)).await.unwrap();
+    assert_eq!(limited.status(), 429);
+    assert_eq!(
+        header(&limited, "ratelimit-policy"),
+        r#""default";q=1;w=60"#
+    );
+    assert_eq!(header(&limited, "x-ratelimit-limit"), "1");
 }
 
 #[tokio::test]

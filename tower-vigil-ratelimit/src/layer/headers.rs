@@ -46,7 +46,6 @@ pub(crate) struct HeaderSet {
 /// formatted per request. A request whose quota was chosen per request builds its own.
 pub(crate) struct Headers {
     pub(crate) set: HeaderSet,
-    policies: Box<[Policy]>,
     /// `RateLimit-Policy`.
     policy: Option<HeaderValue>,
     /// `X-RateLimit-Limit` of each policy.
@@ -62,17 +61,7 @@ impl Headers {
                 .iter()
                 .map(|p| number(p.quota().limit().into()))
                 .collect(),
-            policies: policies.into(),
         }
-    }
-
-    /// True when `d` decided exactly the configured policies, in order.
-    fn cached_for(&self, d: &Decision) -> bool {
-        d.policies().len() == self.policies.len()
-            && d.policies()
-                .iter()
-                .zip(self.policies.iter())
-                .all(|(p, q)| p.policy() == q)
     }
 }
 
@@ -95,12 +84,13 @@ pub fn retry_after_secs(d: &Decision) -> u64 {
     ceil_secs(d.retry_after().unwrap_or(Duration::ZERO)).max(1)
 }
 
-pub(crate) fn insert(headers: &mut HeaderMap, d: &Decision, h: &Headers) {
+/// Adds the headers of `d`; `configured`: it decided the configured policies (no quota was
+/// chosen for the request), whose values `h` holds ready.
+pub(crate) fn insert(headers: &mut HeaderMap, d: &Decision, h: &Headers, configured: bool) {
     // Up to five more headers: grow the map once, not once per insert.
     headers.reserve(5);
-    let cached = h.cached_for(d);
     if h.set.ietf && !d.policies().is_empty() {
-        let policy = if cached {
+        let policy = if configured {
             h.policy.clone()
         } else {
             policy_value(d.policies().iter().map(PolicyDecision::policy))
@@ -128,7 +118,7 @@ pub(crate) fn insert(headers: &mut HeaderMap, d: &Decision, h: &Headers) {
         && let Some((i, p)) = d.most_restrictive_index()
     {
         let limit = match h.limits.get(i) {
-            Some(v) if cached => v.clone(),
+            Some(v) if configured => v.clone(),
             _ => number(p.policy().quota().limit().into()),
         };
         put(headers, X_RATELIMIT_LIMIT, limit);

@@ -129,7 +129,12 @@ where
         metrics::counter!(LIMITED_TOTAL, "policy" => policy, "shadow" => shadow).increment(1);
         if !config.shadow {
             let mut res = config.response.response(&rejected);
-            headers::insert(res.headers_mut(), &rejected.decision, &config.headers);
+            headers::insert(
+                res.headers_mut(),
+                &rejected.decision,
+                &config.headers,
+                chosen.is_none(),
+            );
             res.extensions_mut().insert(rejected.decision);
             return Ok(layer_made(res));
         }
@@ -168,7 +173,13 @@ where
     St: RateLimitStore,
 {
     let mut res = inner.call(req).await?.map(ResponseBody::inner);
-    headers::insert(res.headers_mut(), &decision, &config.headers);
+    headers::insert(
+        res.headers_mut(),
+        &decision,
+        &config.headers,
+        // The configured policies are passed by reference, never copied: same address.
+        std::ptr::eq(policies, &*config.policies),
+    );
     config
         .settle(key, policies, cost, &decision, source, res.status())
         .await;
