@@ -84,12 +84,7 @@ async fn once(
 
 pub(crate) async fn run(run: Duration, rounds: usize) -> FloodResult {
     let server = RedisServer::start();
-    let store = RedisBackend::builder(&server.url())
-        .expect("url")
-        .timeout(Duration::from_secs(5))
-        .connect()
-        .await
-        .expect("redis backend");
+    let store = crate::server::bench_backend(&server.url()).await;
     let mut r = FloodResult::default();
     for round in 0..rounds {
         server.command(&["FLUSHALL"]);

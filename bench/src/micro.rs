@@ -184,12 +184,7 @@ async fn raw_redis(args: &[String]) -> f64 {
 
 async fn redis(run_calls: usize, rounds: usize) -> (Vec<RedisRow>, String) {
     let server = RedisServer::start();
-    let store = RedisBackend::builder(&server.url())
-        .expect("url")
-        .timeout(Duration::from_secs(5))
-        .connect()
-        .await
-        .expect("redis backend");
+    let store = crate::server::bench_backend(&server.url()).await;
     let quota = Quota::per_second(LIMIT);
     let policies: Arc<[Policy]> = Arc::new([Policy::new("default", quota).expect("policy")]);
     let keys = Arc::new(keys(MANY_KEYS));

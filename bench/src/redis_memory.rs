@@ -128,12 +128,7 @@ async fn idempotency(store: &RedisBackend, items: usize) {
 
 pub(crate) async fn run(items: usize) -> Vec<MemoryRow> {
     let server = RedisServer::start();
-    let store = RedisBackend::builder(&server.url())
-        .expect("url")
-        .timeout(Duration::from_secs(5))
-        .connect()
-        .await
-        .expect("redis backend");
+    let store = crate::server::bench_backend(&server.url()).await;
     let kinds: [&'static str; 5] = [
         "GCRA key",
         "token bucket key",

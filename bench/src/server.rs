@@ -1,5 +1,5 @@
-//! In-process axum servers on loopback ports, and the `vigil-api` release binary as a child
-//! process.
+//! In-process axum servers on loopback ports, the `vigil-api` release binary as a child
+//! process, and the backend every Redis part connects to its own redis-server with.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use tower_vigil_core::RedisBackend;
 
 /// An axum server on `127.0.0.1:<free port>`, stopped on drop.
 pub(crate) struct Server {
@@ -119,4 +120,15 @@ impl Drop for VigilApi {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A backend on the bench's own redis-server at `url`, with a timeout no healthy local call
+/// reaches (a timeout here would be a failed measurement, not a figure).
+pub(crate) async fn bench_backend(url: &str) -> RedisBackend {
+    RedisBackend::builder(url)
+        .expect("url")
+        .timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .expect("redis backend")
 }
