@@ -37,7 +37,7 @@ use bytes::Bytes;
 
 pub use self::info::{BackendInfo, BackendKind, format_bytes};
 pub use self::subscription::{Subscription, SubscriptionEvent};
-use crate::error::BackendError;
+use crate::error::{BackendError, ConfigError};
 use crate::keys::KeyPrefix;
 
 /// The result of every backend call.
@@ -198,7 +198,47 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
 /// floored by the clock.
 pub const FENCE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
-/// Milliseconds of `ttl` for a `PX` argument: at least 1, since `PX 0` is an error in Redis.
+/// The longest TTL any backend accepts: ten 365-day years.
+///
+/// Far beyond any sane session, key-cache or idempotency window, and far below what overflows
+/// `Instant + ttl` in the memory backend or Redis's millisecond expiry arithmetic. Builders check
+/// every configured TTL against it with [`check_ttl`], so an absurd value (`Duration::MAX`) is a
+/// [`ConfigError`] at build time instead of a panic or a wrapped expiry per request.
+pub const MAX_TTL: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
+/// Checks a configured TTL for the setting `field`: non-zero and at most [`MAX_TTL`].
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_vigil_core::backend::check_ttl;
+///
+/// assert!(check_ttl("idle_timeout", Duration::from_secs(1800)).is_ok());
+/// assert_eq!(check_ttl("idle_timeout", Duration::MAX).unwrap_err().field(), "idle_timeout");
+/// assert!(check_ttl("idle_timeout", Duration::ZERO).is_err());
+/// ```
+pub fn check_ttl(field: &'static str, ttl: Duration) -> Result<Duration, ConfigError> {
+    if ttl.is_zero() {
+        Err(ConfigError::new(field, "must be greater than zero"))
+    } else if ttl > MAX_TTL {
+        Err(ConfigError::new(
+            field,
+            format!(
+                "{} s is longer than the longest TTL a backend accepts ({} s)",
+                ttl.as_secs(),
+                MAX_TTL.as_secs()
+            ),
+        ))
+    } else {
+        Ok(ttl)
+    }
+}
+
+/// Milliseconds of `ttl` for a `PX` argument: at least 1, since `PX 0` is an error in Redis,
+/// and at most [`MAX_TTL`], so no caller can make Redis's expiry arithmetic overflow.
 pub fn ttl_millis(ttl: Duration) -> u64 {
-    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+    // MAX_TTL in ms fits in u64 with room to spare; the `min` keeps a TTL that slipped past
+    // `check_ttl` (a computed one) from ever reaching Redis as an out-of-range value.
+    u64::try_from(ttl.min(MAX_TTL).as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
