@@ -4,7 +4,9 @@
 //! Two keys per API key, sharing the hash tag `{hash}` so the scripts run on Redis Cluster:
 //! `apikey:{hash}` holds the cached record (JSON, with a version field) and
 //! `apikey:{hash}:rev` a revocation generation that every revocation bumps. A fill names the
-//! generation it read before asking the key store, and is dropped if it changed.
+//! generation it read before asking the key store, and is dropped if it changed. Generations
+//! are floored with the server clock (`TIME` on Redis), so they never repeat, even after
+//! the generation key expired.
 //!
 //! ```
 //! use std::time::Duration;
@@ -59,7 +61,8 @@ pub trait ApiKeyBackend: Backend {
     ) -> impl Future<Output = BackendResult<bool>> + Send;
 
     /// Bumps the generation (which then lives `rev_ttl`) and deletes the record. Returns the
-    /// new generation.
+    /// new generation: `max(previous + 1, the backend's clock in µs)`, so it is greater than
+    /// every generation handed out before, even after the generation key expired.
     fn revoke_record(
         &self,
         record_key: &str,
@@ -118,7 +121,7 @@ impl ApiKeyBackend for RedisBackend {
     }
 }
 
-/// The generation stored in a slot: an `Int`, as `INCR` leaves it.
+/// The generation stored in a slot: an `Int`, as [`ApiKeyBackend::revoke_record`] leaves it.
 fn generation(value: Option<&Value>) -> BackendResult<u64> {
     match value {
         None => Ok(0),
@@ -174,7 +177,11 @@ impl ApiKeyBackend for MemoryBackend {
         rev_ttl: Duration,
     ) -> BackendResult<u64> {
         self.atomic(&[record_key, rev_key], |slots| {
-            let next = generation(slots[1].value())?.saturating_add(1);
+            // The twin of revoke.lua's `max(previous + 1, TIME in µs)`, on the backend's
+            // clock (tokio's, so a paused test clock still sees generations increase).
+            let next = generation(slots[1].value())?
+                .saturating_add(1)
+                .max(self.now_micros());
             let next_i = i64::try_from(next).unwrap_or(i64::MAX);
             slots[1].set(
                 Value::Int(next_i),

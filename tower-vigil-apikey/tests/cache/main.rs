@@ -7,6 +7,7 @@ mod common;
 mod backends;
 mod cases;
 mod failure_policy;
+mod generations;
 mod scripts_match;
 mod subscription_loss;
 

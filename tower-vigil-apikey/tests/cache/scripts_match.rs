@@ -1,6 +1,12 @@
 //! The L2 operations exist twice (Lua on Redis, Rust on memory); random operation sequences
 //! must give the same answers on both.
+//!
+//! Generations are floored with each backend's clock (`TIME` on Redis), so their values
+//! differ between the two: answers are compared after replacing each generation by its rank
+//! among the generations seen for that key (0 stays 0), and both must be strictly increasing
+//! per key, also across an expired generation key.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -10,47 +16,91 @@ use tower_vigil_apikey::ApiKeyBackend;
 #[derive(Debug, Clone)]
 enum Op {
     Read(u8),
-    Fill { key: u8, rev: u64, value: u8 },
+    /// A fill naming one of the generations seen so far for the key (`pick` modulo how many).
+    Fill {
+        key: u8,
+        pick: u8,
+        value: u8,
+    },
     Revoke(u8),
+    /// The generation key's TTL runs out (deleted, which leaves the same state).
+    Expire(u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (0u8..2).prop_map(Op::Read),
-        (0u8..2, 0u64..4, any::<u8>()).prop_map(|(key, rev, value)| Op::Fill { key, rev, value }),
+        (0u8..2, any::<u8>(), any::<u8>()).prop_map(|(key, pick, value)| Op::Fill {
+            key,
+            pick,
+            value
+        }),
         (0u8..2).prop_map(Op::Revoke),
+        (0u8..2).prop_map(Op::Expire),
     ]
 }
 
 #[derive(Debug, PartialEq)]
 enum Out {
-    Read(Option<Bytes>, u64),
+    Read(Option<Bytes>, usize),
     Fill(bool),
-    Revoke(u64),
+    Revoke(usize),
+    Expire,
+}
+
+/// The generations seen per key, and the rank of one among them.
+#[derive(Default)]
+struct Seen([BTreeSet<u64>; 2]);
+
+impl Seen {
+    fn rank(&mut self, key: u8, generation: u64) -> usize {
+        let set = &mut self.0[usize::from(key)];
+        set.insert(0);
+        set.insert(generation);
+        set.range(..generation).count()
+    }
+
+    fn pick(&self, key: u8, pick: u8) -> u64 {
+        let set = &self.0[usize::from(key)];
+        set.iter()
+            .nth(usize::from(pick) % set.len().max(1))
+            .copied()
+            .unwrap_or(0)
+    }
 }
 
 async fn run<B: ApiKeyBackend>(b: &B, ops: &[Op]) -> Vec<Out> {
     let keys = |k: u8| (format!("apikey:{{h{k}}}"), format!("apikey:{{h{k}}}:rev"));
     let ttl = Duration::from_secs(60);
+    let mut seen = Seen::default();
     let mut out = Vec::new();
     for op in ops {
         out.push(match op {
             Op::Read(k) => {
                 let (r, v) = keys(*k);
                 let (rec, rev) = b.read_record(&r, &v).await.unwrap();
-                Out::Read(rec, rev)
+                Out::Read(rec, seen.rank(*k, rev))
             }
-            Op::Fill { key, rev, value } => {
+            Op::Fill { key, pick, value } => {
                 let (r, v) = keys(*key);
+                let rev = seen.pick(*key, *pick);
                 Out::Fill(
-                    b.fill_record(&r, &v, *rev, Bytes::from(vec![*value; 3]), ttl)
+                    b.fill_record(&r, &v, rev, Bytes::from(vec![*value; 3]), ttl)
                         .await
                         .unwrap(),
                 )
             }
             Op::Revoke(k) => {
                 let (r, v) = keys(*k);
-                Out::Revoke(b.revoke_record(&r, &v, ttl).await.unwrap())
+                let rev = b.revoke_record(&r, &v, ttl).await.unwrap();
+                let before = seen.0[usize::from(*k)].last().copied().unwrap_or(0);
+                assert!(rev > before, "generation {rev} does not exceed {before}");
+                Out::Revoke(seen.rank(*k, rev))
+            }
+            Op::Expire(k) => {
+                let (_, v) = keys(*k);
+                b.delete(&v).await.unwrap();
+                Out::Expire
             }
         });
     }
