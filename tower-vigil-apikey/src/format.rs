@@ -109,27 +109,37 @@ pub fn generate_key(prefix: &str) -> Result<String, ConfigError> {
     Ok(key)
 }
 
-/// True when `key` was made by [`generate_key`] with `prefix` (shape and checksum).
+/// True when `key` was made by [`generate_key`] with `prefix` (shape and checksum). Any
+/// string is a valid input: the shape is checked on bytes, so a multi-byte character where
+/// an ASCII one belongs is a mismatch, never a slice inside a character.
 pub fn verify_format(key: &str, prefix: &str) -> bool {
-    let Some(rest) = key.strip_prefix(prefix).and_then(|r| r.strip_prefix('_')) else {
-        return false;
-    };
-    if rest.len() != BODY_LEN + 1 + CHECKSUM_LEN || !prefix.bytes().all(|b| b != b'_') {
+    if prefix.bytes().any(|b| b == b'_') {
         return false;
     }
-    let (body, sum) = rest.split_at(BODY_LEN);
-    let Some(sum) = sum.strip_prefix('_') else {
+    let Some(rest) = key
+        .as_bytes()
+        .strip_prefix(prefix.as_bytes())
+        .and_then(|r| r.strip_prefix(b"_"))
+    else {
         return false;
     };
-    if !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    // `body` `_` `sum`, all ASCII: comparing bytes never splits a character.
+    let Some((body, [b'_', sum @ ..])) = rest.split_at_checked(BODY_LEN) else {
+        return false;
+    };
+    if sum.len() != CHECKSUM_LEN
+        || !body.iter().all(u8::is_ascii_alphanumeric)
+        || !sum.iter().all(u8::is_ascii_alphanumeric)
+    {
         return false;
     }
-    let signed = &key[..key.len() - CHECKSUM_LEN - 1];
-    tower_vigil_core::secret::constant_time_eq(checksum(signed).as_bytes(), sum.as_bytes())
+    // Everything before `_sum`: the prefix, `_` and the body.
+    let signed = &key.as_bytes()[..key.len() - CHECKSUM_LEN - 1];
+    tower_vigil_core::secret::constant_time_eq(checksum(signed).as_bytes(), sum)
 }
 
-fn checksum(signed: &str) -> String {
-    let digest = Sha256::digest(signed.as_bytes());
+fn checksum(signed: impl AsRef<[u8]>) -> String {
+    let digest = Sha256::digest(signed.as_ref());
     digest[..CHECKSUM_LEN]
         .iter()
         .map(|b| char::from(BASE62[usize::from(*b % 62)]))

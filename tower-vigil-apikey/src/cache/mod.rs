@@ -170,11 +170,16 @@ impl<B: ApiKeyBackend, K: KeyStore> ApiKeyCache<B, K> {
 
     /// Looks a key up by its hash through both caches. An error means the store failed and
     /// no cached answer could stand in (backend failures alone are absorbed: see the crate
-    /// docs' failure policy).
+    /// docs' failure policy). A string that is not the shape of [`hash_key`](Self::hash_key)'s
+    /// output (64 lowercase hex characters) is no key: `Ok(None)` without any lookup, so
+    /// nothing is cached that [`invalidate_hash`](Self::invalidate_hash) could not evict.
     pub async fn lookup_hash(
         &self,
         key_hash: &str,
     ) -> Result<Option<Authenticated<K::Extra>>, StoreError> {
+        if !is_key_hash(key_hash) {
+            return Ok(None);
+        }
         self.inner.lookup(key_hash).await
     }
 

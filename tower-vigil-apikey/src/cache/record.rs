@@ -32,10 +32,17 @@ struct Record<T> {
     data: Option<ApiKeyData<T>>,
 }
 
-pub(crate) fn encode<T: Serialize>(data: Option<&ApiKeyData<T>>) -> Bytes {
-    let json = serde_json::to_vec(&RecordRef { v: VERSION, data })
-        .expect("key data serialises: it came from serde");
-    Bytes::from(json)
+/// The record for `data`, or `None` when the store's `Extra` type refuses to serialise (a
+/// map with non-string keys, a custom `Serialize` that fails): the key is then served without
+/// being shared through L2, instead of failing the request.
+pub(crate) fn encode<T: Serialize>(data: Option<&ApiKeyData<T>>) -> Option<Bytes> {
+    match serde_json::to_vec(&RecordRef { v: VERSION, data }) {
+        Ok(json) => Some(Bytes::from(json)),
+        Err(e) => {
+            tracing::warn!(error = %e, "api-key data does not serialise; not caching it in the shared tier");
+            None
+        }
+    }
 }
 
 /// The record's content, or `None` when it cannot be read (corrupt or another version).
@@ -57,8 +64,8 @@ mod tests {
     #[test]
     fn records_round_trip_and_reject_other_versions() {
         let d = ApiKeyData::new("k", "u").permission("p");
-        assert_eq!(decode::<()>(&encode(Some(&d))), Some(Some(d)));
-        assert_eq!(decode::<()>(&encode::<()>(None)), Some(None));
+        assert_eq!(decode::<()>(&encode(Some(&d)).unwrap()), Some(Some(d)));
+        assert_eq!(decode::<()>(&encode::<()>(None).unwrap()), Some(None));
         assert_eq!(decode::<()>(br#"{"v":2,"data":null}"#), None);
         assert_eq!(decode::<()>(b"garbage"), None);
     }

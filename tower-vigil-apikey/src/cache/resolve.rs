@@ -173,7 +173,13 @@ impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
             } else {
                 self.config.negative_ttl
             };
-            let value = record::encode(found.as_ref());
+            let Some(value) = record::encode(found.as_ref()) else {
+                // Unsharable (already logged): this instance still answers from it.
+                return Ok(Fetched {
+                    found: found.map(Authenticated::new),
+                    cacheable: true,
+                });
+            };
             match self
                 .backend
                 .fill_record(&record_key, &rev_key, rev, value, ttl)
