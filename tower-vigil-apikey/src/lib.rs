@@ -15,10 +15,11 @@
 //!   (pub/sub) and from L2; a per-key revocation generation makes sure a cache fill racing the
 //!   revocation never brings the key back. While the invalidation subscription is down, L1
 //!   entries are revalidated before use.
-//! - **Failure policy**: the backend is a cache, the store the truth. With the backend down, a
-//!   key this instance validated within `stale_if_error` (5 minutes) is served from L1, and any
-//!   other key is looked up in the store directly (still coalesced); 503 only when the store
-//!   fails too.
+//! - **Failure policy**: the backend is a cache, the store the truth. With the backend down,
+//!   every key is looked up in the store directly (still coalesced), so a key revoked there is
+//!   rejected at once; a key this instance validated within `stale_if_error` (5 minutes) is
+//!   served from L1 only when the store fails too, and a recent "no such key" answers without
+//!   the store. 503 only when the store fails and nothing stale may stand in.
 //! - **Issuing keys**: [`generate_key`] makes `vg_…` keys with a checksum that
 //!   [`KeyFormat::issued`] verifies.
 //!

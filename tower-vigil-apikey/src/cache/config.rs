@@ -18,7 +18,7 @@ pub const DEFAULT_L2_TTL: Duration = Duration::from_secs(300);
 /// Default TTL of a cached "no such key", in both tiers.
 pub const DEFAULT_NEGATIVE_TTL: Duration = Duration::from_secs(30);
 /// Default window in which a key this instance validated is still served when the backend
-/// fails.
+/// and the key store both fail.
 pub const DEFAULT_STALE_IF_ERROR: Duration = Duration::from_secs(300);
 /// Default bound on one key-store lookup.
 pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -117,7 +117,8 @@ impl<B: ApiKeyBackend, K: KeyStore> ApiKeyCacheBuilder<B, K> {
     }
 
     /// How long after this instance last validated a key it is still served when the backend
-    /// fails (default 5 minutes). Zero turns stale serving off.
+    /// and the key store both fail (default 5 minutes; with the backend down and the store up,
+    /// the store is asked, so a revocation there wins). Zero turns stale serving off.
     pub fn stale_if_error(mut self, window: Duration) -> Self {
         self.config.stale_if_error = window;
         self

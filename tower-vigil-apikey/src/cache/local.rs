@@ -24,8 +24,6 @@ pub(crate) struct Entry<T> {
     pub(crate) found: Option<Authenticated<T>>,
     /// When the L2 or the store last confirmed this result.
     pub(crate) validated_at: Instant,
-    /// When the lookup that produced it began.
-    started_at: Instant,
     epoch: u64,
     generation: u64,
 }
@@ -33,7 +31,6 @@ pub(crate) struct Entry<T> {
 /// What must be read before a fill starts, to stamp the entry it produces.
 #[derive(Clone, Copy)]
 pub(crate) struct FillStamp {
-    started_at: Instant,
     epoch: u64,
     generation: u64,
 }
@@ -43,7 +40,6 @@ impl<T> Entry<T> {
         Self {
             found,
             validated_at: Instant::now(),
-            started_at: stamp.started_at,
             epoch: stamp.epoch,
             generation: stamp.generation,
         }
@@ -77,7 +73,6 @@ impl LocalState {
 
     pub(crate) fn stamp(&self) -> FillStamp {
         FillStamp {
-            started_at: Instant::now(),
             epoch: self.epoch.load(Ordering::Acquire),
             generation: self.generation.load(Ordering::Acquire),
         }
@@ -101,17 +96,17 @@ impl LocalState {
             && !self.invalidated_since(hash, entry)
     }
 
-    /// True when `entry` came from a lookup that began at or after `arrived`: a request that
-    /// was waiting for it may use it even when the entry is not fresh (it was revalidated
-    /// after the request arrived). This coalesces revalidations of a hot key while entries
-    /// are stale (subscription down, or an L1 TTL of zero).
+    /// True when `entry` was confirmed (by L2 or the store) after `arrived`: the request was
+    /// waiting while that lookup ran, so it may use the result even when the entry is not
+    /// fresh, as it would a fresh fill. This coalesces revalidations of a hot key while
+    /// entries are stale (subscription down, backend down, or an L1 TTL of zero) into one.
     pub(crate) fn revalidated_for<T>(
         &self,
         hash: &str,
         entry: &Entry<T>,
         arrived: Instant,
     ) -> bool {
-        entry.started_at >= arrived && !self.invalidated_since(hash, entry)
+        entry.validated_at >= arrived && !self.invalidated_since(hash, entry)
     }
 
     /// Records an invalidation of `hash`; entries filled before it stop being used.

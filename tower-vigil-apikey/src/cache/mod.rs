@@ -70,6 +70,9 @@ pub(crate) struct Inner<B, K: KeyStore> {
     config: Config,
     l1: moka::future::Cache<String, Arc<Entry<K::Extra>>>,
     local: LocalState,
+    /// Store failures per key hash, with when they happened and their kind: the lookups
+    /// queued behind a failed one share its outcome (see `resolve`).
+    failures: moka::future::Cache<String, (tokio::time::Instant, crate::StoreErrorKind)>,
     /// Until when lookups skip the backend after a failed call.
     backend_down_until: parking_lot::Mutex<Option<tokio::time::Instant>>,
     /// Dropped with the cache, which stops the subscriber task.
@@ -123,6 +126,10 @@ impl<B: ApiKeyBackend, K: KeyStore> ApiKeyCache<B, K> {
             .max_capacity(config.l1_capacity)
             .time_to_live(keep.max(std::time::Duration::from_millis(1)))
             .build();
+        let failures = moka::future::Cache::builder()
+            .max_capacity(config.l1_capacity)
+            .time_to_live(resolve::FAILURE_SHARED_FOR)
+            .build();
         let (shutdown_tx, shutdown_rx) = oneshot::channel();
         let local = LocalState::new(config.l1_ttl, config.negative_ttl);
         let inner = Arc::new(Inner {
@@ -131,6 +138,7 @@ impl<B: ApiKeyBackend, K: KeyStore> ApiKeyCache<B, K> {
             config,
             l1,
             local,
+            failures,
             backend_down_until: parking_lot::Mutex::new(None),
             _shutdown: shutdown_tx,
         });

@@ -1,4 +1,6 @@
-//! The lookup path: L1, then (coalesced per key) L2 and the store, with the failure policy.
+//! The lookup path: L1, then (coalesced per key) L2 and the store, with the failure policy:
+//! with the backend down the store is asked first, and stale L1 entries only stand in when
+//! it fails too.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +12,7 @@ use tower_vigil_core::BackendError;
 use super::local::Entry;
 use super::{ApiKeyBackend, Inner, record};
 use crate::metrics::{self, inc};
-use crate::{ApiKeyData, Authenticated, KeyStore, StoreError};
+use crate::{ApiKeyData, Authenticated, KeyStore, StoreError, StoreErrorKind};
 
 /// How many times a lookup starts over after racing an invalidation before it answers from
 /// the store without caching.
@@ -19,6 +21,10 @@ const RACE_ROUNDS: usize = 3;
 /// After a backend call fails, how long lookups skip the backend and go straight to the
 /// failure policy, so an outage costs one timeout per second instead of one per request.
 pub(crate) const BACKEND_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// How long a failed store lookup is remembered, so the calls that were queued behind it
+/// share its outcome (they reach the per-key lock right after it, well within this).
+pub(crate) const FAILURE_SHARED_FOR: Duration = Duration::from_secs(1);
 
 type Found<T> = Option<Authenticated<T>>;
 
@@ -33,6 +39,14 @@ enum FetchError {
     /// The shared cache failed (already logged and counted).
     Backend,
     Store(StoreError),
+}
+
+/// The error a call gets when it shares a concurrent lookup's failure.
+fn shared(kind: StoreErrorKind) -> StoreError {
+    match kind {
+        StoreErrorKind::Timeout => StoreError::timeout(),
+        _ => StoreError::new("a concurrent lookup of this key failed"),
+    }
 }
 
 impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
@@ -63,8 +77,14 @@ impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
     }
 
     /// One coalesced resolution: calls for one key run one at a time (moka's per-key lock),
-    /// and a call finds the entry an earlier one left: fresh, or revalidated after this call
-    /// arrived.
+    /// and a call finds the entry an earlier one left: fresh, or revalidated while this call
+    /// waited. A call that waited behind a failed store lookup shares its failure rather than
+    /// queueing one more store call behind it.
+    ///
+    /// With the backend down, the store decides: a key revoked there is rejected at once,
+    /// even if this instance validated it a moment ago. A key this instance validated is
+    /// served stale only when the store fails too. A recent "no such key" is still answered
+    /// from L1 (failing closed, and keeping a flood of bad keys off the store).
     async fn resolve(
         &self,
         hash: &str,
@@ -85,15 +105,23 @@ impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
                     *slot = Some(Ok(Arc::clone(e)));
                     return Op::Nop;
                 }
+                if let Some(kind) = self.failed_since(hash, arrived).await {
+                    *slot = Some(
+                        self.servable_stale(current.as_ref())
+                            .ok_or_else(|| shared(kind)),
+                    );
+                    return Op::Nop;
+                }
                 let stamp = self.local.stamp();
                 let fetched = match self.fetch(hash).await {
                     Ok(f) => Ok(f),
                     Err(FetchError::Backend) => {
-                        if let Some(stale) = self.servable_stale(current.as_ref()) {
-                            *slot = Some(Ok(stale));
+                        if let Some(negative) = self.servable_negative(current.as_ref()) {
+                            *slot = Some(Ok(negative));
                             return Op::Nop;
                         }
-                        // The backend is only a cache: ask the store directly.
+                        // The backend is only a cache: the store is the truth, and asking it
+                        // first is what lets a revocation win during an outage.
                         self.store_lookup(hash).await.map(|found| Fetched {
                             found: found.map(Authenticated::new),
                             cacheable: true,
@@ -112,10 +140,10 @@ impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
                         }
                     }
                     Err(e) => {
-                        *slot = Some(match self.servable_stale(current.as_ref()) {
-                            Some(stale) => Ok(stale),
-                            None => Err(e),
-                        });
+                        self.failures
+                            .insert(hash.to_owned(), (Instant::now(), e.kind()))
+                            .await;
+                        *slot = Some(self.servable_stale(current.as_ref()).ok_or(e));
                         Op::Nop
                     }
                 }
@@ -124,8 +152,17 @@ impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
         out.unwrap_or_else(|| Err(StoreError::new("lookup did not complete")))
     }
 
+    /// The kind of a store failure for `hash` recorded after `arrived`: a lookup this call
+    /// waited behind failed.
+    async fn failed_since(&self, hash: &str, arrived: Instant) -> Option<StoreErrorKind> {
+        self.failures
+            .get(hash)
+            .await
+            .and_then(|(at, kind)| (at >= arrived).then_some(kind))
+    }
+
     /// A key this instance validated within `stale_if_error` (or a "no such key" within the
-    /// negative TTL), served while the backend (or the store) fails.
+    /// negative TTL), served while the store fails.
     fn servable_stale(
         &self,
         current: Option<&Arc<Entry<K::Extra>>>,
@@ -140,6 +177,17 @@ impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
             inc(metrics::STALE_SERVED);
             Arc::clone(e)
         })
+    }
+
+    /// A "no such key" confirmed within the negative TTL, served while the backend fails
+    /// without asking the store (L2 would have answered it for as long).
+    fn servable_negative(
+        &self,
+        current: Option<&Arc<Entry<K::Extra>>>,
+    ) -> Option<Arc<Entry<K::Extra>>> {
+        current
+            .filter(|e| e.found.is_none())
+            .and_then(|e| self.servable_stale(Some(e)))
     }
 
     /// L2, then the store; fills L2 unless a revocation raced the lookup.

@@ -1,7 +1,10 @@
-//! The failure policy with Redis stopped: keys validated recently are served from L1, others
-//! are looked up in the store directly, and only a failing store too gives 503.
+//! The failure policy with Redis stopped: every key is looked up in the store directly (so a
+//! revocation there wins), a key validated recently is served from L1 only when the store
+//! fails too, and a key never validated then gives 503.
 
 use std::time::Duration;
+
+use std::sync::Arc;
 
 use tower_vigil_apikey::{ApiKeyBackend, ApiKeyCache, ApiKeyData, RejectionKind};
 use tower_vigil_core::RedisBackend;
@@ -52,27 +55,31 @@ async fn stale_if_error_case<B: ApiKeyBackend>(
     assert_eq!(
         cache.authenticate(A).await.unwrap().data().id,
         "k-a",
-        "served stale from L1"
+        "revalidated in the store"
     );
-    assert_eq!(store.lookups(), 1, "a stale serve asks no one");
+    assert_eq!(
+        store.lookups(),
+        2,
+        "the store is asked before anything stale is served"
+    );
     assert_eq!(
         cache.authenticate(B).await.unwrap().data().id,
         "k-b",
         "looked up in the store directly"
     );
-    assert_eq!(store.lookups(), 2);
+    assert_eq!(store.lookups(), 3);
     assert_eq!(
         cache.authenticate(UNKNOWN).await.unwrap_err().kind(),
         RejectionKind::UnknownKey
     );
-    assert_eq!(store.lookups(), 3);
+    assert_eq!(store.lookups(), 4);
     // A flood of that bad key while Redis is down (past L1 freshness) is answered by the
     // negative entry, not the store.
     tokio::time::sleep(Duration::from_millis(100)).await;
     for _ in 0..20 {
         assert!(cache.authenticate(UNKNOWN).await.is_err());
     }
-    assert_eq!(store.lookups(), 3);
+    assert_eq!(store.lookups(), 4);
 
     store.set_failing(true);
     assert_eq!(
@@ -163,4 +170,114 @@ async fn stale_serving_stops_after_the_window() {
         cache.authenticate(A).await.unwrap_err().kind(),
         RejectionKind::Unavailable
     );
+}
+
+const REVOKED: &str = "key-e-revoked-during-outage";
+const HOT: &str = "key-f-hot-during-outage";
+
+/// `n` concurrent `authenticate(key)` calls, started together; every one must succeed.
+async fn all_at_once<B: ApiKeyBackend>(
+    cache: &ApiKeyCache<B, TestStore>,
+    key: &'static str,
+    n: usize,
+) {
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (cache, barrier) = (cache.clone(), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                cache.authenticate(key).await.map(|a| a.data().id.clone())
+            })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap(), "k-f");
+    }
+}
+
+/// Issue 12, item 11: with the backend down and the key store up, the store decides. A key
+/// revoked in the store (by another instance, whose invalidation cannot reach this one) is
+/// rejected at once, not served from stale L1; its "not found" stands when the store then
+/// fails too; a key validated before is served stale only when the store fails; and
+/// concurrent requests make one store call, whether it succeeds or fails.
+async fn the_store_decides_while_the_backend_is_down<B: ApiKeyBackend>(
+    backend: B,
+    stop: impl FnOnce(),
+) {
+    let store = TestStore::default();
+    // Every request revalidates (no waiting for L1 freshness to run out).
+    let cache = ApiKeyCache::builder(backend, store.clone())
+        .l1_ttl(Duration::ZERO)
+        .build()
+        .unwrap();
+    cache.ready().await;
+    add_key(&cache, &store, REVOKED, ApiKeyData::new("k-e", "u-1"));
+    add_key(&cache, &store, HOT, ApiKeyData::new("k-f", "u-1"));
+    assert!(cache.authenticate(REVOKED).await.is_ok());
+    assert!(cache.authenticate(HOT).await.is_ok());
+    assert_eq!(store.lookups(), 2);
+
+    stop();
+    store.keys.remove(&cache.hash_key(REVOKED));
+    assert_eq!(
+        cache.authenticate(REVOKED).await.unwrap_err().kind(),
+        RejectionKind::UnknownKey,
+        "a key revoked in the store was served from stale L1"
+    );
+    store.set_failing(true);
+    assert_eq!(
+        cache.authenticate(REVOKED).await.unwrap_err().kind(),
+        RejectionKind::UnknownKey,
+        "the store's \"not found\" must win over the older stale entry"
+    );
+    store.set_failing(false);
+
+    // A slow store keeps the first lookup in flight while the others arrive.
+    store.set_delay(Duration::from_millis(200));
+    let before = store.lookups();
+    all_at_once(&cache, HOT, 50).await;
+    assert_eq!(
+        store.lookups(),
+        before + 1,
+        "50 concurrent requests, one store call"
+    );
+
+    store.set_failing(true);
+    let before = store.lookups();
+    all_at_once(&cache, HOT, 50).await;
+    assert_eq!(
+        store.lookups(),
+        before + 1,
+        "served stale after one failed store call, shared by all 50"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_decides_with_redis_stopped() {
+    let mut server = RedisServer::start();
+    let backend = connect(&server.url()).await;
+    the_store_decides_while_the_backend_is_down(backend, move || server.stop()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_decides_with_the_cluster_stopped() {
+    let mut cluster = tokio::task::spawn_blocking(RedisCluster::start)
+        .await
+        .unwrap();
+    let backend = RedisBackend::cluster_builder(cluster.urls())
+        .unwrap()
+        .prefix(unique_prefix())
+        .unwrap()
+        .timeout(Duration::from_millis(300))
+        .connect_timeout(Duration::from_secs(3))
+        .connect()
+        .await
+        .unwrap();
+    let stop = move || {
+        for i in 0..3 {
+            cluster.stop_node(i);
+        }
+    };
+    the_store_decides_while_the_backend_is_down(backend, stop).await;
 }

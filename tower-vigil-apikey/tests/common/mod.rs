@@ -26,8 +26,9 @@ pub struct Gate {
     pub release: Arc<Notify>,
 }
 
-/// A [`KeyStore`] over a map that counts lookups, can fail, can be slow, and can hold the
-/// next lookup at a [`Gate`] after it read the map (like a database read that is in flight).
+/// A [`KeyStore`] over a map that counts lookups, can fail, can be slow (failing or not), and
+/// can hold the next lookup at a [`Gate`] after it read the map (like a database read that is
+/// in flight).
 #[derive(Clone, Default)]
 pub struct TestStore {
     pub keys: StaticKeyStore,
@@ -63,9 +64,8 @@ impl KeyStore for TestStore {
 
     async fn lookup(&self, key_hash: &str) -> Result<Option<ApiKeyData>, StoreError> {
         self.lookups.fetch_add(1, Ordering::SeqCst);
-        if self.failing.load(Ordering::SeqCst) {
-            return Err(StoreError::new("test store is down"));
-        }
+        // A failing lookup is as slow as a working one: a database that is down answers late.
+        let failing = self.failing.load(Ordering::SeqCst);
         let found = self.keys.lookup(key_hash).await?;
         let delay = *self.delay.lock();
         if let Some(d) = delay {
@@ -75,6 +75,9 @@ impl KeyStore for TestStore {
         if let Some(g) = gate {
             g.entered.notify_one();
             g.release.notified().await;
+        }
+        if failing {
+            return Err(StoreError::new("test store is down"));
         }
         Ok(found)
     }
