@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tower_vigil_core::ConfigError;
+use tower_vigil_core::backend::check_ttl;
 use tower_vigil_core::secret::SecretHasher;
 
 use super::{ApiKeyBackend, ApiKeyCache};
@@ -47,7 +48,9 @@ impl Config {
     }
 }
 
-/// Builds an [`ApiKeyCache`]. Every duration must be positive.
+/// Builds an [`ApiKeyCache`]. Every duration must be positive (the L1 TTL and the stale
+/// window may also be zero) and at most [`MAX_TTL`](tower_vigil_core::backend::MAX_TTL), ten
+/// years: anything longer is a [`ConfigError`] from the setter or from `build()`.
 #[must_use]
 pub struct ApiKeyCacheBuilder<B, K> {
     pub(crate) backend: B,
@@ -89,7 +92,8 @@ impl<B: ApiKeyBackend, K: KeyStore> ApiKeyCacheBuilder<B, K> {
     }
 
     /// How long an in-process entry is served without asking anyone (default 30 s). A zero
-    /// TTL makes every request revalidate against the shared cache.
+    /// TTL makes every request revalidate against the shared cache. Longer than
+    /// [`MAX_TTL`](tower_vigil_core::backend::MAX_TTL) fails at `build()`.
     pub fn l1_ttl(mut self, ttl: Duration) -> Self {
         self.config.l1_ttl = ttl;
         self
@@ -104,29 +108,33 @@ impl<B: ApiKeyBackend, K: KeyStore> ApiKeyCacheBuilder<B, K> {
         Ok(self)
     }
 
-    /// TTL of a record in the shared backend (default 5 minutes).
+    /// TTL of a record in the shared backend (default 5 minutes; positive, at most
+    /// [`MAX_TTL`](tower_vigil_core::backend::MAX_TTL)).
     pub fn l2_ttl(mut self, ttl: Duration) -> Result<Self, ConfigError> {
-        self.config.l2_ttl = positive("l2_ttl", ttl)?;
+        self.config.l2_ttl = check_ttl("l2_ttl", ttl)?;
         Ok(self)
     }
 
-    /// TTL of a cached "no such key" in both tiers (default 30 s).
+    /// TTL of a cached "no such key" in both tiers (default 30 s; positive, at most
+    /// [`MAX_TTL`](tower_vigil_core::backend::MAX_TTL)).
     pub fn negative_ttl(mut self, ttl: Duration) -> Result<Self, ConfigError> {
-        self.config.negative_ttl = positive("negative_ttl", ttl)?;
+        self.config.negative_ttl = check_ttl("negative_ttl", ttl)?;
         Ok(self)
     }
 
     /// How long after this instance last validated a key it is still served when the backend
     /// and the key store both fail (default 5 minutes; with the backend down and the store up,
-    /// the store is asked, so a revocation there wins). Zero turns stale serving off.
+    /// the store is asked, so a revocation there wins). Zero turns stale serving off. Longer
+    /// than [`MAX_TTL`](tower_vigil_core::backend::MAX_TTL) fails at `build()`.
     pub fn stale_if_error(mut self, window: Duration) -> Self {
         self.config.stale_if_error = window;
         self
     }
 
-    /// Bound on one key-store lookup (default 2 s); past it the lookup counts as failed.
+    /// Bound on one key-store lookup (default 2 s; positive, at most
+    /// [`MAX_TTL`](tower_vigil_core::backend::MAX_TTL)); past it the lookup counts as failed.
     pub fn store_timeout(mut self, timeout: Duration) -> Result<Self, ConfigError> {
-        self.config.store_timeout = positive("store_timeout", timeout)?;
+        self.config.store_timeout = check_ttl("store_timeout", timeout)?;
         Ok(self)
     }
 
@@ -139,6 +147,10 @@ impl<B: ApiKeyBackend, K: KeyStore> ApiKeyCacheBuilder<B, K> {
     /// The cache. Spawns its invalidation subscriber, so it must be called inside a Tokio
     /// runtime.
     pub fn build(self) -> Result<ApiKeyCache<B, K>, ConfigError> {
+        // The setters that cannot fail are checked here: an absurd duration would overflow
+        // the in-process cache's expiry arithmetic (moka panics past 1000 years).
+        zero_or_ttl("l1_ttl", self.config.l1_ttl)?;
+        zero_or_ttl("stale_if_error", self.config.stale_if_error)?;
         let handle = tokio::runtime::Handle::try_current().map_err(|_| {
             ConfigError::new(
                 "runtime",
@@ -149,9 +161,72 @@ impl<B: ApiKeyBackend, K: KeyStore> ApiKeyCacheBuilder<B, K> {
     }
 }
 
-fn positive(field: &'static str, d: Duration) -> Result<Duration, ConfigError> {
+/// [`check_ttl`] for a setting where zero means "off".
+fn zero_or_ttl(field: &'static str, d: Duration) -> Result<Duration, ConfigError> {
     if d.is_zero() {
-        return Err(ConfigError::new(field, "must be positive"));
+        Ok(d)
+    } else {
+        check_ttl(field, d)
     }
-    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tower_vigil_core::MemoryBackend;
+    use tower_vigil_core::backend::MAX_TTL;
+
+    use crate::{ApiKeyCache, StaticKeyStore};
+
+    fn builder() -> super::ApiKeyCacheBuilder<MemoryBackend, StaticKeyStore> {
+        ApiKeyCache::builder(MemoryBackend::new(), StaticKeyStore::new())
+    }
+
+    /// Issue 12, item 17: every duration is bounded at build time, never an overflow or panic.
+    #[tokio::test]
+    async fn absurd_durations_are_config_errors() {
+        let too_long = MAX_TTL + Duration::from_secs(1);
+        for d in [Duration::MAX, too_long] {
+            let field = |r: Result<_, tower_vigil_core::ConfigError>| r.err().map(|e| e.field());
+            assert_eq!(field(builder().l2_ttl(d).map(|_| ())), Some("l2_ttl"));
+            assert_eq!(
+                field(builder().negative_ttl(d).map(|_| ())),
+                Some("negative_ttl")
+            );
+            assert_eq!(
+                field(builder().store_timeout(d).map(|_| ())),
+                Some("store_timeout")
+            );
+            assert_eq!(
+                field(builder().l1_ttl(d).build().map(|_| ())),
+                Some("l1_ttl")
+            );
+            assert_eq!(
+                field(builder().stale_if_error(d).build().map(|_| ())),
+                Some("stale_if_error")
+            );
+        }
+        for zero_is_refused in [
+            builder().l2_ttl(Duration::ZERO).map(|_| ()),
+            builder().negative_ttl(Duration::ZERO).map(|_| ()),
+            builder().store_timeout(Duration::ZERO).map(|_| ()),
+        ] {
+            assert!(zero_is_refused.is_err());
+        }
+        // Zero turns L1 freshness and stale serving off; the longest TTL is still accepted.
+        let ok = builder()
+            .l1_ttl(Duration::ZERO)
+            .stale_if_error(Duration::ZERO)
+            .build();
+        assert!(ok.is_ok());
+        let longest = builder()
+            .l1_ttl(MAX_TTL)
+            .stale_if_error(MAX_TTL)
+            .l2_ttl(MAX_TTL)
+            .and_then(|b| b.negative_ttl(MAX_TTL))
+            .and_then(|b| b.store_timeout(MAX_TTL))
+            .and_then(super::ApiKeyCacheBuilder::build);
+        assert!(longest.is_ok());
+    }
 }
