@@ -49,10 +49,10 @@ impl Config {
         ms(self.refresh_after)
     }
 
-    /// How long a user index must live after a member was added or refreshed: a member lives
-    /// at most the absolute timeout from its indexing, or the idle timeout from its last write.
+    /// How long an index entry is good for from its (re)indexing: the longest TTL a write can
+    /// give the session. The session is indexed again before a write would reach past it.
     pub(crate) fn index_ttl(&self) -> Duration {
-        self.absolute.unwrap_or(self.idle).max(self.idle)
+        self.idle
     }
 
     /// The request's token: from the header if one is configured and present, else from the

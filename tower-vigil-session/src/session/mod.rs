@@ -95,17 +95,14 @@ impl Session {
 
     /// The state for recording a changed value. Not loaded: the save's write itself checks
     /// that the session exists with the request's secret, and starts a new session when it
-    /// does not, so a load here would only cost a round trip. Loaded when there is no
-    /// absolute timeout: the save then extends the user's index, so it must know the user.
+    /// does not, so a load here would only cost a round trip. (The write cannot extend a
+    /// session past its user-index deadline; when that is due for renewal, the save loads the
+    /// session to learn its user.)
     async fn for_value_change(&self) -> Result<MutexGuard<'_, State>, SessionError> {
-        let mut st = self.inner.state.lock().await;
-        if self.config().absolute.is_none() {
-            self.load_into(&mut st).await?;
-        }
-        Ok(st)
+        Ok(self.inner.state.lock().await)
     }
 
-    async fn load_into(&self, st: &mut State) -> Result<(), SessionError> {
+    pub(super) async fn load_into(&self, st: &mut State) -> Result<(), SessionError> {
         if st.loaded.is_none() {
             let token = st.token.clone().expect("an unloaded session has a token");
             let hasher = &self.config().hasher;

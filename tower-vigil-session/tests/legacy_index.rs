@@ -1,0 +1,48 @@
+//! A user index written before the sorted set (a plain set, issue 12 item 6) keeps working
+//! after an upgrade: its members are listed, revoked, and new logins are added to it.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use tower_vigil_core::{Backend, RedisBackend};
+use tower_vigil_session::SessionLayer;
+use tower_vigil_session::store::{Expiry, SessionStore};
+use tower_vigil_session::token::{SessionToken, user_index_key};
+use tower_vigil_tests::fixtures;
+
+async fn legacy_set_is_converted(store: RedisBackend) {
+    let hasher = Default::default();
+    let old = SessionToken::generate();
+    let fields = [("_user".to_owned(), Bytes::from_static(b"erin"))];
+    let expiry = Expiry::new(3_600_000, 0);
+    let key = old.key(&hasher);
+    assert!(store.create(&key, "s", &fields, expiry).await.unwrap());
+    // What an earlier version wrote: a set of session hashes with a TTL.
+    let index = user_index_key("erin");
+    let member = Bytes::from(old.id_hash(&hasher));
+    store
+        .set_add(&index, &[member], Duration::from_secs(3600))
+        .await
+        .unwrap();
+
+    let manager = SessionLayer::new(store.clone()).manager();
+    assert_eq!(manager.list_user_sessions("erin").await.unwrap().len(), 1);
+    let new = SessionToken::generate();
+    store
+        .index_add(&index, &new.id_hash(&hasher), Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(store.index_members(&index).await.unwrap().len(), 2);
+    assert_eq!(manager.destroy_user_sessions("erin").await.unwrap(), 1);
+    assert!(store.load(&key, None).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn redis() {
+    legacy_set_is_converted(fixtures::redis().await).await;
+}
+
+#[tokio::test]
+async fn cluster() {
+    legacy_set_is_converted(fixtures::cluster().await).await;
+}
