@@ -7,7 +7,7 @@ use http::{HeaderMap, HeaderName};
 use tower_vigil_core::secret::SecretHasher;
 
 use crate::store::{DynStore, Expiry};
-use crate::token::{CookieConfig, CookieSigner, SessionToken, find_cookie};
+use crate::token::{CookieConfig, CookieSigner, SessionToken};
 
 /// The default idle timeout: 24 hours (the original service's session lifetime).
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
@@ -70,7 +70,8 @@ impl Config {
         let Some(cookie) = &self.cookie else {
             return (None, Carrier::Header);
         };
-        let token = find_cookie(headers, &cookie.name)
+        let token = cookie
+            .find(headers)
             .into_iter()
             .find_map(|v| self.decode(v));
         (token, Carrier::Cookie)

@@ -22,7 +22,7 @@
 //!         Ok::<_, Infallible>(Response::new(format!("visit {}", visits + 1)))
 //!     }));
 //! let res = app.ready().await.unwrap().call(Request::new(String::new())).await.unwrap();
-//! assert!(res.headers()["set-cookie"].to_str().unwrap().starts_with("vigil_session="));
+//! assert!(res.headers()["set-cookie"].to_str().unwrap().starts_with("__Host-vigil_session="));
 //! # }
 //! ```
 
@@ -187,11 +187,14 @@ impl Session {
     }
 
     /// Ends the session (logout): deleted when the response is saved, and the cookie cleared.
-    /// Values inserted afterwards start a new session with a new token.
+    /// Values inserted afterwards start a new session with a new token. A request whose token
+    /// no longer opens a session (stale, cycled away, unknown) has nothing to end and leaves
+    /// the cookie alone.
     pub async fn destroy(&self) -> Result<(), SessionError> {
         let mut st = self.loaded().await?;
         Self::open(&st)?;
-        // Without a live session the token stays, so the save clears its dead cookie.
+        // Without a live session there is nothing to end, and the cookie is left alone: it
+        // may already hold the token of the session that replaced this one.
         if st.stored().is_some()
             && let Some(token) = st.token.take()
         {

@@ -17,10 +17,14 @@ pub(crate) enum SaveOutcome {
     Unchanged,
     /// A new token (new session or cycled id) to send to the client.
     Issued(SessionToken),
-    /// The session is gone (destroyed, or the token was unknown): clear the cookie.
+    /// This request destroyed the session: clear the cookie. Only the request that ended a
+    /// session clears its cookie; one that merely found its token unknown or stale leaves the
+    /// cookie alone, as by then it may hold the token of the session that replaced it (a
+    /// request sent before a login and answered after it must not log the user out).
     Cleared,
     /// The session was destroyed, expired or cycled away while this request changed it: the
-    /// change was not written (a write never brings a session back).
+    /// change was not written (a write never brings a session back). The cookie is left alone,
+    /// as for a stale token.
     Ended,
 }
 
@@ -97,15 +101,13 @@ impl Session {
                 }
                 r
             }
-            _ if set.is_empty() => {
-                // No live session and nothing to store: drop a dead cookie if one was sent.
-                let stale = st.token.is_some() && st.loaded.is_some();
-                Ok(if cleared || stale {
-                    SaveOutcome::Cleared
-                } else {
-                    SaveOutcome::Unchanged
-                })
-            }
+            // No live session and nothing to store. Only a destroy in this request clears the
+            // cookie; a stale or unknown token is left for the browser to replace or expire.
+            _ if set.is_empty() => Ok(if cleared {
+                SaveOutcome::Cleared
+            } else {
+                SaveOutcome::Unchanged
+            }),
             _ => self.create(set).await,
         }
     }
@@ -178,7 +180,7 @@ impl Session {
                     None => self.create(set).await,
                 }
             }
-            _ if set.is_empty() => Ok(SaveOutcome::Cleared),
+            _ if set.is_empty() => Ok(SaveOutcome::Unchanged),
             _ => self.create(set).await,
         }
     }
@@ -243,8 +245,9 @@ impl Session {
             saved();
         }
         if !written {
+            // A refresh of a session that ended since it was read has nothing to report.
             return Ok(if is_refresh {
-                SaveOutcome::Cleared
+                SaveOutcome::Unchanged
             } else {
                 SaveOutcome::Ended
             });

@@ -75,4 +75,5 @@ on_every_backend!(
     logins_racing_revoke_all_leave_no_live_session,
     user_index_stays_bounded_by_live_sessions,
     active_sessions_renew_their_index_entry,
+    pre_login_requests_keep_the_new_cookie,
 );
