@@ -10,13 +10,18 @@ use tower_vigil_session::store::{Expiry, SessionStore};
 use tower_vigil_session::token::{SessionToken, user_index_key};
 use tower_vigil_tests::fixtures;
 
+mod common;
+use common::App;
+
 async fn legacy_set_is_converted(store: RedisBackend) {
     let hasher = Default::default();
     let old = SessionToken::generate();
     let fields = [("_user".to_owned(), Bytes::from_static(b"erin"))];
     let expiry = Expiry::new(3_600_000, 0);
     let key = old.key(&hasher);
-    assert!(store.create(&key, "s", &fields, expiry).await.unwrap());
+    // A session of a user with no index deadline, as an earlier version stored it.
+    let secret = old.secret_hash(&hasher);
+    assert!(store.create(&key, &secret, &fields, expiry).await.unwrap());
     // What an earlier version wrote: a set of session hashes with a TTL.
     let index = user_index_key("erin");
     let member = Bytes::from(old.id_hash(&hasher));
@@ -25,8 +30,16 @@ async fn legacy_set_is_converted(store: RedisBackend) {
         .await
         .unwrap();
 
-    let manager = SessionLayer::new(store.clone()).manager();
+    let layer = SessionLayer::new(store.clone());
+    let manager = layer.manager();
     assert_eq!(manager.list_user_sessions("erin").await.unwrap().len(), 1);
+    // A value written without reading the session re-indexes it first: it gets a deadline.
+    let app = App::new(layer);
+    let r = app.send("/set/a/1", Some(old.as_str())).await;
+    assert!(r.status == 200 && r.set_cookie.is_empty(), "{r:?}");
+    let s = store.load(&key, None).await.unwrap().expect("live");
+    assert!(s.index_deadline_ms() > 0);
+    assert_eq!(s.data()["a"], Bytes::from_static(b"1"));
     let new = SessionToken::generate();
     store
         .index_add(&index, &new.id_hash(&hasher), Duration::from_secs(60))

@@ -18,7 +18,7 @@ use tower_vigil_core::{BackendError, BackendResult, MemoryBackend};
 use super::record::{Expiry, StoredSession, WriteOutcome};
 use super::{
     ABSOLUTE_FIELD, CREATED_FIELD, DEADLINE_FIELD, INDEX_GRACE, LAST_FIELD, SECRET_FIELD,
-    SessionStore,
+    SessionStore, USER_FIELD,
 };
 
 fn now_ms(backend: &MemoryBackend) -> u64 {
@@ -50,7 +50,7 @@ fn absolute_at(h: &BTreeMap<String, Bytes>) -> u64 {
 
 /// write.lua's TTL: `min(idle, _abs - now, deadline - now)` in signed ms (`<= 0`: past), with
 /// the deadline the write brings or else the stored one; `None` when the stored deadline is
-/// due for renewal (write.lua's `return 2`).
+/// due for renewal, or a user's session has none (write.lua's `return 2`).
 fn write_ttl(h: &BTreeMap<String, Bytes>, now: u64, expiry: Expiry) -> Option<i128> {
     let now = i128::from(now);
     let mut ttl = i128::from(expiry.idle_ms);
@@ -62,7 +62,9 @@ fn write_ttl(h: &BTreeMap<String, Bytes>, now: u64, expiry: Expiry) -> Option<i1
     if cap == 0 {
         cap = i128::from(number(h, DEADLINE_FIELD));
         let due = i128::from(expiry.reindex_ms);
-        if cap > 0 && due > 0 && ttl - (cap - now) >= due {
+        // Due, or a user's session without a deadline (indexed by an earlier version).
+        let legacy = cap == 0 && h.contains_key(USER_FIELD);
+        if due > 0 && ((cap > 0 && ttl - (cap - now) >= due) || legacy) {
             return None;
         }
     }

@@ -24,7 +24,8 @@ pub struct Expiry {
     /// stored deadline: a session never outlives its index entry.
     pub not_after_ms: u64,
     /// For a write without a new deadline: when the stored one would cut the TTL by this much
-    /// or more, the write is refused with [`WriteOutcome::Reindex`] (`0`: never).
+    /// or more, or the session has a user but no deadline (indexed by an earlier version), the
+    /// write is refused with [`WriteOutcome::Reindex`] (`0`: never).
     pub reindex_ms: u64,
 }
 

@@ -5,8 +5,8 @@
 -- (fields to set), n field/value pairs, then fields to delete.
 -- Sets _last to now and the TTL to min(idle, _abs - now, _dl - now); a session past either is
 -- deleted instead. Without a new deadline, when the stored one would cut the TTL by reindex_ms
--- or more, nothing is written and 2 is returned: the caller re-indexes the session first, so an
--- active session is not ended by its index deadline.
+-- or more (or a session with a user has none), nothing is written and 2 is returned: the
+-- caller re-indexes the session first, so an active session is not ended by its deadline.
 -- Returns 1 written, 0 gone, 2 re-index first.
 if redis.call('HGET', KEYS[1], '_sec') ~= ARGV[1] then
   return 0
@@ -20,8 +20,14 @@ local cap = tonumber(ARGV[3])
 if cap == 0 then
   cap = tonumber(redis.call('HGET', KEYS[1], '_dl') or '0') or 0
   local due = tonumber(ARGV[4])
-  if cap > 0 and due > 0 and ttl - (cap - now) >= due then
-    return 2
+  if due > 0 then
+    if cap > 0 and ttl - (cap - now) >= due then
+      return 2
+    end
+    -- A user's session without a deadline was indexed by an earlier version.
+    if cap == 0 and redis.call('HEXISTS', KEYS[1], '_user') == 1 then
+      return 2
+    end
   end
 end
 if cap > 0 and cap - now < ttl then ttl = cap - now end
