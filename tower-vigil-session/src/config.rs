@@ -7,7 +7,7 @@ use http::{HeaderMap, HeaderName};
 use tower_vigil_core::secret::SecretHasher;
 
 use crate::store::{DynStore, Expiry};
-use crate::token::{CookieConfig, CookieSigner, SessionToken, find_cookie};
+use crate::token::{CookieConfig, CookieSigner, SessionToken};
 
 /// The default idle timeout: 24 hours (the original service's session lifetime).
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
@@ -49,10 +49,10 @@ impl Config {
         ms(self.refresh_after)
     }
 
-    /// How long a user index must live after a member was added or refreshed: a member lives
-    /// at most the absolute timeout from its indexing, or the idle timeout from its last write.
+    /// How long an index entry is good for from its (re)indexing: the longest TTL a write can
+    /// give the session. The session is indexed again before a write would reach past it.
     pub(crate) fn index_ttl(&self) -> Duration {
-        self.absolute.unwrap_or(self.idle).max(self.idle)
+        self.idle
     }
 
     /// The request's token: from the header if one is configured and present, else from the
@@ -70,7 +70,8 @@ impl Config {
         let Some(cookie) = &self.cookie else {
             return (None, Carrier::Header);
         };
-        let token = find_cookie(headers, &cookie.name)
+        let token = cookie
+            .find(headers)
             .into_iter()
             .find_map(|v| self.decode(v));
         (token, Carrier::Cookie)

@@ -4,7 +4,7 @@
 //! Cluster or memory.
 //!
 //! - **Token**: a 128-bit session id and a 256-bit secret from the OS CSPRNG, base64url, in
-//!   a cookie (`vigil_session`; `HttpOnly; Secure; SameSite=Lax; Path=/`) or a header;
+//!   a cookie (`__Host-vigil_session`; `HttpOnly; Secure; SameSite=Lax; Path=/`) or a header;
 //!   optionally HMAC-signed with key rotation. The backend sees only SHA-256 digests.
 //!   Malformed, unsigned or oversized tokens mean "no session", with no backend call;
 //!   well-formed but wrong ones find nothing.

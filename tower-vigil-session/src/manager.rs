@@ -1,6 +1,18 @@
 //! [`SessionManager`]: session work outside a request — revoke every session of a user, list
-//! them. Both read the user's index set and touch only that user's sessions: O(their
+//! them. Both read the user's index and touch only that user's sessions: O(their live
 //! sessions), never a scan, and each key on its own so they work on Redis Cluster.
+//!
+//! The index is a sorted set scored by each session's deadline, pruned on every add, and a
+//! session never outlives its entry (writes cap its expiry at the deadline the index gave).
+//! Members leave it only when their session was deleted by the call removing them (or at their
+//! deadline): a login racing a revoke-all stays indexed, so a later revoke-all ends it.
+//!
+//! Why not a per-user "revoked before" watermark checked on every load instead: the session
+//! and its user's index live in different cluster slots, so the check would be a second key
+//! and a second round trip on every session read (and it needs the user id, which is only
+//! known once the session is loaded), and comparing a watermark set by one node's clock with
+//! a creation time from another's is only as good as their clock agreement. Keeping members
+//! costs nothing on the read path.
 //!
 //! ```
 //! use tower_vigil_core::MemoryBackend;
@@ -69,26 +81,35 @@ impl SessionManager {
 
     /// Deletes every session of `user_id` and returns how many were live. Requests still
     /// running with one of them cannot write it back: their save finds it gone.
+    ///
+    /// A login racing this call may create its session after the call looked for it (the
+    /// login indexes the session before creating it, so the call finds the member but not
+    /// yet the session). Such a session is not counted and stays in the index: only members
+    /// whose session this call deleted are dropped from it, so the next call ends it. (A login
+    /// that overlaps a revoke-all may take effect after it, as if it came second.)
     pub async fn destroy_user_sessions(&self, user_id: &str) -> Result<u64, SessionError> {
         let store = &*self.config.store;
         let index = user_index_key(user_id);
         let members = store.index_members(&index).await?;
-        // Owned keys: a stream borrowing `members` makes this future's `Send`-ness depend on
-        // higher-ranked lifetimes, which callers in generic handlers cannot prove.
-        let keys: Vec<String> = members
-            .iter()
-            .filter(|m| is_hash(m))
-            .map(|m| session_key(m))
-            .collect();
-        let live: Vec<bool> = stream::iter(keys)
-            .map(|key| async move { store.destroy(&key, None).await })
+        // Owned values: a stream borrowing `members` makes this future's `Send`-ness depend
+        // on higher-ranked lifetimes, which callers in generic handlers cannot prove.
+        let hashes: Vec<String> = members.into_iter().filter(|m| is_hash(m)).collect();
+        let ended: Vec<Option<String>> = stream::iter(hashes)
+            .map(|hash| async move {
+                let deleted = store.destroy(&session_key(&hash), None).await?;
+                Ok::<_, tower_vigil_core::BackendError>(deleted.then_some(hash))
+            })
             .buffer_unordered(CONCURRENCY)
             .try_collect()
             .await?;
-        if !members.is_empty() {
-            store.index_remove(&index, &members).await?;
+        // A member whose delete found nothing is kept, never dropped: its session may be one
+        // a racing login is about to create. Dead members leave at their deadline instead
+        // (the index prunes them on every add), so keeping them costs no unbounded growth.
+        let ended: Vec<String> = ended.into_iter().flatten().collect();
+        if !ended.is_empty() {
+            store.index_remove(&index, &ended).await?;
         }
-        let revoked = live.iter().filter(|l| **l).count() as u64;
+        let revoked = ended.len() as u64;
         metrics::counter!("vigil_session_saves_total").increment(revoked);
         Ok(revoked)
     }
@@ -111,51 +132,47 @@ impl SessionManager {
             .await?
             .is_some_and(|s| s.user_id() == Some(user_id));
         let revoked = owned && store.destroy(&key, None).await?;
-        store
-            .index_remove(&user_index_key(user_id), &[id_hash.to_owned()])
-            .await?;
+        // As in `destroy_user_sessions`: a member leaves the index only with its session.
+        if revoked {
+            store
+                .index_remove(&user_index_key(user_id), &[id_hash.to_owned()])
+                .await?;
+        }
         Ok(revoked)
     }
 
-    /// The live sessions of `user_id`, oldest first. Members of the index whose session has
-    /// ended are dropped from it on the way.
+    /// The live sessions of `user_id`, oldest first. Index members whose session is not
+    /// live are skipped, not dropped (a racing login may be about to create it); they leave
+    /// the index at their deadline.
     pub async fn list_user_sessions(
         &self,
         user_id: &str,
     ) -> Result<Vec<SessionInfo>, SessionError> {
         let store = &*self.config.store;
-        let index = user_index_key(user_id);
-        let members = store.index_members(&index).await?;
+        let members = store.index_members(&user_index_key(user_id)).await?;
         let loaded: Vec<(String, Option<_>)> = stream::iter(members)
+            .filter(|hash| std::future::ready(is_hash(hash)))
             .map(|hash| async move {
-                let s = if is_hash(&hash) {
-                    store.load(&session_key(&hash), None).await?
-                } else {
-                    None
-                };
+                let s = store.load(&session_key(&hash), None).await?;
                 Ok::<_, tower_vigil_core::BackendError>((hash, s))
             })
             .buffer_unordered(CONCURRENCY)
             .try_collect()
             .await?;
-        let mut live = Vec::new();
-        let mut dead = Vec::new();
-        for (hash, s) in loaded {
-            match s.filter(|s| s.user_id() == Some(user_id)) {
-                Some(s) => live.push(SessionInfo {
+        let mut live: Vec<SessionInfo> = loaded
+            .into_iter()
+            .filter_map(|(hash, s)| {
+                let s = s.filter(|s| s.user_id() == Some(user_id))?;
+                Some(SessionInfo {
                     id_hash: hash,
                     user_id: user_id.to_owned(),
                     created_at: time(s.created_ms()),
                     last_activity: time(s.last_activity_ms()),
                     expires_in: s.ttl(),
                     absolute_expiry: (s.absolute_at_ms() > 0).then(|| time(s.absolute_at_ms())),
-                }),
-                None => dead.push(hash),
-            }
-        }
-        if !dead.is_empty() {
-            store.index_remove(&index, &dead).await?;
-        }
+                })
+            })
+            .collect();
         live.sort_by(|a, b| {
             a.created_at
                 .cmp(&b.created_at)

@@ -58,7 +58,7 @@ async fn backend_down_is_503_only_for_requests_that_use_the_session() {
             "/get/a",
             &[
                 ("content-type", "application/grpc"),
-                ("cookie", &format!("vigil_session={t}")),
+                ("cookie", &format!("__Host-vigil_session={t}")),
             ],
         )
         .await;

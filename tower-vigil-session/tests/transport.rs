@@ -8,7 +8,7 @@ use std::time::Duration;
 use http::HeaderName;
 use tower_vigil_core::MemoryBackend;
 use tower_vigil_session::SessionLayer;
-use tower_vigil_session::token::{CookieConfig, CookieSigner, SameSite};
+use tower_vigil_session::token::{CookieConfig, CookiePrefix, CookieSigner, SameSite};
 
 use common::{App, Counts};
 
@@ -221,4 +221,88 @@ async fn changes_after_the_response_are_refused_not_lost() {
     let err = late.insert("b", 2).await.unwrap_err();
     assert_eq!(err.kind(), SessionErrorKind::Finished);
     assert_eq!(late.get::<u32>("a").await.unwrap(), Some(1));
+}
+
+/// Issue 12, item 7: Secure cookies get the `__Host-` prefix by default, so a sibling
+/// subdomain or a plain-http response cannot plant or overwrite the session cookie.
+#[tokio::test]
+async fn secure_cookies_get_the_host_prefix_by_default() {
+    let app = App::new(SessionLayer::new(MemoryBackend::new()));
+    let r = app.send("/set/a/1", None).await;
+    let c = &r.set_cookie[0];
+    assert!(c.starts_with("__Host-vigil_session="), "{c}");
+    assert!(
+        c.contains("; Path=/;") && c.contains("Secure") && !c.contains("Domain"),
+        "{c}"
+    );
+    let token = r.token().unwrap();
+    assert_eq!(app.send("/get/a", Some(&token)).await.body, "1");
+    // The unprefixed name (what anyone could set) is not the session cookie.
+    let planted = format!("vigil_session={token}");
+    let r = app
+        .send_raw("/get/a", &[("cookie", planted.as_str())])
+        .await;
+    assert_eq!(r.body, "null");
+
+    // With a Domain, `__Host-` is impossible: the default falls back to `__Secure-`.
+    let with = |cookie: CookieConfig| SessionLayer::new(MemoryBackend::new()).cookie(cookie);
+    let mut app = App::new(with(CookieConfig::new().domain("example.com")).unwrap());
+    app.cookie_name = "__Secure-vigil_session".into();
+    let r = app.send("/set/a/1", None).await;
+    assert!(
+        r.set_cookie[0].starts_with("__Secure-vigil_session="),
+        "{r:?}"
+    );
+    assert_eq!(app.send("/get/a", r.token().as_deref()).await.body, "1");
+    // Another path: `__Secure-` too; not Secure (local http): no prefix.
+    let c = CookieConfig::new().path("/app");
+    assert!(c.set_cookie("t").starts_with("__Secure-vigil_session=t;"));
+    let c = CookieConfig::new().secure(false);
+    assert!(c.set_cookie("t").starts_with("vigil_session=t;"));
+    let c = CookieConfig::new().prefix(CookiePrefix::None);
+    assert!(c.set_cookie("t").starts_with("vigil_session=t;"));
+
+    // An explicit prefix the attributes cannot carry is refused at build time.
+    for bad in [
+        CookieConfig::new()
+            .prefix(CookiePrefix::Host)
+            .domain("example.com"),
+        CookieConfig::new().prefix(CookiePrefix::Host).path("/app"),
+        CookieConfig::new().prefix(CookiePrefix::Host).secure(false),
+        CookieConfig::new()
+            .prefix(CookiePrefix::Secure)
+            .secure(false),
+        CookieConfig::new().name("__Host-sid"),
+        CookieConfig::new().name("__secure-sid"),
+    ] {
+        assert!(with(bad.clone()).is_err(), "{bad:?}");
+    }
+    assert!(
+        with(
+            CookieConfig::new()
+                .prefix(CookiePrefix::Secure)
+                .domain("example.com")
+        )
+        .is_ok()
+    );
+}
+
+/// Issue 12, item 17: every duration setting is checked at build time; `Duration::MAX` is a
+/// `ConfigError` naming the setting, never an overflow per request.
+#[test]
+fn durations_beyond_max_ttl_fail_at_build_time() {
+    use tower_vigil_core::backend::MAX_TTL;
+    let l = || SessionLayer::new(MemoryBackend::new());
+    let field = |r: Result<SessionLayer, tower_vigil_core::ConfigError>| r.unwrap_err().field();
+    assert_eq!(field(l().idle_timeout(Duration::MAX)), "idle_timeout");
+    assert_eq!(
+        field(l().absolute_timeout(Some(Duration::MAX))),
+        "absolute_timeout"
+    );
+    let over = MAX_TTL + Duration::from_secs(1);
+    assert_eq!(field(l().absolute_timeout(Some(over))), "absolute_timeout");
+    let age = CookieConfig::new().max_age(Some(Duration::MAX));
+    assert_eq!(field(l().cookie(age)), "cookie.max_age");
+    assert!(l().idle_timeout(MAX_TTL).is_ok());
+    assert!(l().absolute_timeout(Some(MAX_TTL)).is_ok());
 }

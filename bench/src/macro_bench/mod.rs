@@ -178,7 +178,7 @@ async fn scenarios(redis: &RedisServer, notes: &mut Vec<String>) -> Vec<Scenario
     );
 
     let ours = Server::spawn(apps::session(backend(&url, "sess").await)).await;
-    let cookie = session_cookie(ours.addr, "vigil_session").await;
+    let cookie = session_cookie(ours.addr, "__Host-vigil_session").await;
     let addr = ours.addr;
     all.push(Scenario {
         id: "session-read",

@@ -143,7 +143,10 @@ impl Finish {
                     (None, None) => {}
                 }
             }
-            SaveOutcome::Cleared | SaveOutcome::Ended => {
+            // Only the request that destroyed the session expires its cookie (see
+            // `SaveOutcome::Cleared`); `Ended` answers 401 and leaves the cookie alone.
+            SaveOutcome::Ended => {}
+            SaveOutcome::Cleared => {
                 if let (Some(cookie), Carrier::Cookie) = (&config.cookie, self.carrier) {
                     append(&mut res, SET_COOKIE, &cookie.clear_cookie());
                 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use http::HeaderName;
 use tower_layer::Layer;
 use tower_vigil_core::ConfigError;
+use tower_vigil_core::backend::check_ttl;
 use tower_vigil_core::secret::SecretHasher;
 
 use super::response::{DefaultSessionResponse, ResponseForSession};
@@ -18,7 +19,7 @@ use crate::token::{CookieConfig, CookieSigner};
 /// Puts a [`Session`](crate::Session) into every request's extensions and saves it after the
 /// response. Cheap to clone.
 ///
-/// Defaults: cookie `vigil_session` (`HttpOnly; Secure; SameSite=Lax; Path=/`), idle timeout
+/// Defaults: cookie `__Host-vigil_session` (`HttpOnly; Secure; SameSite=Lax; Path=/`), idle timeout
 /// 24 h, absolute timeout 7 days, TTL refreshed once a quarter of the idle window has passed,
 /// no header tokens, unsigned cookies (the 256-bit secret in the token is what protects it),
 /// no eager principal.
@@ -58,9 +59,11 @@ impl SessionLayer {
         Arc::make_mut(&mut self.config)
     }
 
-    /// The idle timeout (default 24 h, at least one second): a session unused this long
-    /// expires. Also resets `refresh_after` to a quarter of it.
+    /// The idle timeout (default 24 h, at least one second, at most
+    /// [`MAX_TTL`](tower_vigil_core::backend::MAX_TTL)): a session unused this long expires.
+    /// Also resets `refresh_after` to a quarter of it.
     pub fn idle_timeout(mut self, idle: Duration) -> Result<Self, ConfigError> {
+        check_ttl("idle_timeout", idle)?;
         if idle < Duration::from_secs(1) {
             return Err(ConfigError::new(
                 "idle_timeout",
@@ -73,10 +76,14 @@ impl SessionLayer {
         Ok(self)
     }
 
-    /// The absolute timeout (default 7 days; `None` for none): a session expires this long
-    /// after it was created whatever its activity, and the cookie's `Max-Age` is set to it
-    /// (call [`cookie`](Self::cookie) afterwards to choose another).
+    /// The absolute timeout (default 7 days; `None` for none; at least one second, at most
+    /// [`MAX_TTL`](tower_vigil_core::backend::MAX_TTL)): a session expires this long after it
+    /// was created whatever its activity, and the cookie's `Max-Age` is set to it (call
+    /// [`cookie`](Self::cookie) afterwards to choose another).
     pub fn absolute_timeout(mut self, absolute: Option<Duration>) -> Result<Self, ConfigError> {
+        if let Some(a) = absolute {
+            check_ttl("absolute_timeout", a)?;
+        }
         if absolute.is_some_and(|a| a < Duration::from_secs(1)) {
             return Err(ConfigError::new(
                 "absolute_timeout",
@@ -105,7 +112,13 @@ impl SessionLayer {
         Ok(self)
     }
 
-    /// The session cookie's name and attributes.
+    /// The session cookie's name and attributes. Refused when they cannot be sent, when an
+    /// explicit [`CookiePrefix`](crate::token::CookiePrefix) does not fit them (`__Host-`
+    /// needs `Secure`, `Path=/` and no `Domain`; `__Secure-` needs `Secure`), or when `Max-Age`
+    /// is zero or longer than [`MAX_TTL`](tower_vigil_core::backend::MAX_TTL). With the
+    /// default [`CookiePrefix::Auto`](crate::token::CookiePrefix::Auto) the name gets
+    /// `__Host-` when it can, `__Secure-` with a `Domain` or another path, and no prefix when
+    /// the cookie is not `Secure`.
     pub fn cookie(mut self, cookie: CookieConfig) -> Result<Self, ConfigError> {
         cookie.validate()?;
         self.config_mut().cookie = Some(cookie);
@@ -146,6 +159,12 @@ impl SessionLayer {
     /// and puts `Principal::user(id)` into the request extensions for a logged-in session, so
     /// rate limiting and idempotency layers see the user. Costs one backend read per request
     /// that carries a token (requests without one still cost nothing); a failed read is a 503.
+    ///
+    /// Stacking this layer with `IdempotencyLayer`: turn this on, with the session layer
+    /// outside (before) the idempotency layer. Idempotency keys are scoped by principal; without
+    /// one here, a session-authenticated request has none, and the idempotency layer either
+    /// rejects it or (if configured to allow unscoped requests) shares one scope between all
+    /// users, so one user could replay another's stored response.
     pub fn principal(mut self, eager: bool) -> Self {
         self.config_mut().eager_principal = eager;
         self

@@ -11,8 +11,9 @@ use tower_vigil_core::http::{GrpcCode, PROBLEM_JSON, Problem, grpc_response};
 pub enum SessionRejectionKind {
     /// The backend failed while the request used its session (load or save): 503.
     Unavailable,
-    /// The session was destroyed or expired while this request changed it; the change was not
-    /// written: 401, and the cookie is cleared.
+    /// The session was destroyed, expired or cycled away while this request changed it; the
+    /// change was not written: 401. The cookie is left alone (it may already hold the token of
+    /// the session that replaced this one).
     Ended,
 }
 

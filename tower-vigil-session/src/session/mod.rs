@@ -22,7 +22,7 @@
 //!         Ok::<_, Infallible>(Response::new(format!("visit {}", visits + 1)))
 //!     }));
 //! let res = app.ready().await.unwrap().call(Request::new(String::new())).await.unwrap();
-//! assert!(res.headers()["set-cookie"].to_str().unwrap().starts_with("vigil_session="));
+//! assert!(res.headers()["set-cookie"].to_str().unwrap().starts_with("__Host-vigil_session="));
 //! # }
 //! ```
 
@@ -95,17 +95,14 @@ impl Session {
 
     /// The state for recording a changed value. Not loaded: the save's write itself checks
     /// that the session exists with the request's secret, and starts a new session when it
-    /// does not, so a load here would only cost a round trip. Loaded when there is no
-    /// absolute timeout: the save then extends the user's index, so it must know the user.
+    /// does not, so a load here would only cost a round trip. (The write cannot extend a
+    /// session past its user-index deadline; when that is due for renewal, the save loads the
+    /// session to learn its user.)
     async fn for_value_change(&self) -> Result<MutexGuard<'_, State>, SessionError> {
-        let mut st = self.inner.state.lock().await;
-        if self.config().absolute.is_none() {
-            self.load_into(&mut st).await?;
-        }
-        Ok(st)
+        Ok(self.inner.state.lock().await)
     }
 
-    async fn load_into(&self, st: &mut State) -> Result<(), SessionError> {
+    pub(super) async fn load_into(&self, st: &mut State) -> Result<(), SessionError> {
         if st.loaded.is_none() {
             let token = st.token.clone().expect("an unloaded session has a token");
             let hasher = &self.config().hasher;
@@ -190,11 +187,14 @@ impl Session {
     }
 
     /// Ends the session (logout): deleted when the response is saved, and the cookie cleared.
-    /// Values inserted afterwards start a new session with a new token.
+    /// Values inserted afterwards start a new session with a new token. A request whose token
+    /// no longer opens a session (stale, cycled away, unknown) has nothing to end and leaves
+    /// the cookie alone.
     pub async fn destroy(&self) -> Result<(), SessionError> {
         let mut st = self.loaded().await?;
         Self::open(&st)?;
-        // Without a live session the token stays, so the save clears its dead cookie.
+        // Without a live session there is nothing to end, and the cookie is left alone: it
+        // may already hold the token of the session that replaced this one.
         if st.stored().is_some()
             && let Some(token) = st.token.take()
         {

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use super::Session;
 use super::state::State;
 use crate::error::{SessionError, SessionErrorKind};
-use crate::store::{SECRET_FIELD, StoredSession, USER_FIELD};
+use crate::store::{DEADLINE_FIELD, SECRET_FIELD, StoredSession, USER_FIELD, WriteOutcome};
 use crate::token::{SessionToken, user_index_key};
 
 /// What the save did, for the response.
@@ -17,10 +17,14 @@ pub(crate) enum SaveOutcome {
     Unchanged,
     /// A new token (new session or cycled id) to send to the client.
     Issued(SessionToken),
-    /// The session is gone (destroyed, or the token was unknown): clear the cookie.
+    /// This request destroyed the session: clear the cookie. Only the request that ended a
+    /// session clears its cookie; one that merely found its token unknown or stale leaves the
+    /// cookie alone, as by then it may hold the token of the session that replaced it (a
+    /// request sent before a login and answered after it must not log the user out).
     Cleared,
     /// The session was destroyed, expired or cycled away while this request changed it: the
-    /// change was not written (a write never brings a session back).
+    /// change was not written (a write never brings a session back). The cookie is left alone,
+    /// as for a stale token.
     Ended,
 }
 
@@ -70,9 +74,12 @@ impl Session {
         let store = &*cfg.store;
         let mut cleared = false;
         if let Some(d) = st.destroyed.take() {
-            store.destroy(&d.key, Some(&d.secret)).await?;
+            let ended = store.destroy(&d.key, Some(&d.secret)).await?;
             saved();
-            if let Some(u) = d.user {
+            // Only a session this call ended leaves its user's index: when the destroy found
+            // another secret (a parallel request cycled the id), the session lives on and
+            // must stay where revoke-all finds it.
+            if let Some(u) = d.user.filter(|_| ended) {
                 store
                     .index_remove(&user_index_key(&u), &[d.id_hash])
                     .await?;
@@ -88,21 +95,19 @@ impl Session {
             (None, Some(token))
                 if st.loaded.is_none() && !(set.is_empty() && delete.is_empty()) =>
             {
-                let r = self.update_unread(&token, set, delete).await;
+                let r = self.update_unread(st, &token, set, delete).await;
                 if let Ok(SaveOutcome::Issued(_)) = r {
                     st.loaded = Some(None);
                 }
                 r
             }
-            _ if set.is_empty() => {
-                // No live session and nothing to store: drop a dead cookie if one was sent.
-                let stale = st.token.is_some() && st.loaded.is_some();
-                Ok(if cleared || stale {
-                    SaveOutcome::Cleared
-                } else {
-                    SaveOutcome::Unchanged
-                })
-            }
+            // No live session and nothing to store. Only a destroy in this request clears the
+            // cookie; a stale or unknown token is left for the browser to replace or expire.
+            _ if set.is_empty() => Ok(if cleared {
+                SaveOutcome::Cleared
+            } else {
+                SaveOutcome::Unchanged
+            }),
             _ => self.create(set).await,
         }
     }
@@ -112,28 +117,31 @@ impl Session {
         let cfg = self.config();
         let token = SessionToken::generate();
         let id_hash = token.id_hash(&cfg.hasher);
+        let mut expiry = cfg.expiry();
         if let Some((_, u)) = fields.iter().find(|(k, _)| k == USER_FIELD) {
-            // Indexed first: if the session write then fails, a stale member is harmless; a
-            // session missing from its user's index would survive a revoke-all.
+            // Indexed first: if the session write then fails, a stale member is harmless (it
+            // is pruned at its deadline); a session missing from its user's index would
+            // survive a revoke-all. The session may not outlive its entry's deadline.
             let u = String::from_utf8_lossy(u);
-            cfg.store
+            let deadline = cfg
+                .store
                 .index_add(&user_index_key(&u), &id_hash, cfg.index_ttl())
                 .await?;
+            expiry = expiry.not_after(deadline);
         }
         let key = token.key(&cfg.hasher);
         let secret = token.secret_hash(&cfg.hasher);
-        let created = cfg
-            .store
-            .create(&key, &secret, &fields, cfg.expiry())
-            .await?;
+        let created = cfg.store.create(&key, &secret, &fields, expiry).await?;
         saved();
         if created {
             Ok(SaveOutcome::Issued(token))
         } else {
-            // 128 random bits of session id collided: fail rather than share a session.
+            // 128 random bits of session id collided (fail rather than share a session), or
+            // the index deadline passed before the create ran (the call stalled for longer
+            // than the session's lifetime).
             Err(SessionError::new(
                 SessionErrorKind::Backend,
-                "a freshly generated session id already exists",
+                "the new session could not be created",
             ))
         }
     }
@@ -142,9 +150,11 @@ impl Session {
     /// write checks that the session exists with the request's secret. When it does not
     /// (unknown, expired, destroyed or cycled away), the values start a new session, as they
     /// would had the session been read at the end of the request; a write never brings the old
-    /// session back.
+    /// session back. When the session's index entry is due for renewal (the store answers
+    /// [`WriteOutcome::Reindex`]), the session is read after all and written as a read one.
     async fn update_unread(
         &self,
+        st: &mut State,
         token: &SessionToken,
         set: Vec<(String, Bytes)>,
         delete: Vec<String>,
@@ -152,18 +162,27 @@ impl Session {
         let cfg = self.config();
         let key = token.key(&cfg.hasher);
         let secret = token.secret_hash(&cfg.hasher);
-        if cfg
+        let expiry = cfg.expiry().reindex_within(cfg.refresh_after_ms().max(1));
+        match cfg
             .store
-            .write(&key, &secret, &set, &delete, cfg.expiry())
+            .write(&key, &secret, &set, &delete, expiry)
             .await?
         {
-            saved();
-            return Ok(SaveOutcome::Unchanged);
+            WriteOutcome::Written => {
+                saved();
+                Ok(SaveOutcome::Unchanged)
+            }
+            WriteOutcome::Reindex => {
+                self.load_into(st).await?;
+                match st.stored().cloned() {
+                    Some(current) => self.update(&current, token, set, delete, false).await,
+                    None if set.is_empty() => Ok(SaveOutcome::Unchanged),
+                    None => self.create(set).await,
+                }
+            }
+            _ if set.is_empty() => Ok(SaveOutcome::Unchanged),
+            _ => self.create(set).await,
         }
-        if set.is_empty() {
-            return Ok(SaveOutcome::Cleared);
-        }
-        self.create(set).await
     }
 
     /// Writes changed fields of an existing session (and a new secret when cycling), or
@@ -173,7 +192,7 @@ impl Session {
         current: &StoredSession,
         token: &SessionToken,
         mut set: Vec<(String, Bytes)>,
-        delete: Vec<String>,
+        mut delete: Vec<String>,
         cycle: bool,
     ) -> Result<SaveOutcome, SessionError> {
         let cfg = self.config();
@@ -196,29 +215,39 @@ impl Session {
                 Bytes::from(new.secret_hash(&cfg.hasher)),
             ));
         }
-        // Before the write: a new user's index must list the session, and (without an
-        // absolute timeout) the index must outlive the TTL this write extends.
+        // Before the write: a new user's index must list the session, and the session's entry
+        // must be renewed before its deadline would cut the TTL this write sets (the write
+        // never reaches past the deadline it stores). Renewed at most once per
+        // `refresh_after`, like the TTL.
         let indexed = new_user.as_deref().or(old_user.filter(|_| !user_removed));
-        if let Some(u) = indexed
-            && (new_user.is_some() || cfg.absolute.is_none())
-        {
-            cfg.store
-                .index_add(&user_index_key(u), &id_hash, cfg.index_ttl())
-                .await?;
+        let mut expiry = cfg.expiry();
+        match indexed {
+            Some(u) if new_user.is_some() || self.reindex_due(current) => {
+                let deadline = cfg
+                    .store
+                    .index_add(&user_index_key(u), &id_hash, cfg.index_ttl())
+                    .await?;
+                expiry = expiry.not_after(deadline);
+            }
+            Some(_) => {}
+            // No longer indexed: no deadline either.
+            None => delete.push(DEADLINE_FIELD.to_owned()),
         }
         let secret = token.secret_hash(&cfg.hasher);
         let written = cfg
             .store
-            .write(&key, &secret, &set, &delete, cfg.expiry())
-            .await?;
+            .write(&key, &secret, &set, &delete, expiry)
+            .await?
+            .is_written();
         if is_refresh {
             metrics::counter!("vigil_session_refreshes_total").increment(1);
         } else {
             saved();
         }
         if !written {
+            // A refresh of a session that ended since it was read has nothing to report.
             return Ok(if is_refresh {
-                SaveOutcome::Cleared
+                SaveOutcome::Unchanged
             } else {
                 SaveOutcome::Ended
             });
@@ -230,6 +259,17 @@ impl Session {
                 .await?;
         }
         Ok(cycled.map_or(SaveOutcome::Unchanged, SaveOutcome::Issued))
+    }
+
+    /// True when the session's index deadline would cut the TTL a write gives it by at least
+    /// `refresh_after` (or it has none though it has a user: indexed by an earlier version).
+    fn reindex_due(&self, s: &StoredSession) -> bool {
+        let cfg = self.config();
+        let Some(target) = cfg.expiry().ttl_at(s.now_ms(), s.absolute_at_ms()) else {
+            return false;
+        };
+        let left = s.index_deadline_ms().saturating_sub(s.now_ms());
+        s.index_deadline_ms() == 0 || target.saturating_sub(left) >= cfg.refresh_after_ms()
     }
 
     /// A refresh is due once it would extend the TTL by at least `refresh_after`.

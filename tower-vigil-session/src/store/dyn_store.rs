@@ -7,7 +7,7 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use tower_vigil_core::BackendResult;
 
-use super::{Expiry, SessionStore, StoredSession};
+use super::{Expiry, SessionStore, StoredSession, WriteOutcome};
 
 pub(crate) trait DynStore: Send + Sync + std::fmt::Debug + 'static {
     fn load<'a>(
@@ -29,7 +29,7 @@ pub(crate) trait DynStore: Send + Sync + std::fmt::Debug + 'static {
         set: &'a [(String, Bytes)],
         delete: &'a [String],
         expiry: Expiry,
-    ) -> BoxFuture<'a, BackendResult<bool>>;
+    ) -> BoxFuture<'a, BackendResult<WriteOutcome>>;
     fn destroy<'a>(
         &'a self,
         key: &'a str,
@@ -40,7 +40,7 @@ pub(crate) trait DynStore: Send + Sync + std::fmt::Debug + 'static {
         index: &'a str,
         member: &'a str,
         ttl: Duration,
-    ) -> BoxFuture<'a, BackendResult<()>>;
+    ) -> BoxFuture<'a, BackendResult<u64>>;
     fn index_remove<'a>(
         &'a self,
         index: &'a str,
@@ -73,7 +73,7 @@ impl<S: SessionStore> DynStore for S {
         set: &'a [(String, Bytes)],
         delete: &'a [String],
         expiry: Expiry,
-    ) -> BoxFuture<'a, BackendResult<bool>> {
+    ) -> BoxFuture<'a, BackendResult<WriteOutcome>> {
         Box::pin(SessionStore::write(self, key, secret, set, delete, expiry))
     }
     fn destroy<'a>(
@@ -88,7 +88,7 @@ impl<S: SessionStore> DynStore for S {
         index: &'a str,
         member: &'a str,
         ttl: Duration,
-    ) -> BoxFuture<'a, BackendResult<()>> {
+    ) -> BoxFuture<'a, BackendResult<u64>> {
         Box::pin(SessionStore::index_add(self, index, member, ttl))
     }
     fn index_remove<'a>(

@@ -2,8 +2,9 @@
 //! [`RedisBackend`](tower_vigil_core::RedisBackend) (Lua scripts beside this file).
 //!
 //! A session is one hash at `session:{<sha256 hex of the token's id part>}`: one field per
-//! value (`d:<name>`, JSON), the metadata fields `_user`, `_created`, `_last` and `_abs`
-//! (milliseconds since the Unix epoch; `_abs` is the absolute expiry, `0` for none), and
+//! value (`d:<name>`, JSON), the metadata fields `_user`, `_created`, `_last`, `_abs` and
+//! `_dl` (milliseconds since the Unix epoch; `_abs` is the absolute expiry, `0` for none; `_dl`
+//! the deadline of the session's entry in its user's index, which no TTL reaches past), and
 //! `_sec`, the SHA-256 of the whole token, which every read and write must present. Writes
 //! touch only the fields that changed, and only while the session exists with that secret, so
 //! a write racing a logout can never bring the session back, and a cycled token replaces
@@ -11,6 +12,12 @@
 //! pausable clock) and set the key's TTL from it, so the store ends an expired session on its
 //! own clock; a Redis read is two plain commands (`HGETALL` and `PTTL`, one round trip) and
 //! checks the secret and the absolute expiry in the application, against its clock.
+//!
+//! A user's index is a sorted set at `session:user:{<user>}`: session hashes scored by their
+//! deadline (plus [`INDEX_GRACE`]), pruned on every add, so it holds the user's live sessions
+//! only. It lives in another cluster slot than the sessions, so no script spans both; instead
+//! a session is indexed before it is created and before a write would carry it past its
+//! deadline, and the write itself refuses to go past the deadline it knows.
 //!
 //! ```
 //! use bytes::Bytes;
@@ -27,10 +34,10 @@
 //! assert_eq!(s.data()["cart"], Bytes::from_static(b"[1,2]"));
 //! // The wrong secret sees nothing and cannot write.
 //! assert!(store.load("session:{abc}", Some("guess")).await?.is_none());
-//! assert!(!store.write("session:{abc}", "guess", &fields, &[], expiry).await?);
+//! assert!(!store.write("session:{abc}", "guess", &fields, &[], expiry).await?.is_written());
 //! assert!(store.destroy("session:{abc}", Some("secret-hash")).await?);
 //! // A write after the destroy reports the session gone instead of recreating it.
-//! assert!(!store.write("session:{abc}", "secret-hash", &fields, &[], expiry).await?);
+//! assert!(!store.write("session:{abc}", "secret-hash", &fields, &[], expiry).await?.is_written());
 //! # Ok(())
 //! # }
 //! ```
@@ -47,7 +54,7 @@ use bytes::Bytes;
 use tower_vigil_core::{Backend, BackendResult};
 
 pub(crate) use self::dyn_store::DynStore;
-pub use self::record::{Expiry, StoredSession};
+pub use self::record::{Expiry, StoredSession, WriteOutcome};
 
 /// Field holding the user id.
 pub const USER_FIELD: &str = "_user";
@@ -57,10 +64,17 @@ pub const CREATED_FIELD: &str = "_created";
 pub const LAST_FIELD: &str = "_last";
 /// Field holding the absolute expiry (ms, `0` for none).
 pub const ABSOLUTE_FIELD: &str = "_abs";
+/// Field holding the deadline of the session's entry in its user's index (ms): no TTL reaches
+/// past it.
+pub const DEADLINE_FIELD: &str = "_dl";
 /// Field holding the SHA-256 of the whole token (never returned by loads).
 pub const SECRET_FIELD: &str = "_sec";
 /// Prefix of the fields holding values.
 pub const DATA_PREFIX: &str = "d:";
+/// How long a user index keeps a member past its deadline: the clock skew allowed between
+/// the Redis Cluster node holding the index and the one holding the session (each applies the
+/// deadline with its own `TIME`). On one server or in memory one clock serves both.
+pub const INDEX_GRACE: Duration = Duration::from_secs(1);
 
 /// The atomic operations behind sessions. Keys are relative to the backend's prefix.
 ///
@@ -87,9 +101,10 @@ pub trait SessionStore: Backend {
     ) -> impl Future<Output = BackendResult<bool>> + Send;
 
     /// Sets `set` and removes `delete` (full field names), records the activity and resets the
-    /// TTL to `min(idle, absolute expiry - now)`, only if the session exists and holds
-    /// `secret`. False otherwise (destroyed, expired, cycled away): nothing is written. With
-    /// no fields this is the TTL refresh; setting `_sec` cycles the token.
+    /// TTL to `min(idle, absolute expiry - now, index deadline - now)`, only if the session
+    /// exists and holds `secret`; [`WriteOutcome::Gone`] otherwise (destroyed, expired, cycled
+    /// away): nothing is written. With no fields this is the TTL refresh; setting `_sec`
+    /// cycles the token. See [`Expiry`] for the index deadline and [`WriteOutcome::Reindex`].
     fn write(
         &self,
         key: &str,
@@ -97,7 +112,7 @@ pub trait SessionStore: Backend {
         set: &[(String, Bytes)],
         delete: &[String],
         expiry: Expiry,
-    ) -> impl Future<Output = BackendResult<bool>> + Send;
+    ) -> impl Future<Output = BackendResult<WriteOutcome>> + Send;
 
     /// Deletes the session at `key` (only if it holds `secret`, when given). True when it
     /// was deleted.
@@ -107,37 +122,29 @@ pub trait SessionStore: Backend {
         secret: Option<&str>,
     ) -> impl Future<Output = BackendResult<bool>> + Send;
 
-    /// Adds `member` to the index set at `index` and extends the set's TTL to at least `ttl`
-    /// (never shortens it).
+    /// Indexes session `member` in the per-user index at `index` and returns its deadline:
+    /// the store's clock plus `ttl`, in ms since the Unix epoch. The session must not outlive
+    /// it: pass it to [`create`](Self::create) / [`write`](Self::write) with
+    /// [`Expiry::not_after`]. The member is kept until its deadline plus [`INDEX_GRACE`] (a
+    /// later call only moves that later), and members past theirs are removed on every add,
+    /// so the index holds a user's live sessions, not every login they ever made. The index
+    /// itself expires with its last member.
     fn index_add(
         &self,
         index: &str,
         member: &str,
         ttl: Duration,
-    ) -> impl Future<Output = BackendResult<()>> + Send;
+    ) -> impl Future<Output = BackendResult<u64>> + Send;
 
-    /// Removes `members` from the index set at `index`.
+    /// Removes `members` from the index at `index`; how many were there.
     fn index_remove(
         &self,
         index: &str,
         members: &[String],
-    ) -> impl Future<Output = BackendResult<u64>> + Send {
-        let members: Vec<Bytes> = members.iter().map(|m| Bytes::from(m.clone())).collect();
-        async move { self.set_remove(index, &members).await }
-    }
+    ) -> impl Future<Output = BackendResult<u64>> + Send;
 
-    /// The members of the index set at `index`.
-    fn index_members(
-        &self,
-        index: &str,
-    ) -> impl Future<Output = BackendResult<Vec<String>>> + Send {
-        async move {
-            Ok(self
-                .set_members(index)
-                .await?
-                .into_iter()
-                .filter_map(|m| String::from_utf8(m.to_vec()).ok())
-                .collect())
-        }
-    }
+    /// The members of the index at `index` not past their deadline plus grace (the others are
+    /// removed on the way).
+    fn index_members(&self, index: &str)
+    -> impl Future<Output = BackendResult<Vec<String>>> + Send;
 }

@@ -6,7 +6,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use tower_vigil_core::BackendError;
 
-use super::{ABSOLUTE_FIELD, CREATED_FIELD, DATA_PREFIX, LAST_FIELD, SECRET_FIELD, USER_FIELD};
+use super::{
+    ABSOLUTE_FIELD, CREATED_FIELD, DATA_PREFIX, DEADLINE_FIELD, LAST_FIELD, SECRET_FIELD,
+    USER_FIELD,
+};
 
 /// Timeouts in milliseconds, as the stores take them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +18,15 @@ pub struct Expiry {
     pub idle_ms: u64,
     /// The absolute timeout from creation; `0` for none.
     pub absolute_ms: u64,
+    /// A new deadline (ms since the Unix epoch, `0` for none) of the session's entry in its
+    /// user's index, as [`SessionStore::index_add`](super::SessionStore::index_add) returned
+    /// it. A create or write stores it in the session (`_dl`), and no TTL ever reaches past the
+    /// stored deadline: a session never outlives its index entry.
+    pub not_after_ms: u64,
+    /// For a write without a new deadline: when the stored one would cut the TTL by this much
+    /// or more, or the session has a user but no deadline (indexed by an earlier version), the
+    /// write is refused with [`WriteOutcome::Reindex`] (`0`: never).
+    pub reindex_ms: u64,
 }
 
 impl Expiry {
@@ -23,17 +35,65 @@ impl Expiry {
         Self {
             idle_ms: idle_ms.max(1),
             absolute_ms,
+            not_after_ms: 0,
+            reindex_ms: 0,
         }
+    }
+
+    /// The same timeouts with a new index deadline (ms since the Unix epoch).
+    #[must_use]
+    pub fn not_after(mut self, deadline_ms: u64) -> Self {
+        self.not_after_ms = deadline_ms;
+        self
+    }
+
+    /// The same timeouts, asking for [`WriteOutcome::Reindex`] when the stored deadline would
+    /// cut the TTL by `ms` or more.
+    #[must_use]
+    pub fn reindex_within(mut self, ms: u64) -> Self {
+        self.reindex_ms = ms;
+        self
+    }
+
+    /// The TTL a session with absolute expiry `absolute_at` and index deadline `deadline` (0:
+    /// none, for either) gets at `now`: `min(idle, absolute_at - now, deadline - now)`, or
+    /// `None` when it is past either.
+    pub fn ttl_until(&self, now_ms: u64, absolute_at: u64, deadline: u64) -> Option<u64> {
+        let left = |at: u64| {
+            if at == 0 {
+                Some(u64::MAX)
+            } else {
+                at.checked_sub(now_ms).filter(|l| *l > 0)
+            }
+        };
+        Some(self.idle_ms.min(left(absolute_at)?).min(left(deadline)?))
     }
 
     /// The TTL a session with absolute expiry `absolute_at` (0: none) gets at `now`:
     /// `min(idle, absolute_at - now)`, or `None` when it is past its absolute expiry.
     pub fn ttl_at(&self, now_ms: u64, absolute_at: u64) -> Option<u64> {
-        if absolute_at == 0 {
-            return Some(self.idle_ms);
-        }
-        let left = absolute_at.checked_sub(now_ms).filter(|l| *l > 0)?;
-        Some(left.min(self.idle_ms))
+        self.ttl_until(now_ms, absolute_at, 0)
+    }
+}
+
+/// What a [`SessionStore::write`](super::SessionStore::write) did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WriteOutcome {
+    /// Written, TTL reset.
+    Written,
+    /// No session with that secret (destroyed, expired, cycled away, past a deadline):
+    /// nothing written.
+    Gone,
+    /// Nothing written: the session's index deadline is due for renewal
+    /// ([`Expiry::reindex_within`]). Index it, then write with the new deadline.
+    Reindex,
+}
+
+impl WriteOutcome {
+    /// True when the write happened.
+    pub fn is_written(self) -> bool {
+        self == Self::Written
     }
 }
 
@@ -121,6 +181,12 @@ impl StoredSession {
     /// Absolute expiry, ms since the Unix epoch (`0`: none).
     pub fn absolute_at_ms(&self) -> u64 {
         self.number(ABSOLUTE_FIELD)
+    }
+
+    /// The deadline of the session's entry in its user's index, ms since the Unix epoch (`0`:
+    /// none): the session ends by then unless it is indexed again.
+    pub fn index_deadline_ms(&self) -> u64 {
+        self.number(DEADLINE_FIELD)
     }
 
     /// The clock the read was checked against (the store's, or the application's for a Redis

@@ -10,13 +10,27 @@ use tower_vigil_core::redis::Script;
 use tower_vigil_core::secret::constant_time_eq;
 use tower_vigil_core::{Backend, BackendResult, RedisBackend};
 
-use super::record::{Expiry, StoredSession};
-use super::{ABSOLUTE_FIELD, SECRET_FIELD, SessionStore};
+use super::record::{Expiry, StoredSession, WriteOutcome};
+use super::{ABSOLUTE_FIELD, INDEX_GRACE, SECRET_FIELD, SessionStore};
 
 static CREATE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("create.lua")));
 static WRITE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("write.lua")));
 static DESTROY: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("destroy.lua")));
-static INDEX_ADD: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("index_add.lua")));
+/// The user-index scripts, each after the prelude that converts an index from before the
+/// sorted set.
+macro_rules! index_script {
+    ($file:literal) => {
+        LazyLock::new(|| {
+            Script::new(concat!(
+                include_str!("index_legacy.lua"),
+                include_str!($file)
+            ))
+        })
+    };
+}
+static INDEX_ADD: LazyLock<Script> = index_script!("index_add.lua");
+static INDEX_MEMBERS: LazyLock<Script> = index_script!("index_members.lua");
+static INDEX_REMOVE: LazyLock<Script> = index_script!("index_remove.lua");
 
 /// The application's clock in ms since the Unix epoch: reads check the absolute expiry against
 /// it (writes still take Redis `TIME`, and the key's TTL ends the session on Redis's clock).
@@ -81,7 +95,8 @@ impl SessionStore for RedisBackend {
             .key(key)
             .arg(secret)
             .arg(expiry.idle_ms)
-            .arg(expiry.absolute_ms);
+            .arg(expiry.absolute_ms)
+            .arg(expiry.not_after_ms);
         for (k, v) in fields {
             call = call.arg(k.as_str()).arg(v.as_ref());
         }
@@ -96,12 +111,14 @@ impl SessionStore for RedisBackend {
         set: &[(String, Bytes)],
         delete: &[String],
         expiry: Expiry,
-    ) -> BackendResult<bool> {
+    ) -> BackendResult<WriteOutcome> {
         let mut call = self
             .script(&WRITE)
             .key(key)
             .arg(secret)
             .arg(expiry.idle_ms)
+            .arg(expiry.not_after_ms)
+            .arg(expiry.reindex_ms)
             .arg(set.len());
         for (k, v) in set {
             call = call.arg(k.as_str()).arg(v.as_ref());
@@ -110,7 +127,11 @@ impl SessionStore for RedisBackend {
             call = call.arg(k.as_str());
         }
         let written: i64 = call.invoke().await?;
-        Ok(written == 1)
+        Ok(match written {
+            1 => WriteOutcome::Written,
+            2 => WriteOutcome::Reindex,
+            _ => WriteOutcome::Gone,
+        })
     }
 
     async fn destroy(&self, key: &str, secret: Option<&str>) -> BackendResult<bool> {
@@ -123,14 +144,34 @@ impl SessionStore for RedisBackend {
         Ok(deleted == 1)
     }
 
-    async fn index_add(&self, index: &str, member: &str, ttl: Duration) -> BackendResult<()> {
-        let _: i64 = self
+    async fn index_add(&self, index: &str, member: &str, ttl: Duration) -> BackendResult<u64> {
+        let deadline: i64 = self
             .script(&INDEX_ADD)
             .key(index)
             .arg(member)
             .arg(ttl_millis(ttl))
+            .arg(ttl_millis(INDEX_GRACE))
             .invoke()
             .await?;
-        Ok(())
+        Ok(u64::try_from(deadline).unwrap_or(0))
+    }
+
+    async fn index_remove(&self, index: &str, members: &[String]) -> BackendResult<u64> {
+        if members.is_empty() {
+            return Ok(0);
+        }
+        let mut call = self.script(&INDEX_REMOVE).key(index);
+        for m in members {
+            call = call.arg(m.as_str());
+        }
+        call.invoke().await
+    }
+
+    async fn index_members(&self, index: &str) -> BackendResult<Vec<String>> {
+        let members: Vec<Vec<u8>> = self.script(&INDEX_MEMBERS).key(index).invoke().await?;
+        Ok(members
+            .into_iter()
+            .filter_map(|m| String::from_utf8(m).ok())
+            .collect())
     }
 }

@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use http::HeaderMap;
 use http::header::COOKIE;
+use tower_vigil_core::backend::check_ttl;
+
+pub use super::prefix::CookiePrefix;
 
 /// `Cookie` headers longer than this in total are ignored (no session). The session cookie's
 /// own value must be a well-formed token (43 characters, 87 signed), so this bound only keeps
@@ -37,22 +40,23 @@ impl SameSite {
 
 /// The session cookie's name and attributes.
 ///
-/// Defaults: name `vigil_session`, `Path=/`, `HttpOnly`, `Secure`, `SameSite=Lax`, no `Domain`,
-/// and `Max-Age` set by the layer to the absolute timeout (a browser-session cookie when there
-/// is none).
+/// Defaults: name `vigil_session` with the `__Host-` prefix ([`CookiePrefix::Auto`]), `Path=/`,
+/// `HttpOnly`, `Secure`, `SameSite=Lax`, no `Domain`, and `Max-Age` set by the layer to the
+/// absolute timeout (a browser-session cookie when there is none).
 ///
 /// ```
 /// use std::time::Duration;
 /// use tower_vigil_session::token::{CookieConfig, SameSite};
 ///
+/// assert!(CookieConfig::new().set_cookie("t").starts_with("__Host-vigil_session=t; Path=/;"));
 /// let c = CookieConfig::new()
 ///     .name("sid")
-///     .domain("example.com")
+///     .domain("example.com") // no `__Host-` with a Domain: `__Secure-`
 ///     .same_site(SameSite::Strict)
 ///     .max_age(Some(Duration::from_secs(3600)));
 /// assert_eq!(
 ///     c.set_cookie("t"),
-///     "sid=t; Path=/; Domain=example.com; Max-Age=3600; HttpOnly; Secure; SameSite=Strict"
+///     "__Secure-sid=t; Path=/; Domain=example.com; Max-Age=3600; HttpOnly; Secure; SameSite=Strict"
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +68,7 @@ pub struct CookieConfig {
     pub(crate) secure: bool,
     pub(crate) same_site: SameSite,
     pub(crate) max_age: Option<Duration>,
+    pub(crate) prefix: CookiePrefix,
 }
 
 impl Default for CookieConfig {
@@ -82,10 +87,31 @@ impl CookieConfig {
             secure: true,
             same_site: SameSite::Lax,
             max_age: Some(Duration::from_secs(7 * 24 * 3600)),
+            prefix: CookiePrefix::Auto,
         }
     }
 
-    /// The cookie name (default `vigil_session`).
+    /// The name prefix (default [`CookiePrefix::Auto`]: `__Host-` for a `Secure` cookie on
+    /// `Path=/` without `Domain`).
+    pub fn prefix(mut self, prefix: CookiePrefix) -> Self {
+        self.prefix = prefix;
+        self
+    }
+
+    /// The prefix these attributes give the name (before [`validate`](Self::validate) has
+    /// checked that an explicit one fits them).
+    fn prefix_str(&self) -> &'static str {
+        self.prefix
+            .resolve(self.secure, &self.path, self.domain.is_some())
+    }
+
+    /// The name the cookie is sent and looked up under: the prefix, then the name.
+    pub fn full_name(&self) -> String {
+        format!("{}{}", self.prefix_str(), self.name)
+    }
+
+    /// The cookie name (default `vigil_session`), without the prefix (see
+    /// [`prefix`](Self::prefix)); a name starting with `__Host-` or `__Secure-` is refused.
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
         self
@@ -121,7 +147,8 @@ impl CookieConfig {
         self
     }
 
-    /// Checks that the name and attributes can be sent in a header.
+    /// Checks that the name and attributes can be sent in a header, that an explicit prefix
+    /// fits the attributes, and `Max-Age` (with `check_ttl`).
     pub(crate) fn validate(&self) -> Result<(), tower_vigil_core::ConfigError> {
         let token_char = |b: u8| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b);
         if self.name.is_empty() || !self.name.bytes().all(token_char) {
@@ -136,6 +163,18 @@ impl CookieConfig {
                 "cookie",
                 "path and domain must be printable ASCII without `;`",
             ));
+        }
+        let lower = self.name.to_ascii_lowercase();
+        if lower.starts_with("__host-") || lower.starts_with("__secure-") {
+            return Err(tower_vigil_core::ConfigError::new(
+                "cookie.name",
+                "give the name without `__Host-` / `__Secure-`; choose the prefix with `prefix()`",
+            ));
+        }
+        self.prefix
+            .check(self.secure, &self.path, self.domain.is_some())?;
+        if let Some(age) = self.max_age {
+            check_ttl("cookie.max_age", age)?;
         }
         if self.same_site == SameSite::None && !self.secure {
             return Err(tower_vigil_core::ConfigError::new(
@@ -166,14 +205,14 @@ impl CookieConfig {
 
     /// The `Set-Cookie` value carrying `value`.
     pub fn set_cookie(&self, value: &str) -> String {
-        let mut out = format!("{}={}", self.name, value);
+        let mut out = format!("{}{}={}", self.prefix_str(), self.name, value);
         self.attributes(&mut out, self.max_age);
         out
     }
 
     /// The `Set-Cookie` value that makes the browser drop the cookie.
     pub fn clear_cookie(&self) -> String {
-        let mut out = format!("{}=", self.name);
+        let mut out = format!("{}{}=", self.prefix_str(), self.name);
         self.attributes(&mut out, Some(Duration::ZERO));
         out
     }
@@ -182,6 +221,21 @@ impl CookieConfig {
 /// The values of every cookie called `name` in the request's `Cookie` headers, in order.
 /// Headers that are too long in total or not visible ASCII are ignored.
 pub fn find_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Vec<&'a str> {
+    find_cookie_named(headers, |n| n == name)
+}
+
+impl CookieConfig {
+    /// The values of the session cookie (under its prefixed name) in the request's `Cookie`
+    /// headers, as [`find_cookie`] finds them, without building the prefixed name.
+    pub(crate) fn find<'a>(&self, headers: &'a HeaderMap) -> Vec<&'a str> {
+        let prefix = self.prefix_str();
+        find_cookie_named(headers, |n| {
+            n.strip_prefix(prefix) == Some(self.name.as_str())
+        })
+    }
+}
+
+fn find_cookie_named(headers: &HeaderMap, is_name: impl Fn(&str) -> bool) -> Vec<&str> {
     let all = headers.get_all(COOKIE);
     let total: usize = all.iter().map(|v| v.len()).sum();
     if total > MAX_COOKIE_HEADER_LEN {
@@ -194,7 +248,7 @@ pub fn find_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Vec<&'a str> {
             let Some((n, value)) = pair.split_once('=') else {
                 continue;
             };
-            if n.trim() == name {
+            if is_name(n.trim()) {
                 let value = value.trim();
                 let value = value
                     .strip_prefix('"')
@@ -232,7 +286,7 @@ mod tests {
     #[test]
     fn clear_cookie_expires_now() {
         let c = CookieConfig::new().clear_cookie();
-        assert!(c.starts_with("vigil_session=; "));
+        assert!(c.starts_with("__Host-vigil_session=; "));
         assert!(c.contains("Max-Age=0"));
     }
 

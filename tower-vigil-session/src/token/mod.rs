@@ -29,13 +29,14 @@
 //! ```
 
 mod cookie;
+mod prefix;
 mod signing;
 
 use std::fmt;
 
 use tower_vigil_core::secret::{SecretHasher, random_token};
 
-pub use self::cookie::{CookieConfig, MAX_COOKIE_HEADER_LEN, SameSite, find_cookie};
+pub use self::cookie::{CookieConfig, CookiePrefix, MAX_COOKIE_HEADER_LEN, SameSite, find_cookie};
 pub use self::signing::{CookieSigner, MIN_KEY_LEN};
 
 /// Random bytes of the session id part.

@@ -135,7 +135,7 @@ impl App {
             svc: BoxCloneSyncService::new(svc),
             entered,
             release,
-            cookie_name: "vigil_session".into(),
+            cookie_name: "__Host-vigil_session".into(),
         }
     }
 

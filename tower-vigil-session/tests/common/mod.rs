@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod dump;
+pub mod gated;
 
 // Not every test binary uses every helper.
 #[allow(unused_imports)]

@@ -8,6 +8,7 @@ mod basics;
 mod hostile_input;
 mod per_user;
 mod races;
+mod revoke_races;
 mod timeouts;
 
 use std::time::Duration;
@@ -21,6 +22,7 @@ use common::Fixture;
 use hostile_input::*;
 use per_user::*;
 use races::*;
+use revoke_races::*;
 use timeouts::*;
 
 pub(crate) fn parse(token: &str) -> SessionToken {
@@ -69,4 +71,9 @@ on_every_backend!(
     list_user_sessions_reports_live_sessions,
     bad_cookies_give_no_session_and_no_backend_call,
     no_raw_token_anywhere_in_the_store,
+    login_racing_revoke_all_stays_indexed,
+    logins_racing_revoke_all_leave_no_live_session,
+    user_index_stays_bounded_by_live_sessions,
+    active_sessions_renew_their_index_entry,
+    pre_login_requests_keep_the_new_cookie,
 );

@@ -47,7 +47,9 @@ pub(crate) async fn logout_racing_a_write_does_not_resurrect<S: Fixture>(
     app.release.add_permits(1);
     let r = write.await.unwrap();
     assert_eq!(r.status, 401, "{r:?}");
-    assert!(r.clears_cookie());
+    // The logout cleared the cookie; the write that lost did not end the session, so it
+    // leaves the cookie alone.
+    assert!(r.set_cookie.is_empty(), "{r:?}");
     assert!(
         !exists(&store, &t).await,
         "the write brought the session back"
@@ -66,4 +68,36 @@ pub(crate) async fn logout_racing_a_write_does_not_resurrect<S: Fixture>(
     app.release.add_permits(1);
     assert!(logout.await.unwrap().clears_cookie());
     assert!(!exists(&store, &t).await);
+}
+
+/// Issue 12, item 7: requests still carrying the token from before a login (sent in parallel
+/// with it, answered after it) must not clear the cookie, which by then holds the token the
+/// login issued: only the request that ends a session clears its cookie.
+pub(crate) async fn pre_login_requests_keep_the_new_cookie<S: Fixture>(store: S, _unit: Duration) {
+    let app = App::new(SessionLayer::new(store.clone()));
+    let before = app.new_session("cart", "[1]").await;
+    // In flight across the login: it read the session, and writes after the login cycled it.
+    let slow = tokio::spawn({
+        let (app, t) = (app.clone(), before.clone());
+        async move { app.send("/slow-set/seen/true", Some(&t)).await }
+    });
+    app.entered.acquire_many(1).await.unwrap().forget();
+    let login = app.send("/login/alice", Some(&before)).await;
+    let after = login.token().expect("login issues a token");
+    // Sent before the browser stored the new cookie, answered after the login.
+    let stale = app.send("/get/cart", Some(&before)).await;
+    assert_eq!(stale.body, "null");
+    assert!(stale.set_cookie.is_empty(), "stale read: {stale:?}");
+    app.release.add_permits(1);
+    let r = slow.await.unwrap();
+    assert_eq!(r.status, 401, "its change was not saved: {r:?}");
+    assert!(r.set_cookie.is_empty(), "stale write: {r:?}");
+    // A logout with the old token has nothing to end: the new cookie stays too.
+    let r = app.send("/logout", Some(&before)).await;
+    assert!(r.set_cookie.is_empty(), "stale logout: {r:?}");
+    assert_eq!(app.send("/whoami", Some(&after)).await.body, "alice");
+    assert_eq!(app.send("/get/cart", Some(&after)).await.body, "[1]");
+    // The request that ends the session does clear its cookie.
+    assert!(app.send("/logout", Some(&after)).await.clears_cookie());
+    assert!(!exists(&store, &after).await);
 }
