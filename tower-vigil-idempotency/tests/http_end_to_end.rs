@@ -10,7 +10,7 @@ use axum::routing::post;
 use http::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tower_vigil_core::MemoryBackend;
+use tower_vigil_core::{MemoryBackend, Principal};
 use tower_vigil_idempotency::IdempotencyLayer;
 
 async fn serve(runs: Arc<AtomicUsize>) -> std::net::SocketAddr {
@@ -23,11 +23,18 @@ async fn serve(runs: Arc<AtomicUsize>) -> std::net::SocketAddr {
                 (StatusCode::CREATED, format!("order {n}: {body}"))
             }),
         )
-        .layer(IdempotencyLayer::new(MemoryBackend::new()));
+        .layer(IdempotencyLayer::new(MemoryBackend::new()))
+        .layer(axum::middleware::map_request(authenticate));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     addr
+}
+
+/// Stands in for an authentication layer: every caller is the same user.
+async fn authenticate(mut req: axum::extract::Request) -> axum::extract::Request {
+    req.extensions_mut().insert(Principal::user("client"));
+    req
 }
 
 fn request(key: &str, body: &str) -> String {

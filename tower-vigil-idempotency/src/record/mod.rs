@@ -1,4 +1,6 @@
-//! [`StoredResponse`]: a captured response and its versioned, self-describing encoding.
+//! What a completed key holds: a [`StoredResponse`] to replay, or a [`NotReplayable`]
+//! outcome (the handler ran but its response could not be kept), each in a versioned,
+//! self-describing encoding; [`Record`] reads either.
 //!
 //! Layout (all integers big-endian): the magic `VIR`, a version byte (1), the status (u16), the
 //! headers (a u16 count, then each name and value with a u16 length), the body with a u32
@@ -24,6 +26,10 @@ use std::fmt;
 use bytes::{BufMut, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
+mod outcome;
+
+pub use outcome::{NotReplayable, NotReplayableReason, Record};
+
 const MAGIC: &[u8; 3] = b"VIR";
 const VERSION: u8 = 1;
 
@@ -42,7 +48,7 @@ pub struct StoredResponse {
 
 /// A stored value that is not a record this version can read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeError(&'static str);
+pub struct DecodeError(pub(crate) &'static str);
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -132,10 +138,10 @@ fn put_headers(out: &mut BytesMut, headers: &HeaderMap) {
     }
 }
 
-struct Reader<'a>(&'a [u8]);
+pub(crate) struct Reader<'a>(pub(crate) &'a [u8]);
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         if self.0.len() < n {
             return Err(DecodeError("truncated"));
         }
@@ -159,7 +165,7 @@ impl<'a> Reader<'a> {
         Ok(headers)
     }
 
-    fn u16(&mut self) -> Result<u16, DecodeError> {
+    pub(crate) fn u16(&mut self) -> Result<u16, DecodeError> {
         let b = self.take(2)?;
         Ok(u16::from_be_bytes([b[0], b[1]]))
     }
