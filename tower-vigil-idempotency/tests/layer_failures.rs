@@ -175,6 +175,55 @@ async fn an_oversized_response_runs_once_and_its_retry_is_409<S: IdempotencyStor
     assert_eq!(runs.get(), 1);
 }
 
+async fn a_storm_on_an_oversized_response_runs_the_handler_once<S: IdempotencyStore>(s: S) {
+    let runs = Counter::default();
+    let layer = IdempotencyLayer::new(s)
+        .max_response_body(1024)
+        .unwrap()
+        .wait_for_in_flight(Duration::from_secs(20));
+    let svc = service(layer, runs.clone());
+    let tasks: Vec<_> = (0..50)
+        .map(|_| tokio::spawn(send(&svc, post("/big", "storm", "x"))))
+        .collect();
+    let (mut sent, mut refused) = (0, 0);
+    for t in tasks {
+        let res = t.await.unwrap();
+        match res.status() {
+            StatusCode::CREATED => {
+                assert_eq!(res.body().len(), 4096);
+                sent += 1;
+            }
+            StatusCode::CONFLICT => {
+                assert!(matches!(
+                    res.extensions().get::<Rejection>(),
+                    Some(Rejection::NotReplayable { .. })
+                ));
+                refused += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((sent, refused), (1, 49));
+    assert_eq!(runs.get(), 1);
+}
+
+async fn a_storm_on_a_failing_handler_runs_it_once<S: IdempotencyStore>(s: S) {
+    let runs = Counter::default();
+    let layer = IdempotencyLayer::new(s).wait_for_in_flight(Duration::from_secs(20));
+    let svc = service(layer, runs.clone());
+    let tasks: Vec<_> = (0..50)
+        .map(|_| tokio::spawn(send(&svc, post("/slowfail", "storm", "x"))))
+        .collect();
+    let mut replayed = 0;
+    for t in tasks {
+        let res = t.await.unwrap();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        replayed += usize::from(header(&res, "idempotent-replayed").is_some());
+    }
+    assert_eq!(replayed, 49);
+    assert_eq!(runs.get(), 1);
+}
+
 async fn an_unreadable_record_is_500_and_never_runs_again<S: IdempotencyStore>(s: S) {
     let fp = Fingerprint::of(&http::Method::POST, "/ok", None, b"x");
     let key = tester_key("k");
@@ -241,6 +290,8 @@ on_every_backend!(
     released_server_errors_free_the_key,
     an_oversized_request_body_is_413,
     an_oversized_response_runs_once_and_its_retry_is_409,
+    a_storm_on_an_oversized_response_runs_the_handler_once,
+    a_storm_on_a_failing_handler_runs_it_once,
     an_unreadable_record_is_500_and_never_runs_again,
     a_foreign_value_under_the_key_is_500_and_never_runs,
     grpc_requests_get_grpc_statuses,
