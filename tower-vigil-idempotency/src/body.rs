@@ -26,7 +26,7 @@ use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-use crate::stream::Streamed;
+use crate::stream::{BoxError, Streamed};
 
 pin_project! {
     /// The request body the inner service receives: the buffered body of a request with an
@@ -95,10 +95,6 @@ impl<B: Body<Data = Bytes>> Body for RequestBody<B> {
         }
     }
 }
-
-/// The error of an [`IdempotencyBody`]: the inner body's error, boxed, or the layer's own
-/// when the handler's task ended before the body did.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pin_project! {
     /// A response body from the inner service: passed through, captured whole (then replayed

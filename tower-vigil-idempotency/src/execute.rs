@@ -15,10 +15,11 @@ use tokio::time::Instant;
 use tower_service::Service;
 use tower_vigil_core::http::ResponseBody;
 
-use crate::body::{BoxError, RequestBody};
+use crate::body::RequestBody;
 use crate::response::{Rejection, ResponseForRejection};
 use crate::shared::{Answer, Shared, reject};
 use crate::store::IdempotencyStore;
+use crate::stream::BoxError;
 use crate::tee::{self, Caller, Delivery, Outcome};
 
 pub(crate) async fn run<S, St, R, ReqBody, ResBody>(

@@ -43,7 +43,7 @@ where
     ReqBody: Body<Data = Bytes> + Send + 'static,
     ReqBody::Error: Into<Box<dyn StdError + Send + Sync>>,
     ResBody: Body<Data = Bytes> + Send + 'static,
-    ResBody::Error: Into<crate::body::BoxError> + Send + 'static,
+    ResBody::Error: Into<crate::stream::BoxError> + Send + 'static,
 {
     let config = &shared.config;
     if !config.applies_to(req.method()) {

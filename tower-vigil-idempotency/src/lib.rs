@@ -114,7 +114,7 @@ mod waiters;
 
 use std::time::Duration;
 
-pub use crate::body::{BoxError, IdempotencyBody, RequestBody};
+pub use crate::body::{IdempotencyBody, RequestBody};
 pub use crate::capture::{IDEMPOTENCY_STATUS, IDEMPOTENT_REPLAYED};
 pub use crate::config::{ServerErrors, Unscoped};
 pub use crate::future::ResponseFuture;
@@ -123,6 +123,7 @@ pub use crate::layer::IdempotencyLayer;
 pub use crate::response::{DefaultResponse, Rejection, ResponseForRejection};
 pub use crate::service::Idempotency;
 pub use crate::store::{Claim, IdempotencyStore};
+pub use crate::stream::BoxError;
 
 /// The default lease of an in-flight marker.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);

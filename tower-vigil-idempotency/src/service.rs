@@ -70,7 +70,7 @@ where
     ReqBody: Body<Data = Bytes> + Send + 'static,
     ReqBody::Error: Into<Box<dyn StdError + Send + Sync>>,
     ResBody: Body<Data = Bytes> + Send + 'static,
-    ResBody::Error: Into<crate::body::BoxError> + Send + 'static,
+    ResBody::Error: Into<crate::stream::BoxError> + Send + 'static,
 {
     type Response = Response<tower_vigil_core::http::ResponseBody<IdempotencyBody<ResBody>>>;
     type Error = S::Error;

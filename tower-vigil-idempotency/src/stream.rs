@@ -14,7 +14,9 @@ use http::HeaderMap;
 use http_body::{Frame, SizeHint};
 use tokio::sync::mpsc;
 
-use crate::body::BoxError;
+/// The error of an [`IdempotencyBody`](crate::IdempotencyBody): the inner body's error,
+/// boxed, or the layer's own when the handler's task ended before the body did.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 enum Msg {
     Frame(Frame<Bytes>),

@@ -12,10 +12,11 @@ use http_body::Body;
 use http_body_util::BodyExt;
 use tokio::sync::oneshot;
 
-use crate::body::{BoxError, IdempotencyBody};
+use crate::body::IdempotencyBody;
 use crate::capture::{self, Captured};
 use crate::config::{Config, ServerErrors};
 use crate::record::{NotReplayable, NotReplayableReason, StoredResponse};
+use crate::stream::BoxError;
 
 #[cfg(doc)]
 use crate::record::Record;

@@ -18,7 +18,8 @@ use std::fmt;
 use bytes::{BufMut, Bytes, BytesMut};
 use http::StatusCode;
 
-use super::{DecodeError, MAGIC, Reader, StoredResponse, VERSION};
+use super::response::{StoredResponse, VERSION};
+use super::wire::{DecodeError, MAGIC, Reader};
 
 const NOT_REPLAYABLE: u8 = 2;
 
