@@ -184,3 +184,99 @@ on_every_backend!(
     a_client_gone_mid_stream_still_gets_the_response_recorded,
     a_client_gone_past_the_limit_frees_nothing_and_runs_nothing_twice,
 );
+
+mod failed_write {
+    //! When the final write fails after the head went out: the stream still ends cleanly (the
+    //! client has the whole response; an error would only make it retry and run the handler
+    //! again), and trailers, when the body has some, say it was not stored. On memory: the
+    //! behaviour is the layer's, the failing store a wrapper.
+
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use http::HeaderMap;
+    use http_body::Frame;
+    use http_body_util::BodyExt;
+    use tower_vigil_core::backend::Subscription;
+    use tower_vigil_core::{BackendError, BackendErrorKind, MemoryBackend};
+    use tower_vigil_idempotency::fingerprint::Fingerprint;
+    use tower_vigil_idempotency::{Claim, IdempotencyLayer, IdempotencyStore};
+
+    use super::common::{Counter, post};
+    use super::{call, data, next_data, streaming};
+
+    /// A memory store whose `complete` always fails.
+    #[derive(Clone, Debug)]
+    struct CompleteFails(MemoryBackend);
+
+    impl IdempotencyStore for CompleteFails {
+        async fn claim(
+            &self,
+            key: &str,
+            fingerprint: &Fingerprint,
+            owner: &[u8],
+            lease: Duration,
+        ) -> Result<Claim, BackendError> {
+            self.0.claim(key, fingerprint, owner, lease).await
+        }
+
+        async fn extend(
+            &self,
+            key: &str,
+            owner: &[u8],
+            lease: Duration,
+        ) -> Result<bool, BackendError> {
+            self.0.extend(key, owner, lease).await
+        }
+
+        async fn complete(
+            &self,
+            _key: &str,
+            _owner: &[u8],
+            _record: Bytes,
+            _ttl: Duration,
+        ) -> Result<bool, BackendError> {
+            Err(BackendError::new(
+                BackendErrorKind::Connection,
+                "write refused",
+            ))
+        }
+
+        async fn release(&self, key: &str, owner: &[u8]) -> Result<bool, BackendError> {
+            self.0.release(key, owner).await
+        }
+
+        async fn announcements(&self) -> Result<Option<Subscription>, BackendError> {
+            Ok(None)
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_streamed_body_ends_cleanly_and_its_trailers_say_not_stored() {
+        let runs = Counter::default();
+        let layer = IdempotencyLayer::new(CompleteFails(MemoryBackend::new()));
+        let (svc, feed) = streaming(layer, runs.clone());
+        let mut body = call(&svc, post("/events", "k", "x")).await.into_body();
+        feed.send(data("all of it")).await.unwrap();
+        assert_eq!(next_data(&mut body).await, "all of it");
+        let mut trailers = HeaderMap::new();
+        trailers.insert("grpc-status", "0".parse().unwrap());
+        feed.send(Ok(Frame::trailers(trailers))).await.unwrap();
+        drop(feed);
+        let rest = body.collect().await.expect("a clean end, not an error");
+        let trailers = rest.trailers().expect("the handler's trailers");
+        assert_eq!(trailers["grpc-status"], "0");
+        assert_eq!(trailers["idempotency-status"], "not-stored");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_small_body_of_known_size_says_so_in_its_head() {
+        let runs = Counter::default();
+        let layer = IdempotencyLayer::new(CompleteFails(MemoryBackend::new()));
+        let svc = super::common::service(layer, runs);
+        let res = super::common::send(&svc, post("/ok", "k", "x")).await;
+        assert_eq!(res.status(), 201);
+        assert_eq!(res.headers()["idempotency-status"], "not-stored");
+        assert_eq!(res.body(), "x");
+    }
+}
