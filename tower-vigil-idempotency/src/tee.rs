@@ -149,7 +149,7 @@ where
     )));
     let mut body = pin!(body);
     // `None` once the body outgrew the limit: from then on it is only forwarded.
-    let mut capture = (body.size_hint().lower() <= limit as u64).then(BytesMut::new);
+    let mut tee = (body.size_hint().lower() <= limit as u64).then(BytesMut::new);
     let mut trailers: Option<HeaderMap> = None;
     loop {
         let frame = match body.frame().await {
@@ -176,15 +176,15 @@ where
             }
             Err(frame) => frame,
         };
-        if let (Some(buf), Some(chunk)) = (capture.as_mut(), frame.data_ref()) {
+        if let (Some(buf), Some(chunk)) = (tee.as_mut(), frame.data_ref()) {
             if buf.len() + chunk.len() > limit {
-                capture = None;
+                tee = None;
             } else {
                 buf.extend_from_slice(chunk);
             }
         }
         forward.send(frame).await;
-        if forward.client_gone() && capture.is_none() {
+        if forward.client_gone() && tee.is_none() {
             // Nobody reads it and it cannot be stored: stop reading the handler's body.
             let outcome = not_replayable(&parts, NotReplayableReason::TooLarge);
             return (
@@ -197,7 +197,7 @@ where
             );
         }
     }
-    let outcome = match capture {
+    let outcome = match tee {
         Some(data) => complete(&parts, &data.freeze(), trailers.as_ref(), config),
         None if config.server_errors == ServerErrors::Release
             && capture::server_failed(&parts, trailers.as_ref()) =>
