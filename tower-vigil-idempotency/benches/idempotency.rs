@@ -17,7 +17,9 @@ use tower::ServiceExt;
 use tower::util::BoxCloneService;
 use tower_vigil_core::http::ResponseBody;
 use tower_vigil_core::{MemoryBackend, RedisBackend};
-use tower_vigil_idempotency::{IdempotencyBody, IdempotencyLayer, IdempotencyStore, RequestBody};
+use tower_vigil_idempotency::{
+    IdempotencyBody, IdempotencyLayer, IdempotencyStore, RequestBody, Unscoped,
+};
 use tower_vigil_tests::RedisServer;
 
 type Svc = BoxCloneService<Request<Full<Bytes>>, Response<Bytes>, Infallible>;
@@ -34,7 +36,8 @@ fn service<St: IdempotencyStore>(store: St) -> Svc {
         Ok::<_, Infallible>(res)
     });
     let svc = tower::ServiceBuilder::new()
-        .layer(IdempotencyLayer::new(store))
+        // One anonymous client: the shared namespace keeps the path measured before.
+        .layer(IdempotencyLayer::new(store).unscoped(Unscoped::SharedUnsafe))
         .service(handler)
         .and_then(
             |res: Response<ResponseBody<IdempotencyBody<Full<Bytes>>>>| async move {

@@ -26,6 +26,8 @@ use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
+use crate::stream::{BoxError, Streamed};
+
 pin_project! {
     /// The request body the inner service receives: the buffered body of a request with an
     /// `Idempotency-Key`, or the original streaming body.
@@ -96,8 +98,9 @@ impl<B: Body<Data = Bytes>> Body for RequestBody<B> {
 
 pin_project! {
     /// A response body from the inner service: passed through, captured whole (then replayed
-    /// from memory, trailers included), or captured in part when it outgrew the capture limit
-    /// (the captured part first, then the rest of the stream).
+    /// from memory, trailers included), captured in part when it outgrew the capture limit
+    /// (the captured part first, then the rest of the stream), or streamed from the
+    /// handler's task frame by frame as the handler produces them.
     pub struct IdempotencyBody<B: Body> {
         #[pin]
         kind: ResKind<B>,
@@ -111,6 +114,7 @@ pin_project! {
         Complete { data: Option<Bytes>, trailers: Option<HeaderMap> },
         Partial { data: Option<Bytes>, rest: Pin<Box<B>> },
         Failed { data: Option<Bytes>, error: Option<B::Error> },
+        Streamed { stream: Streamed },
     }
 }
 
@@ -147,6 +151,12 @@ impl<B: Body> IdempotencyBody<B> {
             },
         }
     }
+
+    pub(crate) fn streamed(stream: Streamed) -> Self {
+        Self {
+            kind: ResKind::Streamed { stream },
+        }
+    }
 }
 
 impl<B: Body> std::fmt::Debug for IdempotencyBody<B> {
@@ -156,6 +166,7 @@ impl<B: Body> std::fmt::Debug for IdempotencyBody<B> {
             ResKind::Complete { .. } => "Complete",
             ResKind::Partial { .. } => "Partial",
             ResKind::Failed { .. } => "Failed",
+            ResKind::Streamed { .. } => "Streamed",
         };
         f.debug_struct("IdempotencyBody")
             .field("kind", &kind)
@@ -163,28 +174,33 @@ impl<B: Body> std::fmt::Debug for IdempotencyBody<B> {
     }
 }
 
-impl<B: Body<Data = Bytes>> Body for IdempotencyBody<B> {
+impl<B> Body for IdempotencyBody<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
     type Data = Bytes;
-    type Error = B::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.project().kind.project() {
-            ResKindProj::Inner { body } => body.poll_frame(cx),
+            ResKindProj::Inner { body } => body.poll_frame(cx).map_err(Into::into),
             ResKindProj::Complete { data, trailers } => Poll::Ready(match data.take() {
                 Some(d) => Some(Ok(Frame::data(d))),
                 None => trailers.take().map(|t| Ok(Frame::trailers(t))),
             }),
             ResKindProj::Partial { data, rest } => match data.take() {
                 Some(d) => Poll::Ready(Some(Ok(Frame::data(d)))),
-                None => rest.as_mut().poll_frame(cx),
+                None => rest.as_mut().poll_frame(cx).map_err(Into::into),
             },
             ResKindProj::Failed { data, error } => Poll::Ready(match data.take() {
                 Some(d) => Some(Ok(Frame::data(d))),
-                None => error.take().map(Err),
+                None => error.take().map(|e| Err(e.into())),
             }),
+            ResKindProj::Streamed { stream } => stream.poll_frame(cx),
         }
     }
 
@@ -194,6 +210,7 @@ impl<B: Body<Data = Bytes>> Body for IdempotencyBody<B> {
             ResKind::Complete { data, trailers } => data.is_none() && trailers.is_none(),
             ResKind::Partial { data, rest } => data.is_none() && rest.is_end_stream(),
             ResKind::Failed { data, error } => data.is_none() && error.is_none(),
+            ResKind::Streamed { stream } => stream.is_end_stream(),
         }
     }
 
@@ -214,6 +231,7 @@ impl<B: Body<Data = Bytes>> Body for IdempotencyBody<B> {
                 hint
             }
             ResKind::Failed { .. } => SizeHint::default(),
+            ResKind::Streamed { stream } => stream.size_hint(),
         }
     }
 }

@@ -13,8 +13,11 @@ use crate::record::StoredResponse;
 /// `Idempotent-Replayed: true` marks a replayed response.
 pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
-/// `Idempotency-Status: not-stored` marks a response that ran but was not stored (a 5xx, a
-/// body over the capture limit, or a failed write), so a retry with the key runs again.
+/// `Idempotency-Status: not-stored` marks a response that ran but left no record under its
+/// key (a `5xx` with [`ServerErrors::Release`](crate::ServerErrors::Release), a failed store
+/// write, a lost lease), so a retry with the key runs again. On a body forwarded while it
+/// streams, the head has gone out before that is known: the mark then goes into the body's
+/// trailers, when it has some.
 pub static IDEMPOTENCY_STATUS: HeaderName = HeaderName::from_static("idempotency-status");
 
 /// A response body read up to the capture limit.
@@ -89,15 +92,16 @@ pub(crate) async fn collect<B: Body<Data = Bytes>>(body: B, limit: usize) -> Cap
 /// ABORTED, INTERNAL, UNAVAILABLE, DATA_LOSS): like an HTTP 5xx, not stored.
 const GRPC_SERVER_FAILURES: [&str; 7] = ["2", "4", "8", "10", "13", "14", "15"];
 
-/// True when a complete response may be stored: below 500, and not a gRPC server failure.
-pub(crate) fn storable(res: &http::response::Parts, trailers: Option<&HeaderMap>) -> bool {
+/// True when a response says the server failed: a 5xx, or a gRPC server failure. Such
+/// responses are stored too unless the layer is set to release them.
+pub(crate) fn server_failed(res: &http::response::Parts, trailers: Option<&HeaderMap>) -> bool {
     if res.status.is_server_error() {
-        return false;
+        return true;
     }
     let grpc_status = trailers
         .and_then(|t| t.get("grpc-status"))
         .or_else(|| res.headers.get("grpc-status"));
-    !grpc_status
+    grpc_status
         .and_then(|v| v.to_str().ok())
         .is_some_and(|s| GRPC_SERVER_FAILURES.contains(&s.trim()))
 }
@@ -200,16 +204,16 @@ mod tests {
     }
 
     #[test]
-    fn server_failures_are_not_storable() {
+    fn server_failures_are_recognised() {
         let (mut parts, ()) = Response::new(()).into_parts();
-        assert!(storable(&parts, None));
+        assert!(!server_failed(&parts, None));
         parts.status = http::StatusCode::BAD_GATEWAY;
-        assert!(!storable(&parts, None));
+        assert!(server_failed(&parts, None));
         parts.status = http::StatusCode::OK;
         let mut t = HeaderMap::new();
         t.insert("grpc-status", HeaderValue::from_static("14"));
-        assert!(!storable(&parts, Some(&t)));
+        assert!(server_failed(&parts, Some(&t)));
         t.insert("grpc-status", HeaderValue::from_static("5"));
-        assert!(storable(&parts, Some(&t)));
+        assert!(!server_failed(&parts, Some(&t)));
     }
 }

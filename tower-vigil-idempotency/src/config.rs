@@ -13,16 +13,39 @@ pub(crate) type ScopeFn = Arc<dyn Fn(&Parts) -> Option<String> + Send + Sync>;
 
 /// What to do with a keyed request for which no scope is found (no
 /// [`Principal`] in its extensions, or a scope closure that returned `None`).
+///
+/// The default refuses it: a layer stacked behind an authentication layer that does not
+/// publish a [`Principal`] (a session layer without its principal mode, say) would otherwise
+/// put every user in one key space, where user B sending user A's key and body gets A's
+/// stored response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Unscoped {
-    /// Put it in one shared anonymous scope (the default): unauthenticated clients share one
-    /// key space, as with most public idempotency APIs, so their keys must be unguessable
-    /// (UUIDv4 or better). Authenticated callers never share it.
+    /// Refuse it with `401` and a problem+json body (the default): every idempotent request
+    /// must come from an identified caller.
     #[default]
-    Shared,
-    /// Refuse it with 401: every idempotent request must come from an identified caller.
     Reject,
+    /// Put every unscoped request in one shared anonymous scope. **Unsafe for multi-user
+    /// APIs**: any client that learns or guesses another's key (and body) gets that client's
+    /// stored response. Only for APIs whose callers are all anonymous and send unguessable
+    /// keys (UUIDv4 or better).
+    SharedUnsafe,
+}
+
+/// What to do with a response that says the server failed (a `5xx`, or a gRPC status that
+/// means a server failure: UNKNOWN, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED,
+/// INTERNAL, UNAVAILABLE, DATA_LOSS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ServerErrors {
+    /// Store and replay it like any other response (the default, as Stripe does): the
+    /// handler may have had side effects before it failed, so a retry must not run it again.
+    #[default]
+    Replay,
+    /// Free the key so a retry runs the handler again (`Idempotency-Status: not-stored`).
+    /// Only for handlers whose failures undo their side effects (one database transaction
+    /// rolled back on error): otherwise a retry after a `5xx` repeats the work.
+    Release,
 }
 
 #[derive(Clone)]
@@ -39,6 +62,7 @@ pub(crate) struct Config {
     pub(crate) retry_after: Duration,
     pub(crate) scope: Option<ScopeFn>,
     pub(crate) unscoped: Unscoped,
+    pub(crate) server_errors: ServerErrors,
 }
 
 impl Default for Config {
@@ -55,7 +79,8 @@ impl Default for Config {
             wait_for_in_flight: None,
             retry_after: Duration::from_secs(1),
             scope: None,
-            unscoped: Unscoped::Shared,
+            unscoped: Unscoped::Reject,
+            server_errors: ServerErrors::Replay,
         }
     }
 }
@@ -66,7 +91,7 @@ const ANONYMOUS: &str = "anonymous";
 
 impl Config {
     /// The request's scope: the closure's answer if one is set, else the principal's.
-    /// `None` means refuse (only with [`Unscoped::Reject`]).
+    /// `None` means refuse (the default, [`Unscoped::Reject`]).
     pub(crate) fn scope_of(&self, parts: &Parts) -> Option<String> {
         let found = match &self.scope {
             Some(f) => f(parts),
@@ -74,7 +99,7 @@ impl Config {
         };
         match (found, self.unscoped) {
             (Some(s), _) => Some(format!("s:{s}")),
-            (None, Unscoped::Shared) => Some(ANONYMOUS.to_owned()),
+            (None, Unscoped::SharedUnsafe) => Some(ANONYMOUS.to_owned()),
             (None, Unscoped::Reject) => None,
         }
     }
@@ -98,6 +123,7 @@ impl fmt::Debug for Config {
             .field("wait_for_in_flight", &self.wait_for_in_flight)
             .field("custom_scope", &self.scope.is_some())
             .field("unscoped", &self.unscoped)
+            .field("server_errors", &self.server_errors)
             .finish()
     }
 }

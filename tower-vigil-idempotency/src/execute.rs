@@ -1,5 +1,6 @@
 //! Running a claimed request: on its own task (so a client disconnect cannot stop the
-//! recording), with the lease renewed while it runs, then storing or releasing.
+//! recording), with the lease renewed while the handler runs and its body is read, then
+//! recording the outcome before the client gets what is left of the response.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -9,21 +10,17 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use http::{Request, Response};
 use http_body::Body;
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tower_service::Service;
 use tower_vigil_core::http::ResponseBody;
 
 use crate::body::RequestBody;
-use crate::capture::{self, Captured};
-use crate::flow::{Answer, reject};
-use crate::record::StoredResponse;
 use crate::response::{Rejection, ResponseForRejection};
-use crate::service::Shared;
+use crate::shared::{Answer, Shared, reject};
 use crate::store::IdempotencyStore;
-
-/// What the handler task hands back: the response head, its captured body, and whether it
-/// was stored.
-type Executed<B> = (http::response::Parts, Captured<B>, bool);
+use crate::stream::BoxError;
+use crate::tee::{self, Caller, Delivery, Outcome};
 
 pub(crate) async fn run<S, St, R, ReqBody, ResBody>(
     mut inner: S,
@@ -40,44 +37,45 @@ where
     St: IdempotencyStore,
     R: ResponseForRejection,
     ResBody: Body<Data = Bytes> + Send + 'static,
-    ResBody::Error: Send + 'static,
+    ResBody::Error: Into<BoxError> + Send + 'static,
 {
     let fut = inner.call(req);
-    let task = tokio::spawn(finish(fut, shared.clone(), key, owner));
-    match task.await {
-        Ok(Ok((parts, captured, stored))) => {
-            let mut res = Response::from_parts(parts, ResponseBody::inner(captured.into_body()));
-            if !stored {
-                capture::mark_not_stored(res.headers_mut());
-            }
-            Ok(res)
-        }
+    let (caller, head) = oneshot::channel();
+    let task = tokio::spawn(drive(fut, shared.clone(), key, owner, caller));
+    match head.await {
+        Ok(Ok(res)) => Ok(res.map(ResponseBody::inner)),
         Ok(Err(e)) => Err(e),
-        // The key was released on the task; let the panic go on as if there were no layer.
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        // The runtime is shutting down; the lease lapses by itself.
-        Err(_) => Ok(reject(&shared, Rejection::Unavailable, grpc)),
+        // The task ended without answering: it panicked (the key was released on it; let
+        // the panic go on as if there were no layer) or the runtime is shutting down (the
+        // lease lapses by itself).
+        Err(_) => match task.await {
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            _ => Ok(reject(&shared, Rejection::Unavailable, grpc)),
+        },
     }
 }
 
-async fn finish<F, B, E, St, R>(
+/// The handler's task: runs the handler and reads its body with the lease renewed beside,
+/// records the outcome, then hands the client the rest of the response.
+async fn drive<F, B, E, St, R>(
     fut: F,
     shared: Arc<Shared<St, R>>,
     key: String,
     owner: String,
-) -> Result<Executed<B>, E>
-where
+    caller: Caller<B, E>,
+) where
     F: Future<Output = Result<Response<B>, E>> + Send,
-    B: Body<Data = Bytes> + Send,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
     St: IdempotencyStore,
 {
     let config = &shared.config;
     let store = &shared.store;
-    let limit = config.max_response_body;
     let work = AssertUnwindSafe(async move {
-        let res = fut.await?;
-        let (parts, body) = res.into_parts();
-        Ok((parts, capture::collect(body, limit).await))
+        match fut.await {
+            Ok(res) => tee::respond(res, config, caller).await,
+            Err(error) => (Outcome::Release, Delivery::Error { to: caller, error }),
+        }
     })
     .catch_unwind();
     // Renewal runs beside the handler on this task (no second task to spawn and abort);
@@ -88,57 +86,56 @@ where
         outcome = &mut work => outcome,
         () = &mut renewal => work.await,
     };
-
-    let (parts, captured) = match outcome {
-        Ok(Ok(done)) => done,
-        Ok(Err(e)) => {
-            release(store, &key, &owner).await;
-            announce(&shared, &key);
-            return Err(e);
-        }
+    let (outcome, delivery) = match outcome {
+        Ok(done) => done,
         Err(panic) => {
             release(store, &key, &owner).await;
             announce(&shared, &key);
             std::panic::resume_unwind(panic);
         }
     };
-    let stored = match &captured {
-        Captured::Complete { data, trailers } if capture::storable(&parts, trailers.as_ref()) => {
-            let record = StoredResponse::new(
-                parts.status,
-                capture::stored_headers(&parts.headers),
-                data.clone(),
-            )
-            .with_trailers(trailers.clone());
-            let written = store
-                .complete(&key, owner.as_bytes(), record.encode(), config.ttl)
-                .await;
-            match written {
-                Ok(true) => {
-                    crate::metrics::stored();
-                    true
-                }
-                Ok(false) => {
-                    tracing::warn!("idempotency lease lost before completion; response not stored");
-                    false
-                }
-                Err(e) => {
-                    crate::metrics::backend_error(config.failure_policy);
-                    tracing::warn!(error = %e, "storing the idempotent response failed; freeing the key");
-                    // Best effort: if the write did land, the record is kept (release only
-                    // deletes an in-flight marker); if the store is down, the lease lapses.
-                    release(store, &key, &owner).await;
-                    false
-                }
-            }
+    let recorded = record(&shared, &key, &owner, outcome).await;
+    announce(&shared, &key);
+    delivery.deliver(recorded).await;
+}
+
+/// Leaves `outcome` under the key; true when the key now holds a record (a retry will not
+/// run the handler again).
+async fn record<St: IdempotencyStore, R>(
+    shared: &Shared<St, R>,
+    key: &str,
+    owner: &str,
+    outcome: Outcome,
+) -> bool {
+    let (store, config) = (&shared.store, &shared.config);
+    let record = match outcome {
+        Outcome::Release => {
+            release(store, key, owner).await;
+            return false;
         }
-        _ => {
-            release(store, &key, &owner).await;
+        Outcome::Record(record) => record,
+    };
+    match store
+        .complete(key, owner.as_bytes(), record, config.ttl)
+        .await
+    {
+        Ok(true) => {
+            crate::metrics::stored();
+            true
+        }
+        Ok(false) => {
+            tracing::warn!("idempotency lease lost before completion; outcome not stored");
             false
         }
-    };
-    announce(&shared, &key);
-    Ok((parts, captured, stored))
+        Err(e) => {
+            crate::metrics::backend_error(config.failure_policy);
+            tracing::warn!(error = %e, "storing the idempotent outcome failed; freeing the key");
+            // Best effort: if the write did land, the record is kept (release only
+            // deletes an in-flight marker); if the store is down, the lease lapses.
+            release(store, key, owner).await;
+            false
+        }
+    }
 }
 
 async fn release<St: IdempotencyStore>(store: &St, key: &str, owner: &str) {

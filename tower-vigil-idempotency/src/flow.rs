@@ -19,13 +19,11 @@ use crate::body::{IdempotencyBody, RequestBody};
 use crate::capture;
 use crate::fingerprint::{Fingerprint, store_key};
 use crate::key::IdempotencyKey;
-use crate::record::StoredResponse;
+use crate::record::Record;
 use crate::response::{Rejection, ResponseForRejection};
-use crate::service::Shared;
+use crate::shared::{Answer, Shared, reject};
 use crate::store::{Claim, IdempotencyStore};
 use crate::waiters;
-
-pub(crate) type Answer<B> = Response<ResponseBody<IdempotencyBody<B>>>;
 
 /// Polling for a request in flight starts at this interval and doubles up to `MAX_POLL`.
 const FIRST_POLL: Duration = Duration::from_millis(20);
@@ -45,7 +43,7 @@ where
     ReqBody: Body<Data = Bytes> + Send + 'static,
     ReqBody::Error: Into<Box<dyn StdError + Send + Sync>>,
     ResBody: Body<Data = Bytes> + Send + 'static,
-    ResBody::Error: Send + 'static,
+    ResBody::Error: Into<crate::stream::BoxError> + Send + 'static,
 {
     let config = &shared.config;
     if !config.applies_to(req.method()) {
@@ -60,6 +58,11 @@ where
     };
     let (parts, body) = req.into_parts();
     let Some(scope) = config.scope_of(&parts) else {
+        // Refused, not shared: without a scope, one caller could replay another's response.
+        tracing::debug!(
+            "keyed request without a principal or scope refused; put an authentication layer \
+             that publishes a Principal in front of the idempotency layer"
+        );
         return Ok(reject(&shared, Rejection::Unscoped, grpc));
     };
     let body = match buffer(body, config.max_request_body).await {
@@ -138,29 +141,23 @@ where
     Ok(res.map(|b| ResponseBody::inner(IdempotencyBody::inner(b))))
 }
 
-/// The rejection's response, with the typed rejection in its extensions.
-pub(crate) fn reject<St, R: ResponseForRejection, B: Body>(
-    shared: &Shared<St, R>,
-    rejection: Rejection,
-    grpc: bool,
-) -> Answer<B> {
-    let mut res = shared
-        .responder
-        .response(&rejection, grpc)
-        .map(ResponseBody::full);
-    res.extensions_mut().insert(rejection);
-    res
-}
-
 fn replay<St, R: ResponseForRejection, B: Body>(
     shared: &Shared<St, R>,
     bytes: &[u8],
     grpc: bool,
 ) -> Answer<B> {
-    match StoredResponse::decode(bytes) {
-        Ok(record) => {
+    match Record::decode(bytes) {
+        Ok(Record::Response(record)) => {
             crate::metrics::replay();
-            capture::replay(record).map(ResponseBody::inner)
+            capture::replay(*record).map(ResponseBody::inner)
+        }
+        Ok(Record::NotReplayable(outcome)) => {
+            crate::metrics::not_replayable();
+            let rejection = Rejection::NotReplayable {
+                status: outcome.status,
+                reason: outcome.reason,
+            };
+            reject(shared, rejection, grpc)
         }
         Err(e) => {
             // Never run the request again: it already ran once.

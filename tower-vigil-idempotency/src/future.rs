@@ -12,8 +12,8 @@ use tower_vigil_core::http::ResponseBody;
 use crate::body::IdempotencyBody;
 
 /// The response future of [`Idempotency`](crate::Idempotency). It is boxed: a keyed request
-/// goes through several store calls, the handler and the capture of its body, and naming that
-/// state machine would cost more than the one allocation.
+/// goes through several store calls and waits for the handler's task to hand over the
+/// response head, and naming that state machine would cost more than the one allocation.
 #[must_use = "futures do nothing unless polled"]
 pub struct ResponseFuture<B: http_body::Body, E> {
     inner: BoxFuture<'static, Result<Response<ResponseBody<IdempotencyBody<B>>>, E>>,

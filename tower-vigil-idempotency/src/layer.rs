@@ -6,9 +6,10 @@ use std::time::Duration;
 use http::Method;
 use http::request::Parts;
 use tower_layer::Layer;
+use tower_vigil_core::backend::{MAX_TTL, check_ttl};
 use tower_vigil_core::{ConfigError, FailurePolicy};
 
-use crate::config::{Config, Unscoped};
+use crate::config::{Config, ServerErrors, Unscoped};
 use crate::response::{DefaultResponse, ResponseForRejection};
 use crate::service::Idempotency;
 use crate::store::IdempotencyStore;
@@ -78,9 +79,11 @@ impl<St: IdempotencyStore, R: ResponseForRejection> IdempotencyLayer<St, R> {
         self
     }
 
-    /// How long an in-flight marker lives without renewal (default 60 s, at least 30 ms); it
-    /// is renewed every third of it while the handler runs, up to [`max_hold`](Self::max_hold).
+    /// How long an in-flight marker lives without renewal (default 60 s, at least 30 ms, at
+    /// most [`MAX_TTL`](tower_vigil_core::backend::MAX_TTL)); it is renewed every third of it
+    /// while the handler runs, up to [`max_hold`](Self::max_hold).
     pub fn lease(mut self, lease: Duration) -> Result<Self, ConfigError> {
+        let lease = check_ttl("lease", lease)?;
         if lease < Duration::from_millis(30) {
             return Err(ConfigError::new("lease", "must be at least 30 ms"));
         }
@@ -91,16 +94,16 @@ impl<St: IdempotencyStore, R: ResponseForRejection> IdempotencyLayer<St, R> {
     /// The longest a handler may hold a key by renewing its lease (default 10 minutes). After
     /// it, renewals stop and the key frees, even if the handler still runs (the last renewal
     /// is shortened to end at the maximum hold; a first lease longer than it still runs out).
+    /// Positive and at most [`MAX_TTL`](tower_vigil_core::backend::MAX_TTL).
     pub fn max_hold(mut self, max_hold: Duration) -> Result<Self, ConfigError> {
-        if max_hold.is_zero() {
-            return Err(ConfigError::new("max_hold", "must be positive"));
-        }
-        self.config.max_hold = max_hold;
+        self.config.max_hold = check_ttl("max_hold", max_hold)?;
         Ok(self)
     }
 
-    /// How long completed responses are kept for replay (default 24 h).
+    /// How long completed responses are kept for replay (default 24 h; at least 1 ms, at
+    /// most [`MAX_TTL`](tower_vigil_core::backend::MAX_TTL)).
     pub fn retention(mut self, ttl: Duration) -> Result<Self, ConfigError> {
+        let ttl = check_ttl("retention", ttl)?;
         if ttl < Duration::from_millis(1) {
             return Err(ConfigError::new("retention", "must be at least 1 ms"));
         }
@@ -115,9 +118,10 @@ impl<St: IdempotencyStore, R: ResponseForRejection> IdempotencyLayer<St, R> {
     }
 
     /// The largest response body captured for replay (default 1 MiB). A larger response
-    /// streams to the client unchanged, is not stored, and frees the key. A response is
-    /// captured before it is sent, so an endless stream smaller than the limit (server-sent
-    /// events) would be held back: keep idempotency keys off streaming endpoints.
+    /// streams to the client unchanged and is recorded as completed but not replayable: a
+    /// retry with the key gets `409` (see [`Rejection::NotReplayable`](crate::Rejection)),
+    /// never a second execution. A body whose size is known and fits is stored before it is
+    /// sent; any other body is forwarded frame by frame as the handler produces it.
     pub fn max_response_body(mut self, bytes: usize) -> Result<Self, ConfigError> {
         self.config.max_response_body = body_limit("max_response_body", bytes)?;
         Ok(self)
@@ -136,14 +140,17 @@ impl<St: IdempotencyStore, R: ResponseForRejection> IdempotencyLayer<St, R> {
     /// Waiters are woken by the store's announcements (Redis pub/sub, on one connection per
     /// layer) and poll with backoff (20 ms doubling to 500 ms) in case one is missed. With
     /// waiting on, each completion or release publishes one announcement.
+    /// A wait longer than [`MAX_TTL`](tower_vigil_core::backend::MAX_TTL) is cut to it (so no
+    /// deadline can overflow the clock).
     pub fn wait_for_in_flight(mut self, max: Duration) -> Self {
-        self.config.wait_for_in_flight = (!max.is_zero()).then_some(max);
+        self.config.wait_for_in_flight = (!max.is_zero()).then_some(max.min(MAX_TTL));
         self
     }
 
-    /// The `Retry-After` of a 409 (default 1 s; never more than the lease left).
+    /// The `Retry-After` of a 409 in flight (default 1 s; never more than the lease left; cut
+    /// to [`MAX_TTL`](tower_vigil_core::backend::MAX_TTL)).
     pub fn retry_after(mut self, after: Duration) -> Self {
-        self.config.retry_after = after;
+        self.config.retry_after = after.min(MAX_TTL);
         self
     }
 
@@ -157,10 +164,17 @@ impl<St: IdempotencyStore, R: ResponseForRejection> IdempotencyLayer<St, R> {
         self
     }
 
-    /// What to do with keyed requests that have no scope (default: one shared anonymous
-    /// scope). See [`Unscoped`].
+    /// What to do with keyed requests that have no scope (default: refuse them with `401`).
+    /// [`Unscoped::SharedUnsafe`] puts them all in one shared scope; see [`Unscoped`].
     pub fn unscoped(mut self, unscoped: Unscoped) -> Self {
         self.config.unscoped = unscoped;
+        self
+    }
+
+    /// What to do with responses that say the server failed (default: store and replay them
+    /// like any other, [`ServerErrors::Replay`]). See [`ServerErrors`].
+    pub fn server_errors(mut self, server_errors: ServerErrors) -> Self {
+        self.config.server_errors = server_errors;
         self
     }
 
@@ -188,12 +202,54 @@ impl<S, St: Clone, R: Clone> Layer<S> for IdempotencyLayer<St, R> {
     fn layer(&self, inner: S) -> Self::Service {
         Idempotency::new(
             inner,
-            Arc::new(crate::service::Shared {
+            Arc::new(crate::shared::Shared {
                 store: self.store.clone(),
                 config: self.config.clone(),
                 responder: self.responder.clone(),
                 waiters: crate::waiters::Waiters::default(),
             }),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower_vigil_core::MemoryBackend;
+
+    fn layer() -> IdempotencyLayer<MemoryBackend> {
+        IdempotencyLayer::new(MemoryBackend::new())
+    }
+
+    #[test]
+    fn absurd_ttls_are_config_errors_not_overflows() {
+        for too_long in [Duration::MAX, MAX_TTL + Duration::from_millis(1)] {
+            assert_eq!(layer().lease(too_long).unwrap_err().field(), "lease");
+            assert_eq!(layer().max_hold(too_long).unwrap_err().field(), "max_hold");
+            assert_eq!(
+                layer().retention(too_long).unwrap_err().field(),
+                "retention"
+            );
+        }
+        assert_eq!(
+            layer().max_hold(Duration::ZERO).unwrap_err().field(),
+            "max_hold"
+        );
+        assert_eq!(
+            layer().retention(Duration::ZERO).unwrap_err().field(),
+            "retention"
+        );
+        assert!(layer().lease(MAX_TTL).is_ok());
+        assert!(layer().max_hold(MAX_TTL).is_ok());
+        assert!(layer().retention(MAX_TTL).is_ok());
+    }
+
+    #[test]
+    fn absurd_waits_are_cut_to_the_longest_ttl() {
+        let l = layer()
+            .wait_for_in_flight(Duration::MAX)
+            .retry_after(Duration::MAX);
+        assert_eq!(l.config.wait_for_in_flight, Some(MAX_TTL));
+        assert_eq!(l.config.retry_after, MAX_TTL);
     }
 }

@@ -11,8 +11,10 @@
 //!   extensions, or what [`IdempotencyLayer::scope`] chooses), so two callers using the same
 //!   key never see each other's responses. The store key is a SHA-256 of the length-prefixed
 //!   scope and key: a `:` in a key cannot reach another scope, and raw keys are never stored.
-//!   Keyed requests without a principal share one anonymous scope unless
-//!   [`Unscoped::Reject`] is set.
+//!   A keyed request with no scope is refused with `401` ([`Rejection::Unscoped`]): put an
+//!   authentication layer that publishes a principal in front (for sessions,
+//!   `SessionLayer::principal(true)`). One shared namespace for unscoped requests is an
+//!   explicit, unsafe opt-in ([`Unscoped::SharedUnsafe`]).
 //! - **Fingerprinted**: the key is bound to a SHA-256 of the method, path, query and body;
 //!   reusing it for a different request is `422`.
 //! - **Atomic**: one store operation claims the key or reports it in flight (`409` with
@@ -24,10 +26,15 @@
 //!   the client disconnects its outcome is still recorded.
 //! - **Careful capture**: status, headers (not `Set-Cookie`, `Date`, `Content-Length` nor
 //!   hop-by-hop ones), body and trailers up to 1 MiB, in a versioned binary record. `5xx`
-//!   responses (and gRPC server failures) are not stored and free the key; larger or
-//!   streaming responses pass through unchanged with `Idempotency-Status: not-stored`.
-//!   Request bodies are buffered up to 1 MiB (`413` beyond). A stored record that cannot be
-//!   read is a `500`, never a second execution.
+//!   responses (and gRPC server failures) are stored and replayed like any other by default
+//!   ([`ServerErrors`]). A body of known size within the limit is stored before it is sent;
+//!   any other body is **streamed** to the client frame by frame as the handler produces it,
+//!   captured on the way, and stored when it ends.
+//! - **Exactly once, even when the response cannot be kept**: a response larger than the
+//!   limit, or whose body fails part way, is recorded as completed but not replayable; a retry
+//!   gets `409` ([`Rejection::NotReplayable`], with the original status), never a second
+//!   execution. Request bodies are buffered up to 1 MiB (`413` beyond). A stored record that
+//!   cannot be read is a `500`, never a second execution.
 //! - **Failure policy**: a failing store answers `503` (fail closed) by default;
 //!   [`FailurePolicy::Open`](tower_vigil_core::FailurePolicy::Open) runs requests without
 //!   idempotency instead.
@@ -47,7 +54,7 @@
 //! use axum::{Router, body::Body, routing::post};
 //! use http::{Request, StatusCode};
 //! use tower::ServiceExt;
-//! use tower_vigil_core::MemoryBackend;
+//! use tower_vigil_core::{MemoryBackend, Principal};
 //! use tower_vigil_idempotency::IdempotencyLayer;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -59,6 +66,8 @@
 //! let pay = || {
 //!     Request::post("/payments")
 //!         .header("idempotency-key", "\"3f1c2a9e-pay-42\"")
+//!         // What an authentication layer (API keys, sessions) puts there: the key's scope.
+//!         .extension(Principal::user("alice"))
 //!         .body(Body::from("{\"amount\":10}"))
 //!         .unwrap()
 //! };
@@ -75,7 +84,8 @@
 //!
 //! # Metrics
 //!
-//! `vigil_idempotency_replays_total`, `vigil_idempotency_conflicts_total` (409),
+//! `vigil_idempotency_replays_total`, `vigil_idempotency_conflicts_total` (409 in flight),
+//! `vigil_idempotency_not_replayable_total` (409 completed, not replayable),
 //! `vigil_idempotency_mismatches_total` (422), `vigil_idempotency_stored_total` and
 //! `vigil_idempotency_backend_errors_total` (label `policy`), through the `metrics` facade.
 //!
@@ -96,20 +106,24 @@ mod metrics;
 pub mod record;
 mod response;
 mod service;
+mod shared;
 pub mod store;
+mod stream;
+mod tee;
 mod waiters;
 
 use std::time::Duration;
 
 pub use crate::body::{IdempotencyBody, RequestBody};
 pub use crate::capture::{IDEMPOTENCY_STATUS, IDEMPOTENT_REPLAYED};
-pub use crate::config::Unscoped;
+pub use crate::config::{ServerErrors, Unscoped};
 pub use crate::future::ResponseFuture;
 pub use crate::key::IdempotencyKey;
 pub use crate::layer::IdempotencyLayer;
 pub use crate::response::{DefaultResponse, Rejection, ResponseForRejection};
 pub use crate::service::Idempotency;
 pub use crate::store::{Claim, IdempotencyStore};
+pub use crate::stream::BoxError;
 
 /// The default lease of an in-flight marker.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);

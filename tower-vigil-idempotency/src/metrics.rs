@@ -20,3 +20,7 @@ pub(crate) fn backend_error(policy: tower_vigil_core::FailurePolicy) {
     metrics::counter!("vigil_idempotency_backend_errors_total", "policy" => policy.as_str())
         .increment(1);
 }
+
+pub(crate) fn not_replayable() {
+    metrics::counter!("vigil_idempotency_not_replayable_total").increment(1);
+}

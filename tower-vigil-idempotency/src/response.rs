@@ -30,6 +30,11 @@ use http_body_util::Empty;
 use tower_vigil_core::http::{GrpcCode, Problem, grpc_response};
 
 use crate::key::KeyError;
+use crate::record::NotReplayableReason;
+
+/// Where the problem types of this crate are documented.
+const TYPE_BASE: &str =
+    "https://docs.rs/tower-vigil-idempotency/latest/tower_vigil_idempotency/enum.Rejection.html";
 
 /// Why the layer answered itself instead of running (or replaying) the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,8 +44,12 @@ pub enum Rejection {
     MissingKey,
     /// The `Idempotency-Key` header is malformed or repeated (400).
     InvalidKey(KeyError),
-    /// No scope could be found for the request and the layer is set to refuse unscoped
-    /// requests (401).
+    /// The request carries a key but no scope could be found for it (no
+    /// [`Principal`](tower_vigil_core::Principal) in its extensions, no answer from the scope
+    /// closure), and the layer refuses unscoped requests, as it does by default (401, problem
+    /// type `…/enum.Rejection.html#variant.Unscoped`). The client must authenticate; the
+    /// operator must put a layer that publishes a principal in front (for sessions,
+    /// `SessionLayer::principal(true)`).
     Unscoped,
     /// The request body is larger than the buffering limit (413).
     BodyTooLarge {
@@ -56,6 +65,17 @@ pub enum Rejection {
     },
     /// The key was used with a different request (422).
     Mismatch,
+    /// A request with this key already ran to completion, but its response could not be kept
+    /// for replay (409, problem type `…/enum.Rejection.html#variant.NotReplayable`, with the
+    /// members `originalStatus` and `reason`, and no `Retry-After`: retrying cannot help).
+    /// 409 rather than 422: the request is the same one, and what conflicts is the state of
+    /// the key (spent) — 422 would tell the client its request differs.
+    NotReplayable {
+        /// The status the first request was answered with.
+        status: StatusCode,
+        /// Why its response was not kept.
+        reason: NotReplayableReason,
+    },
     /// The stored response for this key cannot be read (500); the request is not run again.
     UnreadableRecord,
     /// The store is unavailable and the layer fails closed (503).
@@ -71,7 +91,7 @@ impl Rejection {
             }
             Self::Unscoped => StatusCode::UNAUTHORIZED,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::InFlight { .. } => StatusCode::CONFLICT,
+            Self::InFlight { .. } | Self::NotReplayable { .. } => StatusCode::CONFLICT,
             Self::Mismatch => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnreadableRecord => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -88,6 +108,7 @@ impl Rejection {
             Self::Unscoped => GrpcCode::Unauthenticated,
             Self::InFlight { .. } => GrpcCode::Aborted,
             Self::Mismatch => GrpcCode::FailedPrecondition,
+            Self::NotReplayable { .. } => GrpcCode::AlreadyExists,
             Self::UnreadableRecord => GrpcCode::Internal,
             Self::Unavailable => GrpcCode::Unavailable,
         }
@@ -96,9 +117,11 @@ impl Rejection {
     /// Whole seconds to wait before retrying, rounded up, for rejections a retry can fix.
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
-            Self::InFlight { retry_after } => {
-                Some(retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0))
-            }
+            Self::InFlight { retry_after } => Some(
+                retry_after
+                    .as_secs()
+                    .saturating_add(u64::from(retry_after.subsec_nanos() > 0)),
+            ),
             Self::Unavailable => Some(1),
             _ => None,
         }
@@ -120,6 +143,12 @@ impl fmt::Display for Rejection {
                 f.write_str("a request with this Idempotency-Key is still being processed")
             }
             Self::Mismatch => f.write_str("this Idempotency-Key was used with a different request"),
+            Self::NotReplayable { status, reason } => write!(
+                f,
+                "a request with this Idempotency-Key already completed (status {}) but its \
+                 response cannot be replayed ({reason}); it will not run again",
+                status.as_u16()
+            ),
             Self::UnreadableRecord => {
                 f.write_str("the stored response for this Idempotency-Key cannot be read")
             }
@@ -148,6 +177,18 @@ impl ResponseForRejection for DefaultResponse {
             let mut problem = Problem::new(rejection.status()).detail(rejection.to_string());
             if let Some(s) = rejection.retry_after_secs() {
                 problem = problem.extension("retryAfter", s);
+            }
+            match rejection {
+                Rejection::Unscoped => {
+                    problem = problem.type_uri(format!("{TYPE_BASE}#variant.Unscoped"));
+                }
+                Rejection::NotReplayable { status, reason } => {
+                    problem = problem
+                        .type_uri(format!("{TYPE_BASE}#variant.NotReplayable"))
+                        .extension("originalStatus", status.as_u16())
+                        .extension("reason", reason.as_str());
+                }
+                _ => {}
             }
             let json = problem.to_json();
             problem
@@ -195,6 +236,38 @@ mod tests {
         assert_eq!(res.headers()["grpc-status"], "9");
         let res = DefaultResponse.response(&Rejection::Unavailable, true);
         assert_eq!(res.headers()["grpc-status"], "14");
+    }
+
+    #[test]
+    fn not_replayable_is_a_typed_409_with_the_original_status() {
+        let r = Rejection::NotReplayable {
+            status: StatusCode::BAD_GATEWAY,
+            reason: NotReplayableReason::TooLarge,
+        };
+        let res = DefaultResponse.response(&r, false);
+        assert_eq!(res.status(), StatusCode::CONFLICT);
+        assert!(res.headers().get(header::RETRY_AFTER).is_none());
+        let v: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
+        assert_eq!(v["originalStatus"], 502);
+        assert_eq!(v["reason"], "too-large");
+        assert!(
+            v["type"]
+                .as_str()
+                .unwrap()
+                .ends_with("#variant.NotReplayable")
+        );
+        assert_eq!(
+            DefaultResponse.response(&r, true).headers()["grpc-status"],
+            "6"
+        );
+    }
+
+    #[test]
+    fn retry_after_never_overflows() {
+        let r = Rejection::InFlight {
+            retry_after: Duration::MAX,
+        };
+        assert_eq!(r.retry_after_secs(), Some(u64::MAX));
     }
 
     #[test]

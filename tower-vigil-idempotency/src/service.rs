@@ -10,9 +10,9 @@ use http_body::Body;
 use tower_service::Service;
 
 use crate::body::{IdempotencyBody, RequestBody};
-use crate::config::Config;
 use crate::future::ResponseFuture;
 use crate::response::{DefaultResponse, ResponseForRejection};
+use crate::shared::Shared;
 use crate::store::IdempotencyStore;
 
 /// Runs each keyed request at most once per (scope, key) and replays its response to
@@ -25,13 +25,6 @@ use crate::store::IdempotencyStore;
 pub struct Idempotency<S, St, R = DefaultResponse> {
     inner: S,
     shared: Arc<Shared<St, R>>,
-}
-
-pub(crate) struct Shared<St, R> {
-    pub(crate) store: St,
-    pub(crate) config: Config,
-    pub(crate) responder: R,
-    pub(crate) waiters: crate::waiters::Waiters,
 }
 
 impl<S, St, R> Idempotency<S, St, R> {
@@ -77,7 +70,7 @@ where
     ReqBody: Body<Data = Bytes> + Send + 'static,
     ReqBody::Error: Into<Box<dyn StdError + Send + Sync>>,
     ResBody: Body<Data = Bytes> + Send + 'static,
-    ResBody::Error: Send + 'static,
+    ResBody::Error: Into<crate::stream::BoxError> + Send + 'static,
 {
     type Response = Response<tower_vigil_core::http::ResponseBody<IdempotencyBody<ResBody>>>;
     type Error = S::Error;

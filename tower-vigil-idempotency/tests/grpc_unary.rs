@@ -1,5 +1,6 @@
 //! gRPC unary calls: the key from `idempotency-key` metadata, trailers (where gRPC keeps its
-//! status) captured and replayed, server failures not stored, rejections as gRPC statuses.
+//! status) captured and replayed, server failures replayed (or freed when asked), rejections
+//! as gRPC statuses.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -10,8 +11,8 @@ use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body::Frame;
 use http_body_util::{BodyExt, Full, StreamBody};
 use tower::ServiceExt;
-use tower_vigil_core::MemoryBackend;
-use tower_vigil_idempotency::{IdempotencyLayer, RequestBody};
+use tower_vigil_core::{MemoryBackend, Principal};
+use tower_vigil_idempotency::{IdempotencyLayer, RequestBody, ServerErrors};
 
 type GrpcBody =
     StreamBody<futures_util::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, Infallible>>>>;
@@ -52,6 +53,7 @@ fn call(key: &str, status: &'static str) -> Request<Full<Bytes>> {
     Request::post("/pkg.Orders/Create")
         .header("content-type", "application/grpc")
         .header("idempotency-key", key)
+        .extension(Principal::user("caller"))
         .body(Full::new(Bytes::from_static(status.as_bytes())))
         .unwrap()
 }
@@ -85,17 +87,33 @@ async fn unary_calls_are_replayed_with_their_trailers() {
 }
 
 #[tokio::test]
-async fn server_failures_are_not_stored_and_rejections_are_grpc_statuses() {
+async fn server_failures_are_replayed_by_default() {
     let runs = Arc::new(AtomicUsize::new(0));
     let svc = tower::ServiceBuilder::new()
         .layer(IdempotencyLayer::new(MemoryBackend::new()))
         .service(grpc_handler(runs.clone()));
-    // UNAVAILABLE (14) from the handler: not stored, the retry runs.
+    collect(svc.clone().oneshot(call("k", "14")).await.unwrap()).await;
+    let (parts, body, trailers) =
+        collect(svc.clone().oneshot(call("k", "14")).await.unwrap()).await;
+    assert_eq!(parts.headers["idempotent-replayed"], "true");
+    assert_eq!(body, "reply 1");
+    assert_eq!(trailers.unwrap()["grpc-status"], "14");
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn released_server_failures_and_rejections_are_grpc_statuses() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let svc = tower::ServiceBuilder::new()
+        .layer(IdempotencyLayer::new(MemoryBackend::new()).server_errors(ServerErrors::Release))
+        .service(grpc_handler(runs.clone()));
+    // UNAVAILABLE (14) from the handler: not stored, the retry runs. The status is only known
+    // from the trailers, after the head went out: the trailers say it was not stored.
     for _ in 0..2 {
-        let (parts, _, trailers) =
-            collect(svc.clone().oneshot(call("k", "14")).await.unwrap()).await;
-        assert_eq!(parts.headers["idempotency-status"], "not-stored");
-        assert_eq!(trailers.unwrap()["grpc-status"], "14");
+        let (_, _, trailers) = collect(svc.clone().oneshot(call("k", "14")).await.unwrap()).await;
+        let trailers = trailers.unwrap();
+        assert_eq!(trailers["idempotency-status"], "not-stored");
+        assert_eq!(trailers["grpc-status"], "14");
     }
     assert_eq!(runs.load(Ordering::SeqCst), 2);
     // A malformed key: INVALID_ARGUMENT, in a trailers-only response.

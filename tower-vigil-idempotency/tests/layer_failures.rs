@@ -1,22 +1,24 @@
-//! Crashes, hangs, panics, disconnects, 5xx, oversized bodies, unreadable records and gRPC
-//! statuses, on memory, Redis and the 3-master cluster.
+//! Crashes, hangs, panics, disconnects, 5xx (replayed, or freed on request), oversized
+//! bodies (run once, then 409), unreadable records and gRPC statuses, on memory, Redis and
+//! the 3-master cluster.
 
 mod common;
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{Counter, header, post, send, service};
+use common::{Counter, header, post, send, service, tester_key};
 use http::StatusCode;
 use tower::ServiceExt;
 use tower_vigil_core::Backend;
-use tower_vigil_idempotency::fingerprint::{Fingerprint, store_key};
-use tower_vigil_idempotency::{IdempotencyLayer, IdempotencyStore, Rejection};
+use tower_vigil_idempotency::fingerprint::Fingerprint;
+use tower_vigil_idempotency::record::NotReplayableReason;
+use tower_vigil_idempotency::{IdempotencyLayer, IdempotencyStore, Rejection, ServerErrors};
 
 async fn a_crashed_holder_blocks_only_until_its_lease_lapses<S: IdempotencyStore>(s: S) {
     // Another process claimed the key, then died without releasing it.
     let fp = Fingerprint::of(&http::Method::POST, "/ok", None, b"x");
-    let key = store_key("anonymous", "k");
+    let key = tester_key("k");
     s.claim(&key, &fp, b"dead-process", Duration::from_millis(300))
         .await
         .unwrap();
@@ -106,9 +108,24 @@ async fn a_disconnected_client_still_gets_its_outcome_recorded<S: IdempotencySto
     assert_eq!(runs.get(), 1);
 }
 
-async fn server_errors_are_not_stored<S: IdempotencyStore>(s: S) {
+async fn server_errors_are_replayed_by_default<S: IdempotencyStore>(s: S) {
+    // The handler may have had side effects before it failed: a retry must not repeat them.
     let runs = Counter::default();
     let svc = service(IdempotencyLayer::new(s), runs.clone());
+    let res = send(&svc, post("/fail", "k", "x")).await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(header(&res, "idempotency-status"), None);
+    let again = send(&svc, post("/fail", "k", "x")).await;
+    assert_eq!(again.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(header(&again, "idempotent-replayed"), Some("true"));
+    assert_eq!(header(&again, "x-run"), Some("1"));
+    assert_eq!(runs.get(), 1);
+}
+
+async fn released_server_errors_free_the_key<S: IdempotencyStore>(s: S) {
+    let runs = Counter::default();
+    let layer = IdempotencyLayer::new(s).server_errors(ServerErrors::Release);
+    let svc = service(layer, runs.clone());
     let res = send(&svc, post("/fail", "k", "x")).await;
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(header(&res, "idempotency-status"), Some("not-stored"));
@@ -131,23 +148,85 @@ async fn an_oversized_request_body_is_413<S: IdempotencyStore>(s: S) {
     assert_eq!(runs.get(), 1);
 }
 
-async fn an_oversized_response_passes_through_unstored<S: IdempotencyStore>(s: S) {
+async fn an_oversized_response_runs_once_and_its_retry_is_409<S: IdempotencyStore>(s: S) {
     let runs = Counter::default();
     let layer = IdempotencyLayer::new(s).max_response_body(1024).unwrap();
     let svc = service(layer, runs.clone());
     let res = send(&svc, post("/big", "k", "x")).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     assert_eq!(res.body().len(), 4096);
-    assert_eq!(header(&res, "idempotency-status"), Some("not-stored"));
     let again = send(&svc, post("/big", "k", "x")).await;
-    assert_eq!(again.body().len(), 4096);
-    assert_eq!(header(&again, "idempotent-replayed"), None);
-    assert_eq!(runs.get(), 2);
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        again.extensions().get::<Rejection>(),
+        Some(&Rejection::NotReplayable {
+            status: StatusCode::CREATED,
+            reason: NotReplayableReason::TooLarge
+        })
+    );
+    assert_eq!(
+        header(&again, "content-type"),
+        Some("application/problem+json")
+    );
+    assert_eq!(header(&again, "retry-after"), None, "retrying cannot help");
+    let problem: serde_json::Value = serde_json::from_slice(again.body()).unwrap();
+    assert_eq!(problem["originalStatus"], 201);
+    assert_eq!(problem["reason"], "too-large");
+    assert_eq!(runs.get(), 1);
+}
+
+async fn a_storm_on_an_oversized_response_runs_the_handler_once<S: IdempotencyStore>(s: S) {
+    let runs = Counter::default();
+    let layer = IdempotencyLayer::new(s)
+        .max_response_body(1024)
+        .unwrap()
+        .wait_for_in_flight(Duration::from_secs(20));
+    let svc = service(layer, runs.clone());
+    let tasks: Vec<_> = (0..50)
+        .map(|_| tokio::spawn(send(&svc, post("/big", "storm", "x"))))
+        .collect();
+    let (mut sent, mut refused) = (0, 0);
+    for t in tasks {
+        let res = t.await.unwrap();
+        match res.status() {
+            StatusCode::CREATED => {
+                assert_eq!(res.body().len(), 4096);
+                sent += 1;
+            }
+            StatusCode::CONFLICT => {
+                assert!(matches!(
+                    res.extensions().get::<Rejection>(),
+                    Some(Rejection::NotReplayable { .. })
+                ));
+                refused += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((sent, refused), (1, 49));
+    assert_eq!(runs.get(), 1);
+}
+
+async fn a_storm_on_a_failing_handler_runs_it_once<S: IdempotencyStore>(s: S) {
+    let runs = Counter::default();
+    let layer = IdempotencyLayer::new(s).wait_for_in_flight(Duration::from_secs(20));
+    let svc = service(layer, runs.clone());
+    let tasks: Vec<_> = (0..50)
+        .map(|_| tokio::spawn(send(&svc, post("/slowfail", "storm", "x"))))
+        .collect();
+    let mut replayed = 0;
+    for t in tasks {
+        let res = t.await.unwrap();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        replayed += usize::from(header(&res, "idempotent-replayed").is_some());
+    }
+    assert_eq!(replayed, 49);
+    assert_eq!(runs.get(), 1);
 }
 
 async fn an_unreadable_record_is_500_and_never_runs_again<S: IdempotencyStore>(s: S) {
     let fp = Fingerprint::of(&http::Method::POST, "/ok", None, b"x");
-    let key = store_key("anonymous", "k");
+    let key = tester_key("k");
     s.claim(&key, &fp, b"old", Duration::from_secs(60))
         .await
         .unwrap();
@@ -172,7 +251,7 @@ async fn a_foreign_value_under_the_key_is_500_and_never_runs<S: IdempotencyStore
     // What the Node original left behind: a plain `SET NX` string.
     Backend::set(
         &s,
-        &store_key("anonymous", "k"),
+        &tester_key("k"),
         Bytes::from_static(b"1"),
         Duration::from_secs(60),
     )
@@ -207,9 +286,12 @@ on_every_backend!(
     a_hung_handler_frees_the_key_after_its_maximum_hold,
     a_panicking_handler_releases_the_key,
     a_disconnected_client_still_gets_its_outcome_recorded,
-    server_errors_are_not_stored,
+    server_errors_are_replayed_by_default,
+    released_server_errors_free_the_key,
     an_oversized_request_body_is_413,
-    an_oversized_response_passes_through_unstored,
+    an_oversized_response_runs_once_and_its_retry_is_409,
+    a_storm_on_an_oversized_response_runs_the_handler_once,
+    a_storm_on_a_failing_handler_runs_it_once,
     an_unreadable_record_is_500_and_never_runs_again,
     a_foreign_value_under_the_key_is_500_and_never_runs,
     grpc_requests_get_grpc_statuses,

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{Counter, header, post, send, service};
+use common::{Counter, anonymous_post, header, post, send, service};
 use http::{Request, StatusCode};
 use http_body_util::Full;
 use tower_vigil_core::Principal;
@@ -56,6 +56,7 @@ async fn bad_or_missing_keys_are_400<S: IdempotencyStore>(s: S) {
     let raw = |value: &str| {
         Request::post("/ok")
             .header("idempotency-key", value)
+            .extension(Principal::user(common::TESTER))
             .body(Full::new(Bytes::new()))
             .unwrap()
     };
@@ -104,20 +105,24 @@ async fn callers_with_the_same_key_never_see_each_others_responses<S: Idempotenc
     };
     let alice = send(&svc, as_user("alice", "alice's order")).await;
     let bob = send(&svc, as_user("bob", "bob's order")).await;
-    let anon = send(&svc, post("/ok", "shared-key", "anonymous order")).await;
+    let anon = send(&svc, anonymous_post("/ok", "shared-key", "alice's order")).await;
     assert_eq!(bob.body(), "bob's order");
-    assert_eq!(anon.body(), "anonymous order");
-    for res in [&alice, &bob, &anon] {
+    assert_eq!(
+        anon.status(),
+        StatusCode::UNAUTHORIZED,
+        "no scope, no replay"
+    );
+    for res in [&alice, &bob] {
         assert_eq!(header(res, "idempotent-replayed"), None);
     }
     // A principal whose id contains a `:` cannot reach another scope.
     let tricky = send(&svc, as_user("alice:x", "tricky")).await;
     assert_eq!(header(&tricky, "idempotent-replayed"), None);
-    assert_eq!(runs.get(), 4);
+    assert_eq!(runs.get(), 3);
     let alice_again = send(&svc, as_user("alice", "alice's order")).await;
     assert_eq!(header(&alice_again, "idempotent-replayed"), Some("true"));
     assert_eq!(alice_again.body(), "alice's order");
-    assert_eq!(runs.get(), 4);
+    assert_eq!(runs.get(), 3);
 }
 
 async fn a_storm_of_200_duplicates_runs_the_handler_once<S: IdempotencyStore>(s: S) {
@@ -178,28 +183,49 @@ mod options {
 
     use super::*;
     use tower_vigil_core::MemoryBackend;
-    use tower_vigil_idempotency::Unscoped;
+    use tower_vigil_idempotency::{ServerErrors, Unscoped};
 
     #[tokio::test]
-    async fn unscoped_requests_can_be_refused() {
+    async fn unscoped_requests_are_refused_by_default() {
         let runs = Counter::default();
-        let layer = IdempotencyLayer::new(MemoryBackend::new()).unscoped(Unscoped::Reject);
-        let svc = service(layer, runs.clone());
-        let res = send(&svc, post("/ok", "k", "x")).await;
+        let svc = service(IdempotencyLayer::new(MemoryBackend::new()), runs.clone());
+        let res = send(&svc, anonymous_post("/ok", "k", "x")).await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(
             res.extensions().get::<Rejection>(),
             Some(&Rejection::Unscoped)
         );
-        let mut req = post("/ok", "k", "x");
+        let problem: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
+        assert!(
+            problem["type"]
+                .as_str()
+                .unwrap()
+                .ends_with("#variant.Unscoped")
+        );
+        let mut req = anonymous_post("/ok", "k", "x");
         req.extensions_mut().insert(Principal::api_key("key-1"));
         assert_eq!(send(&svc, req).await.status(), StatusCode::CREATED);
+        // Requests without a key are not the layer's business: they pass, scoped or not.
+        let plain = Request::post("/ok").body(Full::new(Bytes::new())).unwrap();
+        assert_eq!(send(&svc, plain).await.status(), StatusCode::CREATED);
+        assert_eq!(runs.get(), 2);
+    }
+
+    #[tokio::test]
+    async fn one_shared_unscoped_namespace_is_an_explicit_opt_in() {
+        let runs = Counter::default();
+        let layer = IdempotencyLayer::new(MemoryBackend::new()).unscoped(Unscoped::SharedUnsafe);
+        let svc = service(layer, runs.clone());
+        send(&svc, anonymous_post("/ok", "k", "x")).await;
+        let other_client = send(&svc, anonymous_post("/ok", "k", "x")).await;
+        assert_eq!(header(&other_client, "idempotent-replayed"), Some("true"));
         assert_eq!(runs.get(), 1);
     }
 
     #[tokio::test]
     async fn a_scope_closure_chooses_the_scope() {
         let runs = Counter::default();
+        // The closure's answer wins over the principal every `post` carries.
         let layer = IdempotencyLayer::new(MemoryBackend::new()).scope(|parts| {
             parts
                 .headers
@@ -223,10 +249,11 @@ mod options {
     #[tokio::test(start_paused = true)]
     async fn a_waiter_runs_the_request_when_the_first_fails() {
         let runs = Counter::default();
-        let layer =
-            IdempotencyLayer::new(MemoryBackend::new()).wait_for_in_flight(Duration::from_secs(5));
+        let layer = IdempotencyLayer::new(MemoryBackend::new())
+            .wait_for_in_flight(Duration::from_secs(5))
+            .server_errors(ServerErrors::Release);
         let svc = service(layer, runs.clone());
-        // `/slowfail` answers 500 after 200 ms, which frees the key; the duplicates that were
+        // `/slowfail` answers 500 after 200 ms, which (released on request) frees the key; the duplicates that were
         // waiting claim it in turn and run: none of them gets a 409.
         let tasks: Vec<_> = (0..3)
             .map(|_| tokio::spawn(send(&svc, post("/slowfail", "k", "x"))))

@@ -12,7 +12,7 @@ use tower_sessions_redis_store::RedisStore;
 use tower_sessions_redis_store::fred::prelude::{ClientLike, Config, Pool};
 use tower_vigil_apikey::{ApiKeyCache, ApiKeyData, ApiKeyLayer, StaticKeyStore, generate_key};
 use tower_vigil_core::RedisBackend;
-use tower_vigil_idempotency::IdempotencyLayer;
+use tower_vigil_idempotency::{IdempotencyLayer, Unscoped};
 use tower_vigil_ratelimit::{Quota, RateLimitLayer, RateLimitStore};
 use tower_vigil_session::{Session, SessionError, SessionLayer};
 
@@ -175,5 +175,6 @@ pub(crate) fn idempotency(redis: RedisBackend) -> Router {
             "/orders",
             post(|body: String| async move { (StatusCode::CREATED, body) }),
         )
-        .layer(IdempotencyLayer::new(redis))
+        // One anonymous load client: the shared namespace keeps the path measured before.
+        .layer(IdempotencyLayer::new(redis).unscoped(Unscoped::SharedUnsafe))
 }

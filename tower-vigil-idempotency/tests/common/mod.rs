@@ -12,6 +12,7 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use tower::ServiceExt;
 use tower::util::BoxCloneService;
+use tower_vigil_core::Principal;
 use tower_vigil_core::http::ResponseBody;
 use tower_vigil_idempotency::{IdempotencyBody, IdempotencyLayer, IdempotencyStore, RequestBody};
 
@@ -47,6 +48,11 @@ pub type Svc = BoxCloneService<Req, Response<Bytes>, Infallible>;
 pub struct Counter(Arc<AtomicUsize>);
 
 impl Counter {
+    /// Counts one execution.
+    pub fn bump(&self) -> usize {
+        self.0.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
     pub fn get(&self) -> usize {
         self.0.load(Ordering::SeqCst)
     }
@@ -120,12 +126,31 @@ pub fn service<St: IdempotencyStore>(layer: IdempotencyLayer<St>, counter: Count
     BoxCloneService::new(svc)
 }
 
-/// A request to `path` with `Idempotency-Key: "key"` and `body`.
+/// The user every request of [`post`] comes from.
+pub const TESTER: &str = "tester";
+
+/// A request to `path` with `Idempotency-Key: "key"` and `body`, from [`TESTER`] (a
+/// [`Principal`] in its extensions, as an authentication layer would put it).
 pub fn post(path: &str, key: &str, body: &'static str) -> Req {
+    let mut req = anonymous_post(path, key, body);
+    req.extensions_mut().insert(Principal::user(TESTER));
+    req
+}
+
+/// [`post`] without a principal.
+pub fn anonymous_post(path: &str, key: &str, body: &'static str) -> Req {
     Request::post(path)
         .header("idempotency-key", format!("\"{key}\""))
         .body(Full::new(Bytes::from_static(body.as_bytes())))
         .unwrap()
+}
+
+/// The store key of `key` sent by [`TESTER`] (the layer prefixes principal scopes with `s:`).
+pub fn tester_key(key: &str) -> String {
+    tower_vigil_idempotency::fingerprint::store_key(
+        &format!("s:{}", Principal::user(TESTER).scope()),
+        key,
+    )
 }
 
 pub fn send(svc: &Svc, req: Req) -> impl Future<Output = Response<Bytes>> + Send + use<> {

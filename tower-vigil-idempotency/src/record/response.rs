@@ -1,31 +1,18 @@
-//! [`StoredResponse`]: a captured response and its versioned, self-describing encoding.
+//! [`StoredResponse`]: a captured response and its encoding.
 //!
 //! Layout (all integers big-endian): the magic `VIR`, a version byte (1), the status (u16), the
 //! headers (a u16 count, then each name and value with a u16 length), the body with a u32
 //! length, then a byte saying whether trailers follow (gRPC puts its status there) and, if so,
-//! the trailers laid out like the headers. Decoding checks every length, so a truncated or foreign value
-//! is an error (answered with a 500 and never a re-execution), not a wrong replay.
-//!
-//! ```
-//! use bytes::Bytes;
-//! use http::{HeaderMap, StatusCode};
-//! use tower_vigil_idempotency::record::StoredResponse;
-//!
-//! let mut headers = HeaderMap::new();
-//! headers.insert("content-type", "application/json".parse().unwrap());
-//! let rec = StoredResponse::new(StatusCode::CREATED, headers, Bytes::from_static(b"{\"id\":1}"));
-//! let back = StoredResponse::decode(&rec.encode()).unwrap();
-//! assert_eq!(back, rec);
-//! assert!(StoredResponse::decode(b"garbage").is_err());
-//! ```
-
-use std::fmt;
+//! the trailers laid out like the headers. Decoding checks every length, so a truncated or
+//! foreign value is an error (answered with a 500 and never a re-execution), not a wrong replay.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
-const MAGIC: &[u8; 3] = b"VIR";
-const VERSION: u8 = 1;
+use super::wire::{DecodeError, MAGIC, Reader};
+
+/// The kind-and-version byte of a response record.
+pub(crate) const VERSION: u8 = 1;
 
 /// A response as stored for replay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,18 +26,6 @@ pub struct StoredResponse {
     /// The trailers, if the body ended with some (gRPC's `grpc-status`).
     pub trailers: Option<HeaderMap>,
 }
-
-/// A stored value that is not a record this version can read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeError(&'static str);
-
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unreadable idempotency record: {}", self.0)
-    }
-}
-
-impl std::error::Error for DecodeError {}
 
 impl StoredResponse {
     /// A record.
@@ -129,44 +104,6 @@ fn put_headers(out: &mut BytesMut, headers: &HeaderMap) {
         out.put_slice(name.as_str().as_bytes());
         out.put_u16(value.len() as u16);
         out.put_slice(value.as_bytes());
-    }
-}
-
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        if self.0.len() < n {
-            return Err(DecodeError("truncated"));
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Ok(head)
-    }
-
-    fn headers(&mut self) -> Result<HeaderMap, DecodeError> {
-        let count = self.u16()?;
-        let mut headers = HeaderMap::with_capacity(usize::from(count));
-        for _ in 0..count {
-            let n = usize::from(self.u16()?);
-            let name = HeaderName::from_bytes(self.take(n)?)
-                .map_err(|_| DecodeError("invalid header name"))?;
-            let n = usize::from(self.u16()?);
-            let value = HeaderValue::from_bytes(self.take(n)?)
-                .map_err(|_| DecodeError("invalid header value"))?;
-            headers.append(name, value);
-        }
-        Ok(headers)
-    }
-
-    fn u16(&mut self) -> Result<u16, DecodeError> {
-        let b = self.take(2)?;
-        Ok(u16::from_be_bytes([b[0], b[1]]))
-    }
-
-    fn u32(&mut self) -> Result<u32, DecodeError> {
-        let b = self.take(4)?;
-        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
 }
 
