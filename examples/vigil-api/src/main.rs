@@ -19,6 +19,7 @@ mod app;
 mod config;
 mod db;
 mod keystore;
+mod password;
 mod problem;
 mod routes;
 mod state;
