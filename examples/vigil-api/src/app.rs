@@ -1,16 +1,19 @@
 //! The router: which layers guard which routes, stacked the way a real service would.
 //!
 //! ```text
-//! POST /v1/analyze   ApiKey → require("analyze") → RateLimit (per key, the key's own quota)
+//! POST /v1/analyze   RateLimit (per client IP, failed authentications only) → ApiKey
+//!                    → require("analyze") → RateLimit (per key, the key's own quota)
 //!                    → Idempotency (scoped per key) → handler
 //! POST /login        Session → RateLimit (per client IP, failed logins only) → handler
 //! GET /me, POST /logout, DELETE /users/{id}/sessions, DELETE /admin/api-keys/{id}
 //!                    Session → handler
 //! GET /health/redis, GET /metrics
 //! ```
+//!
+//! The client IP is the peer's, or the client behind `[server] trusted_proxies`
+//! ([`ClientIp`](crate::client_ip::ClientIp)).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -21,8 +24,8 @@ use tower::ServiceBuilder;
 use tower_vigil_apikey::{ApiKeyBackend, ApiKeyData, ApiKeyLayer, require};
 use tower_vigil_core::ConfigError;
 use tower_vigil_idempotency::{IdempotencyLayer, IdempotencyStore};
-use tower_vigil_ratelimit::key::{PeerIp, PrincipalKey};
-use tower_vigil_ratelimit::{Algorithm, Quota, RateLimitLayer, RateLimitStore};
+use tower_vigil_ratelimit::key::PrincipalKey;
+use tower_vigil_ratelimit::{Policy, Quota, RateLimitBuilder, RateLimitLayer, RateLimitStore};
 use tower_vigil_session::{SessionLayer, SessionStore};
 
 use crate::config::Settings;
@@ -39,44 +42,17 @@ pub trait AppBackend:
 }
 impl<B: ApiKeyBackend + RateLimitStore + IdempotencyStore + SessionStore + Clone> AppBackend for B {}
 
-/// `gcra | token-bucket | sliding-window | sliding-window-counter | fixed-window`.
-pub fn parse_algorithm(name: &str) -> Result<Algorithm, ConfigError> {
-    Ok(match name {
-        "gcra" => Algorithm::Gcra,
-        "token-bucket" => Algorithm::TokenBucket,
-        "sliding-window" => Algorithm::SlidingWindowLog,
-        "sliding-window-counter" => Algorithm::SlidingWindowCounter,
-        "fixed-window" => Algorithm::FixedWindow,
-        other => {
-            return Err(ConfigError::new(
-                "ratelimit.algorithm",
-                format!("unknown algorithm {other:?}"),
-            ));
-        }
-    })
-}
-
 /// The whole application.
 pub fn router<B: AppBackend>(
     state: Shared<B>,
     settings: &Settings,
     sessions: SessionLayer,
 ) -> Result<Router, ConfigError> {
-    let rl = &settings.config.ratelimit;
-    let window = Duration::from_secs(rl.window_seconds);
-    let algorithm = parse_algorithm(&rl.algorithm)?;
-
-    // Each key's own `rate_limit` per window; keys without one get the first key's default.
-    let per_key_default = settings
-        .config
-        .api_keys
-        .iter()
-        .map(|k| k.rate_limit)
-        .max()
-        .unwrap_or(100);
+    let limits = &settings.limits;
+    let window = limits.window;
     let per_key = RateLimitLayer::builder(state.backend.clone())
-        .quota(Quota::new(clamp_u32(per_key_default), window))
-        .algorithm(algorithm)
+        .quota(limits.per_key_default)
+        .algorithm(limits.algorithm)
         .key(PrincipalKey::new())
         .quota_for(move |req| {
             let data = req.extensions().get::<Arc<ApiKeyData>>()?;
@@ -85,19 +61,21 @@ pub fn router<B: AppBackend>(
         .failure_policy(settings.failure_policy)
         .build()?;
     let analyze_stack = ServiceBuilder::new()
+        // No rate-limit headers of its own (a 429 still has `Retry-After`): on this route they
+        // describe the key's quota, which is what a client paces itself by.
+        .layer(
+            per_ip_failures(&state, settings, limits.auth_failures.clone())
+                .ietf_headers(false)
+                .legacy_headers(false)
+                .build()?,
+        )
         .layer(ApiKeyLayer::new(state.api_keys.clone()))
         .layer(require("analyze")?)
         .layer(per_key)
         .layer(IdempotencyLayer::new(state.backend.clone()).max_request_body(MAX_ANALYZE_BODY)?);
 
     // Failed logins per client IP; a correct password is refused too once the IP is over.
-    let login_limit = RateLimitLayer::builder(state.backend.clone())
-        .quota(Quota::new(clamp_u32(rl.login_per_window), window))
-        .algorithm(algorithm)
-        .key(PeerIp::new())
-        .charge_when(|status| status == StatusCode::UNAUTHORIZED)
-        .failure_policy(settings.failure_policy)
-        .build()?;
+    let login_limit = per_ip_failures(&state, settings, limits.login.clone()).build()?;
 
     let session_routes = Router::new()
         .route("/login", post(auth::login::<B>).route_layer(login_limit))
@@ -125,6 +103,23 @@ pub fn router<B: AppBackend>(
             crate::problem::ApiError::new(StatusCode::NOT_FOUND, "no such route")
         })
         .with_state(state))
+}
+
+/// A limit on the 401s one client IP may cause per window under `policy`: the password check
+/// for `/login`, the API-key caches and the database for `/v1/analyze`. Only failures count,
+/// so a heavy but legitimate caller is never slowed by it; once an IP is over, every request
+/// from it is refused until the window allows more, the correct credential included (else
+/// the limit would still let an attacker learn when a guess is right).
+fn per_ip_failures<B: AppBackend>(
+    state: &Shared<B>,
+    settings: &Settings,
+    policy: Policy,
+) -> RateLimitBuilder<B> {
+    RateLimitLayer::builder(state.backend.clone())
+        .policy(policy)
+        .key(settings.limits.client_ip.clone())
+        .charge_when(|status| status == StatusCode::UNAUTHORIZED)
+        .failure_policy(settings.failure_policy)
 }
 
 /// A 413 is sent before the oversized body was read; hyper then closes the connection rather

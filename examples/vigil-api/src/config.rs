@@ -1,6 +1,7 @@
 //! Configuration: the TOML file (`VIGIL_CONFIG`, default the demo `vigil.toml` beside this
 //! crate) with the environment on top (`VIGIL_ADDR`, `VIGIL_DB`, `REDIS_URL`,
-//! `REDIS_CLUSTER_URLS`).
+//! `REDIS_CLUSTER_URLS`, `VIGIL_TRUSTED_PROXIES`). Every value is checked when it is loaded:
+//! a bad one stops the server at startup, naming the setting.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,6 +9,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use tower_vigil_core::FailurePolicy;
+
+use crate::client_ip::ForwardedHeaderChoice;
+use crate::limits::Limits;
 
 /// The demo configuration, compiled in so the binary runs from any directory.
 const DEMO_CONFIG: &str = include_str!("../vigil.toml");
@@ -31,12 +35,20 @@ pub struct Config {
 pub struct ServerConfig {
     /// `Secure` on the session cookie; false only for local plain http.
     pub secure_cookies: bool,
+    /// The proxies (CIDRs or addresses) whose forwarding header names the client for every
+    /// per-IP limit. Empty (the default): the peer address is the client and forwarding
+    /// headers are ignored, since a client could write anything there.
+    pub trusted_proxies: Vec<String>,
+    /// Which header those proxies write.
+    pub forwarded_header: ForwardedHeaderChoice,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             secure_cookies: true,
+            trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeaderChoice::default(),
         }
     }
 }
@@ -79,6 +91,9 @@ pub struct RateLimitConfig {
     pub algorithm: String,
     pub window_seconds: u64,
     pub login_per_window: u64,
+    /// Failed API-key authentications (401) per client IP per window, checked before the key
+    /// caches and the database are asked.
+    pub auth_failures_per_window: u64,
     pub on_backend_error: String,
 }
 
@@ -88,6 +103,7 @@ impl Default for RateLimitConfig {
             algorithm: "gcra".into(),
             window_seconds: 60,
             login_per_window: 10,
+            auth_failures_per_window: 30,
             on_backend_error: "open".into(),
         }
     }
@@ -135,8 +151,14 @@ pub struct Settings {
     pub backend: BackendTarget,
     pub backend_timeout: Duration,
     pub failure_policy: FailurePolicy,
+    /// The rate limits, checked.
+    pub limits: Limits,
     pub config: Config,
 }
+
+/// The longest `backend.timeout_ms`: a backend call allowed to take longer than this is no
+/// longer a timeout that protects anyone.
+const MAX_BACKEND_TIMEOUT_MS: u64 = 60_000;
 
 impl Settings {
     /// Reads the configuration file and the environment.
@@ -157,7 +179,7 @@ impl Settings {
             .parse()
             .map_err(|e| format!("VIGIL_ADDR: {e}"))?;
         let db_path = env("VIGIL_DB").map_or_else(|| PathBuf::from("vigil-api.db"), PathBuf::from);
-        let cluster_env = env("REDIS_CLUSTER_URLS").map(|v| split_urls(&v));
+        let cluster_env = env("REDIS_CLUSTER_URLS").map(|v| split_list(&v));
         let backend = if let Some(urls) = cluster_env.filter(|u| !u.is_empty()) {
             BackendTarget::Cluster(urls)
         } else if let Some(url) = env("REDIS_URL").filter(|u| !u.trim().is_empty()) {
@@ -185,21 +207,31 @@ impl Settings {
             .on_backend_error
             .parse()
             .map_err(|e| format!("ratelimit.on_backend_error: {e}"))?;
-        if config.ratelimit.window_seconds == 0 {
-            return Err("ratelimit.window_seconds must be at least 1".into());
+        let timeout_ms = config.backend.timeout_ms;
+        if !(1..=MAX_BACKEND_TIMEOUT_MS).contains(&timeout_ms) {
+            return Err(format!(
+                "backend.timeout_ms: must be 1 to {MAX_BACKEND_TIMEOUT_MS}, found {timeout_ms}"
+            ));
         }
+        let trusted_proxies = match env("VIGIL_TRUSTED_PROXIES") {
+            Some(list) => split_list(&list),
+            None => config.server.trusted_proxies.clone(),
+        };
+        let limits = Limits::from_config(&config, &trusted_proxies)?;
         Ok(Self {
             addr,
             db_path,
             backend,
-            backend_timeout: Duration::from_millis(config.backend.timeout_ms.max(1)),
+            backend_timeout: Duration::from_millis(timeout_ms),
             failure_policy,
+            limits,
             config,
         })
     }
 }
 
-fn split_urls(v: &str) -> Vec<String> {
+/// A comma-separated list, trimmed, without empty items.
+fn split_list(v: &str) -> Vec<String> {
     v.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -208,58 +240,4 @@ fn split_urls(v: &str) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        }
-    }
-
-    #[test]
-    fn the_demo_config_runs_in_memory() {
-        let s = Settings::from_lookup(env(&[])).unwrap();
-        assert_eq!(s.backend, BackendTarget::Memory);
-        assert_eq!(s.addr.to_string(), "127.0.0.1:8080");
-        assert!(!s.config.api_keys.is_empty());
-        assert!(!s.config.users.is_empty());
-    }
-
-    #[test]
-    fn the_environment_overrides_the_file() {
-        let s = Settings::from_lookup(env(&[("REDIS_URL", "redis://127.0.0.1:7000")])).unwrap();
-        assert_eq!(
-            s.backend,
-            BackendTarget::Redis("redis://127.0.0.1:7000".into())
-        );
-        let s = Settings::from_lookup(env(&[
-            ("REDIS_URL", "redis://127.0.0.1:7000"),
-            ("REDIS_CLUSTER_URLS", "redis://a:1, redis://b:2"),
-            ("VIGIL_ADDR", "127.0.0.1:9999"),
-        ]))
-        .unwrap();
-        assert_eq!(
-            s.backend,
-            BackendTarget::Cluster(vec!["redis://a:1".into(), "redis://b:2".into()])
-        );
-        assert_eq!(s.addr.port(), 9999);
-    }
-
-    #[test]
-    fn typos_in_the_file_are_errors() {
-        let dir = std::env::temp_dir().join(format!("vigil-cfg-{}", std::process::id()));
-        std::fs::write(
-            &dir,
-            "[server]\nsecure_cookie = false\napi_keys = []\nusers = []\n",
-        )
-        .unwrap();
-        let err =
-            Settings::from_lookup(env(&[("VIGIL_CONFIG", dir.to_str().unwrap())])).unwrap_err();
-        std::fs::remove_file(&dir).unwrap();
-        assert!(err.contains("secure_cookie"), "{err}");
-    }
-}
+mod tests;

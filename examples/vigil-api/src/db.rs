@@ -2,18 +2,19 @@
 //!
 //! Created if missing and seeded from the configuration when empty. Passwords are stored as
 //! Argon2id PHC strings and API keys as SHA-256 hex: neither appears in plain text. Calls run on
-//! tokio's blocking pool, so a slow disk never stalls the async workers.
+//! tokio's blocking pool, so a slow disk never stalls the async workers, and hold the one
+//! connection's lock only for their SQL: a login reads the user's hash under it and verifies
+//! the password after releasing it ([`Passwords`]), so no login delays an API-key lookup.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use parking_lot::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 use tower_vigil_core::secret::SecretHasher;
 
 use crate::config::Config;
+use crate::password::{Passwords, hash_password};
 use crate::time::parse_rfc3339;
 
 /// A user row.
@@ -40,6 +41,7 @@ pub struct ApiKeyRow {
 #[derive(Clone)]
 pub struct Db {
     conn: Arc<Mutex<Connection>>,
+    passwords: Passwords,
 }
 
 /// A database error, as text for the logs (never for the client).
@@ -56,6 +58,11 @@ impl Db {
     /// WAL, and SQLite reports that without consulting the busy timeout: such an open is
     /// retried for up to five seconds.
     pub fn open(path: &Path) -> DbResult<Self> {
+        Self::open_with(path, Passwords::default())
+    }
+
+    /// As [`open`](Self::open), verifying passwords with `passwords`.
+    pub fn open_with(path: &Path, passwords: Passwords) -> DbResult<Self> {
         let conn = retry_while_busy(|| {
             let conn = Connection::open(path)?;
             conn.execute_batch(
@@ -85,6 +92,7 @@ impl Db {
         .map_err(err)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            passwords,
         })
     }
 
@@ -213,13 +221,13 @@ impl Db {
         .await
     }
 
-    /// The user `username` if `password` is theirs. Runs Argon2 on the blocking pool; an unknown
-    /// user costs the same verification as a known one, so timing does not reveal which
-    /// usernames exist.
+    /// The user `username` if `password` is theirs. Only the read of the user's row holds the
+    /// connection; Argon2 runs after it is released. An unknown user costs the same
+    /// verification as a known one, so timing does not reveal which usernames exist.
     pub async fn verify_login(&self, username: String, password: String) -> DbResult<Option<User>> {
-        self.with(move |c| {
-            let row = c
-                .query_row(
+        let row = self
+            .with(move |c| {
+                c.query_row(
                     "SELECT user_id, username, password_hash, permissions FROM users WHERE username = ?1",
                     [&username],
                     |r| {
@@ -232,21 +240,22 @@ impl Db {
                     },
                 )
                 .optional()
-                .map_err(err)?;
-            let Some((user_id, username, phc, perms)) = row else {
-                let _ = verify_password(&password, dummy_hash());
-                return Ok(None);
-            };
-            if !verify_password(&password, &phc) {
-                return Ok(None);
+                .map_err(err)
+            })
+            .await?;
+        let (user, phc) = match row {
+            Some((user_id, username, phc, perms)) => {
+                let user = User {
+                    user_id,
+                    username,
+                    permissions: serde_json::from_str(&perms).map_err(err)?,
+                };
+                (Some(user), Some(phc))
             }
-            Ok(Some(User {
-                user_id,
-                username,
-                permissions: serde_json::from_str(&perms).map_err(err)?,
-            }))
-        })
-        .await
+            None => (None, None),
+        };
+        let verified = self.passwords.verify(password, phc).await?;
+        Ok(user.filter(|_| verified))
     }
 
     /// The user with id `user_id`.
@@ -294,31 +303,6 @@ fn retry_while_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::
     }
 }
 
-fn hash_password(password: &str) -> DbResult<String> {
-    let salt =
-        SaltString::encode_b64(&tower_vigil_core::secret::random_bytes::<16>()).map_err(err)?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(err)
-}
-
-fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|h| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    })
-}
-
-/// A valid hash of a random password, verified against when the user does not exist.
-fn dummy_hash() -> &'static str {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY.get_or_init(|| {
-        hash_password(&tower_vigil_core::secret::random_token(16)).unwrap_or_default()
-    })
-}
-
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
@@ -327,14 +311,4 @@ pub fn unix_now() -> i64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_round_trip() {
-        let h = hash_password("pw").unwrap();
-        assert!(h.starts_with("$argon2id$"));
-        assert!(verify_password("pw", &h));
-        assert!(!verify_password("pW", &h));
-    }
-}
+mod lock_tests;

@@ -16,9 +16,12 @@
 
 mod analyze;
 mod app;
+mod client_ip;
 mod config;
 mod db;
 mod keystore;
+mod limits;
+mod password;
 mod problem;
 mod routes;
 mod state;

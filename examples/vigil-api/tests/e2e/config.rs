@@ -20,7 +20,10 @@ pub struct Config {
     pub algorithm: &'static str,
     pub window_seconds: u64,
     pub login_per_window: u64,
+    pub auth_failures_per_window: u64,
     pub timeout_ms: u64,
+    /// `[server] trusted_proxies`.
+    pub trusted_proxies: Vec<&'static str>,
 }
 
 impl Default for Config {
@@ -30,7 +33,9 @@ impl Default for Config {
             algorithm: "gcra",
             window_seconds: 60,
             login_per_window: 10,
+            auth_failures_per_window: 30,
             timeout_ms: 250,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -43,12 +48,20 @@ impl Config {
             algorithm,
             window_seconds,
             login_per_window,
+            auth_failures_per_window,
             timeout_ms,
+            trusted_proxies,
         } = self;
+        let trusted_proxies = trusted_proxies
+            .iter()
+            .map(|p| format!("{p:?}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         format!(
             r#"
 [server]
 secure_cookies = false
+trusted_proxies = [{trusted_proxies}]
 
 [backend]
 prefix = "{prefix}"
@@ -58,6 +71,7 @@ timeout_ms = {timeout_ms}
 algorithm = "{algorithm}"
 window_seconds = {window_seconds}
 login_per_window = {login_per_window}
+auth_failures_per_window = {auth_failures_per_window}
 on_backend_error = "open"
 
 [[api_keys]]

@@ -10,6 +10,7 @@ mod config;
 mod http;
 mod ops;
 mod outage;
+mod per_ip;
 mod server;
 mod sessions;
 mod two_instances;
