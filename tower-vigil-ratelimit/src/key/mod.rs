@@ -25,8 +25,11 @@
 //! assert_eq!(by_tenant.extract(&head), None);
 //! ```
 
+mod forwarded;
+mod hop;
 mod peer;
 mod proxy;
+mod x_forwarded_for;
 
 use http::{Extensions, HeaderMap, HeaderName, Method, Request, Uri};
 use tower_vigil_core::Principal;
