@@ -49,7 +49,7 @@ fn an_open_quote_does_not_swallow_what_the_proxy_appended() {
     let quoted = br#"for=9.9.9.9;x=", for="[2001:db8:aa:bb::1]:443""#.to_vec();
     assert_eq!(
         key(&forwarded(), "forwarded", &[quoted]).as_deref(),
-        Some("ip:2001:db8:aa:bb::/64")
+        Some("ip:2001:db8:aa::/56")
     );
     let lines = [br#"for=9.9.9.9;x=""#.to_vec(), b"for=203.0.113.5".to_vec()];
     assert_eq!(

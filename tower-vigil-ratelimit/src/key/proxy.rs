@@ -6,7 +6,7 @@ use ipnet::IpNet;
 use tower_vigil_core::ConfigError;
 
 use super::hop::{Hop, canonical};
-use super::peer::{check_prefix, ip_key};
+use super::peer::{DEFAULT_IPV6_PREFIX, check_prefix, ip_key};
 use super::{KeyExtractor, PeerIp, RequestHead, forwarded, x_forwarded_for};
 
 /// Which header the proxies write.
@@ -35,7 +35,7 @@ pub enum ForwardedHeader {
 /// the proxy's address would put everyone behind it in one bucket.
 ///
 /// Every address in the trusted networks is believed, including a client's own when it
-/// connects from inside them. IPv6 is bucketed as in [`PeerIp`] (/56 by default).
+/// connects from inside them. IPv6 is grouped as in [`PeerIp`] (/56 by default).
 ///
 /// ```
 /// use std::net::SocketAddr;
@@ -77,7 +77,7 @@ impl TrustedProxies {
         Ok(Self {
             networks,
             header: ForwardedHeader::default(),
-            ipv6_prefix: 64,
+            ipv6_prefix: DEFAULT_IPV6_PREFIX,
         })
     }
 
@@ -88,7 +88,8 @@ impl TrustedProxies {
         self
     }
 
-    /// Buckets IPv6 clients by `/len` (default 64).
+    /// Groups IPv6 clients by `/len` (default [`DEFAULT_IPV6_PREFIX`], /56), 32 to 128 (see
+    /// [`PeerIp::ipv6_prefix`]); another length is a [`ConfigError`].
     pub fn ipv6_prefix(mut self, len: u8) -> Result<Self, ConfigError> {
         self.ipv6_prefix = check_prefix(len)?;
         Ok(self)
