@@ -194,6 +194,36 @@ async fn a_refund_clears_the_denial_it_caused<St: RateLimitStore>(store: St) {
     assert_eq!(third.status(), 200);
 }
 
+async fn shadow_mode_refunds_only_what_it_took<St: RateLimitStore>(store: St) {
+    let (gate, _arrivals) = Gate::new();
+    gate.open.add_permits(1_000);
+    let svc = RateLimitLayer::builder(store.clone())
+        .quota(Quota::per_minute(LIMIT))
+        .clock(Clock::custom(|| T0 + 17_000_000))
+        .charge_when(|s| s == StatusCode::UNAUTHORIZED)
+        .shadow(true)
+        .deny_cache(None)
+        .build()
+        .unwrap()
+        .layer(gate.service());
+    for _ in 0..LIMIT {
+        let failed = svc.clone().oneshot(request(60, 401)).await.unwrap();
+        assert_eq!(failed.status(), 401);
+    }
+    // Over the limit, served anyway: these successes took nothing, so give nothing back.
+    for _ in 0..5 {
+        let served = svc.clone().oneshot(request(60, 200)).await.unwrap();
+        assert_eq!(served.status(), 200);
+        assert!(!served.extensions().get::<Decision>().unwrap().allowed());
+    }
+    let policies = [Policy::new("default", Quota::per_minute(LIMIT)).unwrap()];
+    let peek = Acquire::new("ip:198.51.100.60", &policies)
+        .at(T0 + 17_000_000)
+        .mode(Mode::Peek);
+    let state = store.acquire(peek).await.unwrap();
+    assert!(!state.allowed(), "the quota stays spent, as when enforcing");
+}
+
 /// A store that fails every call while `down` is set.
 #[derive(Debug, Clone)]
 struct Flaky<St> {
@@ -244,4 +274,5 @@ on_every_backend!(
     outcomes_that_do_not_count_are_refunded,
     a_refund_clears_the_denial_it_caused,
     a_failed_refund_leaves_the_unit_charged,
+    shadow_mode_refunds_only_what_it_took,
 );

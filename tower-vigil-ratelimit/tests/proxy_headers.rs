@@ -205,4 +205,15 @@ proptest! {
         prop_assert!(trusted_only.is_some());
         prop_assert_eq!(with_prefix, trusted_only);
     }
+
+    #[test]
+    fn any_bytes_parse_without_panicking(
+        lines in prop::collection::vec(client_bytes(), 0..4),
+        long in prop::collection::vec(client_bytes(), 0..4),
+    ) {
+        let mut lines = lines;
+        lines.push(long.concat().repeat(50));
+        let _ = key(&proxies(), "x-forwarded-for", &lines);
+        let _ = key(&forwarded(), "forwarded", &lines);
+    }
 }
