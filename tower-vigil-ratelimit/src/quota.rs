@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tower_vigil_core::ConfigError;
+use tower_vigil_core::backend::check_ttl;
 
 /// Products of quota numbers in microseconds stay below this so that the Lua scripts (whose
 /// numbers are IEEE doubles, exact up to 2^53) and Rust compute the very same integers.
@@ -227,6 +228,9 @@ fn validate(q: &Quota, algorithm: Algorithm) -> Result<(), ConfigError> {
     if q.burst == Some(0) {
         return Err(ConfigError::new("quota.burst", "must be at least 1"));
     }
+    // The period is how long a key's state lives: the family-wide TTL bound first (never zero,
+    // never past ten years, so `Duration::MAX` is an error, not an overflow), then ours.
+    check_ttl("quota.period", q.period)?;
     let period = q.period_micros();
     if period < 1_000 {
         return Err(ConfigError::new("quota.period", "must be at least 1 ms"));

@@ -17,7 +17,7 @@ async fn one_gcra_key_uses_at_most_100_bytes() {
     let policies = [Policy::new("default", Quota::per_minute(100)).unwrap()];
     // Keys as PeerIp (IPv4) and PrincipalKey make them. The cost is about 50 bytes plus the
     // key's length rounded up to the allocator's size class: a key of up to 44 characters
-    // fits in 100 bytes (an IPv6 /64 key with the default prefix is 48 characters: 104 bytes).
+    // fits in 100 bytes (a long IPv6 network key with the default prefix can reach 48 characters: 104 bytes).
     for id in ["ip:203.0.113.7", "p:apikey:k_live_42"] {
         let req = Acquire::new(id, &policies);
         assert!(redis.acquire(req).await.unwrap().allowed());

@@ -5,13 +5,14 @@ mod common;
 
 use std::net::SocketAddr;
 
-use common::ok_service;
+use common::{from_ip, ok_service};
 use http::Request;
 use tower::{Layer, ServiceExt};
 use tower_vigil_ratelimit::key::{
-    ForwardedHeader, KeyExtractor, PeerIp, RequestHead, TrustedProxies,
+    DEFAULT_IPV6_PREFIX, ForwardedHeader, KeyExtractor, MIN_IPV6_PREFIX, PeerIp, RequestHead,
+    TrustedProxies,
 };
-use tower_vigil_ratelimit::{Quota, RateLimitLayer};
+use tower_vigil_ratelimit::{Quota, RateLimitLayer, RateLimitStore};
 use tower_vigil_tests::fixtures;
 
 fn via(peer: &str, header: (&str, &str)) -> Request<String> {
@@ -66,12 +67,19 @@ fn when_every_hop_is_trusted_the_left_most_is_the_client() {
 }
 
 #[test]
-fn a_malformed_hop_falls_back_to_the_peer() {
+fn a_malformed_hop_where_the_client_should_be_identifies_nobody() {
+    // Written by the trusted 10.0.0.2: never the proxy's address, which everyone shares.
     let req = via(
         "10.0.0.1:443",
         ("x-forwarded-for", "203.0.113.5, garbage, 10.0.0.2"),
     );
-    assert_eq!(key(&proxies(), &req).as_deref(), Some("ip:10.0.0.1"));
+    assert_eq!(key(&proxies(), &req), None);
+    // Left of the client, it is the client's own and changes nothing.
+    let left = via(
+        "10.0.0.1:443",
+        ("x-forwarded-for", "garbage, 203.0.113.5, 10.0.0.2"),
+    );
+    assert_eq!(key(&proxies(), &left).as_deref(), Some("ip:203.0.113.5"));
 }
 
 #[test]
@@ -84,30 +92,60 @@ fn the_forwarded_header_is_read_too() {
             r#"for=6.6.6.6, for="[2001:db8:1:2::17]:4711";proto=https, for=10.0.0.3"#,
         ),
     );
-    assert_eq!(key(&fwd, &req).as_deref(), Some("ip:2001:db8:1:2::/64"));
+    assert_eq!(key(&fwd, &req).as_deref(), Some("ip:2001:db8:1::/56"));
     let unknown = via("10.0.0.1:443", ("forwarded", "for=unknown"));
-    assert_eq!(key(&fwd, &unknown).as_deref(), Some("ip:10.0.0.1"));
+    assert_eq!(key(&fwd, &unknown), None, "never the proxy's address");
 }
 
 #[test]
-fn ipv6_clients_are_bucketed_by_prefix() {
+fn ipv6_clients_are_grouped_by_56_by_default() {
     let req = via(
         "[2001:db8:ffff::1]:443",
         ("x-forwarded-for", "2001:db8:aa:bb:1:2:3:4"),
     );
     assert_eq!(
         key(&proxies(), &req).as_deref(),
-        Some("ip:2001:db8:aa:bb::/64")
+        Some("ip:2001:db8:aa::/56")
     );
-    let p56 = proxies().ipv6_prefix(56).unwrap();
-    assert_eq!(key(&p56, &req).as_deref(), Some("ip:2001:db8:aa::/56"));
-    assert!(proxies().ipv6_prefix(200).is_err());
+    let p64 = proxies().ipv6_prefix(64).unwrap();
+    assert_eq!(key(&p64, &req).as_deref(), Some("ip:2001:db8:aa:bb::/64"));
     let direct = via("[2001:db8:5:6:7:8:9:a]:1", ("x", "y"));
     assert_eq!(
         key(&PeerIp::new(), &direct).as_deref(),
-        Some("ip:2001:db8:5:6::/64")
+        Some("ip:2001:db8:5::/56")
+    );
+    let full = PeerIp::new().ipv6_prefix(128).unwrap();
+    assert_eq!(
+        key(&full, &direct).as_deref(),
+        Some("ip:2001:db8:5:6:7:8:9:a")
     );
 }
+
+#[test]
+fn an_ipv6_prefix_outside_32_to_128_is_a_config_error() {
+    for bad in [0, 31, 129, 200] {
+        let e = proxies().ipv6_prefix(bad).unwrap_err();
+        assert_eq!(e.field(), "ipv6_prefix");
+        assert!(PeerIp::new().ipv6_prefix(bad).is_err(), "{bad}");
+    }
+    assert!(PeerIp::new().ipv6_prefix(MIN_IPV6_PREFIX).is_ok());
+    assert_eq!(DEFAULT_IPV6_PREFIX, 56);
+}
+
+/// One customer's /56 holds 256 /64s: by default they share one quota.
+async fn one_customer_s_56_shares_one_quota<St: RateLimitStore>(store: St) {
+    let svc = RateLimitLayer::builder(store)
+        .quota(Quota::per_minute(1))
+        .build()
+        .unwrap()
+        .layer(ok_service());
+    let from = |ip: &str| svc.clone().oneshot(from_ip(ip));
+    assert_eq!(from("2001:db8:77:100::1").await.unwrap().status(), 200);
+    assert_eq!(from("2001:db8:77:1ff::9").await.unwrap().status(), 429);
+    assert_eq!(from("2001:db8:77:200::1").await.unwrap().status(), 200);
+}
+
+on_every_backend!(one_customer_s_56_shares_one_quota);
 
 #[tokio::test]
 async fn clients_behind_one_proxy_get_their_own_quotas() {

@@ -25,14 +25,17 @@
 //! assert_eq!(by_tenant.extract(&head), None);
 //! ```
 
+mod forwarded;
+mod hop;
 mod peer;
 mod proxy;
+mod x_forwarded_for;
 
 use http::{Extensions, HeaderMap, HeaderName, Method, Request, Uri};
 use tower_vigil_core::Principal;
 use tower_vigil_core::secret::SecretHasher;
 
-pub use self::peer::PeerIp;
+pub use self::peer::{DEFAULT_IPV6_PREFIX, MIN_IPV6_PREFIX, PeerIp};
 pub use self::proxy::{ForwardedHeader, TrustedProxies};
 
 /// The parts of a request a key extractor, quota chooser or cost function may read.

@@ -7,10 +7,22 @@ use tower_vigil_core::ConfigError;
 
 use super::{KeyExtractor, RequestHead};
 
+/// The shortest IPv6 grouping prefix accepted: a wider group than an ISP's smallest usual
+/// allocation (/32) would put whole providers in one bucket.
+pub const MIN_IPV6_PREFIX: u8 = 32;
+
+/// The default IPv6 grouping prefix, /56: what a residential customer is usually given
+/// (RIPE-690 recommends /48 or /56, and /56 is the common choice; express-rate-limit groups
+/// by /56 too). Grouping by /64 would give one such customer 256 quotas, since every /64 of
+/// its /56 is its own to use; the cost is that networks handing each device its own /64
+/// (many mobile carriers) group up to 256 devices. Set 64 (or 128) where that matters more.
+pub const DEFAULT_IPV6_PREFIX: u8 = 56;
+
 /// The peer's IP address from the request's extensions: a [`SocketAddr`] or [`IpAddr`] your
 /// server inserted, or (with the `axum` feature) axum's `ConnectInfo<SocketAddr>`. IPv6
-/// addresses are bucketed by prefix (/64 by default: one customer usually owns a whole /64, so
-/// per-address limits would be trivial to dodge). Key: `ip:<address>` or `ip:<network>/<len>`.
+/// addresses are grouped by prefix ([`DEFAULT_IPV6_PREFIX`], /56, unless set: one customer
+/// owns a whole prefix, so per-address limits would be trivial to dodge). Key: `ip:<address>`
+/// or `ip:<network>/<len>`.
 ///
 /// With axum, serve with `into_make_service_with_connect_info::<SocketAddr>()` and enable the
 /// `axum` feature; with hyper, insert the `SocketAddr` of the accepted connection into each
@@ -22,17 +34,20 @@ pub struct PeerIp {
 
 impl Default for PeerIp {
     fn default() -> Self {
-        Self { ipv6_prefix: 64 }
+        Self {
+            ipv6_prefix: DEFAULT_IPV6_PREFIX,
+        }
     }
 }
 
 impl PeerIp {
-    /// IPv6 bucketed by /64.
+    /// IPv6 grouped by [`DEFAULT_IPV6_PREFIX`] (/56).
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Bucket IPv6 addresses by `/len` (0 to 128; 128 keys on the full address).
+    /// Group IPv6 addresses by `/len`: [`MIN_IPV6_PREFIX`] (32) to 128, where 128 keys on the
+    /// full address; another length is a [`ConfigError`].
     pub fn ipv6_prefix(mut self, len: u8) -> Result<Self, ConfigError> {
         self.ipv6_prefix = check_prefix(len)?;
         Ok(self)
@@ -62,10 +77,10 @@ impl KeyExtractor for PeerIp {
 }
 
 pub(super) fn check_prefix(len: u8) -> Result<u8, ConfigError> {
-    if len > 128 {
+    if !(MIN_IPV6_PREFIX..=128).contains(&len) {
         return Err(ConfigError::new(
             "ipv6_prefix",
-            format!("must be 0 to 128, found {len}"),
+            format!("must be {MIN_IPV6_PREFIX} to 128, found {len}"),
         ));
     }
     Ok(len)
@@ -124,6 +139,10 @@ mod tests {
         let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
         assert_eq!(ip_key(mapped, 64), "ip:192.0.2.1");
         assert!(check_prefix(129).is_err());
+        assert!(check_prefix(31).is_err(), "whole providers in one bucket");
+        assert!(check_prefix(0).is_err());
+        assert_eq!(check_prefix(32).unwrap(), 32);
+        assert_eq!(check_prefix(128).unwrap(), 128);
     }
 }
 

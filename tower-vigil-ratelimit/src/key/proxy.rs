@@ -1,13 +1,13 @@
 //! [`TrustedProxies`]: the client's address behind proxies you run.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use http::HeaderMap;
 use ipnet::IpNet;
 use tower_vigil_core::ConfigError;
 
-use super::peer::{check_prefix, ip_key};
-use super::{KeyExtractor, PeerIp, RequestHead};
+use super::hop::{Hop, canonical};
+use super::peer::{DEFAULT_IPV6_PREFIX, check_prefix, ip_key};
+use super::{KeyExtractor, PeerIp, RequestHead, forwarded, x_forwarded_for};
 
 /// Which header the proxies write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -21,11 +21,21 @@ pub enum ForwardedHeader {
 }
 
 /// The client's IP behind trusted proxies: when the peer is one of the configured networks,
-/// the hops in `X-Forwarded-For` (or `Forwarded`) are read from the right, skipping trusted
-/// ones, and the first untrusted hop is the client. Entries left of it were written by the
-/// client itself and are ignored, so a spoofed left-most entry changes nothing. A peer outside
-/// the list is the client (its headers are not believed). A malformed or `unknown` hop where
-/// the client should be falls back to the peer address. IPv6 is bucketed as in [`PeerIp`].
+/// the hops in `X-Forwarded-For` (or `Forwarded`, RFC 7239) are read from the right, skipping
+/// trusted ones, and the first untrusted hop is the client. Entries left of it were written
+/// by the client itself and are ignored, so nothing a client writes before what your proxies
+/// append (a spoofed address, junk bytes, an open quote) changes the key: each header is cut
+/// into hops on its bytes and each hop is parsed alone. A peer outside the list is the client
+/// (its headers are not believed); a trusted peer without the header is the client itself.
+///
+/// When the hop where the client should be is not an address (`unknown`, an obfuscated
+/// `_id`, a `Forwarded` element without `for`, or bytes that do not parse), a trusted proxy
+/// wrote it and cannot tell who the client is: the request is unidentified (`None`), and the
+/// layer does what [`MissingKey`](crate::MissingKey) says (400 by default). Falling back to
+/// the proxy's address would put everyone behind it in one bucket.
+///
+/// Every address in the trusted networks is believed, including a client's own when it
+/// connects from inside them. IPv6 is grouped as in [`PeerIp`] (/56 by default).
 ///
 /// ```
 /// use std::net::SocketAddr;
@@ -67,7 +77,7 @@ impl TrustedProxies {
         Ok(Self {
             networks,
             header: ForwardedHeader::default(),
-            ipv6_prefix: 64,
+            ipv6_prefix: DEFAULT_IPV6_PREFIX,
         })
     }
 
@@ -78,7 +88,8 @@ impl TrustedProxies {
         self
     }
 
-    /// Buckets IPv6 clients by `/len` (default 64).
+    /// Groups IPv6 clients by `/len` (default [`DEFAULT_IPV6_PREFIX`], /56), 32 to 128 (see
+    /// [`PeerIp::ipv6_prefix`]); another length is a [`ConfigError`].
     pub fn ipv6_prefix(mut self, len: u8) -> Result<Self, ConfigError> {
         self.ipv6_prefix = check_prefix(len)?;
         Ok(self)
@@ -89,22 +100,27 @@ impl TrustedProxies {
         self.networks.iter().any(|n| n.contains(&ip))
     }
 
-    /// The client address, unbucketed.
+    /// The client address, unbucketed; `None` when the request has no peer address or the
+    /// trusted proxies could not name the client.
     pub fn client_addr(&self, req: &RequestHead<'_>) -> Option<IpAddr> {
         let peer = canonical(PeerIp::peer_addr(req)?);
         if !self.trusted(peer) {
             return Some(peer);
         }
         let hops = match self.header {
-            ForwardedHeader::XForwardedFor => x_forwarded_for(req.headers()),
-            ForwardedHeader::Forwarded => forwarded(req.headers()),
+            ForwardedHeader::XForwardedFor => x_forwarded_for::hops(req.headers()),
+            ForwardedHeader::Forwarded => forwarded::hops(req.headers()),
         };
         let mut client = peer;
         for hop in hops.iter().rev() {
-            match hop {
-                Some(ip) if self.trusted(*ip) => client = *ip,
-                Some(ip) => return Some(*ip),
-                None => return Some(peer),
+            match *hop {
+                Hop::Ip(ip) if self.trusted(ip) => client = ip,
+                Hop::Ip(ip) => return Some(ip),
+                // A trusted proxy wrote this hop (every hop to its right is trusted) and
+                // says it cannot tell who the client is. The proxy's own address would put
+                // everyone behind it in one bucket, and the hops further left are the
+                // client's own words: nobody is identified.
+                Hop::Opaque => return None,
             }
         }
         // Every hop is trusted: the left-most one is as close to the client as we can get.
@@ -118,98 +134,9 @@ impl KeyExtractor for TrustedProxies {
     }
 }
 
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
-/// Every `X-Forwarded-For` entry, left to right, across repeated headers; `None` for a
-/// malformed one.
-fn x_forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
-    headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .flat_map(|v| match v.to_str() {
-            Ok(s) => s.split(',').map(parse_node).collect::<Vec<_>>(),
-            Err(_) => vec![None],
-        })
-        .collect()
-}
-
-/// The `for=` node of every `Forwarded` element, left to right, across repeated headers.
-fn forwarded(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
-    let mut out = Vec::new();
-    for v in headers.get_all(http::header::FORWARDED) {
-        let Ok(s) = v.to_str() else {
-            out.push(None);
-            continue;
-        };
-        for element in split_unquoted(s, ',') {
-            let node = split_unquoted(element, ';').into_iter().find_map(|pair| {
-                let (k, v) = pair.split_once('=')?;
-                k.trim()
-                    .eq_ignore_ascii_case("for")
-                    .then(|| v.trim().trim_matches('"'))
-            });
-            out.push(node.and_then(parse_node));
-        }
-    }
-    out
-}
-
-/// Splits on `sep` outside double quotes.
-fn split_unquoted(s: &str, sep: char) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let (mut start, mut quoted) = (0, false);
-    for (i, c) in s.char_indices() {
-        if c == '"' {
-            quoted = !quoted;
-        } else if c == sep && !quoted {
-            parts.push(&s[start..i]);
-            start = i + 1;
-        }
-    }
-    parts.push(&s[start..]);
-    parts
-}
-
-/// `1.2.3.4`, `1.2.3.4:80`, `2001:db8::1`, `[2001:db8::1]` or `[2001:db8::1]:443`.
-fn parse_node(node: &str) -> Option<IpAddr> {
-    let node = node.trim();
-    if let Ok(ip) = node.parse::<IpAddr>() {
-        return Some(canonical(ip));
-    }
-    if let Ok(sa) = node.parse::<SocketAddr>() {
-        return Some(canonical(sa.ip()));
-    }
-    let inner = node.strip_prefix('[')?.strip_suffix(']')?;
-    inner.parse::<IpAddr>().ok().map(canonical)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_forwarded_nodes() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            "forwarded",
-            r#"for=192.0.2.60;proto=http;by=203.0.113.43, For="[2001:db8:cafe::17]:4711", for=unknown"#
-                .parse()
-                .unwrap(),
-        );
-        assert_eq!(
-            forwarded(&h),
-            vec![
-                Some("192.0.2.60".parse().unwrap()),
-                Some("2001:db8:cafe::17".parse().unwrap()),
-                None
-            ]
-        );
-    }
 
     #[test]
     fn bad_cidr_is_a_config_error() {

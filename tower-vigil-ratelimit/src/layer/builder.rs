@@ -5,9 +5,10 @@ use std::sync::Arc;
 use http::StatusCode;
 use tower_vigil_core::{ConfigError, FailurePolicy, MemoryBackend};
 
-use super::config::{Config, CostFn, Outcome, QuotaFn, StatusFn};
+use super::config::{Config, CostFn, QuotaFn};
 use super::deny_cache::{DEFAULT_DENY_CACHE_CAPACITY, DenyCache};
 use super::headers::{HeaderSet, Headers};
+use super::outcome::{Outcome, StatusFn};
 use super::response::{DefaultRateLimitedResponse, ResponseForRateLimited};
 use super::{Clock, MissingKey, RateLimitLayer};
 use crate::key::{KeyExtractor, PeerIp, RequestHead};
@@ -127,16 +128,20 @@ impl<St: RateLimitStore> RateLimitBuilder<St> {
         self
     }
 
-    /// Charge by outcome: before the call only check that the cost would fit (a request is
-    /// still rejected once the quota is spent), and charge it only when the response status
-    /// matches, e.g. `|s| s == StatusCode::UNAUTHORIZED` to count only failed logins.
+    /// Charge by outcome: only responses whose status matches keep their cost, e.g.
+    /// `|s| s == StatusCode::UNAUTHORIZED` to count only failed logins. The cost is taken
+    /// before the call and given back after it when the status does not match, so requests
+    /// sent at once run the inner service at most `limit` times (a request in flight holds
+    /// its unit until its response is known). A response that never comes keeps its cost; a
+    /// refund the store fails to make leaves the unit charged (see the README).
     pub fn charge_when(mut self, f: impl Fn(StatusCode) -> bool + Send + Sync + 'static) -> Self {
         self.outcome = Outcome::ChargeWhen(Arc::new(f) as Arc<StatusFn>);
         self
     }
 
     /// Refund by outcome: charge before the call and give the cost back when the response
-    /// status matches (e.g. `|s| s.is_server_error()`: our failures do not count).
+    /// status matches (e.g. `|s| s.is_server_error()`: our failures do not count). Replaces
+    /// [`charge_when`](Self::charge_when): the last of the two set wins.
     pub fn refund_when(mut self, f: impl Fn(StatusCode) -> bool + Send + Sync + 'static) -> Self {
         self.outcome = Outcome::RefundWhen(Arc::new(f) as Arc<StatusFn>);
         self

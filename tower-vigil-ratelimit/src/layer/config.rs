@@ -1,14 +1,14 @@
 //! The layer's shared configuration and the decision around one request: deny cache, store
-//! call, failure policy, and the charge or refund once the response is known.
+//! call and failure policy. The refund once the response is known is in `outcome.rs`.
 
 use std::sync::Arc;
 
-use http::StatusCode;
 use tower_vigil_core::{FailurePolicy, MemoryBackend};
 
 use super::deny_cache::DenyCache;
 use super::headers::Headers;
 use super::metrics::{BACKEND_ERRORS_TOTAL, DENY_CACHE_HITS_TOTAL};
+use super::outcome::Outcome;
 use super::response::ResponseForRateLimited;
 use super::{Clock, MissingKey};
 use crate::algorithm::Mode;
@@ -19,15 +19,6 @@ use crate::store::{Acquire, RateLimitStore};
 
 pub(crate) type QuotaFn = dyn Fn(&RequestHead<'_>) -> Option<Quota> + Send + Sync;
 pub(crate) type CostFn = dyn Fn(&RequestHead<'_>) -> u32 + Send + Sync;
-pub(crate) type StatusFn = dyn Fn(StatusCode) -> bool + Send + Sync;
-
-/// When a request's cost is counted.
-#[derive(Clone)]
-pub(crate) enum Outcome {
-    Always,
-    ChargeWhen(Arc<StatusFn>),
-    RefundWhen(Arc<StatusFn>),
-}
 
 pub(crate) struct Config<St> {
     pub(crate) store: St,
@@ -90,7 +81,7 @@ impl<St: RateLimitStore> Config<St> {
         self.cost.as_ref().map_or(1, |f| f(head))
     }
 
-    fn acquire<'a>(
+    pub(super) fn acquire<'a>(
         &self,
         key: &'a str,
         policies: &'a [Policy],
@@ -112,11 +103,10 @@ impl<St: RateLimitStore> Config<St> {
             metrics::counter!(DENY_CACHE_HITS_TOTAL).increment(1);
             return Checked::Decided(d, Source::DenyCache);
         }
-        let mode = match self.outcome {
-            Outcome::ChargeWhen(_) => Mode::Peek,
-            _ => Mode::Acquire,
-        };
-        let req = self.acquire(key, policies, cost, mode);
+        // Always taken now, whatever the outcome rule: a limit checked before the call and
+        // charged after it is passed by every request sent at once (issue 12, item 1).
+        // `outcome.rs` gives the cost back once the response says it does not count.
+        let req = self.acquire(key, policies, cost, Mode::Acquire);
         match self.store.acquire(req).await {
             Ok(d) => {
                 if !d.allowed()
@@ -143,37 +133,6 @@ impl<St: RateLimitStore> Config<St> {
                     _ => Checked::Unchecked,
                 }
             }
-        }
-    }
-
-    /// Charges or refunds once the response status is known.
-    pub(crate) async fn settle(
-        &self,
-        key: &str,
-        policies: &[Policy],
-        cost: u32,
-        decision: &Decision,
-        source: Source,
-        status: StatusCode,
-    ) {
-        let mode = match &self.outcome {
-            Outcome::ChargeWhen(f) if f(status) => Mode::Charge,
-            Outcome::RefundWhen(f) if f(status) && decision.allowed() => Mode::Refund,
-            _ => return,
-        };
-        let req = self.acquire(key, policies, cost, mode);
-        let result = match (source, &self.local) {
-            (Source::Local, Some(local)) => local.acquire(req).await,
-            _ => self.store.acquire(req).await,
-        };
-        if let Err(e) = result {
-            metrics::counter!(
-                BACKEND_ERRORS_TOTAL,
-                "failure_policy" => self.failure.as_str(),
-                "kind" => e.kind().to_string(),
-            )
-            .increment(1);
-            tracing::warn!(error = %e, ?mode, "rate-limit charge after the response failed");
         }
     }
 }

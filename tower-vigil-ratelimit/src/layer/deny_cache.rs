@@ -153,6 +153,25 @@ impl DenyCache {
         Some(d)
     }
 
+    /// Drops the cached denial of `key` under `policies`, if any: a refund gave units back,
+    /// so the next request must ask the store.
+    pub(crate) fn forget(&self, key: &str, policies: &[Policy]) {
+        if self.entries.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let hash = self.hash(key, policies);
+        if self.filter_slot(hash).load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let mut shard = self.shard(hash).lock();
+        let found = shard
+            .get(&hash)
+            .and_then(|b| b.iter().position(|e| e.is(key, policies)));
+        if let Some(i) = found {
+            self.remove(&mut shard, hash, i);
+        }
+    }
+
     /// Remembers a denial until its retry time. When the shard is full, expired entries go
     /// first, then an arbitrary one: the cache is an optimisation, never a source of truth.
     pub(crate) fn insert(&self, key: &str, policies: &[Policy], cost: u32, decision: &Decision) {
@@ -267,6 +286,18 @@ mod tests {
         assert!(cache.get("k", &one, 1).is_some());
         assert!(cache.get("k", &two, 1).is_none(), "another policy set");
         assert!(cache.get("kk", &one, 1).is_none(), "another key");
+        cache.forget("k", &two);
+        assert!(
+            cache.get("k", &one, 1).is_some(),
+            "forgets only its own entry"
+        );
+        cache.forget("k", &one);
+        assert!(
+            cache.get("k", &one, 1).is_none(),
+            "forgotten after a refund"
+        );
+        assert_eq!(cache.len(), 0);
+        cache.insert("k", &one, 1, &denied);
         tokio::time::advance(Duration::from_secs(1)).await;
         assert!(cache.get("k", &one, 1).is_none(), "expired");
         assert_eq!(cache.len(), 0);

@@ -48,6 +48,7 @@ pub mod headers;
 #[allow(clippy::module_inception)]
 mod layer;
 pub mod metrics;
+mod outcome;
 mod response;
 mod service;
 

@@ -159,7 +159,8 @@ where
     .await
 }
 
-/// Calls the inner service, adds the headers and the decision, and settles charge-by-outcome.
+/// Calls the inner service, refunds a response that does not count, and adds the headers and
+/// the decision.
 async fn serve<S, St, ReqBody, ResBody>(
     config: &Config<St>,
     mut inner: S,
@@ -173,6 +174,11 @@ where
     St: RateLimitStore,
 {
     let mut res = inner.call(req).await?.map(ResponseBody::inner);
+    // A refunded response describes the state after its unit was given back.
+    let decision = config
+        .settle(key, policies, cost, &decision, source, res.status())
+        .await
+        .unwrap_or(decision);
     headers::insert(
         res.headers_mut(),
         &decision,
@@ -180,9 +186,6 @@ where
         // The configured policies are passed by reference, never copied: same address.
         std::ptr::eq(policies, &*config.policies),
     );
-    config
-        .settle(key, policies, cost, &decision, source, res.status())
-        .await;
     res.extensions_mut().insert(decision);
     Ok(res)
 }

@@ -1,0 +1,106 @@
+//! Counting by outcome: which responses keep the cost the layer took before the call, and
+//! the refund of those that do not.
+//!
+//! The cost is always **taken before** the inner service runs and **given back after** when
+//! the response does not count, never checked before and charged after: N requests sent at
+//! once would all pass a check (nobody has been charged yet) and all run the handler, so a
+//! limit of 10 failed logins would let 100 concurrent guesses through. Taken first, at most
+//! `limit` of them run at once; the others are refused before they reach the handler.
+//!
+//! What follows from that, on purpose:
+//! - While a request that will be refunded is in flight it holds its unit: concurrent
+//!   requests beyond the limit are refused even if they would all have been refunded.
+//! - A response that never comes (the inner service failed, or the client went away and the
+//!   future was dropped) keeps its cost: a caller cannot dodge the charge by hanging up.
+//! - When the refund itself fails (the store is down or times out), the unit stays charged:
+//!   the error is counted in `vigil_ratelimit_backend_errors_total` and traced, the response
+//!   is served unchanged, and the limit errs on the strict side until the unit ages out. The
+//!   refund goes to the limiter that took the cost (the store, or the local fallback).
+//! - A denied request (in shadow mode it is still served) took nothing, so it is never
+//!   refunded: shadow mode counts exactly what enforcing would.
+//! - A refunded response carries the headers of the state after the refund (its unit given
+//!   back); a failed refund leaves the headers of the acquire, which are then still true.
+//! - A refund removes the key's denial from this instance's deny cache: the denial may have
+//!   been caused by the unit now given back.
+//! - Window algorithms (sliding log and counter, fixed window) give the unit back to the
+//!   window current at refund time: a request straddling a window boundary refunds the new
+//!   window, which can let through at most the units in flight at the boundary, within the
+//!   bound those algorithms already have around a boundary.
+
+use std::sync::Arc;
+
+use http::StatusCode;
+
+use super::config::{Config, Source};
+use super::metrics::BACKEND_ERRORS_TOTAL;
+use crate::algorithm::Mode;
+use crate::decision::Decision;
+use crate::quota::Policy;
+use crate::store::RateLimitStore;
+
+pub(crate) type StatusFn = dyn Fn(StatusCode) -> bool + Send + Sync;
+
+/// Which responses keep the cost taken before the call.
+#[derive(Clone)]
+pub(crate) enum Outcome {
+    /// Every response.
+    Always,
+    /// Only responses whose status matches; the others are refunded.
+    ChargeWhen(Arc<StatusFn>),
+    /// Every response except those whose status matches, which are refunded.
+    RefundWhen(Arc<StatusFn>),
+}
+
+impl Outcome {
+    /// True when a response with `status` gets its cost back.
+    fn refunds(&self, status: StatusCode) -> bool {
+        match self {
+            Self::Always => false,
+            Self::ChargeWhen(counts) => !counts(status),
+            Self::RefundWhen(refund) => refund(status),
+        }
+    }
+}
+
+impl<St: RateLimitStore> Config<St> {
+    /// Gives the cost of an admitted request back when its response does not count, and
+    /// returns the decision after the refund (for the response's headers); `None` when
+    /// nothing was given back (the response counts, nothing was taken, or the refund failed).
+    pub(crate) async fn settle(
+        &self,
+        key: &str,
+        policies: &[Policy],
+        cost: u32,
+        decision: &Decision,
+        source: Source,
+        status: StatusCode,
+    ) -> Option<Decision> {
+        // A denied request (served only in shadow mode) took nothing.
+        if !decision.allowed() || !self.outcome.refunds(status) {
+            return None;
+        }
+        let req = self.acquire(key, policies, cost, Mode::Refund);
+        let result = match (source, &self.local) {
+            (Source::Local, Some(local)) => local.acquire(req).await,
+            _ => self.store.acquire(req).await,
+        };
+        match result {
+            Ok(refunded) => {
+                if let Some(cache) = &self.deny_cache {
+                    cache.forget(key, policies);
+                }
+                Some(refunded)
+            }
+            Err(e) => {
+                metrics::counter!(
+                    BACKEND_ERRORS_TOTAL,
+                    "failure_policy" => self.failure.as_str(),
+                    "kind" => e.kind().to_string(),
+                )
+                .increment(1);
+                tracing::warn!(error = %e, "rate-limit refund failed: the unit stays charged");
+                None
+            }
+        }
+    }
+}
