@@ -1,0 +1,142 @@
+//! The counters behind `info()` and `usage()` stay exact: after any sequence of writes,
+//! updates, removals, expiries and evictions they equal a full walk of the entries (issue 12,
+//! item 16).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use proptest::prelude::*;
+use tower_vigil_core::memory::Value;
+use tower_vigil_core::{Backend, MemoryBackend};
+
+#[derive(Debug, Clone)]
+enum Op {
+    Set(u8, usize, u64),
+    Incr(u8, u64),
+    Typed(u8, usize, u64),
+    SetAdd(u8, u8, u64),
+    SetRemove(u8, u8),
+    HashSet(u8, u8, usize, u64),
+    HashDelete(u8, u8),
+    Expire(u8, u64),
+    Delete(u8),
+    TwoKeys(u8, u8, u64),
+    Advance(u64),
+}
+
+/// Keys over four concerns and "other", few enough to collide often.
+fn key(k: u8) -> String {
+    let concern = ["ratelimit", "apikey", "session", "idempotency", ""][usize::from(k % 5)];
+    if concern.is_empty() {
+        format!("k{k}")
+    } else {
+        format!("{concern}:{{{k}}}")
+    }
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let k = 0u8..40;
+    let ttl = 1u64..20_000;
+    prop_oneof![
+        (k.clone(), 0usize..8_000, ttl.clone()).prop_map(|(k, n, t)| Op::Set(k, n, t)),
+        (k.clone(), ttl.clone()).prop_map(|(k, t)| Op::Incr(k, t)),
+        (k.clone(), 0usize..2_000, ttl.clone()).prop_map(|(k, n, t)| Op::Typed(k, n, t)),
+        (k.clone(), any::<u8>(), ttl.clone()).prop_map(|(k, m, t)| Op::SetAdd(k, m, t)),
+        (k.clone(), any::<u8>()).prop_map(|(k, m)| Op::SetRemove(k, m)),
+        (k.clone(), 0u8..8, 0usize..2_000, ttl.clone())
+            .prop_map(|(k, f, n, t)| Op::HashSet(k, f, n, t)),
+        (k.clone(), 0u8..8).prop_map(|(k, f)| Op::HashDelete(k, f)),
+        (k.clone(), 0u64..5_000).prop_map(|(k, t)| Op::Expire(k, t)),
+        k.clone().prop_map(Op::Delete),
+        (k.clone(), k, ttl).prop_map(|(a, b, t)| Op::TwoKeys(a, b, t)),
+        (0u64..1_000).prop_map(Op::Advance),
+    ]
+}
+
+async fn apply(backend: &MemoryBackend, op: Op) {
+    let ms = Duration::from_millis;
+    // Type errors are part of the workload: they must leave the counters right too.
+    match op {
+        Op::Set(k, n, t) => drop(backend.set(&key(k), Bytes::from(vec![1; n]), ms(t)).await),
+        Op::Incr(k, t) => drop(backend.incr_by(&key(k), 1, ms(t)).await),
+        Op::Typed(k, n, t) => backend.update(&key(k), |slot| {
+            slot.set_sized(Value::Any(Box::new(vec![0u8; n])), ms(t), n);
+        }),
+        Op::SetAdd(k, m, t) => {
+            drop(
+                backend
+                    .set_add(&key(k), &[Bytes::from(vec![m; usize::from(m)])], ms(t))
+                    .await,
+            );
+        }
+        Op::SetRemove(k, m) => {
+            drop(
+                backend
+                    .set_remove(&key(k), &[Bytes::from(vec![m; usize::from(m)])])
+                    .await,
+            );
+        }
+        Op::HashSet(k, f, n, t) => {
+            let field = format!("f{f}");
+            drop(
+                backend
+                    .hash_set(&key(k), &[(&field, Bytes::from(vec![2; n]))], ms(t))
+                    .await,
+            );
+        }
+        Op::HashDelete(k, f) => drop(backend.hash_delete(&key(k), &[&format!("f{f}")]).await),
+        Op::Expire(k, t) => drop(backend.expire(&key(k), ms(t)).await),
+        Op::Delete(k) => drop(backend.delete(&key(k)).await),
+        Op::TwoKeys(a, b, t) if a != b => backend.atomic(&[&key(a), &key(b)], |slots| {
+            let [x, y] = slots else { unreachable!() };
+            x.set(
+                Value::Bytes(Bytes::from(vec![3; usize::from(a) * 10])),
+                ms(t),
+            );
+            if y.value().is_some() {
+                y.remove();
+            } else {
+                y.set(Value::Int(1), ms(t * 2));
+            }
+        }),
+        Op::TwoKeys(..) => {}
+        Op::Advance(t) => tokio::time::advance(ms(t)).await,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn counters_equal_a_full_walk(
+        ops in proptest::collection::vec(op(), 1..400),
+        by_bytes in any::<bool>(),
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            // Small budgets, so the workload evicts as well as expires: a byte budget small
+            // enough for one shard, or an entry budget over four shards.
+            let (max_bytes, shards) = if by_bytes { (64 << 10, 1) } else { (16 << 20, 4) };
+            let backend = MemoryBackend::builder()
+                .max_entries(24)
+                .max_bytes(max_bytes)
+                .unwrap()
+                .shards(shards)
+                .build();
+            for op in ops {
+                apply(&backend, op).await;
+                let usage = backend.usage();
+                prop_assert_eq!(&usage, &backend.recount_usage());
+                prop_assert!(usage.entries <= 24 && usage.bytes <= max_bytes, "{:?}", usage);
+                let info = backend.info().await.unwrap();
+                prop_assert_eq!(info.key_count, usage.entries as u64);
+                prop_assert_eq!(info.used_memory, usage.bytes as u64);
+            }
+            Ok(())
+        })?;
+    }
+}
