@@ -10,6 +10,8 @@ pub struct RedisServer {
     port: u16,
     dir: PathBuf,
     process: Option<Process>,
+    /// The process id while frozen.
+    frozen: Option<String>,
 }
 
 impl RedisServer {
@@ -28,6 +30,7 @@ impl RedisServer {
                     port,
                     dir,
                     process: Some(p),
+                    frozen: None,
                 };
             }
             // Most likely another process took the port first: try another.
@@ -48,12 +51,37 @@ impl RedisServer {
 
     /// Kills the server (as a crash would: `SIGKILL`). The port stays reserved for `restart`.
     pub fn stop(&mut self) {
+        self.frozen = None;
         if let Some(p) = self.process.take() {
             p.stop(true);
         }
     }
 
-    /// True while the server process is up.
+    /// Freezes the server (`SIGSTOP`): connections stay open and calls hang until their
+    /// timeout, as with a server stuck in a long command or cut off by a partition.
+    ///
+    /// # Panics
+    /// When the server does not report its process id.
+    pub fn freeze(&mut self) {
+        let info = self.command(&["INFO", "server"]);
+        let pid = info
+            .as_deref()
+            .and_then(|i| i.lines().find_map(|l| l.strip_prefix("process_id:")))
+            .map(str::trim)
+            .expect("redis-server reports its process id")
+            .to_owned();
+        signal("-STOP", &pid);
+        self.frozen = Some(pid);
+    }
+
+    /// Resumes a frozen server (`SIGCONT`).
+    pub fn thaw(&mut self) {
+        if let Some(pid) = self.frozen.take() {
+            signal("-CONT", &pid);
+        }
+    }
+
+    /// True while the server process is up (frozen or not).
     pub fn is_running(&self) -> bool {
         self.process.is_some()
     }
@@ -95,4 +123,12 @@ impl std::fmt::Debug for RedisServer {
             .field("port", &self.port)
             .finish()
     }
+}
+
+fn signal(signal: &str, pid: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([signal, pid])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill {signal} {pid}");
 }

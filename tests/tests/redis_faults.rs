@@ -230,3 +230,37 @@ async fn every_key_carries_the_prefix_and_a_ttl() {
         assert!(ttl > 0, "{key} has no TTL ({ttl})");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_server_makes_the_lock_watchdog_report_loss_within_the_lease() {
+    // Issue 12, item 17: a renewal that hangs on a frozen server (until a per-call timeout
+    // three times the lease) must not delay the loss signal past the lease's deadline.
+    let mut server = RedisServer::start();
+    let backend = RedisBackend::builder(&server.url())
+        .unwrap()
+        .prefix(fixtures::unique_prefix())
+        .unwrap()
+        .timeout(Duration::from_secs(3))
+        .connect()
+        .await
+        .unwrap();
+    let lease = Duration::from_secs(1);
+    let lock = tower_vigil_core::Lock::new(backend, "frozen", lease).unwrap();
+    let mut guard = lock.try_acquire().await.unwrap().expect("free");
+    guard.start_watchdog();
+    tokio::time::sleep(lease * 2).await;
+    assert!(!guard.is_lost(), "renewals keep the lease");
+
+    server.freeze();
+    let frozen = Instant::now();
+    let lost = tokio::time::timeout(Duration::from_secs(10), guard.lost()).await;
+    let took = frozen.elapsed();
+    server.thaw();
+    lost.expect("loss reported within 10 s");
+    // The last renewal started before the freeze, so its deadline is under one lease later;
+    // 200 ms of slack for a loaded machine.
+    assert!(
+        took <= lease + Duration::from_millis(200),
+        "lost after {took:?}"
+    );
+}
