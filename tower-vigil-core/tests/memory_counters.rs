@@ -140,3 +140,69 @@ proptest! {
         })?;
     }
 }
+
+/// Within budget, nothing but expiry removes an entry: the lazily refiled index never purges a
+/// live entry, and never keeps an expired one visible. Checked against a model of expiries.
+#[derive(Debug, Clone)]
+enum TtlOp {
+    Set(u8, u64),
+    Expire(u8, u64),
+    Delete(u8),
+    Advance(u64),
+}
+
+fn ttl_op() -> impl Strategy<Value = TtlOp> {
+    prop_oneof![
+        (0u8..30, 1u64..3_000).prop_map(|(k, t)| TtlOp::Set(k, t)),
+        (0u8..30, 0u64..3_000).prop_map(|(k, t)| TtlOp::Expire(k, t)),
+        (0u8..30).prop_map(TtlOp::Delete),
+        (0u64..400).prop_map(TtlOp::Advance),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn entries_live_exactly_until_their_expiry(ops in proptest::collection::vec(ttl_op(), 1..300)) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let backend = MemoryBackend::builder().shards(2).build();
+            let mut model = std::collections::HashMap::new();
+            let ms = Duration::from_millis;
+            for op in ops {
+                let now = tokio::time::Instant::now();
+                match op {
+                    TtlOp::Set(k, t) => {
+                        backend.set(&key(k), Bytes::from_static(b"v"), ms(t)).await.unwrap();
+                        model.insert(k, now + ms(t));
+                    }
+                    TtlOp::Expire(k, t) => {
+                        let live = model.get(&k).is_some_and(|at| *at > now);
+                        prop_assert_eq!(backend.expire(&key(k), ms(t)).await.unwrap(), live);
+                        if live {
+                            if t == 0 { model.remove(&k); } else { model.insert(k, now + ms(t)); }
+                        }
+                    }
+                    TtlOp::Delete(k) => {
+                        backend.delete(&key(k)).await.unwrap();
+                        model.remove(&k);
+                    }
+                    TtlOp::Advance(t) => tokio::time::advance(ms(t)).await,
+                }
+                let now = tokio::time::Instant::now();
+                for k in 0..30u8 {
+                    let expected = model.get(&k).filter(|at| **at > now).map(|at| *at - now);
+                    prop_assert_eq!(backend.ttl(&key(k)).await.unwrap(), expected, "key {}", k);
+                }
+                prop_assert_eq!(backend.usage(), backend.recount_usage());
+            }
+            prop_assert_eq!(backend.evictions(), 0);
+            Ok(())
+        })?;
+    }
+}

@@ -5,11 +5,14 @@
 //! few at a time on every write (so memory does not fill with dead keys), a shard over budget
 //! evicts by policy (see the `concern` module), and the counters stay exact.
 //!
-//! The index is coarse on purpose: it files entries by 100 ms bucket of their expiry, and an
-//! entry is refiled only when its expiry moves to another bucket. A rate-limit key whose TTL
-//! moves a little on every write therefore costs no index work on most writes. Refiling removes
-//! the old record, so the index holds exactly one record per entry: the shard's bound covers
-//! its index too.
+//! The index is coarse and lazy on purpose: it files entries by 100 ms bucket of their expiry,
+//! and a write that moves an expiry *later* leaves the record where it is. A record may
+//! therefore sit in an earlier bucket than its entry's expiry, never a later one; when purging
+//! or eviction reaches such a record it refiles it to its true bucket. A rate-limit key whose
+//! TTL moves forward on every write costs no index work on the write path, and at most one
+//! refile per bucket that actually passes. A write that moves an expiry *earlier* refiles at
+//! once, so purging stays timely. There is always exactly one record per entry: the shard's
+//! bound covers its index too.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -34,7 +37,7 @@ pub(crate) const ENTRY_OVERHEAD: usize =
 pub(crate) struct Stored {
     pub(crate) value: Value,
     pub(crate) expires_at: Instant,
-    /// The index record that speaks for this entry.
+    /// The index record that speaks for this entry: in its expiry's bucket or an earlier one.
     index: IndexId,
     /// The map's key, shared with the index record.
     key: Arc<str>,
@@ -133,8 +136,9 @@ impl<S: BuildHasher> Shard<S> {
         stored.extra = slot.extra;
         stored.expires_at = at;
         let bucket = bucket_of(self.epoch, at);
-        if bucket != stored.index.0 {
-            // Refile: the old record goes, so the index never outgrows the map.
+        if bucket < stored.index.0 {
+            // Sooner than filed: refile now (a later expiry is refiled lazily). The old record
+            // goes, so the index never outgrows the map.
             concern.index.remove(&stored.index);
             stored.index = (bucket, self.next_seq);
             self.next_seq += 1;
@@ -180,7 +184,8 @@ impl<S: BuildHasher> Shard<S> {
                 let c = self.concerns.get_mut(concern);
                 c.bytes = c.bytes + size - old_size;
                 self.bytes = self.bytes + size - old_size;
-                if bucket == index.0 {
+                if bucket >= index.0 {
+                    // Refiled lazily if later, as in `update`.
                     (index, concern)
                 } else {
                     c.index.remove(&index);
@@ -222,6 +227,31 @@ impl<S: BuildHasher> Shard<S> {
         c.entries -= 1;
         c.bytes -= size;
         self.bytes -= size;
+    }
+
+    /// Moves `key`'s record `id` in concern `c` to `bucket`, its true one.
+    pub(super) fn refile(&mut self, c: usize, id: IndexId, key: Arc<str>, bucket: u64) {
+        let index = &mut self.concerns.list[c].index;
+        index.remove(&id);
+        let new = (bucket, self.next_seq);
+        self.next_seq += 1;
+        index.insert(new, key.clone());
+        if let Some(stored) = self.map.get_mut(&key) {
+            stored.index = new;
+        }
+    }
+
+    /// Drops a record whose entry is gone (never expected: a guard against looping on one).
+    pub(super) fn drop_record(&mut self, c: usize, id: IndexId) {
+        debug_assert!(false, "an index record without its entry");
+        self.concerns.list[c].index.remove(&id);
+    }
+
+    /// The bucket `key`'s expiry falls in, if it is stored.
+    pub(super) fn true_bucket(&self, key: &str) -> Option<u64> {
+        self.map
+            .get(key)
+            .map(|s| bucket_of(self.epoch, s.expires_at))
     }
 
     /// Adds an index record for `key` in `bucket`.
@@ -282,10 +312,10 @@ impl Taken {
 }
 
 /// The bucket whose end is at or after `at`: an entry filed there has expired once the bucket
-/// has passed.
+/// has passed. Rounded up in nanoseconds, so no live entry is ever in a passed bucket.
 fn bucket_of(epoch: Instant, at: Instant) -> u64 {
-    let ms = at.saturating_duration_since(epoch).as_millis();
-    u64::try_from(ms.div_ceil(BUCKET.as_millis())).unwrap_or(u64::MAX)
+    let ns = at.saturating_duration_since(epoch).as_nanos();
+    u64::try_from(ns.div_ceil(BUCKET.as_nanos())).unwrap_or(u64::MAX)
 }
 
 /// The last bucket that has entirely passed at `now`.

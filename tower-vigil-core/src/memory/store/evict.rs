@@ -35,19 +35,29 @@ impl<S: BuildHasher> Shard<S> {
     }
 
     /// The entry to evict: the soonest to expire of the concern most over its fair share,
-    /// skipping `keep`.
-    fn victim(&self, keep: &[&str]) -> Option<Arc<str>> {
+    /// skipping `keep`. Records filed earlier than their entry's expiry are refiled on the
+    /// way, so the choice is exact to the bucket.
+    fn victim(&mut self, keep: &[&str]) -> Option<Arc<str>> {
         let Budget { entries, bytes } = self.budget;
-        self.concerns
-            .by_share(entries, bytes)
-            .into_iter()
-            .find_map(|c| {
-                self.concerns.list[usize::from(c)]
+        for c in self.concerns.by_share(entries, bytes) {
+            let c = usize::from(c);
+            loop {
+                let first = self.concerns.list[c]
                     .index
-                    .values()
-                    .find(|k| !keep.contains(&&***k))
-                    .cloned()
-            })
+                    .iter()
+                    .find(|(_, k)| !keep.contains(&&***k))
+                    .map(|(id, k)| (*id, k.clone()));
+                let Some((id, key)) = first else { break };
+                match self.true_bucket(&key) {
+                    // Each refile puts a record where it belongs: the loop ends.
+                    Some(bucket) if bucket > id.0 => self.refile(c, id, key, bucket),
+                    Some(_) => return Some(key),
+                    // Every record has its entry; were one orphaned, dropping it ends the loop.
+                    None => self.drop_record(c, id),
+                }
+            }
+        }
+        None
     }
 
     fn over_budget(&self) -> bool {
@@ -57,25 +67,34 @@ impl<S: BuildHasher> Shard<S> {
     /// The purge every write does: a few records of one concern, taking concerns in turn so
     /// an idle concern's dead entries go too.
     fn purge_some(&mut self, now: Instant) {
-        self.purge_turn = (self.purge_turn + 1) % self.concerns.list.len();
+        self.purge_turn += 1;
+        if self.purge_turn >= self.concerns.list.len() {
+            self.purge_turn = 0;
+        }
         self.purge(self.purge_turn, now, PURGE_PER_WRITE);
     }
 
     /// Removes expired entries of concern `c` whose bucket has passed, looking at up to `max`
-    /// index records. Every record speaks for an entry in the map (taken entries are never
-    /// purged: purging runs only once they are back).
+    /// index records, and refiles the records of entries whose expiry moved later. Every
+    /// record speaks for an entry in the map (taken entries are never purged: purging runs
+    /// only once they are back).
     fn purge(&mut self, c: usize, now: Instant, max: usize) {
         let due = bucket_floor(self.epoch, now);
         for _ in 0..max {
             let Some((&id, key)) = self.concerns.list[c].index.first_key_value() else {
                 return;
             };
-            // A bucket that has passed holds only expired entries (`bucket_of` rounds up).
             if id.0 > due {
                 return;
             }
             let key = key.clone();
-            self.remove(&key);
+            match self.true_bucket(&key) {
+                // Still live: its expiry moved later since it was filed. A live entry's bucket
+                // has not passed (`bucket_of` rounds up), so the refiled record is past `due`.
+                Some(bucket) if bucket > due => self.refile(c, id, key, bucket),
+                Some(_) => self.remove(&key),
+                None => self.drop_record(c, id),
+            }
         }
     }
 }
