@@ -206,3 +206,44 @@ proptest! {
         })?;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn counters_stay_exact_under_concurrent_writers() {
+    // Tasks write, grow, shrink, move and delete entries across shards at once, under budgets
+    // small enough that they evict all the time.
+    let backend = MemoryBackend::builder().max_entries(64).shards(4).build();
+    let tasks: Vec<_> = (0..8u8)
+        .map(|t| {
+            let backend = backend.clone();
+            tokio::spawn(async move {
+                for i in 0..2_000u16 {
+                    let k = |n: u16| key(u8::try_from((n + u16::from(t) * 7) % 200).unwrap());
+                    let ttl = Duration::from_millis(u64::from(i % 50) + 1);
+                    match i % 5 {
+                        0 => backend
+                            .set(&k(i), Bytes::from(vec![0; usize::from(i % 300)]), ttl)
+                            .await
+                            .unwrap(),
+                        1 => drop(backend.delete(&k(i + 3)).await),
+                        2 => backend.atomic(&[&k(i), &k(i + 1)], |slots| {
+                            for slot in slots.iter_mut() {
+                                slot.set(Value::Int(1), ttl);
+                            }
+                        }),
+                        3 => drop(backend.expire(&k(i + 2), ttl * 3).await),
+                        _ => backend.update(&k(i), |slot| {
+                            slot.set_sized(Value::Any(Box::new(i)), ttl, usize::from(i % 100));
+                        }),
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let usage = backend.usage();
+    assert_eq!(usage, backend.recount_usage());
+    assert!(usage.entries <= 64);
+    assert!(usage.evictions > 0, "{usage:?}");
+}
