@@ -63,21 +63,15 @@ impl RedisServer {
     /// # Panics
     /// When the server does not report its process id.
     pub fn freeze(&mut self) {
-        let info = self.command(&["INFO", "server"]);
-        let pid = info
-            .as_deref()
-            .and_then(|i| i.lines().find_map(|l| l.strip_prefix("process_id:")))
-            .map(str::trim)
-            .expect("redis-server reports its process id")
-            .to_owned();
-        signal("-STOP", &pid);
+        let pid = process::pid(self.port).expect("redis-server reports its process id");
+        process::signal("-STOP", &pid);
         self.frozen = Some(pid);
     }
 
     /// Resumes a frozen server (`SIGCONT`).
     pub fn thaw(&mut self) {
         if let Some(pid) = self.frozen.take() {
-            signal("-CONT", &pid);
+            process::signal("-CONT", &pid);
         }
     }
 
@@ -123,12 +117,4 @@ impl std::fmt::Debug for RedisServer {
             .field("port", &self.port)
             .finish()
     }
-}
-
-fn signal(signal: &str, pid: &str) {
-    let ok = std::process::Command::new("kill")
-        .args([signal, pid])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "kill {signal} {pid}");
 }
