@@ -15,6 +15,8 @@ struct Node {
     port: u16,
     dir: PathBuf,
     process: Option<Process>,
+    /// The process id while frozen.
+    frozen: Option<String>,
 }
 
 const NODE_ARGS: &[&str] = &[
@@ -49,6 +51,7 @@ impl RedisCluster {
                     port,
                     dir,
                     process: Some(p),
+                    frozen: None,
                 });
             } else {
                 p.stop(false);
@@ -95,8 +98,31 @@ impl RedisCluster {
 
     /// Kills node `i` (`SIGKILL`), keeping its `nodes.conf` for a restart.
     pub fn stop_node(&mut self, i: usize) {
+        self.nodes[i].frozen = None;
         if let Some(p) = self.nodes[i].process.take() {
             p.stop(true);
+        }
+    }
+
+    /// Freezes every node (`SIGSTOP`): connections stay open and calls hang until their
+    /// timeout, as with a cluster cut off by a partition.
+    ///
+    /// # Panics
+    /// When a node does not report its process id.
+    pub fn freeze(&mut self) {
+        for node in &mut self.nodes {
+            let pid = process::pid(node.port).expect("the node reports its process id");
+            process::signal("-STOP", &pid);
+            node.frozen = Some(pid);
+        }
+    }
+
+    /// Resumes frozen nodes (`SIGCONT`).
+    pub fn thaw(&mut self) {
+        for node in &mut self.nodes {
+            if let Some(pid) = node.frozen.take() {
+                process::signal("-CONT", &pid);
+            }
         }
     }
 

@@ -14,7 +14,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::time::sleep;
+use tower_vigil_core::backend::MAX_TTL;
 use tower_vigil_core::{Backend, Lock, SubscriptionEvent, health};
+
+use crate::stalling::Stalling;
 
 const LONG: Duration = Duration::from_secs(60);
 const SHORT: Duration = Duration::from_millis(200);
@@ -434,6 +437,74 @@ pub async fn lock_loss_is_signalled<B: Backend>(backend: B) {
         sleep(Duration::from_millis(20)).await;
     }
     assert!(freed, "a dropped guard releases the lock");
+}
+
+/// A lock whose renewals stop getting through (the calls hang until a timeout longer than the
+/// lease) is reported lost by the lease's deadline, counted from the last renewal that
+/// succeeded, not when a failing call finally returns (issue 12, item 17).
+pub async fn lock_loss_is_signalled_within_the_lease<B: Backend>(backend: B) {
+    let lease = Duration::from_secs(1);
+    let stalling = Stalling::new(backend);
+    let lock = Lock::new(stalling.clone(), "deadline", lease).unwrap();
+    let mut guard = lock.try_acquire().await.unwrap().expect("free");
+    guard.start_watchdog();
+    // Renewals keep it past two leases.
+    sleep(lease * 2 + lease / 2).await;
+    assert!(!guard.is_lost());
+    // From here every renewal hangs three leases, then times out.
+    stalling.stall_renewals(lease * 3);
+    let stalled = tokio::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), guard.lost())
+        .await
+        .expect("loss reported within 10 s");
+    let took = stalled.elapsed();
+    // The last good renewal started less than a third of a lease before the stall, so the
+    // deadline falls between 2/3 of a lease and one lease after it (less the drift allowance);
+    // 200 ms of slack for a loaded machine on a real server.
+    assert!(
+        took <= lease + Duration::from_millis(200),
+        "lost after {took:?}"
+    );
+    assert!(took >= lease / 2, "lost too early: {took:?}");
+}
+
+/// No TTL, however absurd, panics or overflows: each is capped at `MAX_TTL` (issue 12, item 17).
+pub async fn absurd_ttls_are_capped<B: Backend>(backend: B) {
+    let max = Duration::MAX;
+    backend.set("s", b("v"), max).await.unwrap();
+    assert!(backend.set_nx("nx", b("v"), max).await.unwrap());
+    assert_eq!(backend.get_refresh("s", max).await.unwrap(), Some(b("v")));
+    assert!(backend.expire("s", max).await.unwrap());
+    assert_eq!(backend.incr_by("n", 1, max).await.unwrap(), 1);
+    backend.set_add("set", &[b("m")], max).await.unwrap();
+    backend.hash_set("h", &[("f", b("v"))], max).await.unwrap();
+    backend.set("lease", b("me"), SHORT).await.unwrap();
+    assert!(
+        backend
+            .compare_and_extend("lease", b"me", max)
+            .await
+            .unwrap()
+    );
+    assert!(
+        backend
+            .acquire_lease("lock:{x}", "lock:{x}:fence", b"o", max)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    for key in ["s", "nx", "n", "set", "h", "lease", "lock:{x}"] {
+        let ttl = backend.ttl(key).await.unwrap().expect(key);
+        assert!(
+            ttl <= MAX_TTL && ttl > MAX_TTL - Duration::from_secs(60),
+            "{key}: {ttl:?}"
+        );
+    }
+    // A lock refuses such a lease at build time, and waits "forever" without overflowing.
+    let err = Lock::new(backend.clone(), "r", max).unwrap_err();
+    assert_eq!(err.field(), "lease");
+    let lock = Lock::new(backend, "r", LONG).unwrap();
+    let guard = lock.acquire(max).await.unwrap().expect("free");
+    guard.release().await.unwrap();
 }
 
 /// Health: connected, with a latency, memory figure and key count.

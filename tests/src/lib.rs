@@ -9,7 +9,8 @@
 //!   under its own key prefix — and [`conformance`]: the `Backend` suite, written once and run
 //!   on every backend.
 //! - [`inspect`]: every key under a prefix with its TTL and values, to prove no secret is
-//!   stored in plain text; [`metrics::Counters`]: a counting `metrics` recorder.
+//!   stored in plain text; [`metrics::Counters`]: a counting `metrics` recorder;
+//!   [`stalling::Stalling`]: a backend whose lease renewals hang, as on a frozen server.
 //!
 //! Servers are started through a small shell wrapper that kills them when the test process's
 //! pipe closes, so even a test binary that aborts leaves no server behind.
@@ -32,6 +33,7 @@ pub mod inspect;
 pub mod metrics;
 mod process;
 mod server;
+pub mod stalling;
 
 pub use cluster::RedisCluster;
 pub use server::RedisServer;

@@ -173,3 +173,23 @@ pub(crate) fn new_dir() -> PathBuf {
         .expect("creating a temp dir")
         .keep()
 }
+
+/// The process id the server on `port` reports (`INFO server`).
+pub(crate) fn pid(port: u16) -> Option<String> {
+    let info = command(port, &["INFO", "server"])?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("process_id:"))
+        .map(|p| p.trim().to_owned())
+}
+
+/// Sends `signal` (`-STOP`, `-CONT`) to process `pid`.
+///
+/// # Panics
+/// When `kill` fails.
+pub(crate) fn signal(signal: &str, pid: &str) {
+    let ok = Command::new("kill")
+        .args([signal, pid])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill {signal} {pid}");
+}

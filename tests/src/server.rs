@@ -10,6 +10,8 @@ pub struct RedisServer {
     port: u16,
     dir: PathBuf,
     process: Option<Process>,
+    /// The process id while frozen.
+    frozen: Option<String>,
 }
 
 impl RedisServer {
@@ -28,6 +30,7 @@ impl RedisServer {
                     port,
                     dir,
                     process: Some(p),
+                    frozen: None,
                 };
             }
             // Most likely another process took the port first: try another.
@@ -48,12 +51,31 @@ impl RedisServer {
 
     /// Kills the server (as a crash would: `SIGKILL`). The port stays reserved for `restart`.
     pub fn stop(&mut self) {
+        self.frozen = None;
         if let Some(p) = self.process.take() {
             p.stop(true);
         }
     }
 
-    /// True while the server process is up.
+    /// Freezes the server (`SIGSTOP`): connections stay open and calls hang until their
+    /// timeout, as with a server stuck in a long command or cut off by a partition.
+    ///
+    /// # Panics
+    /// When the server does not report its process id.
+    pub fn freeze(&mut self) {
+        let pid = process::pid(self.port).expect("redis-server reports its process id");
+        process::signal("-STOP", &pid);
+        self.frozen = Some(pid);
+    }
+
+    /// Resumes a frozen server (`SIGCONT`).
+    pub fn thaw(&mut self) {
+        if let Some(pid) = self.frozen.take() {
+            process::signal("-CONT", &pid);
+        }
+    }
+
+    /// True while the server process is up (frozen or not).
     pub fn is_running(&self) -> bool {
         self.process.is_some()
     }

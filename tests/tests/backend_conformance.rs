@@ -13,5 +13,7 @@ tower_vigil_tests::backend_conformance!(
     leases_and_fencing_tokens,
     lock_is_exclusive_under_contention,
     lock_loss_is_signalled,
+    lock_loss_is_signalled_within_the_lease,
+    absurd_ttls_are_capped,
     health_reports_a_live_backend,
 );

@@ -230,3 +230,60 @@ async fn every_key_carries_the_prefix_and_a_ttl() {
         assert!(ttl > 0, "{key} has no TTL ({ttl})");
     }
 }
+
+/// Holds a lock with a watchdog on `backend`, runs `freeze`, and returns how long after it the
+/// loss was signalled.
+async fn loss_after_freeze(backend: RedisBackend, freeze: impl FnOnce()) -> Duration {
+    let lease = LEASE;
+    let lock = tower_vigil_core::Lock::new(backend, "frozen", lease).unwrap();
+    let mut guard = lock.try_acquire().await.unwrap().expect("free");
+    guard.start_watchdog();
+    tokio::time::sleep(lease * 2).await;
+    assert!(!guard.is_lost(), "renewals keep the lease");
+    freeze();
+    let frozen = Instant::now();
+    let lost = tokio::time::timeout(Duration::from_secs(10), guard.lost()).await;
+    let took = frozen.elapsed();
+    lost.expect("loss reported within 10 s");
+    took
+}
+
+/// The lease of the frozen-server tests; their per-call timeout is three of these.
+const LEASE: Duration = Duration::from_secs(1);
+/// The last renewal started before the freeze, so its deadline is under one lease after it;
+/// this much slack for a loaded machine.
+const SLACK: Duration = Duration::from_millis(200);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_server_makes_the_lock_watchdog_report_loss_within_the_lease() {
+    // Issue 12, item 17: a renewal that hangs on a frozen server (until a per-call timeout
+    // three times the lease) must not delay the loss signal past the lease's deadline.
+    let mut server = RedisServer::start();
+    let backend = RedisBackend::builder(&server.url())
+        .unwrap()
+        .prefix(fixtures::unique_prefix())
+        .unwrap()
+        .timeout(LEASE * 3)
+        .connect()
+        .await
+        .unwrap();
+    let took = loss_after_freeze(backend, || server.freeze()).await;
+    server.thaw();
+    assert!(took <= LEASE + SLACK, "lost after {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_cluster_makes_the_lock_watchdog_report_loss_within_the_lease() {
+    let mut cluster = RedisCluster::start();
+    let backend = RedisBackend::cluster_builder(cluster.urls())
+        .unwrap()
+        .prefix(fixtures::unique_prefix())
+        .unwrap()
+        .timeout(LEASE * 3)
+        .connect()
+        .await
+        .unwrap();
+    let took = loss_after_freeze(backend, || cluster.freeze()).await;
+    cluster.thaw();
+    assert!(took <= LEASE + SLACK, "lost after {took:?}");
+}

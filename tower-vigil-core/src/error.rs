@@ -34,6 +34,9 @@ pub enum BackendErrorKind {
     Corrupt,
     /// The backend is reachable but not serving (cluster down, loading, read-only replica).
     Unavailable,
+    /// The backend was configured with a value it cannot use (found before connecting; the
+    /// source is the [`ConfigError`]).
+    Config,
 }
 
 impl fmt::Display for BackendErrorKind {
@@ -45,6 +48,7 @@ impl fmt::Display for BackendErrorKind {
             Self::Protocol => "protocol",
             Self::Corrupt => "corrupt value",
             Self::Unavailable => "unavailable",
+            Self::Config => "configuration",
         })
     }
 }

@@ -233,6 +233,20 @@ pub fn check_ttl(field: &'static str, ttl: Duration) -> Result<Duration, ConfigE
     }
 }
 
+/// `now + ttl`, never overflowing or panicking: `ttl` is capped at [`MAX_TTL`] (what Redis gets
+/// too, through [`ttl_millis`]), and halved further on a platform whose clock could not hold
+/// even that.
+pub(crate) fn instant_after(now: tokio::time::Instant, ttl: Duration) -> tokio::time::Instant {
+    let mut ttl = ttl.min(MAX_TTL);
+    loop {
+        if let Some(at) = now.checked_add(ttl) {
+            return at;
+        }
+        // Ends at zero, where `checked_add` cannot fail.
+        ttl /= 2;
+    }
+}
+
 /// Milliseconds of `ttl` for a `PX` argument: at least 1, since `PX 0` is an error in Redis,
 /// and at most [`MAX_TTL`], so no caller can make Redis's expiry arithmetic overflow.
 pub fn ttl_millis(ttl: Duration) -> u64 {

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::watchdog::Watchdog;
 use crate::backend::Backend;
@@ -18,18 +19,28 @@ pub struct LockGuard<B: Backend> {
     owner: Bytes,
     fence: u64,
     lease: Duration,
+    /// When the call that last set the lease started (`extend` takes `&self`).
+    renewed_at: parking_lot::Mutex<Instant>,
     released: bool,
     watchdog: Option<Watchdog>,
 }
 
 impl<B: Backend> LockGuard<B> {
-    pub(super) fn new(backend: B, key: String, owner: Bytes, fence: u64, lease: Duration) -> Self {
+    pub(super) fn new(
+        backend: B,
+        key: String,
+        owner: Bytes,
+        fence: u64,
+        lease: Duration,
+        renewed_at: Instant,
+    ) -> Self {
         Self {
             backend,
             key,
             owner,
             fence,
             lease,
+            renewed_at: parking_lot::Mutex::new(renewed_at),
             released: false,
             watchdog: None,
         }
@@ -44,14 +55,23 @@ impl<B: Backend> LockGuard<B> {
     /// Resets the lease to its full length. False when the lease was lost (expired, and maybe
     /// taken by another holder).
     pub async fn extend(&self) -> Result<bool, BackendError> {
-        self.backend
+        let start = Instant::now();
+        let extended = self
+            .backend
             .compare_and_extend(&self.key, &self.owner, self.lease)
-            .await
+            .await?;
+        if extended {
+            *self.renewed_at.lock() = start;
+        }
+        Ok(extended)
     }
 
     /// Starts a watchdog that extends the lease every third of its length until the guard is
-    /// released or dropped. When an extension finds the lease gone, or none succeeded for a
-    /// whole lease, [`lost`](Self::lost) resolves and [`is_lost`](Self::is_lost) turns true.
+    /// released or dropped. When an extension finds the lease gone, or the lease may have
+    /// expired because no extension succeeded in time (its deadline counts from the start of
+    /// the last successful one, less a small allowance for clock drift), [`lost`](Self::lost)
+    /// resolves and [`is_lost`](Self::is_lost) turns true: at the lease's deadline, however
+    /// long a hanging backend call takes.
     pub fn start_watchdog(&mut self) {
         if self.watchdog.is_none() {
             self.watchdog = Some(Watchdog::start(
@@ -59,6 +79,7 @@ impl<B: Backend> LockGuard<B> {
                 self.key.clone(),
                 self.owner.clone(),
                 self.lease,
+                *self.renewed_at.lock(),
             ));
         }
     }

@@ -38,7 +38,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 pub use self::guard::LockGuard;
-use crate::backend::Backend;
+use crate::backend::{Backend, check_ttl, instant_after};
 use crate::error::{BackendError, ConfigError};
 use crate::keys::hash_tag;
 use crate::secret::{hex, random_bytes};
@@ -67,6 +67,7 @@ impl<B: Backend> Lock<B> {
         if lease < Duration::from_millis(10) {
             return Err(ConfigError::new("lease", "must be at least 10 ms"));
         }
+        check_ttl("lease", lease)?;
         let tag = hash_tag(resource);
         Ok(Self {
             backend,
@@ -83,6 +84,8 @@ impl<B: Backend> Lock<B> {
 
     /// Takes the lock if it is free; `None` when someone holds it.
     pub async fn try_acquire(&self) -> Result<Option<LockGuard<B>>, BackendError> {
+        // The lease lives at least `lease` from here: the store sets it after this instant.
+        let start = tokio::time::Instant::now();
         let owner = Bytes::from(hex(&random_bytes::<16>()));
         let fence = self
             .backend
@@ -95,14 +98,15 @@ impl<B: Backend> Lock<B> {
                 owner,
                 fence,
                 self.lease,
+                start,
             )
         }))
     }
 
-    /// Takes the lock, retrying with jittered backoff for up to `wait`; `None` when it stayed
-    /// held that long.
+    /// Takes the lock, retrying with jittered backoff for up to `wait` (any `Duration`: one
+    /// beyond ten years waits ten years); `None` when it stayed held that long.
     pub async fn acquire(&self, wait: Duration) -> Result<Option<LockGuard<B>>, BackendError> {
-        let deadline = tokio::time::Instant::now() + wait;
+        let deadline = instant_after(tokio::time::Instant::now(), wait);
         let mut delay = Duration::from_millis(5);
         loop {
             if let Some(guard) = self.try_acquire().await? {

@@ -1,10 +1,17 @@
 //! [`MemoryBackend`]: the embedded default backend.
 //!
 //! Same semantics as Redis for everything the [`Backend`](crate::Backend) trait offers: TTLs,
-//! atomic compare-and-delete, counters, sets, hashes, pub/sub (within the process). It is
-//! bounded: when full, a new key evicts the entry closest to expiry (like Redis'
-//! `volatile-ttl`), so a flood of distinct keys cannot grow it without limit. Time comes from
-//! `tokio::time`, so tests can `pause()` and `advance()` the clock.
+//! atomic compare-and-delete, counters, sets, hashes, pub/sub (within the process). Time comes
+//! from `tokio::time`, so tests can `pause()` and `advance()` the clock.
+//!
+//! It is **bounded** by an entry budget and a byte budget ([`MemoryBackendBuilder::max_entries`],
+//! [`MemoryBackendBuilder::max_bytes`]) that cover everything it stores: keys, values of every
+//! kind and its own index. Over budget, expired entries go first; then it evicts from the
+//! *concern* (the first `:`-separated key segment: `ratelimit`, `apikey`, `session`, ...) most
+//! over its fair share, the entry of that concern soonest to expire (like Redis' `volatile-ttl`
+//! within the concern). A flood of one concern's keys therefore evicts that concern's entries,
+//! never another's state held within its share. [`MemoryBackend::usage`] reports entries and
+//! bytes per concern from counters, in O(1) of the entries.
 //!
 //! Concern crates implement their atomic operations in memory with [`MemoryBackend::atomic`]:
 //! a closure run while the entries it names are locked, the in-memory twin of a Lua script.
@@ -36,28 +43,30 @@
 //! # }
 //! ```
 
+mod builder;
+mod concern;
 mod ops;
 mod pubsub;
 mod store;
+mod usage;
 mod value;
 
 use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use foldhash::fast::RandomState;
 use parking_lot::{Mutex, MutexGuard};
 use tokio::time::Instant;
 
+pub use self::builder::{
+    DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, MIN_MAX_BYTES, MemoryBackendBuilder,
+};
+use self::pubsub::PubSub;
+use self::store::Shard;
+pub use self::usage::{ConcernUsage, MemoryUsage};
 pub use self::value::{Slot, Value};
-use self::{pubsub::PubSub, store::Shard};
-use crate::error::ConfigError;
 use crate::keys::KeyPrefix;
-
-/// The default bound on stored entries.
-pub const DEFAULT_MAX_ENTRIES: usize = 1_000_000;
-const DEFAULT_SHARDS: usize = 32;
 
 /// The embedded backend. Clones share one store.
 #[derive(Clone)]
@@ -117,19 +126,21 @@ impl MemoryBackend {
             order.iter().map(|&i| self.inner.shards[i].lock()).collect();
         let mut slots = Vec::with_capacity(keys.len());
         let mut taken = Vec::with_capacity(keys.len());
+        // Every shard of the call is locked, so the search always finds it.
+        let guard_of = |id: &usize| order.binary_search(id).unwrap_or(0);
         for (key, id) in keys.iter().zip(&ids) {
-            let g = order
-                .binary_search(id)
-                .expect("every shard of the call is locked");
+            let g = guard_of(id);
             let (slot, t) = guards[g].take(key, now);
             slots.push(slot);
             taken.push((t, g));
         }
         let out = f(&mut slots);
-        let mut evicted = 0;
         for (slot, (t, g)) in slots.into_iter().zip(taken) {
-            evicted += guards[g].put_back(slot, t);
+            guards[g].put_back(slot, t);
         }
+        // Only now, with every entry back, may a shard purge or evict. The call's own keys go
+        // last (a key of another shard is simply not found in this one).
+        let evicted = guards.iter_mut().map(|g| g.settle(now, keys)).sum();
         self.count_evictions(evicted);
         out
     }
@@ -164,7 +175,8 @@ impl MemoryBackend {
         self.inner.epoch_micros + u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX / 2)
     }
 
-    /// Live entries across all shards.
+    /// Live entries across all shards, counted by walking them (O(entries): for tests; health
+    /// checks use [`usage`](Self::usage)).
     pub fn len(&self) -> usize {
         let now = Instant::now();
         self.inner
@@ -184,13 +196,8 @@ impl MemoryBackend {
         self.inner.evictions.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn approx_bytes(&self) -> usize {
-        let now = Instant::now();
-        self.inner
-            .shards
-            .iter()
-            .map(|s| s.lock().approx_bytes(now))
-            .sum()
+    pub(crate) fn shards(&self) -> &[Mutex<Shard<RandomState>>] {
+        &self.inner.shards
     }
 
     pub(crate) fn pubsub(&self) -> &PubSub {
@@ -248,74 +255,5 @@ impl std::fmt::Debug for MemoryBackend {
             .field("prefix", &self.inner.prefix)
             .field("shards", &self.inner.shards.len())
             .finish_non_exhaustive()
-    }
-}
-
-/// Builds a [`MemoryBackend`].
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct MemoryBackendBuilder {
-    max_entries: usize,
-    shards: usize,
-    prefix: KeyPrefix,
-}
-
-impl Default for MemoryBackendBuilder {
-    fn default() -> Self {
-        Self {
-            max_entries: DEFAULT_MAX_ENTRIES,
-            shards: DEFAULT_SHARDS,
-            prefix: KeyPrefix::default(),
-        }
-    }
-}
-
-impl MemoryBackendBuilder {
-    /// The most entries kept (default one million); at least one per shard is kept.
-    pub fn max_entries(mut self, n: usize) -> Self {
-        self.max_entries = n;
-        self
-    }
-
-    /// How many independently locked shards (default 32; a bound under 32 uses one shard per
-    /// entry allowed).
-    pub fn shards(mut self, n: usize) -> Self {
-        self.shards = n;
-        self
-    }
-
-    /// The key prefix reported by [`Backend::prefix`](crate::Backend::prefix).
-    pub fn prefix(mut self, prefix: impl AsRef<str>) -> Result<Self, ConfigError> {
-        self.prefix = KeyPrefix::new(prefix)?;
-        Ok(self)
-    }
-
-    /// The backend.
-    pub fn build(self) -> MemoryBackend {
-        let max = self.max_entries.max(1);
-        let shards = self.shards.clamp(1, max);
-        let per_shard = max.div_ceil(shards);
-        // foldhash, seeded per process: several times faster than SipHash on short keys, and
-        // the random seed keeps attacker-chosen keys (IPs, header values) from colliding.
-        let hasher = RandomState::default();
-        let started = Instant::now();
-        let epoch_micros = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| u64::try_from(d.as_micros()).unwrap_or(0))
-            .unwrap_or(0);
-        MemoryBackend {
-            inner: Arc::new(Inner {
-                shards: (0..shards)
-                    .map(|_| Mutex::new(Shard::new(per_shard, hasher.clone(), started)))
-                    .collect(),
-                hasher,
-                prefix: self.prefix,
-                pubsub: PubSub::default(),
-                evictions: AtomicU64::new(0),
-                last_fence: AtomicU64::new(0),
-                epoch_micros,
-                started,
-            }),
-        }
     }
 }

@@ -271,9 +271,9 @@ impl Backend for MemoryBackend {
     }
 
     async fn info(&self) -> BackendResult<BackendInfo> {
-        Ok(BackendInfo::new(
-            self.approx_bytes() as u64,
-            self.len() as u64,
-        ))
+        // From counters, never a walk: a health probe must not hold every shard lock for
+        // O(entries).
+        let (entries, bytes) = self.totals();
+        Ok(BackendInfo::new(bytes as u64, entries as u64))
     }
 }

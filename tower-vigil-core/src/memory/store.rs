@@ -1,63 +1,92 @@
-//! One shard of the memory backend: a hash map plus an index by expiry time.
+//! One shard of the memory backend: a hash map, per-concern expiry indexes, and the counters
+//! that keep its budgets (entries and bytes) and make `info()` O(1).
 //!
 //! The expiry index gives three things without a background task: expired entries are purged a
-//! few at a time on every write (so memory does not fill with dead keys), a full shard evicts
-//! the entry closest to expiry (Redis' `volatile-ttl`), and `info()` stays exact.
+//! few at a time on every write (so memory does not fill with dead keys), a shard over budget
+//! evicts by policy (see the `concern` module), and the counters stay exact.
 //!
-//! The index is coarse on purpose: it files entries by 100 ms bucket of their expiry, and an
-//! entry is refiled only when its expiry moves to another bucket. A rate-limit key whose TTL
-//! moves a little on every write therefore costs no index work on most writes. A refiled entry
-//! leaves its old index record behind; records that no longer speak for their entry are
-//! recognised (by their sequence number) and dropped when they come up.
+//! The index is coarse and lazy on purpose: it files entries by 100 ms bucket of their expiry,
+//! and a write that moves an expiry *later* leaves the record where it is. A record may
+//! therefore sit in an earlier bucket than its entry's expiry, never a later one; when purging
+//! or eviction reaches such a record it refiles it to its true bucket. A rate-limit key whose
+//! TTL moves forward on every write costs no index work on the write path, and at most one
+//! refile per bucket that actually passes. A write that moves an expiry *earlier* refiles at
+//! once, so purging stays timely. There is always exactly one record per entry: the shard's
+//! bound covers its index too.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+mod evict;
+
+use super::concern::{Concerns, IndexId};
 use super::value::{Slot, Value};
 
-/// How many index records one write looks at, at most, to purge expired entries.
-const PURGE_PER_WRITE: usize = 8;
 /// The granularity of the expiry index.
 const BUCKET: Duration = Duration::from_millis(100);
 
-/// `(bucket, sequence)`: one record of the expiry index.
-type IndexId = (u64, u64);
+/// What an entry costs beside its key and value: its map slot (key handle and `Stored`, which
+/// holds the `Value`), a control byte, the shared key's reference counts, and its index record.
+pub(crate) const ENTRY_OVERHEAD: usize =
+    size_of::<(Arc<str>, Stored)>() + 1 + 2 * size_of::<usize>() + size_of::<(IndexId, Arc<str>)>();
 
 pub(crate) struct Stored {
     pub(crate) value: Value,
     pub(crate) expires_at: Instant,
-    /// The index record that currently speaks for this entry.
+    /// The index record that speaks for this entry: in its expiry's bucket or an earlier one.
     index: IndexId,
-    /// The map's key, shared, so refiling needs no second lookup.
+    /// The map's key, shared with the index record.
     key: Arc<str>,
+    /// Bytes accounted for this entry.
+    size: usize,
+    /// Heap bytes declared by `Slot::set_sized`.
+    extra: usize,
+    concern: u8,
 }
 
-/// A taken entry's key and index record, so putting it back unchanged skips the index.
+/// A taken entry, so putting it back knows what it was.
 pub(crate) struct Taken {
     key: Arc<str>,
-    index: Option<IndexId>,
+    old: Option<(IndexId, usize, u8)>,
+}
+
+/// A shard's budgets.
+#[derive(Clone, Copy)]
+pub(crate) struct Budget {
+    pub(crate) entries: usize,
+    pub(crate) bytes: usize,
 }
 
 pub(crate) struct Shard<S> {
     map: HashMap<Arc<str>, Stored, S>,
-    by_expiry: BTreeMap<IndexId, Arc<str>>,
+    concerns: Concerns,
+    bytes: usize,
     next_seq: u64,
-    capacity: usize,
+    budget: Budget,
+    /// Which other concern the next write purges beside its own.
+    purge_turn: usize,
     /// Bucket 0 starts here.
     epoch: Instant,
 }
 
+/// The bytes an entry of `key` holding `value` costs.
+pub(crate) fn entry_size(key: &str, value: &Value, extra: usize) -> usize {
+    key.len() + value.heap_size() + extra + ENTRY_OVERHEAD
+}
+
 impl<S: BuildHasher> Shard<S> {
-    pub(crate) fn new(capacity: usize, hasher: S, epoch: Instant) -> Self {
+    pub(crate) fn new(budget: Budget, hasher: S, epoch: Instant) -> Self {
         Self {
             map: HashMap::with_hasher(hasher),
-            by_expiry: BTreeMap::new(),
+            concerns: Concerns::new(),
+            bytes: 0,
             next_seq: 0,
-            capacity,
+            budget,
+            purge_turn: 0,
             epoch,
         }
     }
@@ -75,202 +104,196 @@ impl<S: BuildHasher> Shard<S> {
         now: Instant,
         f: impl FnOnce(&mut Slot) -> R,
     ) -> (R, u64) {
-        let Self {
-            map,
-            by_expiry,
-            next_seq,
-            epoch,
-            ..
-        } = self;
-        if let Some(stored) = map.get_mut(key) {
-            let live = stored.expires_at > now;
-            let mut slot = Slot {
-                // A placeholder stands in while the closure owns the value.
-                value: live.then(|| std::mem::replace(&mut stored.value, Value::Int(0))),
-                expires_at: live.then_some(stored.expires_at),
-                now,
-            };
+        let Some(stored) = self.map.get_mut(key) else {
+            let mut slot = Slot::new(None, None, now);
             let out = f(&mut slot);
-            match (slot.value, slot.expires_at) {
-                (Some(value), Some(at)) => {
-                    stored.value = value;
-                    stored.expires_at = at;
-                    let bucket = bucket_of(*epoch, at);
-                    if bucket != stored.index.0 {
-                        // Refile; the old record turns stale and is dropped when it comes up.
-                        stored.index = (bucket, *next_seq);
-                        *next_seq += 1;
-                        by_expiry.insert(stored.index, stored.key.clone());
-                    }
-                }
-                _ => {
-                    if let Some(old) = map.remove(key) {
-                        by_expiry.remove(&old.index);
-                    }
-                }
+            if slot.value.is_some() {
+                self.put_back(slot, Taken::absent(key));
             }
-            self.purge(now, PURGE_PER_WRITE);
-            return (out, 0);
-        }
-        let mut slot = Slot {
-            value: None,
-            expires_at: None,
-            now,
+            return (out, self.settle(now, &[key]));
         };
+        let live = stored.expires_at > now;
+        let mut slot = Slot::new(
+            // A placeholder stands in while the closure owns the value.
+            live.then(|| std::mem::replace(&mut stored.value, Value::Int(0))),
+            live.then_some(stored.expires_at),
+            now,
+        );
+        slot.extra = stored.extra;
         let out = f(&mut slot);
-        let evicted = self.insert_new(Arc::from(key), slot);
-        (out, evicted)
+        let (Some(value), Some(at)) = (slot.value, slot.expires_at) else {
+            self.remove(key);
+            return (out, self.settle(now, &[]));
+        };
+        let size = entry_size(key, &value, slot.extra);
+        let concern = self.concerns.get_mut(stored.concern);
+        if size != stored.size {
+            concern.bytes = concern.bytes + size - stored.size;
+            self.bytes = self.bytes + size - stored.size;
+            stored.size = size;
+        }
+        stored.value = value;
+        stored.extra = slot.extra;
+        stored.expires_at = at;
+        let bucket = bucket_of(self.epoch, at);
+        if bucket < stored.index.0 {
+            // Sooner than filed: refile now (a later expiry is refiled lazily). The old record
+            // goes, so the index never outgrows the map.
+            concern.index.remove(&stored.index);
+            stored.index = (bucket, self.next_seq);
+            self.next_seq += 1;
+            concern.index.insert(stored.index, stored.key.clone());
+        }
+        (out, self.settle(now, &[key]))
     }
 
     /// Removes `key` from the map for an update that spans several shards; `put_back` stores
-    /// the outcome.
+    /// the outcome and [`settle`](Self::settle) keeps the budget once all are back. Until
+    /// then the entry's index record and counters stay as they were.
     pub(crate) fn take(&mut self, key: &str, now: Instant) -> (Slot, Taken) {
         match self.map.remove_entry(key) {
             Some((k, stored)) => {
                 let live = stored.expires_at > now;
-                let slot = Slot {
-                    value: live.then_some(stored.value),
-                    expires_at: live.then_some(stored.expires_at),
+                let mut slot = Slot::new(
+                    live.then_some(stored.value),
+                    live.then_some(stored.expires_at),
                     now,
-                };
-                (
-                    slot,
-                    Taken {
-                        key: k,
-                        index: Some(stored.index),
-                    },
-                )
-            }
-            None => (
-                Slot {
-                    value: None,
-                    expires_at: None,
-                    now,
-                },
-                Taken {
-                    key: Arc::from(key),
-                    index: None,
-                },
-            ),
-        }
-    }
-
-    /// Stores the outcome of a multi-shard update. Returns how many entries were evicted.
-    pub(crate) fn put_back(&mut self, slot: Slot, taken: Taken) -> u64 {
-        let Taken { key, index } = taken;
-        let Some(index) = index else {
-            return self.insert_new(key, slot);
-        };
-        let now = slot.now;
-        match (slot.value, slot.expires_at) {
-            (Some(value), Some(expires_at)) => {
-                let bucket = bucket_of(self.epoch, expires_at);
-                let index = if bucket == index.0 {
-                    index
-                } else {
-                    self.by_expiry.remove(&index);
-                    self.file(bucket, &key)
-                };
-                self.map.insert(
-                    key.clone(),
-                    Stored {
-                        value,
-                        expires_at,
-                        index,
-                        key,
-                    },
                 );
+                slot.extra = stored.extra;
+                let old = Some((stored.index, stored.size, stored.concern));
+                (slot, Taken { key: k, old })
             }
-            _ => {
-                self.by_expiry.remove(&index);
-            }
+            None => (Slot::new(None, None, now), Taken::absent(key)),
         }
-        self.purge(now, PURGE_PER_WRITE);
-        0
     }
 
-    /// Stores a key that was not in the map, making room first when the shard is full.
-    fn insert_new(&mut self, key: Arc<str>, slot: Slot) -> u64 {
-        let now = slot.now;
-        self.purge(now, PURGE_PER_WRITE);
+    /// Stores the outcome of a taken entry, keeping the index and counters exact. Makes no
+    /// room: call [`settle`](Self::settle) once every taken entry of the shard is back.
+    pub(crate) fn put_back(&mut self, slot: Slot, taken: Taken) {
+        let Taken { key, old } = taken;
         let (Some(value), Some(expires_at)) = (slot.value, slot.expires_at) else {
-            return 0;
-        };
-        let mut evicted = 0;
-        while self.map.len() >= self.capacity {
-            // Expired entries go first, then the soonest to expire.
-            if self.purge(now, usize::MAX) == 0 {
-                self.evict_one();
-                evicted += 1;
+            if let Some((index, size, concern)) = old {
+                self.forget(index, size, concern);
             }
+            return;
+        };
+        let size = entry_size(&key, &value, slot.extra);
+        let bucket = bucket_of(self.epoch, expires_at);
+        let (index, concern) = match old {
+            Some((index, old_size, concern)) => {
+                let c = self.concerns.get_mut(concern);
+                c.bytes = c.bytes + size - old_size;
+                self.bytes = self.bytes + size - old_size;
+                if bucket >= index.0 {
+                    // Refiled lazily if later, as in `update`.
+                    (index, concern)
+                } else {
+                    c.index.remove(&index);
+                    (self.file(concern, bucket, &key), concern)
+                }
+            }
+            None => {
+                let concern = self.concerns.of(&key);
+                let c = self.concerns.get_mut(concern);
+                c.entries += 1;
+                c.bytes += size;
+                self.bytes += size;
+                (self.file(concern, bucket, &key), concern)
+            }
+        };
+        let stored = Stored {
+            value,
+            expires_at,
+            index,
+            key: key.clone(),
+            size,
+            extra: slot.extra,
+            concern,
+        };
+        self.map.insert(key, stored);
+    }
+
+    /// Removes `key` and its index record.
+    pub(super) fn remove(&mut self, key: &str) {
+        if let Some(old) = self.map.remove(key) {
+            self.forget(old.index, old.size, old.concern);
         }
-        let index = self.file(bucket_of(self.epoch, expires_at), &key);
-        self.map.insert(
-            key.clone(),
-            Stored {
-                value,
-                expires_at,
-                index,
-                key,
-            },
-        );
-        evicted
+    }
+
+    /// Takes an entry that left the map out of its index and counters.
+    fn forget(&mut self, index: IndexId, size: usize, concern: u8) {
+        let c = self.concerns.get_mut(concern);
+        c.index.remove(&index);
+        c.entries -= 1;
+        c.bytes -= size;
+        self.bytes -= size;
+    }
+
+    /// Moves `key`'s record `id` in concern `c` to `bucket`, its true one.
+    pub(super) fn refile(&mut self, c: usize, id: IndexId, key: Arc<str>, bucket: u64) {
+        let index = &mut self.concerns.list[c].index;
+        index.remove(&id);
+        let new = (bucket, self.next_seq);
+        self.next_seq += 1;
+        index.insert(new, key.clone());
+        if let Some(stored) = self.map.get_mut(&key) {
+            stored.index = new;
+        }
+    }
+
+    /// Drops a record whose entry is gone (never expected: a guard against looping on one).
+    pub(super) fn drop_record(&mut self, c: usize, id: IndexId) {
+        debug_assert!(false, "an index record without its entry");
+        self.concerns.list[c].index.remove(&id);
+    }
+
+    /// The bucket `key`'s expiry falls in, if it is stored.
+    pub(super) fn true_bucket(&self, key: &str) -> Option<u64> {
+        self.map
+            .get(key)
+            .map(|s| bucket_of(self.epoch, s.expires_at))
     }
 
     /// Adds an index record for `key` in `bucket`.
-    fn file(&mut self, bucket: u64, key: &Arc<str>) -> IndexId {
+    fn file(&mut self, concern: u8, bucket: u64, key: &Arc<str>) -> IndexId {
         let id = (bucket, self.next_seq);
         self.next_seq += 1;
-        self.by_expiry.insert(id, key.clone());
+        self.concerns.get_mut(concern).index.insert(id, key.clone());
         id
     }
 
-    /// Removes expired entries whose bucket has passed, looking at up to `max` index records
-    /// (stale ones included). Returns how many entries were removed.
-    fn purge(&mut self, now: Instant, max: usize) -> usize {
-        let due = bucket_floor(self.epoch, now);
-        let mut removed = 0;
-        for _ in 0..max {
-            let Some(entry) = self.by_expiry.first_entry() else {
-                break;
-            };
-            if entry.key().0 > due {
-                break;
-            }
-            let (id, key) = entry.remove_entry();
-            if let Some(stored) = self.map.get(&key)
-                && stored.index == id
-            {
-                if stored.expires_at <= now {
-                    self.map.remove(&key);
-                    removed += 1;
-                } else {
-                    // Not expired after all (a bucket boundary): keep it filed.
-                    self.by_expiry.insert(id, key);
-                    break;
-                }
-            }
-        }
-        removed
+    /// Entries stored (expired ones not yet purged included, as Redis' `DBSIZE` counts them).
+    pub(crate) fn entries(&self) -> usize {
+        self.map.len()
     }
 
-    /// Evicts the live entry filed soonest to expire.
-    fn evict_one(&mut self) {
-        while let Some((id, key)) = self.by_expiry.pop_first() {
-            if self.map.get(&key).is_some_and(|s| s.index == id) {
-                self.map.remove(&key);
-                return;
-            }
-        }
+    /// Bytes accounted for the stored entries.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
     }
 
-    /// Rough bytes held by live entries.
-    pub(crate) fn approx_bytes(&self, now: Instant) -> usize {
+    pub(crate) fn concerns(&self) -> &Concerns {
+        &self.concerns
+    }
+
+    /// Every entry measured again, with its concern: for checking the counters.
+    pub(crate) fn walk(&self) -> impl Iterator<Item = (usize, u8)> {
         self.map
             .iter()
-            .filter(|(_, s)| s.expires_at > now)
-            .map(|(k, s)| k.len() + s.value.approx_size() + 64)
-            .sum()
+            .map(|(k, s)| (entry_size(k, &s.value, s.extra), s.concern))
+    }
+
+    /// Index records that speak for an entry of their concern: for checking the index.
+    pub(crate) fn valid_records(&self) -> usize {
+        let concerns = self.concerns.list.iter().enumerate();
+        concerns
+            .flat_map(|(c, concern)| concern.index.iter().map(move |r| (c, r)))
+            .filter(|(c, (id, key))| {
+                self.map
+                    .get(&***key)
+                    .is_some_and(|s| s.index == **id && usize::from(s.concern) == *c)
+            })
+            .count()
     }
 
     /// Live entries.
@@ -279,15 +302,24 @@ impl<S: BuildHasher> Shard<S> {
     }
 }
 
+impl Taken {
+    fn absent(key: &str) -> Self {
+        Self {
+            key: Arc::from(key),
+            old: None,
+        }
+    }
+}
+
 /// The bucket whose end is at or after `at`: an entry filed there has expired once the bucket
-/// has passed.
+/// has passed. Rounded up in nanoseconds, so no live entry is ever in a passed bucket.
 fn bucket_of(epoch: Instant, at: Instant) -> u64 {
-    let ms = at.saturating_duration_since(epoch).as_millis();
-    u64::try_from(ms.div_ceil(BUCKET.as_millis())).unwrap_or(u64::MAX)
+    let ns = at.saturating_duration_since(epoch).as_nanos();
+    u64::try_from(ns.div_ceil(BUCKET.as_nanos())).unwrap_or(u64::MAX)
 }
 
 /// The last bucket that has entirely passed at `now`.
-fn bucket_floor(epoch: Instant, now: Instant) -> u64 {
+pub(super) fn bucket_floor(epoch: Instant, now: Instant) -> u64 {
     let ms = now.saturating_duration_since(epoch).as_millis();
     u64::try_from(ms / BUCKET.as_millis()).unwrap_or(u64::MAX)
 }

@@ -9,6 +9,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::time::Instant;
 
+use crate::backend::instant_after as deadline;
+
 /// A value in the memory backend: the Redis types the [`Backend`](crate::Backend) trait uses, and
 /// `Any` for a concern's own state (an algorithm's struct, kept without serialisation).
 #[non_exhaustive]
@@ -26,15 +28,25 @@ pub enum Value {
     Any(Box<dyn Any + Send + Sync>),
 }
 
+/// What one set member costs beside its bytes: its `Bytes` handle and its table slot.
+const SET_MEMBER: usize = size_of::<Bytes>() + size_of::<usize>();
+/// What one hash field costs beside its name and value: the `String`, the `Bytes` and the
+/// B-tree's share of a node.
+const HASH_FIELD: usize = size_of::<String>() + size_of::<Bytes>() + size_of::<usize>();
+
 impl Value {
-    /// Rough bytes of memory this value holds, for `info()`.
-    pub(crate) fn approx_size(&self) -> usize {
+    /// Bytes this value holds beyond the entry's fixed overhead (which counts the `Value`
+    /// itself), for the byte budget. O(1) for strings, counters and typed state; O(members)
+    /// for sets and hashes, which stay small (index sets, session fields).
+    pub(crate) fn heap_size(&self) -> usize {
         match self {
             Self::Bytes(b) => b.len(),
-            Self::Int(_) => 8,
-            Self::Set(s) => s.iter().map(|m| m.len() + 16).sum(),
-            Self::Hash(h) => h.iter().map(|(k, v)| k.len() + v.len() + 32).sum(),
-            Self::Any(_) => 64,
+            Self::Int(_) => 0,
+            Self::Set(s) => s.iter().map(|m| m.len() + SET_MEMBER).sum(),
+            Self::Hash(h) => h.iter().map(|(k, v)| k.len() + v.len() + HASH_FIELD).sum(),
+            // The concrete type's own size, read from the vtable: a `VecDeque` counts its
+            // header here, and its elements through `Slot::set_sized`.
+            Self::Any(v) => size_of_val::<dyn Any + Send + Sync>(&**v),
         }
     }
 
@@ -69,6 +81,19 @@ pub struct Slot {
     pub(crate) value: Option<Value>,
     pub(crate) expires_at: Option<Instant>,
     pub(crate) now: Instant,
+    /// Heap bytes a `Value::Any` owns that the backend cannot see (declared by `set_sized`).
+    pub(crate) extra: usize,
+}
+
+impl Slot {
+    pub(crate) fn new(value: Option<Value>, expires_at: Option<Instant>, now: Instant) -> Self {
+        Self {
+            value,
+            expires_at,
+            now,
+            extra: 0,
+        }
+    }
 }
 
 impl Slot {
@@ -89,20 +114,31 @@ impl Slot {
             .map(|at| at.saturating_duration_since(self.now))
     }
 
-    /// Stores `value` with a TTL of `ttl` (a zero TTL removes the key, as `PX` would refuse it).
+    /// Stores `value` with a TTL of `ttl` (a zero TTL removes the key, as `PX` would refuse it;
+    /// a TTL above [`MAX_TTL`](crate::backend::MAX_TTL) is capped to it).
     pub fn set(&mut self, value: Value, ttl: Duration) {
+        self.set_sized(value, ttl, 0);
+    }
+
+    /// [`set`](Self::set), declaring `heap_bytes` the value owns that the backend cannot see,
+    /// so the byte budget counts them: a `Value::Any` holding a `Vec` or `VecDeque` of `n`
+    /// elements declares about `n * size_of::<T>()`. Other kinds are measured by the backend
+    /// and need not declare anything.
+    pub fn set_sized(&mut self, value: Value, ttl: Duration, heap_bytes: usize) {
         if ttl.is_zero() {
             self.remove();
             return;
         }
         self.value = Some(value);
-        self.expires_at = Some(self.now + ttl);
+        self.extra = heap_bytes;
+        self.expires_at = Some(deadline(self.now, ttl));
     }
 
     /// Replaces the value and keeps the TTL; a new key gets `ttl_if_new`.
     pub fn set_keep_ttl(&mut self, value: Value, ttl_if_new: Duration) {
         if self.value.is_some() {
             self.value = Some(value);
+            self.extra = 0;
         } else {
             self.set(value, ttl_if_new);
         }
@@ -116,7 +152,7 @@ impl Slot {
         if ttl.is_zero() {
             self.remove();
         } else {
-            self.expires_at = Some(self.now + ttl);
+            self.expires_at = Some(deadline(self.now, ttl));
         }
         true
     }
@@ -124,6 +160,7 @@ impl Slot {
     /// Removes the key and returns its value.
     pub fn remove(&mut self) -> Option<Value> {
         self.expires_at = None;
+        self.extra = 0;
         self.value.take()
     }
 

@@ -8,7 +8,8 @@ use redis::cluster::ClusterClient;
 
 use super::connection::Conn;
 use super::{DEFAULT_TIMEOUT, RedisBackend, Shared};
-use crate::error::{BackendError, ConfigError};
+use crate::backend::check_ttl;
+use crate::error::{BackendError, BackendErrorKind, ConfigError};
 use crate::keys::KeyPrefix;
 
 /// Builds a [`RedisBackend`]: set the prefix and timeouts, then [`connect`](Self::connect).
@@ -90,19 +91,24 @@ impl RedisBackendBuilder {
         Ok(self)
     }
 
-    /// The bound on every call (default 250 ms).
+    /// The bound on every call (default 250 ms). Zero or more than
+    /// [`MAX_TTL`](crate::backend::MAX_TTL) fails [`connect`](Self::connect) with a
+    /// [`Config`](BackendErrorKind::Config) error.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
-    /// The bound on establishing a connection (default 1 s).
+    /// The bound on establishing a connection (default 1 s), checked as
+    /// [`timeout`](Self::timeout) is.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
-    /// Connects. Fails when the server (or no cluster node) answers within the connect timeout.
+    /// Connects. Fails when a timeout is out of range (kind
+    /// [`Config`](BackendErrorKind::Config)) or the server (or no cluster node) does not answer
+    /// within the connect timeout.
     pub async fn connect(self) -> Result<RedisBackend, BackendError> {
         let Self {
             target,
@@ -110,6 +116,12 @@ impl RedisBackendBuilder {
             timeout,
             connect_timeout,
         } = self;
+        // Before any client library adds them to an `Instant`.
+        for (field, d) in [("timeout", timeout), ("connect_timeout", connect_timeout)] {
+            check_ttl(field, d).map_err(|e| {
+                BackendError::with_source(BackendErrorKind::Config, e.to_string(), e)
+            })?;
+        }
         let (conn, pubsub_clients) = match target {
             Target::Standalone(client) => {
                 let config = ConnectionManagerConfig::new()
@@ -173,6 +185,25 @@ mod tests {
         assert!(RedisBackendBuilder::cluster(["redis://a:1", "nope"]).is_err());
         if !cfg!(feature = "tls") {
             assert!(RedisBackendBuilder::standalone("rediss://host").is_err());
+        }
+    }
+
+    #[tokio::test]
+    async fn an_absurd_timeout_is_a_config_error_before_connecting() {
+        for (timeout, connect_timeout) in [
+            (Duration::MAX, Duration::from_secs(1)),
+            (Duration::from_secs(1), Duration::MAX),
+            (Duration::ZERO, Duration::from_secs(1)),
+        ] {
+            // Port 1 on loopback: nothing is contacted, the check comes first.
+            let err = RedisBackendBuilder::standalone("redis://127.0.0.1:1")
+                .unwrap()
+                .timeout(timeout)
+                .connect_timeout(connect_timeout)
+                .connect()
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), BackendErrorKind::Config, "{err}");
         }
     }
 
