@@ -11,7 +11,7 @@ use super::ResponseBody;
 pub enum GrpcCode {
     /// 3: the request is malformed.
     InvalidArgument = 3,
-    /// 6: the resource already exists (an idempotent call in flight).
+    /// 6: the resource already exists (an idempotent call in flight, or completed and not replayable).
     AlreadyExists = 6,
     /// 7: the caller lacks a permission.
     PermissionDenied = 7,

@@ -103,7 +103,10 @@ fn apply_write(slot: &mut Slot, write: Write) {
             };
             op.apply(&mut log);
             if !log.is_empty() {
-                slot.set(Value::Any(Box::new(State::Log(log))), ttl(t));
+                // The log's heap counts against the memory backend's byte budget: a hot
+                // sliding-log key can hold thousands of timestamps.
+                let heap = log.capacity() * std::mem::size_of::<i64>();
+                slot.set_sized(Value::Any(Box::new(State::Log(log))), ttl(t), heap);
             }
         }
     }
