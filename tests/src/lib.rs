@@ -11,6 +11,8 @@
 //! - [`inspect`]: every key under a prefix with its TTL and values, to prove no secret is
 //!   stored in plain text; [`metrics::Counters`]: a counting `metrics` recorder;
 //!   [`stalling::Stalling`]: a backend whose lease renewals hang, as on a frozen server.
+//! - [`fault_proxy::FaultProxy`]: a TCP proxy in front of a server that stalls, heals, cuts
+//!   or delays its connections on command.
 //!
 //! Servers are started through a small shell wrapper that kills them when the test process's
 //! pipe closes, so even a test binary that aborts leaves no server behind.
@@ -28,6 +30,7 @@
 
 mod cluster;
 pub mod conformance;
+pub mod fault_proxy;
 pub mod fixtures;
 pub mod inspect;
 pub mod metrics;

@@ -87,10 +87,17 @@ impl<B: Backend> Lock<B> {
         // The lease lives at least `lease` from here: the store sets it after this instant.
         let start = tokio::time::Instant::now();
         let owner = Bytes::from(hex(&random_bytes::<16>()));
-        let fence = self
+        let fence = match self
             .backend
             .acquire_lease(&self.key, &self.fence_key, &owner, self.lease)
-            .await?;
+            .await
+        {
+            Ok(fence) => fence,
+            Err(e) => {
+                self.release_unknown_outcome(owner);
+                return Err(e);
+            }
+        };
         Ok(fence.map(|fence| {
             LockGuard::new(
                 self.backend.clone(),
@@ -101,6 +108,24 @@ impl<B: Backend> Lock<B> {
                 start,
             )
         }))
+    }
+
+    /// After a failed acquire (a timeout, a dropped connection) the lease may still have been
+    /// taken, or be taken when a stalled request reaches the server late: nobody would hold
+    /// that guard, and the lock would stay busy for a whole lease. Releasing by this attempt's
+    /// owner token undoes it; sent on the same connection, it runs after the acquire. Without a
+    /// runtime (or if this fails too) the lease lapses.
+    fn release_unknown_outcome(&self, owner: Bytes) {
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let backend = self.backend.clone();
+        let key = self.key.clone();
+        handle.spawn(async move {
+            if let Err(e) = backend.compare_and_delete(&key, &owner).await {
+                tracing::warn!(error = %e, "releasing a failed lock acquire failed; its lease will lapse");
+            }
+        });
     }
 
     /// Takes the lock, retrying with jittered backoff for up to `wait` (any `Duration`: one
