@@ -12,7 +12,8 @@
 //!   stored in plain text; [`metrics::Counters`]: a counting `metrics` recorder;
 //!   [`stalling::Stalling`]: a backend whose lease renewals hang, as on a frozen server.
 //! - [`fault_proxy::FaultProxy`]: a TCP proxy in front of a server that stalls, heals, cuts
-//!   or delays its connections on command.
+//!   or delays its connections on command; [`faults::Faulty`]: a backend behind one (or on a
+//!   cluster of its own, frozen to stall) for the layers' fault suites.
 //!
 //! Servers are started through a small shell wrapper that kills them when the test process's
 //! pipe closes, so even a test binary that aborts leaves no server behind.
@@ -31,6 +32,7 @@
 mod cluster;
 pub mod conformance;
 pub mod fault_proxy;
+pub mod faults;
 pub mod fixtures;
 pub mod inspect;
 pub mod metrics;

@@ -276,3 +276,50 @@ async fn a_frozen_cluster_keeps_deadlines_never_misattributes_and_recovers() {
     assert!(took < RECOVERY, "recovered after {took:?}");
     lock_is_free(&backend).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_subscription_reports_loss_and_resumes_after_heal() {
+    // A partition closes nothing: without a heartbeat the subscriber would wait forever and a
+    // cache trusting the stream would miss every revocation published meanwhile.
+    let (proxy, backend) = proxied().await;
+    let publisher = RedisBackend::builder(&fixtures::shared_server().url())
+        .unwrap()
+        .prefix(backend.prefix().as_str())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut sub = backend.subscribe("revoked").await.unwrap();
+
+    proxy.stall();
+    let stalled = Instant::now();
+    publisher
+        .publish("revoked", Bytes::from_static(b"missed"))
+        .await
+        .unwrap();
+    assert_eq!(next(&mut sub).await, Some(SubscriptionEvent::Lost));
+    eprintln!("stalled subscription lost after {:?}", stalled.elapsed());
+
+    proxy.heal();
+    let healed = Instant::now();
+    // The message held by the stall may arrive late, before or after `Restored`.
+    loop {
+        match next(&mut sub).await {
+            Some(SubscriptionEvent::Restored) => break,
+            Some(SubscriptionEvent::Message(m)) => assert_eq!(m, Bytes::from_static(b"missed")),
+            other => panic!("{other:?}"),
+        }
+    }
+    eprintln!("subscription restored {:?} after heal", healed.elapsed());
+    publisher
+        .publish("revoked", Bytes::from_static(b"3"))
+        .await
+        .unwrap();
+    loop {
+        match next(&mut sub).await {
+            Some(SubscriptionEvent::Message(m)) if m == Bytes::from_static(b"3") => break,
+            Some(SubscriptionEvent::Message(m)) => assert_eq!(m, Bytes::from_static(b"missed")),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,4 +1,5 @@
-//! Subscriptions over a dedicated pub/sub connection, reconnected with backoff.
+//! Subscriptions over a dedicated pub/sub connection, checked by a heartbeat and reconnected
+//! with backoff.
 //!
 //! Classic pub/sub is cluster-wide (every node forwards published messages over the cluster
 //! bus), so on a cluster the subscriber connects to any reachable node.
@@ -9,6 +10,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use redis::aio::PubSub;
 use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
 
 use super::RedisBackend;
 use crate::backend::{BackendResult, Subscription, SubscriptionEvent};
@@ -18,6 +20,11 @@ use crate::error::BackendError;
 const BUFFER: usize = 256;
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
+/// How often the connection is checked with a `PING`: a partition or a frozen server closes
+/// nothing, so without it a subscriber would never learn that messages stopped coming (and a
+/// cache trusting the stream would miss every revocation meanwhile). A ping unanswered within
+/// the backend timeout counts as a lost connection.
+const HEARTBEAT: Duration = Duration::from_secs(1);
 
 pub(crate) async fn subscribe(
     backend: &RedisBackend,
@@ -63,7 +70,9 @@ async fn forward(
     timeout: Duration,
 ) {
     loop {
-        let mut stream = pubsub.into_on_message();
+        let (mut sink, mut stream) = pubsub.split();
+        let mut heartbeat = tokio::time::interval_at(Instant::now() + HEARTBEAT, HEARTBEAT);
+        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 msg = stream.next() => match msg {
@@ -75,10 +84,18 @@ async fn forward(
                     }
                     None => break,
                 },
+                _ = heartbeat.tick() => {
+                    // Messages arriving meanwhile wait in the stream's buffer.
+                    let pong = tokio::time::timeout(timeout, sink.ping::<redis::Value>()).await;
+                    if !matches!(pong, Ok(Ok(_))) {
+                        break;
+                    }
+                }
                 () = tx.closed() => return,
             }
         }
-        drop(stream);
+        // Dropping both halves closes the connection.
+        drop((sink, stream));
         tracing::warn!(%channel, "pub/sub connection lost; reconnecting");
         if tx.send(SubscriptionEvent::Lost).await.is_err() {
             return;

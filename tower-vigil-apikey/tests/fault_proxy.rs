@@ -1,0 +1,216 @@
+//! API keys on a Redis that stops answering without closing anything (a stall through the
+//! fault proxy, a frozen cluster), then heals late, or has its connections cut:
+//! - every answer keeps its deadline (the store is asked first; 503 when it fails too),
+//! - a late L2 reply is never taken for another key's record,
+//! - the shared tier and revocation by pub/sub work again within seconds, without a restart,
+//!   and a revocation published while this instance is partitioned takes effect within
+//!   seconds, not an L1 TTL later.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{TestStore, add_key, service, status};
+use tower_vigil_apikey::{ApiKeyCache, ApiKeyData, ApiKeyLayer, RejectionKind};
+use tower_vigil_core::{Backend, RedisBackend};
+use tower_vigil_tests::faults::{self, Faulty};
+use tower_vigil_tests::fixtures;
+
+/// Keys looked up at once.
+const KEYS: usize = 20;
+
+fn raw(tag: &str, i: usize) -> String {
+    format!("fault-{tag}-key-{i:02}-abcdefgh")
+}
+
+fn id(tag: &str, i: usize) -> String {
+    format!("{tag}-{i}")
+}
+
+/// A cache whose L1 expires at once and that never serves stale entries: with the store
+/// failing, an answer can only come from the shared tier (L2).
+async fn l2_only(backend: RedisBackend, store: &TestStore) -> ApiKeyCache<RedisBackend, TestStore> {
+    ApiKeyCache::builder(backend, store.clone())
+        .l1_ttl(Duration::ZERO)
+        .stale_if_error(Duration::ZERO)
+        .build()
+        .unwrap()
+}
+
+/// Authenticates every key `tag` at once, each within the deadline; every key accepted must
+/// be its own. Returns how many were accepted.
+async fn answers_are_their_own(
+    cache: &ApiKeyCache<RedisBackend, TestStore>,
+    tag: &'static str,
+) -> usize {
+    let calls: Vec<_> = (0..KEYS)
+        .map(|i| {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                let key = raw(tag, i);
+                faults::within_deadline("authenticate", cache.authenticate(&key)).await
+            })
+        })
+        .collect();
+    let mut accepted = 0;
+    for (i, call) in calls.into_iter().enumerate() {
+        match call.await.unwrap() {
+            Ok(found) => {
+                assert_eq!(found.data().id, id(tag, i), "key {tag} {i}");
+                accepted += 1;
+            }
+            Err(e) => assert_eq!(e.kind(), RejectionKind::Unavailable, "key {tag} {i}"),
+        }
+    }
+    accepted
+}
+
+async fn stall_then_heal(mut redis: Faulty, backend: RedisBackend) {
+    let store = TestStore::default();
+    let cache = l2_only(backend.clone(), &store).await;
+    for tag in ["early", "later"] {
+        for i in 0..KEYS {
+            add_key(
+                &cache,
+                &store,
+                &raw(tag, i),
+                ApiKeyData::new(id(tag, i), "u-1"),
+            );
+        }
+        assert_eq!(answers_are_their_own(&cache, tag).await, KEYS, "filled");
+    }
+    let svc = service(ApiKeyLayer::new(cache.clone()));
+
+    redis.stall();
+    // The store is asked first: every key is still checked, within the deadline.
+    assert_eq!(answers_are_their_own(&cache, "early").await, KEYS);
+    let other = raw("x", 0);
+    let invalidated = faults::within_deadline("invalidate", cache.invalidate_key(&other));
+    assert!(invalidated.await.is_err());
+    // With the store failing too, the policy is 503, within the deadline.
+    store.set_failing(true);
+    assert_eq!(answers_are_their_own(&cache, "early").await, 0);
+    let code = faults::within_deadline("layer", status(&svc, &raw("early", 1))).await;
+    assert_eq!(code, 503);
+
+    redis.heal();
+    // Held L2 reads for the early keys arrive late while the later keys are looked up.
+    let took = faults::recovery(&format!("{} api keys from L2", redis.name()), async || {
+        answers_are_their_own(&cache, "later").await == KEYS
+    })
+    .await;
+    assert!(took < faults::RECOVERY);
+    if redis.cut().is_some() {
+        faults::recovery("standalone api keys from L2 after a cut", async || {
+            answers_are_their_own(&cache, "later").await == KEYS
+        })
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standalone_stalled_healed_and_cut() {
+    let (redis, backend) = Faulty::standalone().await;
+    stall_then_heal(redis, backend).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_frozen_and_thawed() {
+    let (redis, backend) = Faulty::cluster().await;
+    stall_then_heal(redis, backend).await;
+}
+
+/// Two instances on one store: `here` behind the proxy (default L1 TTL, 30 s), `there`
+/// straight to the server, sharing the prefix.
+struct Instances {
+    store: TestStore,
+    here: ApiKeyCache<RedisBackend, TestStore>,
+    there: ApiKeyCache<RedisBackend, TestStore>,
+}
+
+async fn instances(backend: RedisBackend) -> Instances {
+    let direct = RedisBackend::builder(&fixtures::shared_server().url())
+        .unwrap()
+        .prefix(backend.prefix().as_str())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let store = TestStore::default();
+    let here = ApiKeyCache::builder(backend, store.clone())
+        .build()
+        .unwrap();
+    let there = ApiKeyCache::builder(direct, store.clone()).build().unwrap();
+    here.ready().await;
+    there.ready().await;
+    Instances { store, here, there }
+}
+
+impl Instances {
+    /// Revokes `key` in the store and through `there`; returns how long until `here` rejects
+    /// it (every answer within the deadline).
+    async fn revoke(&self, key: &str) -> Duration {
+        self.store.keys.remove(&self.here.hash_key(key));
+        self.there.invalidate_key(key).await.unwrap();
+        let revoked = Instant::now();
+        faults::recovery("revocation reaching the other instance", async || {
+            let answer = faults::within_deadline("authenticate", self.here.authenticate(key));
+            answer.await.is_err()
+        })
+        .await;
+        revoked.elapsed()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_by_pub_sub_resumes_after_a_cut() {
+    let (redis, backend) = Faulty::standalone().await;
+    let both = instances(backend).await;
+    let key = raw("cut", 0);
+    add_key(
+        &both.here,
+        &both.store,
+        &key,
+        ApiKeyData::new("k-cut", "u-1"),
+    );
+    let losses = both.here.stats().subscription_losses;
+
+    redis.cut();
+    let cut = Instant::now();
+    faults::recovery("api-key subscription after a cut", async || {
+        let stats = both.here.stats();
+        stats.subscription_losses > losses && stats.subscribed
+    })
+    .await;
+    // Cached (and trusted) after the subscription came back: only a message can evict it.
+    assert!(both.here.authenticate(&key).await.is_ok());
+    let lookups = both.store.lookups();
+    assert!(both.here.authenticate(&key).await.is_ok());
+    assert_eq!(both.store.lookups(), lookups, "served from L1");
+    let took = both.revoke(&key).await;
+    eprintln!(
+        "revocation by pub/sub {took:?} after it was published, {:?} after the cut",
+        cut.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_published_during_a_stall_takes_effect_within_seconds() {
+    let (mut redis, backend) = Faulty::standalone().await;
+    let both = instances(backend).await;
+    let key = raw("stall", 0);
+    add_key(
+        &both.here,
+        &both.store,
+        &key,
+        ApiKeyData::new("k-stall", "u-1"),
+    );
+    assert!(both.here.authenticate(&key).await.is_ok());
+
+    redis.stall();
+    // The invalidation cannot reach `here`, and nothing tells it so but a heartbeat: its L1
+    // (30 s) must stop being trusted within seconds.
+    let took = both.revoke(&key).await;
+    eprintln!("revocation during a stall took effect after {took:?}");
+    redis.heal();
+}
