@@ -116,6 +116,7 @@ where
                 return Ok(reject(&shared, Rejection::UnreadableRecord, grpc));
             }
             Err(e) => {
+                release_unknown_claim(&shared.store, &key, &owner);
                 crate::metrics::backend_error(config.failure_policy);
                 if config.failure_policy == FailurePolicy::Open {
                     tracing::warn!(error = %e, "idempotency store failed; running the request without it");
@@ -126,6 +127,23 @@ where
             }
         }
     }
+}
+
+/// A claim that failed (a timeout, a dropped connection) may still have landed, or land when
+/// a stalled request reaches Redis late: its marker would hold the key for a whole lease with
+/// nobody running the request, and every retry would get 409. Releasing by this claim's owner
+/// token undoes it: sent on the same connection, it runs after the claim, and it never deletes
+/// a completed record. Without a runtime (or if this fails too) the lease lapses.
+fn release_unknown_claim<St: IdempotencyStore>(store: &St, key: &str, owner: &str) {
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let (store, key, owner) = (store.clone(), key.to_owned(), owner.to_owned());
+    handle.spawn(async move {
+        if let Err(e) = store.release(&key, owner.as_bytes()).await {
+            tracing::warn!(error = %e, "releasing a failed idempotency claim failed; its lease will lapse");
+        }
+    });
 }
 
 /// Runs the request without idempotency.
