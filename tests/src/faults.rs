@@ -8,6 +8,7 @@
 //!
 //! ```no_run
 //! # async fn t() {
+//! use tower_vigil_core::Backend;
 //! use tower_vigil_tests::faults::{self, Faulty};
 //!
 //! let (mut redis, backend) = Faulty::standalone().await;

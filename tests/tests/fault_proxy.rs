@@ -166,6 +166,34 @@ async fn late_replies_after_a_heal_never_answer_later_calls() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latency_around_the_timeout_never_misattributes_replies() {
+    // Each direction delayed by about half the timeout: some calls time out while their
+    // replies are still on the way, and those replies arrive while later calls wait for theirs.
+    let (proxy, backend) = proxied().await;
+    seed(&backend, "slow").await;
+    proxy.latency(TIMEOUT / 2 - Duration::from_millis(20));
+    let (mut answered, mut rounds) = (0, 0);
+    while rounds < 10 && (answered == 0 || answered == rounds * CALLS) {
+        let start = Instant::now();
+        answered += gets_answer_their_own_keys(&backend, "slow").await;
+        assert!(
+            start.elapsed() < DEADLINE,
+            "a round took {:?}",
+            start.elapsed()
+        );
+        rounds += 1;
+    }
+    eprintln!(
+        "with latency: {answered} of {} calls answered",
+        rounds * CALLS
+    );
+    proxy.heal();
+    let took = time_to_recover(&backend).await;
+    assert!(took < RECOVERY, "recovered after {took:?}");
+    assert_eq!(gets_answer_their_own_keys(&backend, "slow").await, CALLS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_lock_acquire_does_not_leave_a_ghost_holder() {
     // An acquire that timed out may still run on the server when the stall ends; the lock must
     // then be free again (not held by an owner nobody knows) as soon as the backend recovers.

@@ -9,7 +9,8 @@
 //!   calls that already timed out arrive now), then bytes pass again.
 //! - [`cut`](FaultProxy::cut): every current connection is closed; new ones are accepted or
 //!   refused (accepted and closed at once) per [`NewConnections`].
-//! - [`latency`](FaultProxy::latency): every chunk read is forwarded after a delay.
+//! - [`latency`](FaultProxy::latency): every chunk read is forwarded after a delay (a stall
+//!   that begins during the delay holds the chunk).
 //!
 //! The proxy runs on the test's tokio runtime, on a free loopback port, and stops when dropped
 //! (closing every connection). A Redis Cluster cannot sit behind one proxy per node without
@@ -134,7 +135,8 @@ impl FaultProxy {
         });
     }
 
-    /// Forwards every chunk `delay` after it was read, in both directions.
+    /// Forwards every chunk `delay` after it was read, in both directions. The chunks of one
+    /// direction of a connection wait in turn, as on a slow link.
     pub fn latency(&self, delay: Duration) {
         self.state.send_modify(|s| s.flow = Flow::Delay(delay));
     }
