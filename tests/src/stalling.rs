@@ -1,5 +1,6 @@
 //! [`Stalling`]: a backend whose lease renewals can be made to hang, as calls to a frozen or
-//! partitioned server do until their timeout.
+//! partitioned server do until their timeout, and whose lease acquisitions can lose their
+//! replies.
 //!
 //! ```
 //! # async fn t() {
@@ -12,6 +13,7 @@
 //! ```
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,11 +23,13 @@ use tower_vigil_core::keys::KeyPrefix;
 use tower_vigil_core::{Backend, BackendError};
 
 /// Wraps a backend; every call goes through, except `compare_and_extend` (a lease renewal)
-/// while stalled: it then waits the stall (on tokio's clock) and fails with a timeout.
+/// while stalled: it then waits the stall (on tokio's clock) and fails with a timeout; and
+/// `acquire_lease` once its replies are lost: it runs, then fails as timed out.
 #[derive(Clone, Debug)]
 pub struct Stalling<B> {
     inner: B,
     stall: Arc<Mutex<Option<Duration>>>,
+    lose_lease_replies: Arc<AtomicBool>,
 }
 
 impl<B: Backend> Stalling<B> {
@@ -34,7 +38,14 @@ impl<B: Backend> Stalling<B> {
         Self {
             inner,
             stall: Arc::new(Mutex::new(None)),
+            lose_lease_replies: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// From now on each `acquire_lease` runs on the inner backend but answers as timed out,
+    /// as a call does whose reply a partition held past its timeout.
+    pub fn lose_lease_replies(&self) {
+        self.lose_lease_replies.store(true, Ordering::SeqCst);
     }
 
     /// From now on each renewal hangs for `timeout`, then fails as timed out.
@@ -131,7 +142,11 @@ impl<B: Backend> Backend for Stalling<B> {
         owner: &[u8],
         ttl: Duration,
     ) -> BackendResult<Option<u64>> {
-        self.inner.acquire_lease(key, fence_key, owner, ttl).await
+        let acquired = self.inner.acquire_lease(key, fence_key, owner, ttl).await;
+        if self.lose_lease_replies.load(Ordering::SeqCst) {
+            return Err(BackendError::timeout(Duration::ZERO));
+        }
+        acquired
     }
     async fn ping(&self) -> BackendResult<Duration> {
         self.inner.ping().await

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use futures_util::future::join_all;
 use tower_vigil_core::{Backend, BackendError, Lock, RedisBackend, SubscriptionEvent};
 use tower_vigil_tests::fault_proxy::{FaultProxy, NewConnections};
+use tower_vigil_tests::stalling::Stalling;
 use tower_vigil_tests::{RedisCluster, fixtures};
 
 /// The per-call timeout of these tests.
@@ -350,4 +351,35 @@ async fn a_stalled_subscription_reports_loss_and_resumes_after_heal() {
             other => panic!("{other:?}"),
         }
     }
+}
+
+/// A lease taken whose reply was lost: the lock is free again within seconds, not a lease.
+async fn a_lost_acquire_reply_leaves_no_holder<B: Backend>(backend: B) {
+    let lossy = Stalling::new(backend.clone());
+    lossy.lose_lease_replies();
+    let lease = Duration::from_secs(60);
+    let lost = Lock::new(lossy, "lost-reply", lease).unwrap();
+    assert!(lost.try_acquire().await.is_err(), "the reply is lost");
+    let lock = Lock::new(backend, "lost-reply", lease).unwrap();
+    let guard = lock.acquire(RECOVERY).await.unwrap();
+    guard
+        .expect("released in the background")
+        .release()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_lost_acquire_reply_leaves_no_holder_in_memory() {
+    a_lost_acquire_reply_leaves_no_holder(fixtures::memory()).await;
+}
+
+#[tokio::test]
+async fn a_lost_acquire_reply_leaves_no_holder_on_redis() {
+    a_lost_acquire_reply_leaves_no_holder(fixtures::redis().await).await;
+}
+
+#[tokio::test]
+async fn a_lost_acquire_reply_leaves_no_holder_on_the_cluster() {
+    a_lost_acquire_reply_leaves_no_holder(fixtures::cluster().await).await;
 }
