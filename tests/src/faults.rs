@@ -4,7 +4,8 @@
 //! Standalone, the backend talks to the shared server through its own [`FaultProxy`] (so a
 //! stall touches only this test); on a cluster, the test gets its own 3-master cluster and a
 //! stall is [`RedisCluster::freeze`] (every node `SIGSTOP`ped: connections stay open, nothing
-//! answers), because nodes announce their real ports and a per-node proxy would be bypassed.
+//! answers), because nodes announce their real ports and a per-node proxy would be bypassed;
+//! a cut is `CLIENT KILL` on every node.
 //!
 //! ```no_run
 //! # async fn t() {
@@ -21,7 +22,7 @@
 
 use std::time::{Duration, Instant};
 
-use tower_vigil_core::RedisBackend;
+use tower_vigil_core::{Backend, RedisBackend};
 
 use crate::fault_proxy::{FaultProxy, NewConnections};
 use crate::{RedisCluster, fixtures};
@@ -58,6 +59,24 @@ impl Faulty {
         (Self::Cluster(cluster), configure(builder).await)
     }
 
+    /// Another backend on the same Redis under `like`'s prefix, past the proxy (a cluster's
+    /// freeze and cut reach it too): a second instance, or a publisher the fault spares.
+    pub async fn direct(&self, like: &RedisBackend) -> RedisBackend {
+        let builder = match self {
+            Self::Proxy(_) => RedisBackend::builder(&fixtures::shared_server().url()),
+            Self::Cluster(c) => RedisBackend::cluster_builder(c.urls()),
+        };
+        builder
+            .expect("valid url")
+            .prefix(like.prefix().as_str())
+            .expect("valid prefix")
+            .timeout(TIMEOUT)
+            .connect_timeout(TIMEOUT)
+            .connect()
+            .await
+            .expect("connecting past the fault")
+    }
+
     /// `standalone` or `cluster`, for messages.
     pub fn name(&self) -> &'static str {
         match self {
@@ -82,14 +101,20 @@ impl Faulty {
         }
     }
 
-    /// Closes every connection (standalone only: `None` on a cluster).
-    pub fn cut(&self) -> Option<()> {
+    /// Closes every client connection (new ones are accepted): the proxy's cut, or on a
+    /// cluster `CLIENT KILL TYPE normal` and `TYPE pubsub` on every node.
+    pub fn cut(&self) {
         match self {
-            Self::Proxy(p) => {
-                p.cut(NewConnections::Accept);
-                Some(())
+            Self::Proxy(p) => p.cut(NewConnections::Accept),
+            Self::Cluster(c) => {
+                for node in 0..c.ports().len() {
+                    for kind in ["normal", "pubsub"] {
+                        // Skips its own connection (SKIPME defaults to yes).
+                        let killed = c.command(node, &["CLIENT", "KILL", "TYPE", kind]);
+                        assert!(killed.is_some(), "CLIENT KILL on node {node}");
+                    }
+                }
             }
-            Self::Cluster(_) => None,
         }
     }
 }

@@ -147,13 +147,15 @@ async fn stall_then_heal(mut redis: Faulty, backend: RedisBackend) {
         },
     )
     .await;
-    if redis.cut().is_some() {
-        faults::recovery("standalone rate limit after a cut", async || {
+    redis.cut();
+    faults::recovery(
+        &format!("{} rate limit after a cut", redis.name()),
+        async || {
             let res = svc.clone().oneshot(request("10.0.8.2", 1)).await.unwrap();
             remaining(&res).is_some()
-        })
-        .await;
-    }
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
