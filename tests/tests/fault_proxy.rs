@@ -232,13 +232,20 @@ async fn a_cut_recovers_within_seconds_and_a_refusing_cut_after_heal() {
     eprintln!("standalone: recovered {took:?} after a cut");
     assert!(took < RECOVERY, "recovered after {took:?}");
 
+    let mut sub = backend.subscribe("refused").await.unwrap();
     proxy.cut(NewConnections::Refuse);
-    fails_within_deadline("get while refused", backend.get("k")).await;
-    fails_within_deadline("get while refused", backend.get("k")).await;
+    // Refused for two seconds: every call fails fast, the reconnection attempts included.
+    let refused = Instant::now();
+    while refused.elapsed() < Duration::from_secs(2) {
+        fails_within_deadline("get while refused", backend.get("k")).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(next(&mut sub).await, Some(SubscriptionEvent::Lost));
     proxy.heal();
     let took = time_to_recover(&backend).await;
     eprintln!("standalone: recovered {took:?} after a refusing cut healed");
     assert!(took < RECOVERY, "recovered after {took:?}");
+    assert_eq!(next(&mut sub).await, Some(SubscriptionEvent::Restored));
 }
 
 async fn next(sub: &mut tower_vigil_core::Subscription) -> Option<SubscriptionEvent> {
@@ -290,9 +297,15 @@ async fn a_frozen_cluster_keeps_deadlines_never_misattributes_and_recovers() {
     seed(&backend, "early").await;
     seed(&backend, "later").await;
     lock_is_free(&backend).await;
+    let mut sub = backend.subscribe("frozen").await.unwrap();
 
     nodes.freeze();
     every_call_keeps_its_deadline(&backend).await;
+    assert_eq!(
+        next(&mut sub).await,
+        Some(SubscriptionEvent::Lost),
+        "heartbeat"
+    );
     assert_eq!(gets_answer_their_own_keys(&backend, "early").await, 0);
     nodes.thaw();
     let mut answered = 0;
@@ -303,6 +316,7 @@ async fn a_frozen_cluster_keeps_deadlines_never_misattributes_and_recovers() {
     let took = time_to_recover(&backend).await;
     eprintln!("cluster: recovered {took:?} after the thaw");
     assert!(took < RECOVERY, "recovered after {took:?}");
+    assert_eq!(next(&mut sub).await, Some(SubscriptionEvent::Restored));
     lock_is_free(&backend).await;
 }
 
