@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::{TestStore, add_key, service, status};
 use tower_vigil_apikey::{ApiKeyCache, ApiKeyData, ApiKeyLayer, RejectionKind};
-use tower_vigil_core::RedisBackend;
+use tower_vigil_core::{Backend, RedisBackend};
 use tower_vigil_tests::faults::{self, Faulty};
 
 /// Keys looked up at once.
@@ -123,6 +123,7 @@ async fn cluster_frozen_and_thawed() {
 /// the proxy (on a cluster, a cut reaches both), sharing the prefix.
 struct Instances {
     store: TestStore,
+    here_backend: RedisBackend,
     here: ApiKeyCache<RedisBackend, TestStore>,
     there: ApiKeyCache<RedisBackend, TestStore>,
 }
@@ -130,13 +131,19 @@ struct Instances {
 async fn instances(redis: &Faulty, backend: RedisBackend) -> Instances {
     let direct = redis.direct(&backend).await;
     let store = TestStore::default();
+    let here_backend = backend.clone();
     let here = ApiKeyCache::builder(backend, store.clone())
         .build()
         .unwrap();
     let there = ApiKeyCache::builder(direct, store.clone()).build().unwrap();
     here.ready().await;
     there.ready().await;
-    Instances { store, here, there }
+    Instances {
+        store,
+        here_backend,
+        here,
+        there,
+    }
 }
 
 impl Instances {
@@ -224,4 +231,66 @@ async fn standalone_revocation_by_pub_sub_resumes_after_a_cut() {
 async fn cluster_revocation_by_pub_sub_resumes_after_a_cut() {
     let (redis, backend) = Faulty::cluster().await;
     revocation_by_pub_sub_resumes_after_a_cut(redis, backend).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fill_held_by_a_stall_never_resurrects_a_revoked_key() {
+    // `here` reads the store, then its L2 fill is held by a stall; `there` revokes the key
+    // meanwhile; the fill reaches Redis after the revocation and must be refused.
+    let (mut redis, backend) = Faulty::standalone().await;
+    let both = instances(&redis, backend).await;
+    let key = raw("fill", 0);
+    add_key(
+        &both.here,
+        &both.store,
+        &key,
+        ApiKeyData::new("k-fill", "u-1"),
+    );
+    // Loads the scripts: the held call is the fill itself, not a NOSCRIPT round trip.
+    let warm = raw("fill", 1);
+    add_key(
+        &both.here,
+        &both.store,
+        &warm,
+        ApiKeyData::new("k-warm", "u-1"),
+    );
+    assert!(both.here.authenticate(&warm).await.is_ok());
+    let gate = both.store.gate_next();
+    let here = both.here.clone();
+    let first = tokio::spawn({
+        let key = key.clone();
+        async move { here.authenticate(&key).await.map(|a| a.data().id.clone()) }
+    });
+    gate.entered.notified().await; // L2 missed, the store is being read
+    redis.stall();
+    gate.release.notify_one();
+    let answer = faults::within_deadline("the held fill", first)
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.unwrap(),
+        "k-fill",
+        "the store's answer, not cached in L2"
+    );
+    both.store.keys.remove(&both.here.hash_key(&key));
+    both.there.invalidate_key(&key).await.unwrap();
+    redis.heal();
+    // The held fill lands now. A third instance, whose store is down and which serves nothing
+    // stale, can only answer from L2: it must not find the revoked key there.
+    let direct = redis.direct(&both.here_backend).await;
+    let store = TestStore::default();
+    store.set_failing(true);
+    let third = l2_only(direct, &store).await;
+    // Replies on one connection come in order: once a ping after the fill is answered, the
+    // fill has run.
+    faults::recovery("the held fill settled", async || {
+        both.here_backend.ping().await.is_ok()
+    })
+    .await;
+    let found = third.authenticate(&key).await;
+    assert_eq!(
+        found.unwrap_err().kind(),
+        RejectionKind::Unavailable,
+        "not resurrected"
+    );
 }
