@@ -397,3 +397,22 @@ async fn a_lost_acquire_reply_leaves_no_holder_on_redis() {
 async fn a_lost_acquire_reply_leaves_no_holder_on_the_cluster() {
     a_lost_acquire_reply_leaves_no_holder(fixtures::cluster().await).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_black_holed_connection_is_replaced_within_seconds() {
+    // The connection stops answering for good and nothing closes it (a NAT that lost its
+    // state); a new connection would work. The backend must not wait for TCP to give up
+    // (many minutes): it recovers by itself within seconds.
+    let (proxy, backend) = proxied().await;
+    backend.ping().await.unwrap();
+    proxy.black_hole();
+    let holed = Instant::now();
+    fails_within_deadline("get", backend.get("k")).await;
+    let took = time_to_recover(&backend).await;
+    eprintln!(
+        "black hole: recovered {took:?} after the first timeout, {:?} after the hole",
+        holed.elapsed()
+    );
+    assert!(took < RECOVERY, "recovered after {took:?}");
+    assert!(proxy.accepted_connections() >= 2, "on a new connection");
+}

@@ -9,6 +9,8 @@
 //!   calls that already timed out arrive now), then bytes pass again.
 //! - [`cut`](FaultProxy::cut): every current connection is closed; new ones are accepted or
 //!   refused (accepted and closed at once) per [`NewConnections`].
+//! - [`black_hole`](FaultProxy::black_hole): the connections open now hold every byte for
+//!   good, nothing closed, while new connections pass.
 //! - [`latency`](FaultProxy::latency): every chunk read is forwarded after a delay (a stall
 //!   that begins during the delay holds the chunk).
 //!
@@ -64,6 +66,9 @@ struct State {
     flow: Flow,
     /// Bumped by every cut: a connection ends when it sees a value other than its own.
     cuts: u64,
+    /// Bumped by every black hole: a connection holds its bytes once it sees a value other
+    /// than its own.
+    holes: u64,
     refuse: bool,
 }
 
@@ -90,6 +95,7 @@ impl FaultProxy {
         let (state, _) = watch::channel(State {
             flow: Flow::Pass,
             cuts: 0,
+            holes: 0,
             refuse: false,
         });
         let open = Arc::new(AtomicUsize::new(0));
@@ -139,6 +145,13 @@ impl FaultProxy {
     /// direction of a connection wait in turn, as on a slow link.
     pub fn latency(&self, delay: Duration) {
         self.state.send_modify(|s| s.flow = Flow::Delay(delay));
+    }
+
+    /// Holds every byte of the connections open now, for good (until a cut or the drop),
+    /// while new connections pass: a NAT or firewall that lost its state, or a failover that
+    /// left old sockets dangling. Nothing tells the client; only a new connection works.
+    pub fn black_hole(&self) {
+        self.state.send_modify(|s| s.holes += 1);
     }
 
     /// Closes every current connection (bytes held by a stall are dropped with them); what
@@ -211,7 +224,10 @@ impl Drop for OpenGuard {
 
 /// Forwards one client connection until either side ends it or a cut comes.
 async fn connection(client: TcpStream, upstream: SocketAddr, mut state: watch::Receiver<State>) {
-    let born = state.borrow_and_update().cuts;
+    let (born, hole) = {
+        let s = state.borrow_and_update();
+        (s.cuts, s.holes)
+    };
     let Ok(server) = TcpStream::connect(upstream).await else {
         return;
     };
@@ -222,8 +238,8 @@ async fn connection(client: TcpStream, upstream: SocketAddr, mut state: watch::R
     let (up, down) = (state.clone(), state.clone());
     let both = async move {
         let _ = tokio::try_join!(
-            pump(client_read, server_write, up),
-            pump(server_read, client_write, down),
+            pump(client_read, server_write, up, hole),
+            pump(server_read, client_write, down, hole),
         );
     };
     let cut = async {
@@ -238,25 +254,27 @@ async fn connection(client: TcpStream, upstream: SocketAddr, mut state: watch::R
 }
 
 /// Copies `from` to `to` chunk by chunk, each chunk (and the end of the stream) waiting while
-/// the flow is stalled.
+/// the flow is stalled or once a black hole swallowed this connection (born at `hole`).
 async fn pump(
     mut from: OwnedReadHalf,
     mut to: OwnedWriteHalf,
     mut state: watch::Receiver<State>,
+    hole: u64,
 ) -> std::io::Result<()> {
+    let held = move |s: &State| s.flow == Flow::Stall || s.holes != hole;
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         let n = from.read(&mut buf).await?;
         loop {
             let flow = state
-                .wait_for(|s| s.flow != Flow::Stall)
+                .wait_for(|s| !held(s))
                 .await
                 .map_err(|_| std::io::Error::other("proxy dropped"))?
                 .flow;
             if let Flow::Delay(delay) = flow {
                 tokio::time::sleep(delay).await;
                 // A stall that began during the delay holds this chunk too.
-                if state.borrow().flow == Flow::Stall {
+                if held(&state.borrow()) {
                     continue;
                 }
             }

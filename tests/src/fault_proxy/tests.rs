@@ -184,3 +184,20 @@ async fn dropping_the_proxy_closes_its_connections() {
     drop(proxy);
     assert!(closed(&mut c).await);
 }
+
+#[tokio::test]
+async fn a_black_hole_holds_open_connections_for_good_and_passes_new_ones() {
+    let proxy = FaultProxy::start(echo_server().await).await;
+    let mut old = client(&proxy).await;
+    old.write_all(b"a").await.unwrap();
+    read_n(&mut old, 1).await;
+    proxy.black_hole();
+    old.write_all(b"b").await.unwrap();
+    let mut new = client(&proxy).await;
+    new.write_all(b"c").await.unwrap();
+    assert_eq!(read_n(&mut new, 1).await, b"c");
+    proxy.heal();
+    assert!(silent(&mut old).await, "held even after heal");
+    proxy.cut(NewConnections::Accept);
+    assert!(closed(&mut old).await);
+}

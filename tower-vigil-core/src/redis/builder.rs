@@ -3,10 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManagerConfig;
 use redis::cluster::ClusterClient;
 
 use super::connection::Conn;
+use super::standalone::Standalone;
 use super::{DEFAULT_TIMEOUT, RedisBackend, Shared};
 use crate::backend::check_ttl;
 use crate::error::{BackendError, BackendErrorKind, ConfigError};
@@ -129,7 +130,7 @@ impl RedisBackendBuilder {
                     .set_response_timeout(Some(timeout))
                     .set_number_of_retries(1)
                     .set_max_delay(Duration::from_secs(1));
-                let fut = ConnectionManager::new_with_config(client.clone(), config);
+                let fut = Standalone::connect(client.clone(), config, connect_timeout);
                 let manager = bounded(connect_timeout, fut).await?;
                 (Conn::Standalone(manager), vec![client])
             }

@@ -1,15 +1,17 @@
 //! [`Conn`]: one multiplexed connection handle, standalone or cluster, usable wherever redis-rs
 //! takes an async connection.
 
-use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::aio::ConnectionLike;
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisFuture, Value};
+
+use super::standalone::Standalone;
 
 /// A cheap-to-clone handle on the backend's connection(s). Both variants multiplex many
 /// in-flight calls over their sockets and reconnect by themselves.
 #[derive(Clone)]
 pub(crate) enum Conn {
-    Standalone(ConnectionManager),
+    Standalone(Standalone),
     Cluster(ClusterConnection),
 }
 

@@ -5,7 +5,9 @@
 //! `cluster-async`. Every call is bounded by a per-call timeout (default 250 ms) so a dead or
 //! slow Redis answers with a [`BackendError`] of kind `Timeout` or
 //! `Connection` instead of hanging the request. Once Redis is back, calls succeed again without
-//! a restart.
+//! a restart. A standalone connection that stops answering without closing (a timeout with no
+//! reply on it since the call began) is replaced by a new one in the background, so a
+//! black-holed socket costs seconds, not the minutes TCP takes to give up.
 //!
 //! Concern crates run their own Lua through [`RedisBackend::script`]: `EVALSHA`, with the script
 //! loaded on `NOSCRIPT` (after a restart or failover) and the call retried.
@@ -40,6 +42,7 @@ mod ops;
 mod pubsub;
 mod script_call;
 mod scripts;
+mod standalone;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -128,7 +131,19 @@ impl RedisBackend {
         &self,
         fut: impl Future<Output = redis::RedisResult<T>>,
     ) -> BackendResult<T> {
-        match tokio::time::timeout(self.shared.timeout, fut).await {
+        let started = tokio::time::Instant::now();
+        let outcome = tokio::time::timeout(self.shared.timeout, fut).await;
+        if let Conn::Standalone(connection) = &self.conn {
+            // What the call says about the connection: answering, or maybe silent for good.
+            match &outcome {
+                Ok(Ok(_)) => connection.replied(),
+                Ok(Err(e)) if e.is_timeout() => connection.timed_out(started),
+                Ok(Err(e)) if !e.is_io_error() => connection.replied(),
+                Ok(Err(_)) => {}
+                Err(_) => connection.timed_out(started),
+            }
+        }
+        match outcome {
             Ok(result) => result.map_err(error::map),
             Err(_) => Err(BackendError::timeout(self.shared.timeout)),
         }
