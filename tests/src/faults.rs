@@ -77,6 +77,18 @@ impl Faulty {
             .expect("connecting past the fault")
     }
 
+    /// Standalone: the open connections stop answering for good while new ones work
+    /// ([`FaultProxy::black_hole`]); true. A cluster has no equivalent here: false.
+    pub fn black_hole(&self) -> bool {
+        match self {
+            Self::Proxy(p) => {
+                p.black_hole();
+                true
+            }
+            Self::Cluster(_) => false,
+        }
+    }
+
     /// `standalone` or `cluster`, for messages.
     pub fn name(&self) -> &'static str {
         match self {

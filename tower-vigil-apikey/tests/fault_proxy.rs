@@ -105,6 +105,13 @@ async fn stall_then_heal(mut redis: Faulty, backend: RedisBackend) {
         async || answers_are_their_own(&cache, "later").await == KEYS,
     )
     .await;
+    if redis.black_hole() {
+        faults::recovery(
+            &format!("{} api keys from L2 after a black hole", redis.name()),
+            async || answers_are_their_own(&cache, "later").await == KEYS,
+        )
+        .await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

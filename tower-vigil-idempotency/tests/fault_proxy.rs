@@ -112,6 +112,16 @@ async fn stall_then_heal(mut redis: Faulty, backend: RedisBackend) {
         },
     )
     .await;
+    if redis.black_hole() {
+        faults::recovery(
+            &format!("{} idempotency after a black hole", redis.name()),
+            async || {
+                let replays = answers_are_their_own(&svc, "done").await;
+                count(&replays, StatusCode::CREATED) == KEYS
+            },
+        )
+        .await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

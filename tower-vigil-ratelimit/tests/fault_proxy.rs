@@ -156,6 +156,16 @@ async fn stall_then_heal(mut redis: Faulty, backend: RedisBackend) {
         },
     )
     .await;
+    if redis.black_hole() {
+        faults::recovery(
+            &format!("{} rate limit after a black hole", redis.name()),
+            async || {
+                let res = svc.clone().oneshot(request("10.0.8.2", 1)).await.unwrap();
+                remaining(&res).is_some()
+            },
+        )
+        .await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

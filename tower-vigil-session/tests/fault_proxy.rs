@@ -83,6 +83,13 @@ async fn stall_then_heal(mut redis: Faulty, backend: RedisBackend) {
         async || reads_are_their_own(&app, &later, 2000).await == SESSIONS,
     )
     .await;
+    if redis.black_hole() {
+        faults::recovery(
+            &format!("{} sessions after a black hole", redis.name()),
+            async || reads_are_their_own(&app, &later, 2000).await == SESSIONS,
+        )
+        .await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
