@@ -416,3 +416,28 @@ async fn a_black_holed_connection_is_replaced_within_seconds() {
     assert!(took < RECOVERY, "recovered after {took:?}");
     assert!(proxy.accepted_connections() >= 2, "on a new connection");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_black_holed_cluster_connection_is_replaced_within_seconds() {
+    let nodes = RedisCluster::start();
+    let proxies = FaultProxy::for_cluster(&nodes).await;
+    let urls: Vec<String> = proxies.iter().map(FaultProxy::url).collect();
+    let backend = cluster(&urls).await;
+    seed(&backend, "holed").await;
+    for proxy in &proxies {
+        proxy.black_hole();
+    }
+    let holed = Instant::now();
+    fails_within_deadline("get", backend.get("holed0")).await;
+    let took = time_to_recover(&backend).await;
+    eprintln!(
+        "cluster black hole: recovered {took:?} after the first timeout, {:?} after the hole",
+        holed.elapsed()
+    );
+    assert!(took < RECOVERY, "recovered after {took:?}");
+    assert_eq!(
+        gets_answer_their_own_keys(&backend, "holed").await,
+        CALLS,
+        "on every node"
+    );
+}

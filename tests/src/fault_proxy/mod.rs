@@ -15,9 +15,10 @@
 //!   that begins during the delay holds the chunk).
 //!
 //! The proxy runs on the test's tokio runtime, on a free loopback port, and stops when dropped
-//! (closing every connection). A Redis Cluster cannot sit behind one proxy per node without
-//! rewriting the node addresses it announces (`CLUSTER SLOTS`, `MOVED`); for a cluster, use
-//! [`RedisCluster::freeze`](crate::RedisCluster::freeze) as the stall.
+//! (closing every connection). A Redis Cluster announces its nodes' addresses (`CLUSTER
+//! SLOTS`, `MOVED`): [`FaultProxy::for_cluster`] puts one proxy per node and makes each node
+//! announce its proxy's port instead. [`RedisCluster::freeze`](crate::RedisCluster::freeze)
+//! stalls a cluster without proxies.
 //!
 //! ```no_run
 //! # async fn t() {
@@ -288,5 +289,6 @@ async fn pump(
     }
 }
 
+mod cluster;
 #[cfg(test)]
 mod tests;

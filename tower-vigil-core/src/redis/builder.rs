@@ -3,11 +3,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::ConnectionManagerConfig;
+use futures_util::FutureExt;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
 
 use super::connection::Conn;
-use super::standalone::Standalone;
+use super::reconnecting::{Connect, Reconnecting};
 use super::{DEFAULT_TIMEOUT, RedisBackend, Shared};
 use crate::backend::check_ttl;
 use crate::error::{BackendError, BackendErrorKind, ConfigError};
@@ -130,7 +132,11 @@ impl RedisBackendBuilder {
                     .set_response_timeout(Some(timeout))
                     .set_number_of_retries(1)
                     .set_max_delay(Duration::from_secs(1));
-                let fut = Standalone::connect(client.clone(), config, connect_timeout);
+                let for_manager = client.clone();
+                let connect: Connect<ConnectionManager> = Arc::new(move || {
+                    ConnectionManager::new_with_config(for_manager.clone(), config.clone()).boxed()
+                });
+                let fut = Reconnecting::connect(connect, connect_timeout);
                 let manager = bounded(connect_timeout, fut).await?;
                 (Conn::Standalone(manager), vec![client])
             }
@@ -143,7 +149,12 @@ impl RedisBackendBuilder {
                     .max_retry_wait(100)
                     .build()
                     .map_err(super::error::map)?;
-                let conn = bounded(connect_timeout, cluster.get_async_connection()).await?;
+                let connect: Connect<ClusterConnection> = Arc::new(move || {
+                    let cluster = cluster.clone();
+                    async move { cluster.get_async_connection().await }.boxed()
+                });
+                let fut = Reconnecting::connect(connect, connect_timeout);
+                let conn = bounded(connect_timeout, fut).await?;
                 (Conn::Cluster(conn), clients)
             }
         };

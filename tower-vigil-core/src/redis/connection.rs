@@ -1,18 +1,39 @@
 //! [`Conn`]: one multiplexed connection handle, standalone or cluster, usable wherever redis-rs
 //! takes an async connection.
 
-use redis::aio::ConnectionLike;
+use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisFuture, Value};
 
-use super::standalone::Standalone;
+use tokio::time::Instant;
+
+use super::reconnecting::Reconnecting;
 
 /// A cheap-to-clone handle on the backend's connection(s). Both variants multiplex many
-/// in-flight calls over their sockets and reconnect by themselves.
+/// in-flight calls over their sockets, reconnect by themselves when a socket fails, and are
+/// replaced when they fall silent (see [`Reconnecting`]).
 #[derive(Clone)]
 pub(crate) enum Conn {
-    Standalone(Standalone),
-    Cluster(ClusterConnection),
+    Standalone(Reconnecting<ConnectionManager>),
+    Cluster(Reconnecting<ClusterConnection>),
+}
+
+impl Conn {
+    /// A call got a reply (a value or a server error).
+    pub(crate) fn replied(&self) {
+        match self {
+            Self::Standalone(c) => c.replied(),
+            Self::Cluster(c) => c.replied(),
+        }
+    }
+
+    /// A call started at `started` timed out.
+    pub(crate) fn timed_out(&self, started: Instant) {
+        match self {
+            Self::Standalone(c) => c.timed_out(started),
+            Self::Cluster(c) => c.timed_out(started),
+        }
+    }
 }
 
 impl ConnectionLike for Conn {

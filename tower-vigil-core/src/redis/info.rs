@@ -23,7 +23,7 @@ pub(crate) async fn info(backend: &RedisBackend) -> BackendResult<BackendInfo> {
             Ok(info)
         }
         Conn::Cluster(conn) => {
-            let mut c = conn.clone();
+            let mut c = conn.current();
             let reply = backend
                 .bounded(c.route_command(
                     redis::cmd("INFO").arg("memory").clone(),
@@ -36,7 +36,7 @@ pub(crate) async fn info(backend: &RedisBackend) -> BackendResult<BackendInfo> {
                     .and_then(|v| v.parse::<u64>().ok())
                     .ok_or_else(|| BackendError::protocol("INFO memory has no used_memory"))?;
             }
-            let mut c = conn.clone();
+            let mut c = conn.current();
             let keys = backend
                 .bounded(c.route_command(
                     redis::cmd("DBSIZE"),

@@ -5,9 +5,9 @@
 //! `cluster-async`. Every call is bounded by a per-call timeout (default 250 ms) so a dead or
 //! slow Redis answers with a [`BackendError`] of kind `Timeout` or
 //! `Connection` instead of hanging the request. Once Redis is back, calls succeed again without
-//! a restart. A standalone connection that stops answering without closing (a timeout with no
-//! reply on it since the call began) is replaced by a new one in the background, so a
-//! black-holed socket costs seconds, not the minutes TCP takes to give up.
+//! a restart. A connection that stops answering without closing (a timeout with no reply on it
+//! since the call began) is replaced by a new one in the background, so a black-holed socket
+//! costs seconds, not the minutes TCP takes to give up.
 //!
 //! Concern crates run their own Lua through [`RedisBackend::script`]: `EVALSHA`, with the script
 //! loaded on `NOSCRIPT` (after a restart or failover) and the call retried.
@@ -40,9 +40,9 @@ mod error;
 mod info;
 mod ops;
 mod pubsub;
+mod reconnecting;
 mod script_call;
 mod scripts;
-mod standalone;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -133,15 +133,13 @@ impl RedisBackend {
     ) -> BackendResult<T> {
         let started = tokio::time::Instant::now();
         let outcome = tokio::time::timeout(self.shared.timeout, fut).await;
-        if let Conn::Standalone(connection) = &self.conn {
-            // What the call says about the connection: answering, or maybe silent for good.
-            match &outcome {
-                Ok(Ok(_)) => connection.replied(),
-                Ok(Err(e)) if e.is_timeout() => connection.timed_out(started),
-                Ok(Err(e)) if !e.is_io_error() => connection.replied(),
-                Ok(Err(_)) => {}
-                Err(_) => connection.timed_out(started),
-            }
+        // What the call says about the connection: answering, or maybe silent for good.
+        match &outcome {
+            Ok(Ok(_)) => self.conn.replied(),
+            Ok(Err(e)) if e.is_timeout() => self.conn.timed_out(started),
+            Ok(Err(e)) if !e.is_io_error() => self.conn.replied(),
+            Ok(Err(_)) => {}
+            Err(_) => self.conn.timed_out(started),
         }
         match outcome {
             Ok(result) => result.map_err(error::map),

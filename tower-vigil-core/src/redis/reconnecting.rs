@@ -1,34 +1,46 @@
-//! [`Standalone`]: the connection to one server, replaced when it stops answering.
+//! [`Reconnecting`]: the connection to one server or one cluster, replaced when it stops
+//! answering.
 //!
-//! redis-rs' `ConnectionManager` reconnects when its socket reports an error, but a connection
-//! that silently stops answering (a NAT or firewall that dropped its state, a failover that
-//! left the old socket dangling, a partition) reports nothing: every call times out until TCP
-//! gives up, many minutes later. So a call that times out with no reply having come on the
-//! connection since it started marks the connection as suspect, and a new connection is made
-//! in the background (one at a time, bounded by the connect timeout). If it connects, it
-//! replaces the old one for every later call; if the server itself is down or stalled, the
-//! attempt fails and the next timeout tries again. A server that is merely slow keeps its
-//! connection: replies still arrive on it.
+//! redis-rs' `ConnectionManager` and cluster connection reconnect when a socket reports an
+//! error, but a connection that silently stops answering (a NAT or firewall that dropped its
+//! state, a failover that left the old socket dangling, a partition) reports nothing: every
+//! call times out until TCP gives up, many minutes later. So a call that times out with no
+//! reply having come on the connection since it started marks the connection as suspect, and
+//! a new connection is made in the background (one at a time, bounded by the connect timeout).
+//! If it connects, it replaces the old one for every later call; if the server itself is down
+//! or stalled, the attempt fails and the next timeout tries again. A server that is merely
+//! slow keeps its connection: replies still arrive on it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use parking_lot::RwLock;
-use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionLike;
 use redis::{Cmd, Pipeline, RedisFuture, Value};
 use tokio::time::Instant;
 
-/// A cheap-to-clone handle on the current connection to one server.
-#[derive(Clone)]
-pub(crate) struct Standalone {
-    shared: Arc<Shared>,
+/// Makes a new connection.
+pub(crate) type Connect<C> =
+    Arc<dyn Fn() -> BoxFuture<'static, redis::RedisResult<C>> + Send + Sync>;
+
+/// A cheap-to-clone handle on the current connection.
+pub(crate) struct Reconnecting<C> {
+    shared: Arc<Shared<C>>,
 }
 
-struct Shared {
-    current: RwLock<ConnectionManager>,
-    client: redis::Client,
-    config: ConnectionManagerConfig,
+impl<C> Clone for Reconnecting<C> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+struct Shared<C> {
+    current: RwLock<C>,
+    connect: Connect<C>,
     connect_timeout: Duration,
     /// Set while a replacement is being connected.
     replacing: AtomicBool,
@@ -37,19 +49,18 @@ struct Shared {
     epoch: Instant,
 }
 
-impl Standalone {
-    /// Connects (within `connect_timeout`, enforced by the caller).
+impl<C: ConnectionLike + Clone + Send + Sync + 'static> Reconnecting<C> {
+    /// Connects once with `connect` (within the caller's bound); `connect_timeout` bounds
+    /// every replacement.
     pub(crate) async fn connect(
-        client: redis::Client,
-        config: ConnectionManagerConfig,
+        connect: Connect<C>,
         connect_timeout: Duration,
     ) -> redis::RedisResult<Self> {
-        let manager = ConnectionManager::new_with_config(client.clone(), config.clone()).await?;
+        let first = connect().await?;
         Ok(Self {
             shared: Arc::new(Shared {
-                current: RwLock::new(manager),
-                client,
-                config,
+                current: RwLock::new(first),
+                connect,
                 connect_timeout,
                 replacing: AtomicBool::new(false),
                 last_reply: AtomicU64::new(0),
@@ -83,15 +94,13 @@ impl Standalone {
         };
         let shared = Arc::clone(&self.shared);
         runtime.spawn(async move {
-            let fresh =
-                ConnectionManager::new_with_config(shared.client.clone(), shared.config.clone());
-            match tokio::time::timeout(shared.connect_timeout, fresh).await {
-                Ok(Ok(manager)) => {
+            match tokio::time::timeout(shared.connect_timeout, (shared.connect)()).await {
+                Ok(Ok(fresh)) => {
                     tracing::warn!("redis connection stopped answering; replaced by a new one");
-                    *shared.current.write() = manager;
+                    *shared.current.write() = fresh;
                 }
                 Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "replacing a silent redis connection failed")
+                    tracing::warn!(error = %e, "replacing a silent redis connection failed");
                 }
                 Err(_) => tracing::warn!("replacing a silent redis connection timed out"),
             }
@@ -99,15 +108,16 @@ impl Standalone {
         });
     }
 
-    fn manager(&self) -> ConnectionManager {
+    /// The connection in use now (for calls `ConnectionLike` does not cover).
+    pub(crate) fn current(&self) -> C {
         self.shared.current.read().clone()
     }
 }
 
-impl ConnectionLike for Standalone {
+impl<C: ConnectionLike + Clone + Send + Sync + 'static> ConnectionLike for Reconnecting<C> {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        let mut manager = self.manager();
-        Box::pin(async move { manager.req_packed_command(cmd).await })
+        let mut conn = self.current();
+        Box::pin(async move { conn.req_packed_command(cmd).await })
     }
 
     fn req_packed_commands<'a>(
@@ -116,8 +126,8 @@ impl ConnectionLike for Standalone {
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
-        let mut manager = self.manager();
-        Box::pin(async move { manager.req_packed_commands(pipeline, offset, count).await })
+        let mut conn = self.current();
+        Box::pin(async move { conn.req_packed_commands(pipeline, offset, count).await })
     }
 
     fn get_db(&self) -> i64 {
