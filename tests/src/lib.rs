@@ -11,6 +11,8 @@
 //! - [`inspect`]: every key under a prefix with its TTL and values, to prove no secret is
 //!   stored in plain text; [`metrics::Counters`]: a counting `metrics` recorder;
 //!   [`stalling::Stalling`]: a backend whose lease renewals hang, as on a frozen server.
+//! - [`pressure::Pressure`]: a small `maxmemory` and an eviction policy on a server or every
+//!   cluster master, filled until it refuses writes (`OOM`) or evicts.
 //!
 //! Servers are started through a small shell wrapper that kills them when the test process's
 //! pipe closes, so even a test binary that aborts leaves no server behind.
@@ -31,6 +33,7 @@ pub mod conformance;
 pub mod fixtures;
 pub mod inspect;
 pub mod metrics;
+pub mod pressure;
 mod process;
 mod server;
 pub mod stalling;
