@@ -24,8 +24,8 @@ pub const EVICTED_KEYS: &str = "evicted-keys";
 
 /// What a full store can break, for every warning.
 const AT_STAKE: &str = "every tower-vigil key has a TTL, so an evicted lock can be taken by a \
-    second holder, an evicted idempotency record lets a retry execute the request again, and an \
-    evicted session logs its user out";
+    second holder, an evicted idempotency record lets a retry execute the request again, an \
+    evicted session logs its user out, and an evicted rate-limit counter starts over";
 
 /// The warnings `nodes` call for.
 pub(super) fn warnings(kind: BackendKind, nodes: &[NodeMemory]) -> Vec<HealthWarning> {
