@@ -7,6 +7,7 @@
 
 #![allow(unreachable_pub)] // the modules are this binary's own
 
+mod held_back;
 mod layers;
 mod load;
 mod loss;
@@ -200,11 +201,11 @@ async fn with_replication_held_back_wait_refuses_what_a_failover_would_lose() {
     let slots = cluster.slots_served_by(master);
     let replica = cluster.hold_back_replication(master);
 
-    let before = loss::held_back_writes(&plain, &waiting, &slots).await;
-    loss::other_calls_are_not_held_up(&waiting, &slots).await;
+    let before = held_back::held_back_writes(&plain, &waiting, &slots).await;
+    held_back::other_calls_are_not_held_up(&waiting, &slots).await;
     let (promoted, _) = cluster.fail_over(master, slot);
     assert_eq!(promoted, replica, "the held-back replica took over");
-    let lost = loss::count_lost(&plain, &before).await;
+    let lost = held_back::count_lost(&plain, &before).await;
     eprintln!(
         "replication held back: {} locks and {} claims acknowledged without WAIT, {} and {} \
          lost in the failover; every WAIT-guarded acquire and claim was refused",
@@ -218,5 +219,5 @@ async fn with_replication_held_back_wait_refuses_what_a_failover_would_lose() {
 
     cluster.resume_replication(replica);
     cluster.rejoin_as_replica(master);
-    loss::guarded_writes_work_again(&waiting, &slots).await;
+    held_back::guarded_writes_work_again(&waiting, &slots).await;
 }

@@ -14,6 +14,11 @@
 //! `WAIT` to *every* master and returns the minimum, which would wait on masters that saw no
 //! write and fail whenever any one of them is down; so it is routed explicitly to the master
 //! of the key's slot, over the same multiplexed connection the write used.
+//!
+//! `WAIT` counts what the *connection* wrote. Should that connection be re-established between
+//! the write and the `WAIT` (one round trip apart), the new one has written nothing and `WAIT`
+//! vouches for nothing; and `WAIT` is not consensus (see the README, "What a failover can
+//! lose"): it narrows the window of loss to those cases.
 
 use std::time::Duration;
 
