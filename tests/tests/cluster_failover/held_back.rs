@@ -117,3 +117,22 @@ pub async fn other_calls_are_not_held_up(waiting: &RedisBackend, slots: &[(u16, 
         assert!(g.await.unwrap().is_err(), "a guarded lock with no replica");
     }
 }
+
+/// A lock whose lease (and fence bump) the failover lost is taken again with a larger fencing
+/// token than the lost holder's: tokens are at least the master's clock in µs, so storage that
+/// checks them still refuses the first holder's late writes.
+pub async fn fences_still_increase(checker: &RedisBackend, held: &HeldBack) {
+    let (name, first) = &held.locks[0];
+    let lock = Lock::new(checker.clone(), name, LEASE).unwrap();
+    let second = settled("a lost lock", async || {
+        lock.try_acquire().await.ok().flatten()
+    })
+    .await;
+    assert!(
+        second.fencing_token() > first.fencing_token(),
+        "fence {} after {}",
+        second.fencing_token(),
+        first.fencing_token()
+    );
+    second.release().await.unwrap();
+}

@@ -216,6 +216,7 @@ async fn with_replication_held_back_wait_refuses_what_a_failover_would_lose() {
     );
     // The replica never saw them: every one is gone, and a second holder gets in.
     assert_eq!(lost, (before.locks.len(), before.claims.len()));
+    held_back::fences_still_increase(&plain, &before).await;
 
     cluster.resume_replication(replica);
     cluster.rejoin_as_replica(master);
