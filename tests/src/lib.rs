@@ -4,7 +4,9 @@
 //!   temp dir), killed on drop; [`stop`](RedisServer::stop) and
 //!   [`restart`](RedisServer::restart) on the same port for fault tests.
 //! - [`RedisCluster`]: three masters joined with `redis-cli --cluster create`, ready once every
-//!   node reports `cluster_state:ok`.
+//!   node reports `cluster_state:ok`; [`RedisCluster::with_replicas`] adds a replica to each,
+//!   with helpers to kill a master, wait for its replica's promotion, bring the old master back
+//!   as a replica, and hold a replica's replication back.
 //! - [`fixtures`]: backends for a test — on a server shared by the whole test binary, each test
 //!   under its own key prefix — and [`conformance`]: the `Backend` suite, written once and run
 //!   on every backend.
@@ -30,6 +32,7 @@
 
 mod cluster;
 pub mod conformance;
+mod failover;
 pub mod fixtures;
 pub mod inspect;
 pub mod metrics;
@@ -39,4 +42,5 @@ mod server;
 pub mod stalling;
 
 pub use cluster::RedisCluster;
+pub use failover::key_slot;
 pub use server::RedisServer;

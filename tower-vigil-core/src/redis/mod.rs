@@ -38,6 +38,7 @@ mod error;
 mod info;
 mod ops;
 mod pubsub;
+mod replication;
 mod script_call;
 mod scripts;
 
@@ -46,6 +47,7 @@ use std::time::Duration;
 
 pub use self::builder::RedisBackendBuilder;
 use self::connection::Conn;
+pub use self::replication::WaitForReplicas;
 pub use self::script_call::ScriptCall;
 use crate::backend::{BackendKind, BackendResult};
 use crate::error::BackendError;
@@ -68,6 +70,10 @@ struct Shared {
     timeout: Duration,
     /// Where pub/sub connections go: the server, or each cluster node in turn.
     pubsub_clients: Vec<redis::Client>,
+    /// `WAIT` after the writes a guarantee rests on, when set.
+    wait: Option<WaitForReplicas>,
+    /// The connection those writes and their `WAIT` go over (with `wait` only).
+    guarded_conn: Option<Conn>,
 }
 
 impl RedisBackend {
