@@ -1,4 +1,5 @@
-//! [`RedisCluster`]: three real masters joined into a Redis Cluster.
+//! [`RedisCluster`]: three real masters joined into a Redis Cluster, with or without one
+//! replica each.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -6,15 +7,19 @@ use std::time::{Duration, Instant};
 
 use crate::process::{self, Process};
 
-/// A 3-master Redis Cluster (no replicas) on free loopback ports. Killed on drop.
+/// A 3-master Redis Cluster on free loopback ports, with no replicas
+/// ([`start`](Self::start)) or one per master ([`with_replicas`](Self::with_replicas)).
+/// Killed on drop.
 pub struct RedisCluster {
-    nodes: Vec<Node>,
+    pub(crate) nodes: Vec<Node>,
+    /// The arguments every node starts (and restarts) with.
+    args: &'static [&'static str],
 }
 
-struct Node {
-    port: u16,
+pub(crate) struct Node {
+    pub(crate) port: u16,
     dir: PathBuf,
-    process: Option<Process>,
+    pub(crate) process: Option<Process>,
     /// The process id while frozen.
     frozen: Option<String>,
 }
@@ -31,6 +36,23 @@ const NODE_ARGS: &[&str] = &[
     "no",
 ];
 
+/// Nodes of the cluster with replicas: a short node timeout, so a dead master is detected and
+/// its replica promoted within a few seconds.
+const REPLICATED_NODE_ARGS: &[&str] = &[
+    "--cluster-enabled",
+    "yes",
+    "--cluster-config-file",
+    "nodes.conf",
+    "--cluster-node-timeout",
+    "1000",
+    "--cluster-require-full-coverage",
+    "no",
+    // A replica whose link to its master is down may still be promoted for this long
+    // (factor × node timeout): a test can hold a replica back, then fail its master over.
+    "--cluster-replica-validity-factor",
+    "30",
+];
+
 impl RedisCluster {
     /// Starts three nodes, assigns the slots with `redis-cli --cluster create` and waits until
     /// every node reports `cluster_state:ok`.
@@ -38,14 +60,30 @@ impl RedisCluster {
     /// # Panics
     /// When redis-server or redis-cli is missing, or the cluster is not up within 30 s.
     pub fn start() -> Self {
+        Self::launch(3, 0, NODE_ARGS)
+    }
+
+    /// Starts six nodes, three masters and a replica of each (`--cluster-replicas 1`), with a
+    /// 1 s `cluster-node-timeout` so a killed master fails over within seconds, and waits
+    /// until the cluster is `ok` and every replica is in sync with its master.
+    ///
+    /// # Panics
+    /// As [`start`](Self::start).
+    pub fn with_replicas() -> Self {
+        let cluster = Self::launch(6, 1, REPLICATED_NODE_ARGS);
+        cluster.wait_replicas_synced(Duration::from_secs(30));
+        cluster
+    }
+
+    fn launch(count: usize, replicas: u8, args: &'static [&'static str]) -> Self {
         let mut nodes = Vec::new();
-        while nodes.len() < 3 {
+        while nodes.len() < count {
             let port = process::free_port(true);
             if nodes.iter().any(|n: &Node| n.port == port) {
                 continue;
             }
             let dir = process::new_dir();
-            let mut p = process::spawn(port, &dir, NODE_ARGS);
+            let mut p = process::spawn(port, &dir, args);
             if process::wait_ready(port, &mut p, Duration::from_secs(10)) {
                 nodes.push(Node {
                     port,
@@ -57,7 +95,7 @@ impl RedisCluster {
                 p.stop(false);
             }
         }
-        let cluster = Self { nodes };
+        let cluster = Self { nodes, args };
         let addrs: Vec<String> = cluster
             .nodes
             .iter()
@@ -67,7 +105,9 @@ impl RedisCluster {
             .arg("--cluster")
             .arg("create")
             .args(&addrs)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .arg("--cluster-replicas")
+            .arg(replicas.to_string())
+            .arg("--cluster-yes")
             .stdin(Stdio::null())
             .output()
             .expect(
@@ -130,7 +170,7 @@ impl RedisCluster {
     pub fn restart_node(&mut self, i: usize) {
         self.stop_node(i);
         let node = &mut self.nodes[i];
-        let mut p = process::spawn(node.port, &node.dir, NODE_ARGS);
+        let mut p = process::spawn(node.port, &node.dir, self.args);
         assert!(
             process::wait_ready(node.port, &mut p, Duration::from_secs(10)),
             "cluster node on port {} did not restart",
@@ -145,10 +185,11 @@ impl RedisCluster {
         process::command(self.nodes[i].port, args)
     }
 
-    fn wait_ok(&self, limit: Duration) {
+    /// Waits until every running node reports `cluster_state:ok`.
+    pub(crate) fn wait_ok(&self, limit: Duration) {
         let deadline = Instant::now() + limit;
         loop {
-            let ok = self.nodes.iter().all(|n| {
+            let ok = self.live().all(|n| {
                 process::command(n.port, &["CLUSTER", "INFO"])
                     .is_some_and(|info| info.contains("cluster_state:ok"))
             });
@@ -161,6 +202,13 @@ impl RedisCluster {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+}
+
+impl RedisCluster {
+    /// The nodes whose process runs (not killed).
+    pub(crate) fn live(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter().filter(|n| n.process.is_some())
     }
 }
 

@@ -4,7 +4,9 @@
 //!   temp dir), killed on drop; [`stop`](RedisServer::stop) and
 //!   [`restart`](RedisServer::restart) on the same port for fault tests.
 //! - [`RedisCluster`]: three masters joined with `redis-cli --cluster create`, ready once every
-//!   node reports `cluster_state:ok`.
+//!   node reports `cluster_state:ok`; [`RedisCluster::with_replicas`] adds a replica to each,
+//!   with helpers to kill a master, wait for its replica's promotion, bring the old master back
+//!   as a replica, and hold a replica's replication back.
 //! - [`fixtures`]: backends for a test — on a server shared by the whole test binary, each test
 //!   under its own key prefix — and [`conformance`]: the `Backend` suite, written once and run
 //!   on every backend.
@@ -14,6 +16,8 @@
 //! - [`fault_proxy::FaultProxy`]: a TCP proxy in front of a server that stalls, heals, cuts
 //!   or delays its connections on command; [`faults::Faulty`]: a backend behind one (or on a
 //!   cluster of its own, frozen to stall) for the layers' fault suites.
+//! - [`pressure::Pressure`]: a small `maxmemory` and an eviction policy on a server or every
+//!   cluster master, filled until it refuses writes (`OOM`) or evicts.
 //!
 //! Servers are started through a small shell wrapper that kills them when the test process's
 //! pipe closes, so even a test binary that aborts leaves no server behind.
@@ -31,14 +35,17 @@
 
 mod cluster;
 pub mod conformance;
+mod failover;
 pub mod fault_proxy;
 pub mod faults;
 pub mod fixtures;
 pub mod inspect;
 pub mod metrics;
+pub mod pressure;
 mod process;
 mod server;
 pub mod stalling;
 
 pub use cluster::RedisCluster;
+pub use failover::key_slot;
 pub use server::RedisServer;

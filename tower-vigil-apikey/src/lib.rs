@@ -118,6 +118,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+/// Entry points for the fuzz targets into internal parsers. Not API (see the module).
+#[doc(hidden)]
+#[path = "fuzzing.rs"]
+pub mod __fuzz;
 mod auth;
 mod cache;
 mod data;

@@ -34,6 +34,11 @@ pub enum BackendErrorKind {
     Corrupt,
     /// The backend is reachable but not serving (cluster down, loading, read-only replica).
     Unavailable,
+    /// The backend is full and refuses writes: Redis at `maxmemory` under the `noeviction`
+    /// policy (`OOM command not allowed`). Nothing was stored; deletes and reads still work.
+    /// A backend failure like [`Unavailable`](Self::Unavailable): each layer's failure policy
+    /// applies, but it is told apart so an operator sees "out of memory", not "down".
+    OutOfMemory,
     /// The backend was configured with a value it cannot use (found before connecting; the
     /// source is the [`ConfigError`]).
     Config,
@@ -48,6 +53,7 @@ impl fmt::Display for BackendErrorKind {
             Self::Protocol => "protocol",
             Self::Corrupt => "corrupt value",
             Self::Unavailable => "unavailable",
+            Self::OutOfMemory => "out of memory",
             Self::Config => "configuration",
         })
     }
@@ -106,8 +112,8 @@ impl BackendError {
         self.kind
     }
 
-    /// True when the backend is down or slow (timeout, connection, unavailable): the errors a
-    /// layer's failure policy is for. Script, protocol and corrupt-value errors are bugs or bad
+    /// True when the backend is down, slow or full (timeout, connection, unavailable, out of
+    /// memory): the errors a layer's failure policy is for. Script, protocol and corrupt-value errors are bugs or bad
     /// data, and retrying elsewhere does not help.
     pub fn is_unavailable(&self) -> bool {
         matches!(
@@ -115,6 +121,7 @@ impl BackendError {
             BackendErrorKind::Timeout
                 | BackendErrorKind::Connection
                 | BackendErrorKind::Unavailable
+                | BackendErrorKind::OutOfMemory
         )
     }
 }

@@ -58,30 +58,12 @@ impl Config {
     /// The request's token: from the header if one is configured and present, else from the
     /// cookie. A value that cannot be a valid token counts as no token.
     pub(crate) fn extract(&self, headers: &HeaderMap) -> (Option<SessionToken>, Carrier) {
-        if let Some(name) = &self.header
-            && let Some(v) = headers.get(name)
-        {
-            let t = (v.len() <= MAX_HEADER_TOKEN_LEN)
-                .then(|| v.to_str().ok())
-                .flatten()
-                .and_then(|s| self.decode(s.trim()));
-            return (t, Carrier::Header);
-        }
-        let Some(cookie) = &self.cookie else {
-            return (None, Carrier::Header);
-        };
-        let token = cookie
-            .find(headers)
-            .into_iter()
-            .find_map(|v| self.decode(v));
-        (token, Carrier::Cookie)
-    }
-
-    fn decode(&self, value: &str) -> Option<SessionToken> {
-        match &self.signer {
-            Some(s) => s.verify(value),
-            None => SessionToken::parse(value),
-        }
+        extract_token(
+            headers,
+            self.header.as_ref(),
+            self.cookie.as_ref(),
+            self.signer.as_ref(),
+        )
     }
 
     /// The cookie value for `token` (signed when a signer is configured).
@@ -91,4 +73,31 @@ impl Config {
             None => token.as_str().to_owned(),
         }
     }
+}
+
+/// [`Config::extract`] on its parts (so the fuzz targets can reach it without a store).
+pub(crate) fn extract_token(
+    headers: &HeaderMap,
+    header: Option<&HeaderName>,
+    cookie: Option<&CookieConfig>,
+    signer: Option<&CookieSigner>,
+) -> (Option<SessionToken>, Carrier) {
+    let decode = |value: &str| match signer {
+        Some(s) => s.verify(value),
+        None => SessionToken::parse(value),
+    };
+    if let Some(name) = header
+        && let Some(v) = headers.get(name)
+    {
+        let t = (v.len() <= MAX_HEADER_TOKEN_LEN)
+            .then(|| v.to_str().ok())
+            .flatten()
+            .and_then(|s| decode(s.trim()));
+        return (t, Carrier::Header);
+    }
+    let Some(cookie) = cookie else {
+        return (None, Carrier::Header);
+    };
+    let token = cookie.find(headers).into_iter().find_map(decode);
+    (token, Carrier::Cookie)
 }

@@ -52,6 +52,10 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+/// Entry points for the fuzz targets into internal parsers. Not API (see the module).
+#[doc(hidden)]
+#[path = "fuzzing.rs"]
+pub mod __fuzz;
 mod config;
 mod error;
 #[cfg(feature = "axum")]

@@ -11,7 +11,7 @@
 //! ```
 //!
 //! The client IP is the peer's, or the client behind `[server] trusted_proxies`
-//! ([`ClientIp`](crate::client_ip::ClientIp)).
+//! ([`ClientIp`](vigil_api::client_ip::ClientIp)).
 
 use std::sync::Arc;
 

@@ -173,7 +173,12 @@ impl Settings {
                 .map_err(|e| format!("reading VIGIL_CONFIG={path}: {e}"))?,
             None => DEMO_CONFIG.to_owned(),
         };
-        let config: Config = toml::from_str(&text).map_err(|e| format!("config: {e}"))?;
+        Self::from_toml(&text, env)
+    }
+
+    /// As [`from_lookup`](Self::from_lookup), with the file's text given.
+    pub fn from_toml(text: &str, env: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let config: Config = toml::from_str(text).map_err(|e| format!("config: {e}"))?;
         let addr = env("VIGIL_ADDR")
             .unwrap_or_else(|| "127.0.0.1:8080".into())
             .parse()

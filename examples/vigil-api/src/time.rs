@@ -2,59 +2,15 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` into Unix seconds.
+use tower_vigil_apikey::ValidUntil;
+
+/// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` into Unix seconds, with the parser the
+/// API-key layer reads `valid_until` with (one strict parser: a date that exists, digits
+/// only, an offset within ±23:59, never a panic), so the file and the key store agree.
 pub fn parse_rfc3339(s: &str) -> Result<i64, String> {
-    let bad = || format!("{s:?} is not an RFC 3339 timestamp");
-    let b = s.as_bytes();
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !matches!(b[10], b'T' | b't' | b' ')
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return Err(bad());
-    }
-    let num =
-        |r: std::ops::Range<usize>| s.get(r).and_then(|t| t.parse::<i64>().ok()).ok_or_else(bad);
-    let (y, mo, d, h, mi, se) = (
-        num(0..4)?,
-        num(5..7)?,
-        num(8..10)?,
-        num(11..13)?,
-        num(14..16)?,
-        num(17..19)?,
-    );
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
-        return Err(bad());
-    }
-    let mut rest = &s[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(bad());
-        }
-        rest = &frac[digits..];
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        tz if tz.len() == 6 && matches!(&tz[..1], "+" | "-") && &tz[3..4] == ":" => {
-            let oh: i64 = tz[1..3].parse().map_err(|_| bad())?;
-            let om: i64 = tz[4..6].parse().map_err(|_| bad())?;
-            let sign = if &tz[..1] == "-" { -1 } else { 1 };
-            sign * (oh * 3600 + om * 60)
-        }
-        _ => return Err(bad()),
-    };
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Ok(days * 86_400 + h * 3600 + mi * 60 + se - offset)
+    ValidUntil::parse_rfc3339(s)
+        .map(ValidUntil::unix_seconds)
+        .ok_or_else(|| format!("{s:?} is not an RFC 3339 timestamp"))
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ` in UTC.
@@ -97,6 +53,27 @@ mod tests {
         );
         assert!(parse_rfc3339("2030-13-01T00:00:00Z").is_err());
         assert!(parse_rfc3339("tomorrow").is_err());
+    }
+
+    /// Found by the `valid_until` fuzz target (issue 13): this parser took a day up to 31 in
+    /// any month, signs in the numbers, any offset, and panicked on a multi-byte character
+    /// where the offset's sign belongs, so a bad `valid_until` in the configuration crashed
+    /// the server at startup instead of naming the setting.
+    #[test]
+    fn rejects_what_rfc_3339_refuses_without_panicking() {
+        for bad in [
+            "2023-02-29T00:00:00Z",
+            "2024-04-31T00:00:00Z",
+            "+999-01-01T00:00:00Z",
+            "2030-+1-01T00:00:00Z",
+            "2030-01-01T00:00:00+99:00",
+            "2030-01-01T00:00:00+01:+1",
+            "2030-01-01T00:00:00\u{e9}1:00",
+            "2030-01-01T00:00:00.5\u{e9}1:00",
+        ] {
+            assert!(parse_rfc3339(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_rfc3339("2024-02-29T00:00:00Z"), Ok(1_709_164_800));
     }
 
     #[test]

@@ -41,7 +41,7 @@
 //! # }
 //! ```
 
-mod extract;
+pub(crate) mod extract;
 mod future;
 mod layer;
 mod response;

@@ -34,7 +34,7 @@
 mod config;
 mod l2;
 mod local;
-mod record;
+pub(crate) mod record;
 mod resolve;
 mod subscriber;
 

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::eviction::NodeMemory;
+
 /// Which kind of backend answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -42,6 +44,10 @@ pub struct BackendInfo {
     /// Keys stored (summed over the masters of a cluster). For Redis this counts the whole
     /// database, not only this backend's prefix.
     pub key_count: u64,
+    /// Memory limit and eviction policy of each store: the Redis server, every master of a
+    /// cluster, or the memory backend itself. Empty when the backend does not say (a
+    /// third-party backend that only calls [`new`](Self::new)).
+    pub nodes: Vec<NodeMemory>,
 }
 
 impl BackendInfo {
@@ -51,7 +57,15 @@ impl BackendInfo {
             used_memory,
             used_memory_human: format_bytes(used_memory),
             key_count,
+            nodes: Vec::new(),
         }
+    }
+
+    /// The same, with the memory limit and eviction policy of one more store.
+    #[must_use]
+    pub fn with_node(mut self, node: NodeMemory) -> Self {
+        self.nodes.push(node);
+        self
     }
 }
 

@@ -27,6 +27,7 @@
 //! # }
 //! ```
 
+mod eviction;
 mod info;
 mod subscription;
 
@@ -35,6 +36,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+pub use self::eviction::{EvictionPolicy, NodeMemory};
 pub use self::info::{BackendInfo, BackendKind, format_bytes};
 pub use self::subscription::{Subscription, SubscriptionEvent};
 use crate::error::{BackendError, ConfigError};

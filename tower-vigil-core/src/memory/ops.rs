@@ -7,7 +7,10 @@ use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::{MemoryBackend, Value};
-use crate::backend::{Backend, BackendInfo, BackendKind, BackendResult, FENCE_TTL, Subscription};
+use crate::backend::{
+    Backend, BackendInfo, BackendKind, BackendResult, EvictionPolicy, FENCE_TTL, NodeMemory,
+    Subscription,
+};
 use crate::error::BackendError;
 use crate::keys::KeyPrefix;
 
@@ -274,6 +277,20 @@ impl Backend for MemoryBackend {
         // From counters, never a walk: a health probe must not hold every shard lock for
         // O(entries).
         let (entries, bytes) = self.totals();
-        Ok(BackendInfo::new(bytes as u64, entries as u64))
+        // Reported like a Redis node: its byte budget is its `maxmemory`, and at the budget
+        // it always evicts (it has no `noeviction` mode), counted in `evicted_keys`.
+        let limit = self
+            .shards()
+            .iter()
+            .map(|s| s.lock().budget().bytes)
+            .sum::<usize>();
+        let node = NodeMemory::new(
+            "memory",
+            bytes as u64,
+            limit as u64,
+            EvictionPolicy::ConcernFairShare,
+        )
+        .with_evicted_keys(self.evictions());
+        Ok(BackendInfo::new(bytes as u64, entries as u64).with_node(node))
     }
 }

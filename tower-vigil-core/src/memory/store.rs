@@ -276,6 +276,11 @@ impl<S: BuildHasher> Shard<S> {
         &self.concerns
     }
 
+    /// The budgets this shard keeps.
+    pub(crate) fn budget(&self) -> Budget {
+        self.budget
+    }
+
     /// Every entry measured again, with its concern: for checking the counters.
     pub(crate) fn walk(&self) -> impl Iterator<Item = (usize, u8)> {
         self.map

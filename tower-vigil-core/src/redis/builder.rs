@@ -10,6 +10,7 @@ use redis::cluster_async::ClusterConnection;
 
 use super::connection::Conn;
 use super::reconnecting::{Connect, Reconnecting};
+use super::replication::WaitForReplicas;
 use super::{DEFAULT_TIMEOUT, RedisBackend, Shared};
 use crate::backend::check_ttl;
 use crate::error::{BackendError, BackendErrorKind, ConfigError};
@@ -23,6 +24,7 @@ pub struct RedisBackendBuilder {
     prefix: KeyPrefix,
     timeout: Duration,
     connect_timeout: Duration,
+    wait: Option<WaitForReplicas>,
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +87,7 @@ impl RedisBackendBuilder {
             prefix: KeyPrefix::default(),
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: Duration::from_secs(1),
+            wait: None,
         }
     }
 
@@ -109,6 +112,25 @@ impl RedisBackendBuilder {
         self
     }
 
+    /// Makes the writes a guarantee rests on — lease acquisition and extension (the
+    /// [`Lock`](crate::Lock)), idempotency claims and completions — wait until `replicas`
+    /// replicas acknowledged them (`WAIT`, for at most `timeout`), so an acknowledged lock or
+    /// claim survives the master failing over. Off by default: Redis replicates
+    /// asynchronously, and a write acknowledged just before a master dies can be missing on
+    /// the replica promoted in its place (see the README, "What a failover can lose").
+    ///
+    /// Costs one more round trip plus the replication delay on those writes, and while a
+    /// `WAIT` blocks, later commands on the same connection queue behind it. A write that
+    /// fewer replicas acknowledged in time fails with
+    /// [`Unavailable`](BackendErrorKind::Unavailable) (a lease or claim so taken is given
+    /// back). `replicas` must be at least 1 and `timeout` at least 1 ms and below the
+    /// per-call [`timeout`](Self::timeout), else [`connect`](Self::connect) fails with a
+    /// [`Config`](BackendErrorKind::Config) error.
+    pub fn wait_for_replicas(mut self, replicas: u32, timeout: Duration) -> Self {
+        self.wait = Some(WaitForReplicas { replicas, timeout });
+        self
+    }
+
     /// Connects. Fails when a timeout is out of range (kind
     /// [`Config`](BackendErrorKind::Config)) or the server (or no cluster node) does not answer
     /// within the connect timeout.
@@ -118,6 +140,7 @@ impl RedisBackendBuilder {
             prefix,
             timeout,
             connect_timeout,
+            wait,
         } = self;
         // Before any client library adds them to an `Instant`.
         for (field, d) in [("timeout", timeout), ("connect_timeout", connect_timeout)] {
@@ -125,38 +148,20 @@ impl RedisBackendBuilder {
                 BackendError::with_source(BackendErrorKind::Config, e.to_string(), e)
             })?;
         }
-        let (conn, pubsub_clients) = match target {
-            Target::Standalone(client) => {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(connect_timeout))
-                    .set_response_timeout(Some(timeout))
-                    .set_number_of_retries(1)
-                    .set_max_delay(Duration::from_secs(1));
-                let for_manager = client.clone();
-                let connect: Connect<ConnectionManager> = Arc::new(move || {
-                    ConnectionManager::new_with_config(for_manager.clone(), config.clone()).boxed()
-                });
-                let fut = Reconnecting::connect(connect, connect_timeout);
-                let manager = bounded(connect_timeout, fut).await?;
-                (Conn::Standalone(manager), vec![client])
-            }
-            Target::Cluster(clients, urls) => {
-                let cluster = ClusterClient::builder(urls)
-                    .connection_timeout(connect_timeout)
-                    .response_timeout(timeout)
-                    .retries(2)
-                    .min_retry_wait(10)
-                    .max_retry_wait(100)
-                    .build()
-                    .map_err(super::error::map)?;
-                let connect: Connect<ClusterConnection> = Arc::new(move || {
-                    let cluster = cluster.clone();
-                    async move { cluster.get_async_connection().await }.boxed()
-                });
-                let fut = Reconnecting::connect(connect, connect_timeout);
-                let conn = bounded(connect_timeout, fut).await?;
-                (Conn::Cluster(conn), clients)
-            }
+        let wait = wait
+            .map(|w| w.check(timeout))
+            .transpose()
+            .map_err(|e| BackendError::with_source(BackendErrorKind::Config, e.to_string(), e))?;
+        let conn = open(&target, timeout, connect_timeout).await?;
+        // Guarded writes get a connection of their own: a `WAIT` blocks every later command
+        // on its connection, and must not hold up the other calls for its timeout.
+        let guarded_conn = match wait {
+            Some(_) => Some(open(&target, timeout, connect_timeout).await?),
+            None => None,
+        };
+        let pubsub_clients = match target {
+            Target::Standalone(client) => vec![client],
+            Target::Cluster(clients, _) => clients,
         };
         Ok(RedisBackend {
             conn,
@@ -164,8 +169,49 @@ impl RedisBackendBuilder {
                 prefix,
                 timeout,
                 pubsub_clients,
+                wait,
+                guarded_conn,
             }),
         })
+    }
+}
+
+/// One multiplexed connection (standalone) or connection set (cluster) to `target`.
+async fn open(
+    target: &Target,
+    timeout: Duration,
+    connect_timeout: Duration,
+) -> Result<Conn, BackendError> {
+    match target {
+        Target::Standalone(client) => {
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(connect_timeout))
+                .set_response_timeout(Some(timeout))
+                .set_number_of_retries(1)
+                .set_max_delay(Duration::from_secs(1));
+            let client = client.clone();
+            let connect: Connect<ConnectionManager> = Arc::new(move || {
+                ConnectionManager::new_with_config(client.clone(), config.clone()).boxed()
+            });
+            let fut = Reconnecting::connect(connect, connect_timeout);
+            Ok(Conn::Standalone(bounded(connect_timeout, fut).await?))
+        }
+        Target::Cluster(_, urls) => {
+            let cluster = ClusterClient::builder(urls.clone())
+                .connection_timeout(connect_timeout)
+                .response_timeout(timeout)
+                .retries(2)
+                .min_retry_wait(10)
+                .max_retry_wait(100)
+                .build()
+                .map_err(super::error::map)?;
+            let connect: Connect<ClusterConnection> = Arc::new(move || {
+                let cluster = cluster.clone();
+                async move { cluster.get_async_connection().await }.boxed()
+            });
+            let fut = Reconnecting::connect(connect, connect_timeout);
+            Ok(Conn::Cluster(bounded(connect_timeout, fut).await?))
+        }
     }
 }
 

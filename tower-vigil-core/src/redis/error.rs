@@ -16,6 +16,11 @@ pub(crate) fn map(err: RedisError) -> BackendError {
         )
     {
         BackendErrorKind::Connection
+    } else if err.code() == Some("OOM") {
+        // `OOM command not allowed when used memory > 'maxmemory'`: a full server under
+        // `noeviction`. redis-rs has no kind for it (an "extension" error); left as a protocol
+        // error, the layers would take a full Redis for a bug rather than a backend failure.
+        BackendErrorKind::OutOfMemory
     } else {
         match err.kind() {
             ErrorKind::Server(
@@ -36,4 +41,22 @@ pub(crate) fn map(err: RedisError) -> BackendError {
         }
     };
     BackendError::with_source(kind, "redis call failed", err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_server_is_out_of_memory_and_a_backend_failure() {
+        let oom = redis::make_extension_error(
+            "OOM".to_owned(),
+            Some("command not allowed when used memory > 'maxmemory'.".to_owned()),
+        );
+        let err = map(oom);
+        assert_eq!(err.kind(), BackendErrorKind::OutOfMemory, "{err}");
+        assert!(err.is_unavailable());
+        let other = map(redis::make_extension_error("WEIRD".to_owned(), None));
+        assert_eq!(other.kind(), BackendErrorKind::Protocol);
+    }
 }

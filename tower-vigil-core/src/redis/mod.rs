@@ -41,6 +41,7 @@ mod info;
 mod ops;
 mod pubsub;
 mod reconnecting;
+mod replication;
 mod script_call;
 mod scripts;
 
@@ -49,6 +50,7 @@ use std::time::Duration;
 
 pub use self::builder::RedisBackendBuilder;
 use self::connection::Conn;
+pub use self::replication::WaitForReplicas;
 pub use self::script_call::ScriptCall;
 use crate::backend::{BackendKind, BackendResult};
 use crate::error::BackendError;
@@ -71,6 +73,10 @@ struct Shared {
     timeout: Duration,
     /// Where pub/sub connections go: the server, or each cluster node in turn.
     pubsub_clients: Vec<redis::Client>,
+    /// `WAIT` after the writes a guarantee rests on, when set.
+    wait: Option<WaitForReplicas>,
+    /// The connection those writes and their `WAIT` go over (with `wait` only).
+    guarded_conn: Option<Conn>,
 }
 
 impl RedisBackend {

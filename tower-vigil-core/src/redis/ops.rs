@@ -83,13 +83,19 @@ impl Backend for RedisBackend {
         expected: &[u8],
         ttl: Duration,
     ) -> BackendResult<bool> {
-        let n: i64 = self
+        // A lease extension lost in a failover would let the lease lapse early on the new
+        // master while its holder still works: a second holder.
+        let guarded = self.guarded();
+        let n: i64 = guarded
             .script(&scripts::COMPARE_AND_EXTEND)
             .key(key)
             .arg(expected)
             .arg(ttl_millis(ttl))
             .invoke()
             .await?;
+        if n == 1 {
+            guarded.ensure_replicated(key).await?;
+        }
         Ok(n == 1)
     }
 
@@ -212,14 +218,25 @@ impl Backend for RedisBackend {
         owner: &[u8],
         ttl: Duration,
     ) -> BackendResult<Option<u64>> {
-        self.script(&scripts::ACQUIRE_LEASE)
+        let guarded = self.guarded();
+        let token: Option<u64> = guarded
+            .script(&scripts::ACQUIRE_LEASE)
             .key(key)
             .key(fence_key)
             .arg(owner)
             .arg(ttl_millis(ttl))
             .arg(ttl_millis(FENCE_TTL))
             .invoke()
-            .await
+            .await?;
+        if token.is_some()
+            && let Err(e) = guarded.ensure_replicated(key).await
+        {
+            // Not durable: give the lease back rather than hand out a lock a failover could
+            // also hand to someone else. Best effort; if this fails too, the lease lapses.
+            let _ = self.compare_and_delete(key, owner).await;
+            return Err(e);
+        }
+        Ok(token)
     }
 
     async fn ping(&self) -> BackendResult<Duration> {

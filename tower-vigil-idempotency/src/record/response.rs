@@ -157,6 +157,32 @@ mod tests {
         );
     }
 
+    /// Found by the `idempotency_record` fuzz target (issue 13): the header count of a stored
+    /// value sized the map up front, and `HeaderMap::with_capacity` panics above about 24 000,
+    /// so a corrupt or foreign value in the store crashed the request instead of being
+    /// refused; more distinct names than a map can hold panicked on insert the same way.
+    #[test]
+    fn a_huge_header_count_is_an_error_not_a_panic() {
+        let mut bytes = b"VIR\x01\x00\xc8\xff\xff".to_vec();
+        assert_eq!(
+            StoredResponse::decode(&bytes),
+            Err(DecodeError("truncated"))
+        );
+        bytes.truncate(6);
+        bytes.extend_from_slice(&40_000u16.to_be_bytes());
+        for i in 0..40_000u32 {
+            let name = format!("h{i}");
+            bytes.extend_from_slice(&u16::try_from(name.len()).unwrap().to_be_bytes());
+            bytes.extend_from_slice(name.as_bytes());
+            bytes.extend_from_slice(&0u16.to_be_bytes());
+        }
+        bytes.extend_from_slice(&[0, 0, 0, 0, 0]);
+        assert_eq!(
+            StoredResponse::decode(&bytes),
+            Err(DecodeError("too many headers"))
+        );
+    }
+
     proptest! {
         #[test]
         fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {

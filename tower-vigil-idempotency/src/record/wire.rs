@@ -8,6 +8,9 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 /// The first bytes of every record.
 pub(crate) const MAGIC: &[u8; 3] = b"VIR";
 
+/// The most headers room is made for before they are read (more than a response usually has).
+const PREALLOCATED_HEADERS: usize = 32;
+
 /// A stored value that is not a record this version can read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeError(pub(crate) &'static str);
@@ -35,7 +38,10 @@ impl<'a> Reader<'a> {
 
     pub(crate) fn headers(&mut self) -> Result<HeaderMap, DecodeError> {
         let count = self.u16()?;
-        let mut headers = HeaderMap::with_capacity(usize::from(count));
+        // The count is read from stored bytes, so it sizes nothing up front: past about
+        // 24 000 `with_capacity` panics. A map grows as the headers actually decode, and one
+        // that cannot hold them (more distinct names than `http` allows) is an error.
+        let mut headers = HeaderMap::with_capacity(usize::from(count).min(PREALLOCATED_HEADERS));
         for _ in 0..count {
             let n = usize::from(self.u16()?);
             let name = HeaderName::from_bytes(self.take(n)?)
@@ -43,7 +49,9 @@ impl<'a> Reader<'a> {
             let n = usize::from(self.u16()?);
             let value = HeaderValue::from_bytes(self.take(n)?)
                 .map_err(|_| DecodeError("invalid header value"))?;
-            headers.append(name, value);
+            headers
+                .try_append(name, value)
+                .map_err(|_| DecodeError("too many headers"))?;
         }
         Ok(headers)
     }

@@ -5,6 +5,9 @@ local h = redis.call('HMGET', KEYS[1], 's', 'o')
 if h[1] ~= 'p' or h[2] ~= ARGV[1] then
   return 0
 end
+-- HDEL first: it needs no memory, and Redis lets a script that has written finish past
+-- `maxmemory`, so a full Redis (noeviction) still keeps the outcome of work that already ran
+-- rather than refusing it with OOM (issue 13). Keep it the first write.
 redis.call('HDEL', KEYS[1], 'o')
 redis.call('HSET', KEYS[1], 's', 'c', 'r', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])

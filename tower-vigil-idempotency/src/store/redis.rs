@@ -1,5 +1,7 @@
 //! [`IdempotencyStore`] on [`RedisBackend`]: one Lua script per operation, each touching the
-//! single record key (so it runs on Redis Cluster).
+//! single record key (so it runs on Redis Cluster). With
+//! [`wait_for_replicas`](tower_vigil_core::redis::RedisBackendBuilder::wait_for_replicas),
+//! a claim, lease extension or completion succeeds only once replicated (`WAIT`).
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -26,7 +28,8 @@ impl IdempotencyStore for RedisBackend {
         owner: &[u8],
         lease: Duration,
     ) -> Result<Claim, BackendError> {
-        let (code, ttl_ms, record): (i64, i64, Vec<u8>) = self
+        let guarded = self.guarded();
+        let (code, ttl_ms, record): (i64, i64, Vec<u8>) = guarded
             .script(&CLAIM)
             .key(key)
             .arg(&fingerprint.as_bytes()[..])
@@ -35,7 +38,15 @@ impl IdempotencyStore for RedisBackend {
             .invoke()
             .await?;
         match code {
-            0 => Ok(Claim::Acquired),
+            0 => {
+                // A claim a failover could lose lets a retry run the request a second time:
+                // with `wait_for_replicas`, only a replicated claim counts.
+                if let Err(e) = guarded.ensure_replicated(key).await {
+                    let _ = self.release(key, owner).await;
+                    return Err(e);
+                }
+                Ok(Claim::Acquired)
+            }
             1 => Ok(Claim::InFlight {
                 lease_remaining: Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0)),
             }),
@@ -48,13 +59,17 @@ impl IdempotencyStore for RedisBackend {
     }
 
     async fn extend(&self, key: &str, owner: &[u8], lease: Duration) -> Result<bool, BackendError> {
-        let n: i64 = self
+        let guarded = self.guarded();
+        let n: i64 = guarded
             .script(&EXTEND)
             .key(key)
             .arg(owner)
             .arg(ttl_millis(lease))
             .invoke()
             .await?;
+        if n == 1 {
+            guarded.ensure_replicated(key).await?;
+        }
         Ok(n == 1)
     }
 
@@ -65,7 +80,8 @@ impl IdempotencyStore for RedisBackend {
         record: Bytes,
         ttl: Duration,
     ) -> Result<bool, BackendError> {
-        let n: i64 = self
+        let guarded = self.guarded();
+        let n: i64 = guarded
             .script(&COMPLETE)
             .key(key)
             .arg(owner)
@@ -73,6 +89,11 @@ impl IdempotencyStore for RedisBackend {
             .arg(ttl_millis(ttl))
             .invoke()
             .await?;
+        // A completed record a failover could lose is a second execution on retry. If the
+        // record did not replicate, the caller hears an error; the record stays on the master.
+        if n == 1 {
+            guarded.ensure_replicated(key).await?;
+        }
         Ok(n == 1)
     }
 

@@ -45,7 +45,7 @@
 mod dyn_store;
 mod memory;
 mod record;
-mod redis;
+pub(crate) mod redis;
 
 use std::future::Future;
 use std::time::Duration;

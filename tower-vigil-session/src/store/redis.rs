@@ -42,7 +42,7 @@ fn app_now_ms() -> i64 {
 }
 
 /// The value of `field` in a flat `HGETALL` reply.
-fn field<'a>(flat: &'a [Vec<u8>], field: &str) -> Option<&'a [u8]> {
+pub(crate) fn field<'a>(flat: &'a [Vec<u8>], field: &str) -> Option<&'a [u8]> {
     flat.chunks_exact(2)
         .find(|kv| kv[0] == field.as_bytes())
         .map(|kv| kv[1].as_slice())

@@ -9,7 +9,11 @@ use tower_vigil_core::health;
 
 use crate::state::Shared;
 
-/// The original system's probe: 200 when the backend answers, 503 when it does not.
+/// The original system's probe: 200 when the backend answers, 503 when it does not. An
+/// answering backend that can lose state the guarantees depend on (a Redis whose
+/// `maxmemory-policy` evicts: locks, idempotency records and sessions all have TTLs) is
+/// `"status": "degraded"` with `warnings` saying what to set; it still answers 200, as it
+/// serves, so a load balancer keeps it while monitoring reads the warning.
 pub async fn health_redis<B: ApiKeyBackend>(State(state): State<Shared<B>>) -> Response {
     let report = health::check(&state.backend).await;
     let status = if report.is_healthy() {

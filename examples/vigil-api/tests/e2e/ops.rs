@@ -3,6 +3,8 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
+use tower_vigil_tests::RedisServer;
+
 use crate::config::{ALICE, Config, DEMO_KEY, SMALL_KEY, SMALL_KEY_LIMIT};
 use crate::http::{analyze, expect_json, expect_status, get, login, metric_total};
 use crate::server::{Mode, Server, browser, client, per_mode};
@@ -23,6 +25,48 @@ async fn health_reports_the_backend(mode: Mode) {
     assert!(body.get("usedMemory").is_some(), "{body}");
     assert!(body.get("keyCount").is_some(), "{body}");
     assert!(body.get("error").is_none(), "{body}");
+}
+
+/// A Redis that evicts when full can drop locks and idempotency records: the probe still
+/// answers 200 (it serves) but says `degraded`, why, and what to set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_warns_when_redis_can_evict_state() {
+    let redis = tokio::task::spawn_blocking(RedisServer::start)
+        .await
+        .expect("starting redis");
+    let server = Server::start_on_redis(&redis.url(), Config::default()).await;
+    let config = |name: &str, value: &str| {
+        assert_eq!(
+            redis.command(&["CONFIG", "SET", name, value]).as_deref(),
+            Some("+OK")
+        );
+    };
+    config("maxmemory", "64mb");
+    let (_, body) = expect_json(
+        get(&client(), &server, "/health/redis").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(body["status"], "healthy", "noeviction is safe: {body}");
+    assert_eq!(body["evictionPolicy"], "noeviction", "{body}");
+    assert_eq!(body["maxmemory"], 64 << 20, "{body}");
+
+    config("maxmemory-policy", "allkeys-lru");
+    let (_, body) = expect_json(
+        get(&client(), &server, "/health/redis").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(body["status"], "degraded", "{body}");
+    assert_eq!(body["evictionPolicy"], "allkeys-lru", "{body}");
+    let warning = &body["warnings"][0];
+    assert_eq!(warning["code"], "eviction-policy", "{body}");
+    assert!(
+        warning["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("noeviction")),
+        "{body}"
+    );
 }
 
 async fn metrics_count_every_layer(mode: Mode) {

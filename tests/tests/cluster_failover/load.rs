@@ -1,0 +1,126 @@
+//! Sustained load through one layer: a few workers sending requests back to back, each
+//! outcome recorded with its time and latency, until told to stop.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use tokio::task::JoinHandle;
+
+use crate::layers::Outcome;
+
+/// One request's record.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub at: Instant,
+    pub took: Duration,
+    pub error: Option<String>,
+}
+
+/// A running load on one layer.
+pub struct Load {
+    pub name: &'static str,
+    samples: Arc<Mutex<Vec<Sample>>>,
+    stop: Arc<AtomicBool>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Load {
+    /// Starts `workers` tasks calling `op` in a loop, pausing `pace` between calls.
+    pub fn start<F, Fut>(name: &'static str, workers: usize, pace: Duration, op: F) -> Self
+    where
+        F: Fn() -> Fut + Clone + Send + 'static,
+        Fut: Future<Output = Outcome> + Send,
+    {
+        let samples = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let workers = (0..workers)
+            .map(|_| {
+                let (op, samples, stop) = (op.clone(), samples.clone(), stop.clone());
+                tokio::spawn(async move {
+                    while !stop.load(Ordering::Relaxed) {
+                        let at = Instant::now();
+                        let error = op().await.err();
+                        samples.lock().push(Sample {
+                            at,
+                            took: at.elapsed(),
+                            error,
+                        });
+                        tokio::time::sleep(pace).await;
+                    }
+                })
+            })
+            .collect();
+        Self {
+            name,
+            samples,
+            stop,
+            workers,
+        }
+    }
+
+    /// True once the last `clean` of samples are all successes and started after `since`.
+    pub fn clean_since(&self, since: Instant, clean: Duration) -> bool {
+        let samples = self.samples.lock();
+        let last_failure = samples
+            .iter()
+            .filter(|s| s.error.is_some())
+            .map(|s| s.at)
+            .max();
+        let horizon = last_failure.map_or(since, |f| f.max(since));
+        samples
+            .iter()
+            .filter(|s| s.error.is_none() && s.at > horizon)
+            .any(|s| s.at >= horizon + clean)
+    }
+
+    /// Stops the workers and returns every sample.
+    pub async fn finish(self) -> Vec<Sample> {
+        self.stop.store(true, Ordering::Relaxed);
+        for w in self.workers {
+            w.await.expect("a load worker panicked");
+        }
+        Arc::try_unwrap(self.samples)
+            .map(Mutex::into_inner)
+            .unwrap_or_else(|s| s.lock().clone())
+    }
+}
+
+/// What one layer went through during a failover.
+#[derive(Debug)]
+pub struct Report {
+    pub name: &'static str,
+    pub requests: usize,
+    pub failed: usize,
+    /// From the kill to the start of the last failed request.
+    pub outage: Duration,
+    /// From the promotion to the start of the last failed request (zero when none failed
+    /// after it).
+    pub recovery: Duration,
+    pub slowest: Duration,
+    pub first_error: Option<String>,
+}
+
+impl Report {
+    pub fn of(name: &'static str, samples: &[Sample], killed: Instant, promoted: Instant) -> Self {
+        let failures: Vec<&Sample> = samples.iter().filter(|s| s.error.is_some()).collect();
+        Self {
+            name,
+            requests: samples.len(),
+            failed: failures.len(),
+            outage: failures
+                .iter()
+                .map(|s| s.at.saturating_duration_since(killed))
+                .max()
+                .unwrap_or_default(),
+            recovery: failures
+                .iter()
+                .map(|s| s.at.saturating_duration_since(promoted))
+                .max()
+                .unwrap_or_default(),
+            slowest: samples.iter().map(|s| s.took).max().unwrap_or_default(),
+            first_error: failures.first().and_then(|s| s.error.clone()),
+        }
+    }
+}
