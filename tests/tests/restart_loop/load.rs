@@ -45,6 +45,8 @@ impl Answer {
 pub(crate) struct Tally {
     pub(crate) sent: u64,
     pub(crate) hung: u64,
+    /// The longest an answer took.
+    pub(crate) slowest: Duration,
     /// Answers by `route status`.
     pub(crate) answers: BTreeMap<String, u64>,
     /// Answers no failure policy allows, and lost writes.
@@ -74,11 +76,13 @@ impl Load {
             let body = body.collect().await.map(|b| b.to_bytes());
             (parts, body)
         };
+        let started = Instant::now();
         let Ok((parts, body)) = tokio::time::timeout(HANG_BOUND, sent).await else {
             self.tally.lock().hung += 1;
             return None;
         };
         let mut tally = self.tally.lock();
+        tally.slowest = tally.slowest.max(started.elapsed());
         let body = match body {
             Ok(body) => body,
             Err(e) => {

@@ -3,97 +3,24 @@
 //! stack (rate limit, API key, session, idempotency over one `RedisBackend`).
 //!
 //! Asserted: no panic anywhere (a panic hook counts them, background tasks included), no
-//! request hung (each answers within [`HANG_BOUND`]), every answer one the layers' failure
+//! request hung (each answers within `load::HANG_BOUND`), every answer one the layers' failure
 //! policies allow and never a 500, no write a 2xx promised lost while Redis was not killed,
 //! the rate limiter's counters add up to the requests sent, and everything recovers without
-//! a restart of the stack.
+//! a restart of the stack. `restart_loop_cluster.rs` does the same to the masters of a
+//! 3-master cluster in turn.
 //!
 //! 15 s by default (CI); `VIGIL_RESTART_LOOP_SECS=120` (what `scripts/restart-loop` sets) for
 //! a longer run.
 
+mod driver;
 mod load;
 mod stack;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
-
-use futures_util::future::join_all;
-use http::Request;
-use tokio::time::Instant;
 use tower_vigil_core::RedisBackend;
-use tower_vigil_ratelimit::layer::metrics::{
-    ALLOWED_TOTAL, FAILED_OPEN_TOTAL, LIMITED_TOTAL, UNAVAILABLE_TOTAL,
-};
-use tower_vigil_tests::metrics::Counters;
 use tower_vigil_tests::{RedisServer, fixtures};
-
-use crate::load::Load;
-
-/// The production default: a dead Redis costs a request this much per backend call.
-const TIMEOUT: Duration = Duration::from_millis(250);
-const CLIENTS: usize = 4;
-/// How long Redis stays up, then down, in turn (a fixed cycle: runs are comparable).
-const UP: [Duration; 3] = [
-    Duration::from_millis(2000),
-    Duration::from_millis(3000),
-    Duration::from_millis(1500),
-];
-const DOWN: [Duration; 3] = [
-    Duration::from_millis(400),
-    Duration::from_millis(1000),
-    Duration::from_millis(200),
-];
-
-static PANICS: AtomicU64 = AtomicU64::new(0);
-
-fn duration() -> Duration {
-    let secs = std::env::var("VIGIL_RESTART_LOOP_SECS")
-        .ok()
-        .map(|s| {
-            s.parse::<u64>()
-                .expect("VIGIL_RESTART_LOOP_SECS is whole seconds")
-        })
-        .unwrap_or(15);
-    Duration::from_secs(secs)
-}
-
-/// Kills and restarts `server` on its thread until `stop`; returns it (up) and the kill count.
-fn restart_loop(
-    mut server: RedisServer,
-    epoch: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<RedisServer> {
-    std::thread::spawn(move || {
-        for i in 0.. {
-            let up_until = std::time::Instant::now() + UP[i % UP.len()];
-            while std::time::Instant::now() < up_until {
-                if stop.load(Ordering::SeqCst) {
-                    return server;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            // Counted before the kill: a check that sees the same count before and after
-            // knows no kill happened in between.
-            epoch.fetch_add(1, Ordering::SeqCst);
-            server.stop();
-            std::thread::sleep(DOWN[i % DOWN.len()]);
-            server.restart();
-        }
-        unreachable!()
-    })
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_killed_and_restarted_every_few_seconds_under_load() {
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        PANICS.fetch_add(1, Ordering::SeqCst);
-        hook(info);
-    }));
-    let counters = Counters::default();
-    metrics::set_global_recorder(counters.clone()).expect("the only recorder of this binary");
-
     let server = tokio::task::spawn_blocking(RedisServer::start)
         .await
         .unwrap();
@@ -101,102 +28,10 @@ async fn redis_killed_and_restarted_every_few_seconds_under_load() {
         .unwrap()
         .prefix(fixtures::unique_prefix())
         .unwrap()
-        .timeout(TIMEOUT)
-        .connect_timeout(TIMEOUT)
+        .timeout(driver::TIMEOUT)
+        .connect_timeout(driver::TIMEOUT)
         .connect()
         .await
         .unwrap();
-    let load = Load {
-        svc: stack::build(backend, stack::Runs::default()).await,
-        epoch: Arc::default(),
-        tally: Arc::default(),
-    };
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let killer = restart_loop(server, load.epoch.clone(), stop.clone());
-    let deadline = Instant::now() + duration();
-    let clients = (0..CLIENTS).map(|c| tokio::spawn(load.clone().client(c, deadline)));
-    let panicked = join_all(clients)
-        .await
-        .into_iter()
-        .filter(|r| r.as_ref().is_err_and(|e| e.is_panic()))
-        .count();
-    stop.store(true, Ordering::SeqCst);
-    let server = tokio::task::spawn_blocking(move || killer.join().expect("the restart loop"))
-        .await
-        .unwrap();
-    let kills = load.epoch.load(Ordering::SeqCst);
-
-    // Redis is up: every route works again without rebuilding anything.
-    recovers(&load).await;
-
-    let tally = load.tally.lock();
-    let (allowed, limited) = (counters.get(ALLOWED_TOTAL), counters.get(LIMITED_TOTAL));
-    let failed_open = counters.get(FAILED_OPEN_TOTAL);
-    let unavailable = counters.get(UNAVAILABLE_TOTAL);
-    let summary = format!(
-        "{kills} kills, {} sent, {} hung, answers {:?}; rate limit: allowed {allowed}, limited \
-         {limited}, failed open {failed_open}, unavailable {unavailable}",
-        tally.sent, tally.hung, tally.answers
-    );
-    eprintln!("restart loop: {summary}");
-    assert_eq!(panicked, 0, "client tasks panicked: {summary}");
-    assert_eq!(PANICS.load(Ordering::SeqCst), 0, "panics: {summary}");
-    assert_eq!(tally.hung, 0, "hung requests: {summary}");
-    assert!(
-        tally.violations.is_empty(),
-        "{} violations, first ones: {:#?}\n{summary}",
-        tally.violations.len(),
-        &tally.violations[..tally.violations.len().min(10)]
-    );
-    assert!(kills >= 2, "the loop killed Redis: {summary}");
-
-    // Every request went through the rate limiter first and was counted there exactly once.
-    assert_eq!(
-        allowed + limited + failed_open + unavailable,
-        tally.sent,
-        "the rate limiter's counters add up: {summary}"
-    );
-    assert!(
-        failed_open > 0,
-        "the kills reached the rate limiter: {summary}"
-    );
-    assert!(
-        limited > 0,
-        "the load is over the limit at times: {summary}"
-    );
-    assert_eq!(unavailable, 0, "the rate limit fails open: {summary}");
-    drop(server);
-}
-
-/// Within 20 s of the last restart, a fresh client gets each route served.
-async fn recovers(load: &Load) {
-    let client = 1000;
-    let give_up = Instant::now() + Duration::from_secs(20);
-    let mut steps = 0;
-    while Instant::now() < give_up {
-        let ping = load.send(client, Request::get("/ping").body(String::new()).unwrap());
-        let pay = load.send(
-            client,
-            Request::post("/pay")
-                .header("idempotency-key", format!("\"recovery-{steps}\""))
-                .body(String::new())
-                .unwrap(),
-        );
-        let login = load.send(
-            client,
-            Request::post("/login")
-                .header("x-user", "recovered")
-                .body(String::new())
-                .unwrap(),
-        );
-        let (ping, pay, login) = tokio::join!(ping, pay, login);
-        let ok = |a: &Option<load::Answer>, s: u16| a.as_ref().is_some_and(|a| a.status == s);
-        if ok(&ping, 200) && ok(&pay, 201) && ok(&login, 200) {
-            return;
-        }
-        steps += 1;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("the stack did not recover within 20 s of Redis coming back");
+    driver::run(server, backend).await;
 }
