@@ -140,9 +140,10 @@ pub(crate) async fn run<T: Target>(target: T, backend: RedisBackend) {
     let failed_open = counters.get(FAILED_OPEN_TOTAL);
     let unavailable = counters.get(UNAVAILABLE_TOTAL);
     let summary = format!(
-        "{kills} kills, {} sent, {} hung, slowest {:?}, answers {:?}; rate limit: allowed {allowed}, limited \
+        "{kills} kills, {} sent, {} hung, slowest {:?}, {} writes lost to kills, answers {:?}; \
+         rate limit: allowed {allowed}, limited \
          {limited}, failed open {failed_open}, unavailable {unavailable}",
-        tally.sent, tally.hung, tally.slowest, tally.answers
+        tally.sent, tally.hung, tally.slowest, tally.lost_to_kills, tally.answers
     );
     eprintln!("restart loop: {summary}");
     assert_eq!(panicked, 0, "client tasks panicked: {summary}");

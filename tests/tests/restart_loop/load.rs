@@ -1,6 +1,7 @@
 //! The load: clients sending every route in a loop, each answer checked against the failure
-//! policy of the layers it went through, and two read-your-write checks that tell a lost
-//! write from one Redis forgot by being killed (`epoch` counts the kills).
+//! policy of the layers it went through, and every write a 2xx promised read back (at once,
+//! and again in later rounds), telling a lost write from one Redis forgot by being killed
+//! (`epoch` counts the kills).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -51,6 +52,9 @@ pub(crate) struct Tally {
     pub(crate) answers: BTreeMap<String, u64>,
     /// Answers no failure policy allows, and lost writes.
     pub(crate) violations: Vec<String>,
+    /// Writes a kill took with it (Redis here keeps nothing on disk): payments run again on
+    /// retry, sessions gone. Measured, not a failure.
+    pub(crate) lost_to_kills: u64,
 }
 
 /// The clients' shared view: the service, the kill count and the tally.
@@ -105,88 +109,157 @@ impl Load {
         Some(answer)
     }
 
-    /// Runs client `client` until `deadline`.
+    /// Runs client `client` until `deadline`: each round a ping, a payment and a login, each
+    /// write read back at once, and the writes kept from earlier rounds read back again.
     pub(crate) async fn client(self, client: usize, deadline: Instant) {
+        let mut kept: Vec<Written> = Vec::new();
         let mut n = 0u64;
         while Instant::now() < deadline {
             n += 1;
+            if n.is_multiple_of(100) {
+                // Fresh ones now and then, so every part of the keyspace sees kills.
+                kept.clear();
+            }
             self.send(client, get("/ping")).await;
-            self.pay_twice(client, &format!("c{client}-{n}")).await;
-            self.login_then_whoami(client, &format!("u{client}-{n}"))
-                .await;
+            let written = [
+                self.pay(client, &format!("c{client}-{n}")).await,
+                self.login(client, &format!("u{client}-{n}")).await,
+            ];
+            for w in written.into_iter().flatten() {
+                if self.read_back(client, &w).await && !kept.iter().any(|k| k.same_kind(&w)) {
+                    kept.push(w);
+                }
+            }
+            let mut still = Vec::new();
+            for w in kept {
+                if self.read_back(client, &w).await {
+                    still.push(w);
+                }
+            }
+            kept = still;
             // A little room between rounds, so a client answered from the deny cache does
             // not starve the others of the two cores.
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
     }
 
-    /// A payment, then its retry: while Redis was not killed in between, a payment that ran
-    /// and was stored is replayed, never run again.
-    async fn pay_twice(&self, client: usize, key: &str) {
-        let before = self.epoch.load(Ordering::SeqCst);
-        let Some(first) = self.send(client, pay(key)).await else {
-            return;
-        };
+    /// A payment; what it wrote if it ran and was stored.
+    async fn pay(&self, client: usize, key: &str) -> Option<Written> {
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let first = self.send(client, pay(key)).await?;
         let stored = first.status == StatusCode::CREATED
             && first.header("idempotent-replayed").is_empty()
             && first.header("idempotency-status") != "not-stored";
-        if !stored {
-            return;
+        stored.then(|| Written::Payment {
+            key: key.to_owned(),
+            body: first.body,
+            epoch,
+        })
+    }
+
+    /// A login; the session it wrote if it answered 200.
+    async fn login(&self, client: usize, user: &str) -> Option<Written> {
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let login = Request::post("/login")
+            .header("x-user", user)
+            .body(String::new())
+            .expect("a request");
+        let first = self.send(client, login).await?;
+        if first.status != StatusCode::OK {
+            return None;
         }
-        let Some(retry) = self.send(client, pay(key)).await else {
-            return;
+        let Some(token) = token(&first.headers) else {
+            self.violation(format!("POST /login {user}: 200 without a cookie"));
+            return None;
         };
-        let fresh =
-            retry.status == StatusCode::CREATED && retry.header("idempotent-replayed") != "true";
-        let replayed_other =
-            retry.status == StatusCode::CREATED && !fresh && retry.body != first.body;
-        if self.epoch.load(Ordering::SeqCst) == before && (fresh || replayed_other) {
-            self.tally.lock().violations.push(format!(
-                "POST /pay {key}: ran again or replayed another answer without a kill: first {:?}, retry {:?}",
-                first.body(),
-                retry.body()
-            ));
+        Some(Written::Session {
+            token,
+            user: user.to_owned(),
+            epoch,
+        })
+    }
+
+    /// Reads `written` back: a payment's retry is replayed (never run again), a session
+    /// still knows its user. Unless Redis was killed since the write, a write that is gone is
+    /// a violation. False once it is gone (the caller stops reading it).
+    async fn read_back(&self, client: usize, written: &Written) -> bool {
+        let (gone, what) = match written {
+            Written::Payment { key, body, .. } => {
+                let Some(retry) = self.send(client, pay(key)).await else {
+                    return true;
+                };
+                if retry.status != StatusCode::CREATED {
+                    return true;
+                }
+                if retry.header("idempotent-replayed") == "true" && retry.body != *body {
+                    // No one else uses the key: another answer is never replayed, kill or not.
+                    self.violation(format!(
+                        "POST /pay {key}: replayed {:?}, not {body:?}",
+                        retry.body()
+                    ));
+                    return false;
+                }
+                let ran_again = retry.header("idempotent-replayed") != "true";
+                (
+                    ran_again,
+                    format!("POST /pay {key}: ran again ({:?})", retry.body()),
+                )
+            }
+            Written::Session { token, user, .. } => {
+                let whoami = Request::get("/whoami")
+                    .header(header::COOKIE, format!("{COOKIE}={token}"))
+                    .body(String::new())
+                    .expect("a request");
+                let Some(me) = self.send(client, whoami).await else {
+                    return true;
+                };
+                let gone = me.status == StatusCode::OK && me.body() != *user;
+                (
+                    gone,
+                    format!("POST /login {user}: the session reads {:?}", me.body()),
+                )
+            }
+        };
+        if !gone {
+            return true;
+        }
+        if self.epoch.load(Ordering::SeqCst) == written.epoch() {
+            self.violation(format!("{what}, without a kill since the write"));
+        } else {
+            self.tally.lock().lost_to_kills += 1;
+        }
+        false
+    }
+
+    fn violation(&self, what: String) {
+        self.tally.lock().violations.push(what);
+    }
+}
+
+/// A write a 2xx promised: an idempotent payment's stored answer, or a session. `epoch`: the
+/// kill count before it was sent.
+enum Written {
+    Payment {
+        key: String,
+        body: Bytes,
+        epoch: u64,
+    },
+    Session {
+        token: String,
+        user: String,
+        epoch: u64,
+    },
+}
+
+impl Written {
+    fn epoch(&self) -> u64 {
+        match self {
+            Self::Payment { epoch, .. } | Self::Session { epoch, .. } => *epoch,
         }
     }
 
-    /// A login, then a request with its cookie: while Redis was not killed in between, a
-    /// login answered 200 has its session stored.
-    async fn login_then_whoami(&self, client: usize, user: &str) {
-        let before = self.epoch.load(Ordering::SeqCst);
-        let mut login = Request::post("/login");
-        login = login.header("x-user", user);
-        let Some(first) = self
-            .send(client, login.body(String::new()).expect("a request"))
-            .await
-        else {
-            return;
-        };
-        if first.status != StatusCode::OK {
-            return;
-        }
-        let Some(token) = token(&first.headers) else {
-            self.tally
-                .lock()
-                .violations
-                .push(format!("POST /login {user}: 200 without a cookie"));
-            return;
-        };
-        let whoami = Request::get("/whoami")
-            .header(header::COOKIE, format!("{COOKIE}={token}"))
-            .body(String::new())
-            .expect("a request");
-        let Some(me) = self.send(client, whoami).await else {
-            return;
-        };
-        if me.status == StatusCode::OK
-            && me.body() != user
-            && self.epoch.load(Ordering::SeqCst) == before
-        {
-            self.tally.lock().violations.push(format!(
-                "POST /login {user}: answered 200 but the session reads {:?} without a kill",
-                me.body()
-            ));
-        }
+    fn same_kind(&self, other: &Self) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
     }
 }
 
