@@ -11,7 +11,8 @@
 //!   larger, and the old holder's watchdog reports the loss.
 //!
 //! The contention case of the `Backend` conformance suite (`lock_is_exclusive_under_contention`)
-//! runs here on the multi-threaded memory backend too.
+//! and its `set_nx` race (the primitive under every claim) run here on the multi-threaded
+//! memory backend too.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -135,6 +136,11 @@ macro_rules! on_every_backend {
                     super::$case(tower_vigil_tests::fixtures::memory()).await;
                 }
             )*
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn set_nx_exactly_one_wins() {
+                super::conformance::set_nx_exactly_one_wins(super::fixtures::memory()).await;
+            }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn lock_is_exclusive_under_contention() {

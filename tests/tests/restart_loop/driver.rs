@@ -91,10 +91,13 @@ fn restart_loop<T: Target>(
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
-            // Counted before the kill: a check that sees the same count before and after
-            // knows no kill happened in between.
-            epoch.fetch_add(1, Ordering::SeqCst);
             target.kill(i);
+            // Counted once the process is dead (`kill` waits for it), not before: a write
+            // sent after an earlier count and landing just before the kill would otherwise
+            // vanish with no change to the count. A write sent after this count was read
+            // cannot land on the killed server, and its loss shows only once the new one is
+            // up, after the count moved.
+            epoch.fetch_add(1, Ordering::SeqCst);
             std::thread::sleep(DOWN[i % DOWN.len()]);
             target.restart(i);
         }
