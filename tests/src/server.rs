@@ -49,7 +49,8 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    /// Kills the server (as a crash would: `SIGKILL`). The port stays reserved for `restart`.
+    /// Kills the server (as a crash would: `SIGKILL`) and returns once it is dead. The port
+    /// stays reserved for `restart`.
     pub fn stop(&mut self) {
         self.frozen = None;
         if let Some(p) = self.process.take() {

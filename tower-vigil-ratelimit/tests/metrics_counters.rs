@@ -1,14 +1,20 @@
 //! The counters reach the `metrics` facade: admitted, limited (with the denying policy),
-//! deny-cache hits, backend errors (with the failure policy) and unidentified requests.
+//! deny-cache hits, backend errors (with the failure policy) and unidentified requests; and
+//! every request with a key is counted once as allowed, limited, failed open or unavailable.
 
 mod common;
 
 use common::{from_ip, ok_service};
 use http::Request;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tower::{Layer, ServiceExt};
 use tower_vigil_core::BackendError;
+
+use tower_vigil_core::{FailurePolicy, MemoryBackend};
 use tower_vigil_ratelimit::layer::metrics::{
-    ALLOWED_TOTAL, BACKEND_ERRORS_TOTAL, DENY_CACHE_HITS_TOTAL, LIMITED_TOTAL, UNIDENTIFIED_TOTAL,
+    ALLOWED_TOTAL, BACKEND_ERRORS_TOTAL, DENY_CACHE_HITS_TOTAL, FAILED_OPEN_TOTAL, LIMITED_TOTAL,
+    UNAVAILABLE_TOTAL, UNIDENTIFIED_TOTAL,
 };
 use tower_vigil_ratelimit::{Acquire, Decision, Quota, RateLimitLayer, RateLimitStore};
 use tower_vigil_tests::fixtures;
@@ -79,4 +85,81 @@ fn counters_are_emitted() {
         )),
         3
     );
+}
+
+/// A memory store whose every call numbered 1 or 2 modulo 3 fails: with a layer that refunds
+/// every response, request after request alternates between an admitted call whose refund
+/// fails and a call that fails open.
+#[derive(Debug, Clone)]
+struct Flaky {
+    inner: MemoryBackend,
+    calls: Arc<AtomicUsize>,
+}
+
+impl RateLimitStore for Flaky {
+    async fn acquire(&self, req: Acquire<'_>) -> Result<Decision, BackendError> {
+        if self.calls.fetch_add(1, Ordering::SeqCst).is_multiple_of(3) {
+            self.inner.acquire(req).await
+        } else {
+            Err(BackendError::timeout(std::time::Duration::from_millis(250)))
+        }
+    }
+}
+
+fn counted(policy: FailurePolicy, sent: usize) -> Counters {
+    let counters = Counters::default();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let store = Flaky {
+        inner: fixtures::memory(),
+        calls: Arc::default(),
+    };
+    metrics::with_local_recorder(&counters, || {
+        rt.block_on(async {
+            let svc = RateLimitLayer::builder(store)
+                .quota(Quota::per_minute(1000))
+                .failure_policy(policy)
+                // Only 401s count: every other response is refunded.
+                .charge_when(|status| status == 401)
+                .build()
+                .unwrap()
+                .layer(ok_service());
+            for _ in 0..sent {
+                svc.clone().oneshot(from_ip("192.0.2.92")).await.unwrap();
+            }
+        });
+    });
+    counters
+}
+
+#[test]
+fn every_request_is_counted_once_whatever_the_store_does() {
+    // Issue 13 (restart loops): allowed + limited + failed open + unavailable must add up to
+    // the requests sent; the backend-error count mixes failed refunds in and cannot stand in.
+    let sent = 12;
+    for policy in [FailurePolicy::Open, FailurePolicy::Closed] {
+        let c = counted(policy, sent);
+        let (allowed, limited) = (c.get(ALLOWED_TOTAL), c.get(LIMITED_TOTAL));
+        let (failed_open, unavailable) = (c.get(FAILED_OPEN_TOTAL), c.get(UNAVAILABLE_TOTAL));
+        assert_eq!(
+            allowed + limited + failed_open + unavailable,
+            sent as u64,
+            "{policy}: allowed {allowed}, limited {limited}, failed open {failed_open}, \
+             unavailable {unavailable}"
+        );
+        assert_eq!(allowed, 6, "{policy}");
+        let (open, closed) = if policy == FailurePolicy::Open {
+            (6, 0)
+        } else {
+            (0, 6)
+        };
+        assert_eq!((failed_open, unavailable), (open, closed), "{policy}");
+        assert_eq!(
+            c.get(BACKEND_ERRORS_TOTAL),
+            12,
+            "{policy}: 6 refunds, 6 acquires"
+        );
+    }
 }

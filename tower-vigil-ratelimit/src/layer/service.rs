@@ -13,7 +13,9 @@ use super::MissingKey;
 use super::config::{Checked, Config};
 use super::future::ResponseFuture;
 use super::headers;
-use super::metrics::{ALLOWED_TOTAL, LIMITED_TOTAL, UNIDENTIFIED_TOTAL};
+use super::metrics::{
+    ALLOWED_TOTAL, FAILED_OPEN_TOTAL, LIMITED_TOTAL, UNAVAILABLE_TOTAL, UNIDENTIFIED_TOTAL,
+};
 use super::response::{RateLimited, unavailable, unidentified};
 use crate::key::RequestHead;
 use crate::store::RateLimitStore;
@@ -108,9 +110,13 @@ where
         Checked::Decided(d, source) => (d, source),
         Checked::Unchecked => {
             tracing::Span::current().record("source", "failed_open");
+            metrics::counter!(FAILED_OPEN_TOTAL).increment(1);
             return Ok(inner.call(req).await?.map(ResponseBody::inner));
         }
-        Checked::Unavailable => return Ok(layer_made(unavailable(grpc))),
+        Checked::Unavailable => {
+            metrics::counter!(UNAVAILABLE_TOTAL).increment(1);
+            return Ok(layer_made(unavailable(grpc)));
+        }
     };
     let span = tracing::Span::current();
     span.record("allowed", decision.allowed());

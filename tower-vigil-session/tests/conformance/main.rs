@@ -77,3 +77,22 @@ on_every_backend!(
     active_sessions_renew_their_index_entry,
     pre_login_requests_keep_the_new_cookie,
 );
+
+/// Issue 13: the storms again on the memory backend from a multi-threaded runtime, where
+/// requests really run at once (the paused clock above runs them on one thread).
+mod threaded_memory {
+    use std::time::Duration;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn logins_racing_revoke_all_leave_no_live_session() {
+        let store = tower_vigil_tests::fixtures::memory();
+        super::logins_racing_revoke_all_leave_no_live_session(store, Duration::from_secs(60)).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_writes_to_different_fields_are_both_kept() {
+        let store = tower_vigil_tests::fixtures::memory();
+        super::concurrent_writes_to_different_fields_are_both_kept(store, Duration::from_secs(60))
+            .await;
+    }
+}

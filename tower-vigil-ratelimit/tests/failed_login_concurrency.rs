@@ -1,0 +1,160 @@
+//! Issue 13, concurrency attacks on failed-login limiting: four layer instances (four app
+//! servers, each on its own connection; one shared `MemoryBackend` on a multi-threaded
+//! runtime) count only 401s against a limit of 10 per minute, and 400 guesses arrive at once.
+//!
+//! - All wrong: exactly 10 reach the handler, whatever the algorithm.
+//! - Wrong guesses mixed with correct logins (200s, refunded): still at most 10 wrong
+//!   guesses reach the handler.
+//!
+//! The clock is frozen (an injected app clock), so every algorithm is exact at one instant.
+
+mod common;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{T0, from_ip};
+use http::{Request, Response, StatusCode};
+use tokio::sync::Barrier;
+use tower::{Layer, ServiceExt, service_fn};
+use tower_vigil_core::RedisBackend;
+use tower_vigil_ratelimit::{Algorithm, Clock, Quota, RateLimitLayer, RateLimitStore};
+use tower_vigil_tests::fixtures;
+
+const LIMIT: u32 = 10;
+const GUESSES: usize = 400;
+
+/// Sends `GUESSES` logins at once over the four stores' layers, one in `correct_every`
+/// correct (0: none); returns how many wrong guesses reached the handler.
+async fn wrong_guesses_run<St: RateLimitStore>(
+    stores: &[St; 4],
+    algorithm: Algorithm,
+    host: u8,
+    correct_every: usize,
+) -> usize {
+    let wrong_run = Arc::new(AtomicUsize::new(0));
+    let handler = {
+        let wrong_run = wrong_run.clone();
+        service_fn(move |req: Request<String>| {
+            let wrong_run = wrong_run.clone();
+            async move {
+                let correct = req.headers().contains_key("x-correct");
+                if !correct {
+                    wrong_run.fetch_add(1, Ordering::SeqCst);
+                }
+                // Stay in flight a moment, so the other guesses arrive meanwhile.
+                tokio::task::yield_now().await;
+                let mut res = Response::new(String::new());
+                if !correct {
+                    *res.status_mut() = StatusCode::UNAUTHORIZED;
+                }
+                Ok::<_, Infallible>(res)
+            }
+        })
+    };
+    let services: Vec<_> = stores
+        .iter()
+        .map(|store| {
+            RateLimitLayer::builder(store.clone())
+                .quota(Quota::per_minute(LIMIT))
+                .algorithm(algorithm)
+                .clock(Clock::custom(|| T0 + 17_000_000))
+                .charge_when(|status| status == StatusCode::UNAUTHORIZED)
+                .build()
+                .unwrap()
+                .layer(handler.clone())
+        })
+        .collect();
+    let barrier = Arc::new(Barrier::new(GUESSES));
+    let tasks: Vec<_> = (0..GUESSES)
+        .map(|i| {
+            let (svc, barrier) = (services[i % 4].clone(), barrier.clone());
+            let mut req = from_ip(&format!("198.51.100.{host}"));
+            if correct_every > 0 && i % correct_every == 0 {
+                req.headers_mut().insert("x-correct", "1".parse().unwrap());
+            }
+            tokio::spawn(async move {
+                barrier.wait().await;
+                svc.oneshot(req).await.unwrap().status()
+            })
+        })
+        .collect();
+    for task in tasks {
+        let status = task.await.unwrap();
+        assert!([200, 401, 429].contains(&status.as_u16()), "{status}");
+    }
+    wrong_run.load(Ordering::SeqCst)
+}
+
+async fn four_instances_let_exactly_the_limit_of_wrong_guesses_through<St: RateLimitStore>(
+    stores: [St; 4],
+) {
+    for (host, algorithm) in (1u8..).zip(Algorithm::ALL) {
+        let run = wrong_guesses_run(&stores, algorithm, host, 0).await;
+        assert_eq!(run, LIMIT as usize, "{algorithm}");
+    }
+}
+
+async fn correct_logins_mixed_in_never_make_room_for_more_guesses<St: RateLimitStore>(
+    stores: [St; 4],
+) {
+    for (host, algorithm) in (101u8..).zip(Algorithm::ALL) {
+        let run = wrong_guesses_run(&stores, algorithm, host, 4).await;
+        assert!(
+            (1..=LIMIT as usize).contains(&run),
+            "{algorithm}: {run} wrong guesses ran"
+        );
+    }
+}
+
+/// Four connections under one prefix: four instances of a service.
+async fn instances(urls: &[String], cluster: bool) -> [RedisBackend; 4] {
+    let prefix = fixtures::unique_prefix();
+    let mut out = Vec::new();
+    for _ in 0..4 {
+        let builder = if cluster {
+            RedisBackend::cluster_builder(urls).unwrap()
+        } else {
+            RedisBackend::builder(&urls[0]).unwrap()
+        };
+        let backend = builder
+            .prefix(&prefix)
+            .unwrap()
+            .timeout(fixtures::TEST_TIMEOUT)
+            .connect()
+            .await
+            .unwrap();
+        out.push(backend);
+    }
+    out.try_into().unwrap()
+}
+
+macro_rules! on_every_backend {
+    ($($case:ident),* $(,)?) => {$(
+        mod $case {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn memory() {
+                let m = tower_vigil_tests::fixtures::memory();
+                super::$case([m.clone(), m.clone(), m.clone(), m]).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn redis() {
+                let url = tower_vigil_tests::fixtures::shared_server().url();
+                super::$case(super::instances(&[url], false).await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn cluster() {
+                let urls = tower_vigil_tests::fixtures::shared_cluster().urls();
+                super::$case(super::instances(&urls, true).await).await;
+            }
+        }
+    )*};
+}
+
+on_every_backend!(
+    four_instances_let_exactly_the_limit_of_wrong_guesses_through,
+    correct_logins_mixed_in_never_make_room_for_more_guesses,
+);
