@@ -1,31 +1,15 @@
-//! The [`Backend`] conformance suite, written once and run on every backend.
-//!
-//! Each case is a generic async function; [`backend_conformance!`](crate::backend_conformance)
-//! turns the list into one `#[tokio::test]` per case and backend (memory with tokio's paused
-//! clock, standalone Redis, Redis Cluster). A third-party backend can run the same cases.
-//!
-//! Waits use `tokio::time::sleep`: instant on the paused clock, real time on Redis, where TTLs
-//! are kept short.
+//! Key-value primitives: get/set/delete, TTLs and expiry, `set_nx`, owner-checked delete and
+//! extend, counters, sets, hashes, wrong types, and absurd TTLs.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::time::sleep;
 use tower_vigil_core::backend::MAX_TTL;
-use tower_vigil_core::{Backend, Lock, SubscriptionEvent, health};
+use tower_vigil_core::{Backend, Lock};
 
-use crate::stalling::Stalling;
-
-const LONG: Duration = Duration::from_secs(60);
-const SHORT: Duration = Duration::from_millis(200);
-const PAST_SHORT: Duration = Duration::from_millis(350);
-
-fn b(s: &'static str) -> Bytes {
-    Bytes::from_static(s.as_bytes())
-}
+use super::{LONG, PAST_SHORT, SHORT, b};
 
 /// get, set, overwrite and delete.
 pub async fn get_set_delete<B: Backend>(backend: B) {
@@ -290,184 +274,6 @@ pub async fn wrong_type_is_an_error<B: Backend>(backend: B) {
     assert_eq!(backend.hash_get("typed", "f").await.unwrap(), Some(b("v")));
 }
 
-/// Published messages reach every subscriber of the channel, in order, and no other channel.
-pub async fn pubsub_delivers_in_order<B: Backend>(backend: B) {
-    let mut first = backend.subscribe("events").await.unwrap();
-    let mut second = backend.subscribe("events").await.unwrap();
-    let mut other = backend.subscribe("other").await.unwrap();
-    for i in 0..3 {
-        backend
-            .publish("events", Bytes::from(format!("m{i}")))
-            .await
-            .unwrap();
-    }
-    for sub in [&mut first, &mut second] {
-        for i in 0..3 {
-            let event = tokio::time::timeout(Duration::from_secs(5), sub.next())
-                .await
-                .expect("a message within 5 s");
-            assert_eq!(
-                event,
-                Some(SubscriptionEvent::Message(Bytes::from(format!("m{i}"))))
-            );
-        }
-    }
-    assert!(
-        tokio::time::timeout(Duration::from_millis(200), other.next())
-            .await
-            .is_err(),
-        "nothing on another channel"
-    );
-}
-
-/// `acquire_lease`: one holder at a time; fencing tokens strictly increase.
-pub async fn leases_and_fencing_tokens<B: Backend>(backend: B) {
-    let first = backend
-        .acquire_lease("lock:{r}", "lock:{r}:fence", b"a", LONG)
-        .await
-        .unwrap()
-        .expect("free");
-    assert_eq!(
-        backend
-            .acquire_lease("lock:{r}", "lock:{r}:fence", b"b", LONG)
-            .await
-            .unwrap(),
-        None
-    );
-    assert!(backend.compare_and_delete("lock:{r}", b"a").await.unwrap());
-    let second = backend
-        .acquire_lease("lock:{r}", "lock:{r}:fence", b"b", SHORT)
-        .await
-        .unwrap()
-        .expect("free again");
-    assert!(second > first);
-    sleep(PAST_SHORT).await;
-    let third = backend
-        .acquire_lease("lock:{r}", "lock:{r}:fence", b"c", LONG)
-        .await
-        .unwrap()
-        .expect("the lease lapsed");
-    assert!(third > second);
-    // The fence survives deletion of the fence key: tokens are floored by the clock.
-    backend.delete("lock:{r}:fence").await.unwrap();
-    backend.delete("lock:{r}").await.unwrap();
-    let fourth = backend
-        .acquire_lease("lock:{r}", "lock:{r}:fence", b"d", LONG)
-        .await
-        .unwrap()
-        .expect("free");
-    assert!(fourth > third, "{fourth} > {third}");
-}
-
-/// `Lock` under contention: no two holders overlap and fencing tokens increase in the order
-/// the lock was held.
-pub async fn lock_is_exclusive_under_contention<B: Backend>(backend: B) {
-    let lock = Lock::new(backend, "contended", Duration::from_secs(10)).unwrap();
-    let held = Arc::new(AtomicBool::new(false));
-    let entries = Arc::new(AtomicUsize::new(0));
-    let tokens = Arc::new(parking_lot::Mutex::new(Vec::new()));
-    let tasks: Vec<_> = (0..8)
-        .map(|_| {
-            let (lock, held, entries, tokens) =
-                (lock.clone(), held.clone(), entries.clone(), tokens.clone());
-            tokio::spawn(async move {
-                for _ in 0..5 {
-                    let guard = lock
-                        .acquire(Duration::from_secs(30))
-                        .await
-                        .unwrap()
-                        .expect("acquired within 30 s");
-                    assert!(!held.swap(true, Ordering::SeqCst), "two holders at once");
-                    tokens.lock().push(guard.fencing_token());
-                    tokio::task::yield_now().await;
-                    sleep(Duration::from_millis(1)).await;
-                    held.store(false, Ordering::SeqCst);
-                    entries.fetch_add(1, Ordering::SeqCst);
-                    assert!(guard.release().await.unwrap(), "still the owner");
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
-    assert_eq!(entries.load(Ordering::SeqCst), 40);
-    let tokens = tokens.lock().clone();
-    assert!(
-        tokens.windows(2).all(|w| w[0] < w[1]),
-        "fencing tokens strictly increase in holding order: {tokens:?}"
-    );
-}
-
-/// A lock whose lease is taken away is reported lost by the watchdog; a released or dropped
-/// guard frees the lock; a stale holder cannot release the new holder's lock.
-pub async fn lock_loss_is_signalled<B: Backend>(backend: B) {
-    let lease = Duration::from_millis(300);
-    let lock = Lock::new(backend.clone(), "watched", lease).unwrap();
-    let mut guard = lock.try_acquire().await.unwrap().expect("free");
-    guard.start_watchdog();
-    // The watchdog keeps it alive past several leases.
-    sleep(lease * 3).await;
-    assert!(!guard.is_lost());
-    assert!(lock.try_acquire().await.unwrap().is_none(), "still held");
-    // Someone removes the lease (as an expiry during a long pause would).
-    assert!(backend.delete("lock:{watched}").await.unwrap());
-    tokio::time::timeout(Duration::from_secs(5), guard.lost())
-        .await
-        .expect("loss reported within 5 s");
-    assert!(guard.is_lost());
-    let thief = lock.try_acquire().await.unwrap().expect("free after loss");
-    assert!(
-        !guard.release().await.unwrap(),
-        "a stale holder cannot release"
-    );
-    assert!(
-        lock.try_acquire().await.unwrap().is_none(),
-        "the thief still holds it"
-    );
-    drop(thief);
-    // Drop releases in the background.
-    let mut freed = false;
-    for _ in 0..50 {
-        if let Some(g) = lock.try_acquire().await.unwrap() {
-            freed = true;
-            g.release().await.unwrap();
-            break;
-        }
-        sleep(Duration::from_millis(20)).await;
-    }
-    assert!(freed, "a dropped guard releases the lock");
-}
-
-/// A lock whose renewals stop getting through (the calls hang until a timeout longer than the
-/// lease) is reported lost by the lease's deadline, counted from the last renewal that
-/// succeeded, not when a failing call finally returns (issue 12, item 17).
-pub async fn lock_loss_is_signalled_within_the_lease<B: Backend>(backend: B) {
-    let lease = Duration::from_secs(1);
-    let stalling = Stalling::new(backend);
-    let lock = Lock::new(stalling.clone(), "deadline", lease).unwrap();
-    let mut guard = lock.try_acquire().await.unwrap().expect("free");
-    guard.start_watchdog();
-    // Renewals keep it past two leases.
-    sleep(lease * 2 + lease / 2).await;
-    assert!(!guard.is_lost());
-    // From here every renewal hangs three leases, then times out.
-    stalling.stall_renewals(lease * 3);
-    let stalled = tokio::time::Instant::now();
-    tokio::time::timeout(Duration::from_secs(10), guard.lost())
-        .await
-        .expect("loss reported within 10 s");
-    let took = stalled.elapsed();
-    // The last good renewal started less than a third of a lease before the stall, so the
-    // deadline falls between 2/3 of a lease and one lease after it (less the drift allowance);
-    // 200 ms of slack for a loaded machine on a real server.
-    assert!(
-        took <= lease + Duration::from_millis(200),
-        "lost after {took:?}"
-    );
-    assert!(took >= lease / 2, "lost too early: {took:?}");
-}
-
 /// No TTL, however absurd, panics or overflows: each is capped at `MAX_TTL` (issue 12, item 17).
 pub async fn absurd_ttls_are_capped<B: Backend>(backend: B) {
     let max = Duration::MAX;
@@ -505,55 +311,4 @@ pub async fn absurd_ttls_are_capped<B: Backend>(backend: B) {
     let lock = Lock::new(backend, "r", LONG).unwrap();
     let guard = lock.acquire(max).await.unwrap().expect("free");
     guard.release().await.unwrap();
-}
-
-/// Health: connected, with a latency, memory figure and key count.
-pub async fn health_reports_a_live_backend<B: Backend>(backend: B) {
-    backend.set("present", b("x"), LONG).await.unwrap();
-    let ping = backend.ping().await.unwrap();
-    assert!(ping < Duration::from_secs(5));
-    let info = backend.info().await.unwrap();
-    assert!(info.key_count >= 1);
-    assert!(info.used_memory > 0);
-    assert!(!info.used_memory_human.is_empty());
-    let report = health::check(&backend).await;
-    assert!(report.is_healthy(), "{report:?}");
-    assert_eq!(report.backend, backend.kind());
-    let json = serde_json::to_value(&report).unwrap();
-    assert_eq!(json["status"], "healthy");
-    assert_eq!(json["connected"], true);
-    assert!(json["latencyMs"].is_number());
-    assert!(json["usedMemory"].is_string());
-    assert!(json["keyCount"].is_number());
-}
-
-/// Generates one test per case and backend: `memory::case`, `redis::case`, `cluster::case`.
-#[macro_export]
-macro_rules! backend_conformance {
-    ($($case:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(start_paused = true)]
-                async fn $case() {
-                    $crate::conformance::$case($crate::fixtures::memory()).await;
-                }
-            )*
-        }
-        mod redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    $crate::conformance::$case($crate::fixtures::redis().await).await;
-                }
-            )*
-        }
-        mod cluster {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    $crate::conformance::$case($crate::fixtures::cluster().await).await;
-                }
-            )*
-        }
-    };
 }
