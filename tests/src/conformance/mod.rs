@@ -1,4 +1,4 @@
-//! The [`Backend`] conformance suite, written once and run on every backend.
+//! The [`Backend`](tower_vigil_core::Backend) conformance suite, written once and run on every backend.
 //!
 //! Each case is a generic async function; [`backend_conformance!`](crate::backend_conformance)
 //! turns the list into one `#[tokio::test]` per case and backend (memory with tokio's paused
@@ -7,8 +7,8 @@
 //! Waits use `tokio::time::sleep`: instant on the paused clock, real time on Redis, where TTLs
 //! are kept short.
 //!
-//! The cases are filed by what they exercise: [`primitives`] (keys, TTLs, counters, sets,
-//! hashes), [`pubsub`], [`leases`] (leases, fencing tokens and `Lock`) and [`health`].
+//! The cases are filed by what they exercise: `primitives` (keys, TTLs, counters, sets,
+//! hashes), `pubsub`, `leases` (leases, fencing tokens and `Lock`) and `health`.
 
 mod health;
 mod leases;
