@@ -114,7 +114,8 @@
 //! ## Metrics
 //!
 //! Counters under `vigil_apikey_*` (see [`metrics`]): L1 hits, L2 hits, negative hits,
-//! invalidations and `vigil_apikey_store_lookups_total`, plus backend errors and stale serves.
+//! invalidations, key-store lookups, backend errors and stale serves, plus a latency histogram
+//! of backend calls and key-store lookups. Building a cache registers their descriptions.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

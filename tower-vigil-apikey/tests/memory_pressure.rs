@@ -8,7 +8,7 @@
 mod common;
 
 use common::{TestStore, add_key, cache};
-use tower_vigil_apikey::metrics::{BACKEND_ERRORS, L2_HITS};
+use tower_vigil_apikey::metrics::{BACKEND_ERRORS_TOTAL, L2_HITS_TOTAL};
 use tower_vigil_apikey::{ApiKeyData, RejectionKind};
 use tower_vigil_core::RedisBackend;
 use tower_vigil_tests::metrics::Counters;
@@ -32,14 +32,14 @@ async fn full_redis_neither_fails_nor_resurrects_keys(backend: RedisBackend, pre
     assert_eq!(pressure.exhaust(), Filled::Refused);
 
     // The fill fails; the request does not.
-    let before = counters.get(BACKEND_ERRORS);
+    let before = counters.get(BACKEND_ERRORS_TOTAL);
     assert_eq!(
         first.authenticate(FRESH).await.unwrap().data().id,
         "k-fresh"
     );
     assert_eq!(store.lookups(), 2);
     assert_eq!(
-        counters.get(BACKEND_ERRORS),
+        counters.get(BACKEND_ERRORS_TOTAL),
         before + 1,
         "the fill error is counted"
     );
@@ -64,11 +64,11 @@ async fn full_redis_neither_fails_nor_resurrects_keys(backend: RedisBackend, pre
         lookups + 1,
         "the failed fill stored nothing"
     );
-    let hits = counters.get(L2_HITS);
+    let hits = counters.get(L2_HITS_TOTAL);
     let fourth = cache(backend, &store).await;
     assert!(fourth.authenticate(FRESH).await.is_ok());
     assert_eq!(
-        counters.get(L2_HITS),
+        counters.get(L2_HITS_TOTAL),
         hits + 1,
         "filled once memory was freed"
     );

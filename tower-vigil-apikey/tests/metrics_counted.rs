@@ -46,23 +46,23 @@ fn each_tier_is_counted() {
         a.invalidate_key(KEY).await.unwrap();
     });
     assert_eq!(
-        counts.get(names::STORE_LOOKUPS),
+        counts.get(names::STORE_LOOKUPS_TOTAL),
         2,
         "KEY and UNKNOWN once each"
     );
     assert_eq!(
-        counts.get(names::L1_HITS),
+        counts.get(names::L1_HITS_TOTAL),
         2,
         "second KEY and second UNKNOWN on a"
     );
-    assert_eq!(counts.get(names::L2_HITS), 2, "KEY and UNKNOWN on b");
+    assert_eq!(counts.get(names::L2_HITS_TOTAL), 2, "KEY and UNKNOWN on b");
     assert_eq!(
-        counts.get(names::NEGATIVE_HITS),
+        counts.get(names::NEGATIVE_HITS_TOTAL),
         2,
         "UNKNOWN from a's L1 and from L2 on b"
     );
-    assert_eq!(counts.get(names::INVALIDATIONS), 1);
-    assert_eq!(counts.get(names::BACKEND_ERRORS), 0);
+    assert_eq!(counts.get(names::INVALIDATIONS_TOTAL), 1);
+    assert_eq!(counts.get(names::BACKEND_ERRORS_TOTAL), 0);
 }
 
 #[test]
@@ -92,7 +92,7 @@ fn concurrent_revalidations_of_a_hot_key_are_coalesced() {
     });
     // The first request's read is already under way when the others arrive; the second
     // read serves every request that queued behind the first.
-    let reads = counts.get(names::L2_HITS);
+    let reads = counts.get(names::L2_HITS_TOTAL);
     assert!(
         (1..=3).contains(&reads),
         "{reads} L2 reads for 50 concurrent requests"
@@ -128,10 +128,10 @@ fn a_failed_backend_is_skipped_for_a_while() {
     });
     // One failure opens the pause; the requests after it do not wait on the dead backend.
     // (Two if the machine stalled past the 1 s pause in between.)
-    let errors = counts.get(names::BACKEND_ERRORS);
+    let errors = counts.get(names::BACKEND_ERRORS_TOTAL);
     assert!(
         (1..=2).contains(&errors),
         "{errors} backend errors for 20 requests"
     );
-    assert_eq!(counts.get(names::STALE_SERVED), 20);
+    assert_eq!(counts.get(names::STALE_SERVED_TOTAL), 20);
 }

@@ -16,6 +16,7 @@ use tower_service::Service;
 use tower_vigil_core::http::ResponseBody;
 
 use crate::body::RequestBody;
+use crate::metrics::{op, timed};
 use crate::response::{Rejection, ResponseForRejection};
 use crate::shared::{Answer, Shared, reject};
 use crate::store::IdempotencyStore;
@@ -115,9 +116,11 @@ async fn record<St: IdempotencyStore, R>(
         }
         Outcome::Record(record) => record,
     };
-    match store
-        .complete(key, owner.as_bytes(), record, config.ttl)
-        .await
+    match timed(
+        op::COMPLETE,
+        store.complete(key, owner.as_bytes(), record, config.ttl),
+    )
+    .await
     {
         Ok(true) => {
             crate::metrics::stored();
@@ -128,7 +131,7 @@ async fn record<St: IdempotencyStore, R>(
             false
         }
         Err(e) => {
-            crate::metrics::backend_error(config.failure_policy);
+            crate::metrics::backend_error(config.failure_policy, &e);
             tracing::warn!(error = %e, "storing the idempotent outcome failed; freeing the key");
             // Best effort: if the write did land, the record is kept (release only
             // deletes an in-flight marker); if the store is down, the lease lapses.
@@ -139,7 +142,7 @@ async fn record<St: IdempotencyStore, R>(
 }
 
 async fn release<St: IdempotencyStore>(store: &St, key: &str, owner: &str) {
-    if let Err(e) = store.release(key, owner.as_bytes()).await {
+    if let Err(e) = timed(op::RELEASE, store.release(key, owner.as_bytes())).await {
         tracing::warn!(error = %e, "releasing an idempotency key failed; its lease will lapse");
     }
 }
@@ -153,7 +156,7 @@ fn announce<St: IdempotencyStore, R>(shared: &Arc<Shared<St, R>>, key: &str) {
     let store = shared.store.clone();
     let key = key.to_owned();
     tokio::spawn(async move {
-        if let Err(e) = store.announce(&key).await {
+        if let Err(e) = timed(op::ANNOUNCE, store.announce(&key)).await {
             tracing::debug!(error = %e, "announcing a settled idempotency key failed");
         }
     });
@@ -177,7 +180,12 @@ async fn renew<St: IdempotencyStore>(
             tracing::warn!("idempotent handler exceeded its maximum hold; lease not renewed");
             return;
         }
-        match store.extend(key, owner.as_bytes(), lease.min(left)).await {
+        match timed(
+            op::EXTEND,
+            store.extend(key, owner.as_bytes(), lease.min(left)),
+        )
+        .await
+        {
             Ok(true) => {}
             Ok(false) => {
                 tracing::warn!("idempotency lease lost while the handler runs");

@@ -19,6 +19,7 @@ use crate::body::{IdempotencyBody, RequestBody};
 use crate::capture;
 use crate::fingerprint::{Fingerprint, store_key};
 use crate::key::IdempotencyKey;
+use crate::metrics::{op, timed};
 use crate::record::Record;
 use crate::response::{Rejection, ResponseForRejection};
 use crate::shared::{Answer, Shared, reject};
@@ -78,10 +79,13 @@ where
     let mut poll = FIRST_POLL;
     let mut announcements = None;
     loop {
-        let claim = shared
-            .store
-            .claim(&key, &fingerprint, owner.as_bytes(), config.lease)
-            .await;
+        let claim = crate::metrics::timed(
+            crate::metrics::op::CLAIM,
+            shared
+                .store
+                .claim(&key, &fingerprint, owner.as_bytes(), config.lease),
+        )
+        .await;
         match claim {
             Ok(Claim::Acquired) => {
                 return crate::execute::run(inner, shared.clone(), req, key, owner, grpc).await;
@@ -117,7 +121,7 @@ where
             }
             Err(e) => {
                 release_unknown_claim(&shared.store, &key, &owner);
-                crate::metrics::backend_error(config.failure_policy);
+                crate::metrics::backend_error(config.failure_policy, &e);
                 if config.failure_policy == FailurePolicy::Open {
                     tracing::warn!(error = %e, "idempotency store failed; running the request without it");
                     return pass(inner, req).await;
@@ -140,7 +144,7 @@ fn release_unknown_claim<St: IdempotencyStore>(store: &St, key: &str, owner: &st
     };
     let (store, key, owner) = (store.clone(), key.to_owned(), owner.to_owned());
     handle.spawn(async move {
-        if let Err(e) = store.release(&key, owner.as_bytes()).await {
+        if let Err(e) = timed(op::RELEASE, store.release(&key, owner.as_bytes())).await {
             tracing::warn!(error = %e, "releasing a failed idempotency claim failed; its lease will lapse");
         }
     });

@@ -51,6 +51,9 @@ impl<St: IdempotencyStore> IdempotencyLayer<St> {
     /// lease renewed for at most 10 minutes, records kept 24 h, 1 MiB request and response
     /// limits, fail closed (503), 409 on a request in flight.
     pub fn new(store: St) -> Self {
+        // Every layer, not once per process: a recorder installed after an earlier layer
+        // still gets its HELP lines, and a few describe calls cost nothing at startup.
+        crate::metrics::describe();
         Self {
             store,
             config: Config::default(),

@@ -84,10 +84,10 @@
 //!
 //! # Metrics
 //!
-//! `vigil_idempotency_replays_total`, `vigil_idempotency_conflicts_total` (409 in flight),
-//! `vigil_idempotency_not_replayable_total` (409 completed, not replayable),
-//! `vigil_idempotency_mismatches_total` (422), `vigil_idempotency_stored_total` and
-//! `vigil_idempotency_backend_errors_total` (label `policy`), through the `metrics` facade.
+//! Replays, conflicts (409 in flight), records not replayable (409 completed), mismatches
+//! (422), stored responses, store failures (labels `failure_policy`, `kind`) and a latency
+//! histogram of store calls (label `op`), through the `metrics` facade: the names and their
+//! descriptions are in [`metrics`].
 //!
 //! [draft-ietf-httpapi-idempotency-key-header]: https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/
 #![forbid(unsafe_code)]
@@ -102,7 +102,7 @@ mod flow;
 mod future;
 pub mod key;
 mod layer;
-mod metrics;
+pub mod metrics;
 pub mod record;
 mod response;
 mod service;

@@ -1,26 +1,121 @@
-//! The layer's counters, through the `metrics` facade.
+//! Every metric this crate records, with its description, through the [`metrics`] facade:
+//! install any `metrics` recorder (Prometheus exporter, statsd, ...) and these appear.
+//! [`IdempotencyLayer::new`](crate::IdempotencyLayer::new) calls [`describe`], so a `/metrics`
+//! exporter prints a `# HELP` line for each.
+//!
+//! Labels are named as in every tower-vigil crate: `failure_policy` (`open`, `closed`),
+//! `kind` (a backend error's kind), `op` (the store call: `claim`, `complete`, `release`,
+//! `extend`, `announce`).
+//!
+//! ```
+//! use tower_vigil_idempotency::metrics;
+//!
+//! assert_eq!(metrics::REPLAYS_TOTAL, "vigil_idempotency_replays_total");
+//! assert!(metrics::ALL.iter().all(|(name, _)| name.starts_with("vigil_idempotency_")));
+//! ```
+
+use std::future::Future;
+use std::time::Instant;
+
+use metrics::Unit;
+use tower_vigil_core::{BackendError, FailurePolicy};
+
+/// Requests answered from a stored response.
+pub const REPLAYS_TOTAL: &str = "vigil_idempotency_replays_total";
+/// Requests answered 409 because the same key is in flight.
+pub const CONFLICTS_TOTAL: &str = "vigil_idempotency_conflicts_total";
+/// Requests answered 422 because the key was used with another request.
+pub const MISMATCHES_TOTAL: &str = "vigil_idempotency_mismatches_total";
+/// Responses stored for replay.
+pub const STORED_TOTAL: &str = "vigil_idempotency_stored_total";
+/// Store calls that failed (labels `failure_policy`, `kind`).
+pub const BACKEND_ERRORS_TOTAL: &str = "vigil_idempotency_backend_errors_total";
+/// Stored records that could not be replayed.
+pub const NOT_REPLAYABLE_TOTAL: &str = "vigil_idempotency_not_replayable_total";
+/// Seconds each store call took, failed ones included (label `op`).
+pub const BACKEND_DURATION_SECONDS: &str = "vigil_idempotency_backend_duration_seconds";
+
+/// Every metric this crate records, with the description [`describe`] registers for it.
+pub const ALL: [(&str, &str); 7] = [
+    (
+        REPLAYS_TOTAL,
+        "Idempotent requests answered from a stored response.",
+    ),
+    (
+        CONFLICTS_TOTAL,
+        "Idempotent requests rejected because the key is in flight.",
+    ),
+    (
+        MISMATCHES_TOTAL,
+        "Idempotency keys reused with a different request.",
+    ),
+    (STORED_TOTAL, "Idempotent responses stored for replay."),
+    (BACKEND_ERRORS_TOTAL, "Idempotency store calls that failed."),
+    (
+        NOT_REPLAYABLE_TOTAL,
+        "Stored idempotent responses that could not be replayed.",
+    ),
+    (
+        BACKEND_DURATION_SECONDS,
+        "Duration of idempotency store calls.",
+    ),
+];
+
+/// Registers the description (and unit) of every metric in [`ALL`] with the current recorder,
+/// so an exporter prints its `# HELP` line. Building a layer calls it; call it yourself when
+/// you install the recorder after building layers. Idempotent.
+pub fn describe() {
+    for (name, help) in ALL {
+        if name == BACKEND_DURATION_SECONDS {
+            metrics::describe_histogram!(name, Unit::Seconds, help);
+        } else {
+            metrics::describe_counter!(name, Unit::Count, help);
+        }
+    }
+}
+
+/// The store calls [`timed`] names in its `op` label.
+pub(crate) mod op {
+    pub(crate) const CLAIM: &str = "claim";
+    pub(crate) const COMPLETE: &str = "complete";
+    pub(crate) const RELEASE: &str = "release";
+    pub(crate) const EXTEND: &str = "extend";
+    pub(crate) const ANNOUNCE: &str = "announce";
+}
 
 pub(crate) fn replay() {
-    metrics::counter!("vigil_idempotency_replays_total").increment(1);
+    metrics::counter!(REPLAYS_TOTAL).increment(1);
 }
 
 pub(crate) fn conflict() {
-    metrics::counter!("vigil_idempotency_conflicts_total").increment(1);
+    metrics::counter!(CONFLICTS_TOTAL).increment(1);
 }
 
 pub(crate) fn mismatch() {
-    metrics::counter!("vigil_idempotency_mismatches_total").increment(1);
+    metrics::counter!(MISMATCHES_TOTAL).increment(1);
 }
 
 pub(crate) fn stored() {
-    metrics::counter!("vigil_idempotency_stored_total").increment(1);
+    metrics::counter!(STORED_TOTAL).increment(1);
 }
 
-pub(crate) fn backend_error(policy: tower_vigil_core::FailurePolicy) {
-    metrics::counter!("vigil_idempotency_backend_errors_total", "policy" => policy.as_str())
-        .increment(1);
+pub(crate) fn backend_error(failure_policy: FailurePolicy, e: &BackendError) {
+    metrics::counter!(
+        BACKEND_ERRORS_TOTAL,
+        "failure_policy" => failure_policy.as_str(),
+        "kind" => e.kind().to_string(),
+    )
+    .increment(1);
 }
 
 pub(crate) fn not_replayable() {
-    metrics::counter!("vigil_idempotency_not_replayable_total").increment(1);
+    metrics::counter!(NOT_REPLAYABLE_TOTAL).increment(1);
+}
+
+/// Runs one store call, recording how long it took under `op`.
+pub(crate) async fn timed<T>(op: &'static str, call: impl Future<Output = T>) -> T {
+    let started = Instant::now();
+    let out = call.await;
+    metrics::histogram!(BACKEND_DURATION_SECONDS, "op" => op).record(started.elapsed());
+    out
 }

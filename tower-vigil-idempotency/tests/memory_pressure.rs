@@ -111,7 +111,10 @@ async fn full_redis_never_loses_an_outcome_silently(backend: RedisBackend, press
         StatusCode::CREATED
     );
     assert_eq!(runs.get(), 2);
-    assert_eq!(counters.get("vigil_idempotency_backend_errors_total"), 2);
+    assert_eq!(
+        counters.get(tower_vigil_idempotency::metrics::BACKEND_ERRORS_TOTAL),
+        2
+    );
 
     // Memory freed: a retry of the request answered during the fill replays it.
     pressure.relieve();

@@ -84,7 +84,6 @@ impl StdError for SessionError {
 
 impl From<BackendError> for SessionError {
     fn from(e: BackendError) -> Self {
-        metrics::counter!("vigil_session_errors_total").increment(1);
         Self::new(SessionErrorKind::Backend, e)
     }
 }

@@ -46,8 +46,9 @@
 //! # }
 //! ```
 //!
-//! Metrics (through the `metrics` facade): `vigil_session_loads_total`,
-//! `vigil_session_saves_total`, `vigil_session_refreshes_total`, `vigil_session_errors_total`.
+//! Metrics (through the `metrics` facade): loads, saves, refreshes, destroys, revocations,
+//! store failures and a latency histogram of store calls; the names and their descriptions
+//! are in [`metrics`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -62,6 +63,7 @@ mod error;
 pub mod extract;
 pub mod layer;
 mod manager;
+pub mod metrics;
 pub mod session;
 pub mod store;
 pub mod token;

@@ -110,7 +110,7 @@ impl SessionManager {
             store.index_remove(&index, &ended).await?;
         }
         let revoked = ended.len() as u64;
-        metrics::counter!("vigil_session_saves_total").increment(revoked);
+        crate::metrics::revoked(revoked);
         Ok(revoked)
     }
 
@@ -137,6 +137,7 @@ impl SessionManager {
             store
                 .index_remove(&user_index_key(user_id), &[id_hash.to_owned()])
                 .await?;
+            crate::metrics::revoked(1);
         }
         Ok(revoked)
     }

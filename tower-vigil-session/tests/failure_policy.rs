@@ -10,7 +10,8 @@ use tower_vigil_session::{SessionLayer, SessionRejectionKind};
 use tower_vigil_tests::RedisServer;
 use tower_vigil_tests::fixtures::unique_prefix;
 
-use common::App;
+use common::{App, Counts};
+use tower_vigil_session::metrics::BACKEND_ERRORS_TOTAL;
 
 async fn backend(server: &RedisServer) -> RedisBackend {
     RedisBackend::builder(&server.url())
@@ -25,6 +26,8 @@ async fn backend(server: &RedisServer) -> RedisBackend {
 
 #[tokio::test]
 async fn backend_down_is_503_only_for_requests_that_use_the_session() {
+    let counts = Counts::default();
+    let _guard = counts.install();
     let mut server = RedisServer::start();
     let store = backend(&server).await;
     let app = App::new(SessionLayer::new(store.clone()));
@@ -38,9 +41,16 @@ async fn backend_down_is_503_only_for_requests_that_use_the_session() {
         let r = app.send("/noop", token).await;
         assert_eq!((r.status.as_u16(), r.body.as_str()), (200, "noop"));
     }
+    assert_eq!(
+        counts.get(BACKEND_ERRORS_TOTAL),
+        0,
+        "no store call, no failure"
+    );
     // A read needs the backend: 503 problem+json, whatever the handler answered.
     let r = app.send("/get/a", Some(&t)).await;
     assert_eq!(r.status, 503, "{r:?}");
+    // Counted once, at the failed store call, however often the error is converted.
+    assert_eq!(counts.get(BACKEND_ERRORS_TOTAL), 1);
     assert_eq!(r.headers["content-type"], "application/problem+json");
     assert_eq!(r.headers["retry-after"], "1");
     assert_eq!(

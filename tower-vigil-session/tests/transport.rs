@@ -27,7 +27,7 @@ async fn signed_cookies_refuse_tampering_and_rotate_keys() {
     assert_eq!((token.len(), sig.len()), (65, 43));
     assert_eq!(v1.send("/get/a", Some(&signed)).await.body, "1");
 
-    let loads = counts.get("vigil_session_loads_total");
+    let loads = counts.get(tower_vigil_session::metrics::LOADS_TOTAL);
     let mut flipped = signed.clone().into_bytes();
     let last = flipped.len() - 1;
     flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
@@ -41,7 +41,7 @@ async fn signed_cookies_refuse_tampering_and_rotate_keys() {
         assert_eq!((r.status.as_u16(), r.body.as_str()), (200, "null"), "{bad}");
     }
     assert_eq!(
-        counts.get("vigil_session_loads_total"),
+        counts.get(tower_vigil_session::metrics::LOADS_TOTAL),
         loads,
         "unsigned tokens never reach the backend"
     );
@@ -123,10 +123,10 @@ async fn eager_principal_puts_the_user_in_extensions() {
     assert_eq!(app.send("/principal", Some(&t)).await.body, "erin");
     let anon = app.new_session("a", "1").await;
     assert_eq!(app.send("/principal", Some(&anon)).await.body, "");
-    let loads = counts.get("vigil_session_loads_total");
+    let loads = counts.get(tower_vigil_session::metrics::LOADS_TOTAL);
     assert_eq!(app.send("/principal", None).await.body, "");
     assert_eq!(
-        counts.get("vigil_session_loads_total"),
+        counts.get(tower_vigil_session::metrics::LOADS_TOTAL),
         loads,
         "no token, no load"
     );

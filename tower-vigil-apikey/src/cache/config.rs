@@ -147,6 +147,9 @@ impl<B: ApiKeyBackend, K: KeyStore> ApiKeyCacheBuilder<B, K> {
     /// The cache. Spawns its invalidation subscriber, so it must be called inside a Tokio
     /// runtime.
     pub fn build(self) -> Result<ApiKeyCache<B, K>, ConfigError> {
+        // Every build, not once per process: a recorder installed after an earlier build
+        // still gets its HELP lines, and a few describe calls cost nothing at startup.
+        crate::metrics::describe();
         // The setters that cannot fail are checked here: an absurd duration would overflow
         // the in-process cache's expiry arithmetic (moka panics past 1000 years).
         zero_or_ttl("l1_ttl", self.config.l1_ttl)?;

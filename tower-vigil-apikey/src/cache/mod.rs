@@ -205,21 +205,25 @@ impl<B: ApiKeyBackend, K: KeyStore> ApiKeyCache<B, K> {
         if !is_key_hash(key_hash) {
             return Ok(());
         }
-        inc(metrics::INVALIDATIONS);
+        inc(metrics::INVALIDATIONS_TOTAL);
         let inner = &self.inner;
         inner.evict_local(key_hash).await;
         let (record, rev) = record::keys(key_hash);
-        let revoked = inner
-            .backend
-            .revoke_record(&record, &rev, inner.config.rev_ttl())
-            .await;
-        let published = inner
-            .backend
-            .publish(
+        let revoked = metrics::timed(
+            metrics::op::REVOKE,
+            inner
+                .backend
+                .revoke_record(&record, &rev, inner.config.rev_ttl()),
+        )
+        .await;
+        let published = metrics::timed(
+            metrics::op::PUBLISH,
+            inner.backend.publish(
                 INVALIDATION_CHANNEL,
                 Bytes::copy_from_slice(key_hash.as_bytes()),
-            )
-            .await;
+            ),
+        )
+        .await;
         revoked?;
         published
     }

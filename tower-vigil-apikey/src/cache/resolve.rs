@@ -69,9 +69,9 @@ impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
     }
 
     fn l1_hit(&self, entry: &Entry<K::Extra>) -> Found<K::Extra> {
-        inc(metrics::L1_HITS);
+        inc(metrics::L1_HITS_TOTAL);
         if entry.found.is_none() {
-            inc(metrics::NEGATIVE_HITS);
+            inc(metrics::NEGATIVE_HITS_TOTAL);
         }
         entry.found.clone()
     }
@@ -174,7 +174,7 @@ impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
             self.config.negative_ttl
         };
         (e.validated_at.elapsed() <= window).then(|| {
-            inc(metrics::STALE_SERVED);
+            inc(metrics::STALE_SERVED_TOTAL);
             Arc::clone(e)
         })
     }
@@ -197,18 +197,19 @@ impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
         }
         let (record_key, rev_key) = record::keys(hash);
         for _ in 0..RACE_ROUNDS {
-            let (cached, rev) = self
-                .backend
-                .read_record(&record_key, &rev_key)
-                .await
-                .map_err(|e| {
-                    self.backend_failed(&e);
-                    FetchError::Backend
-                })?;
+            let (cached, rev) = metrics::timed(
+                metrics::op::READ,
+                self.backend.read_record(&record_key, &rev_key),
+            )
+            .await
+            .map_err(|e| {
+                self.backend_failed(&e);
+                FetchError::Backend
+            })?;
             if let Some(found) = cached.and_then(|b| record::decode::<K::Extra>(&b)) {
-                inc(metrics::L2_HITS);
+                inc(metrics::L2_HITS_TOTAL);
                 if found.is_none() {
-                    inc(metrics::NEGATIVE_HITS);
+                    inc(metrics::NEGATIVE_HITS_TOTAL);
                 }
                 return Ok(Fetched {
                     found: found.map(Authenticated::new),
@@ -228,10 +229,12 @@ impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
                     cacheable: true,
                 });
             };
-            match self
-                .backend
-                .fill_record(&record_key, &rev_key, rev, value, ttl)
-                .await
+            match metrics::timed(
+                metrics::op::FILL,
+                self.backend
+                    .fill_record(&record_key, &rev_key, rev, value, ttl),
+            )
+            .await
             {
                 Ok(true) => {
                     return Ok(Fetched {
@@ -266,7 +269,7 @@ impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
 
     fn backend_failed(&self, e: &BackendError) {
         *self.backend_down_until.lock() = Some(Instant::now() + BACKEND_RETRY_AFTER);
-        inc(metrics::BACKEND_ERRORS);
+        metrics::backend_error(e.kind().to_string());
         tracing::warn!(error = %e, "api-key backend call failed; using the failure policy");
     }
 
@@ -274,8 +277,13 @@ impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
         &self,
         hash: &str,
     ) -> Result<Option<ApiKeyData<K::Extra>>, StoreError> {
-        inc(metrics::STORE_LOOKUPS);
-        match tokio::time::timeout(self.config.store_timeout, self.store.lookup(hash)).await {
+        inc(metrics::STORE_LOOKUPS_TOTAL);
+        match metrics::timed(
+            metrics::op::LOOKUP,
+            tokio::time::timeout(self.config.store_timeout, self.store.lookup(hash)),
+        )
+        .await
+        {
             Ok(Ok(found)) => Ok(found),
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "api-key store lookup failed");

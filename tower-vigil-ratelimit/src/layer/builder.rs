@@ -174,6 +174,9 @@ impl<St: RateLimitStore> RateLimitBuilder<St> {
 
     /// Checks the configuration and builds the layer.
     pub fn build(self) -> Result<RateLimitLayer<St>, ConfigError> {
+        // Every build, not once per process: a recorder installed after an earlier build
+        // still gets its HELP lines, and a dozen describe calls cost nothing at startup.
+        super::metrics::describe();
         let mut policies = Vec::new();
         if let Some(q) = self.quota {
             policies.push(Policy::with_algorithm("default", q, self.algorithm)?);

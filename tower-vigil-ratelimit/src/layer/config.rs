@@ -7,7 +7,7 @@ use tower_vigil_core::{FailurePolicy, MemoryBackend};
 
 use super::deny_cache::DenyCache;
 use super::headers::Headers;
-use super::metrics::{BACKEND_ERRORS_TOTAL, DENY_CACHE_HITS_TOTAL};
+use super::metrics;
 use super::outcome::Outcome;
 use super::response::ResponseForRateLimited;
 use super::{Clock, MissingKey};
@@ -100,14 +100,14 @@ impl<St: RateLimitStore> Config<St> {
         if let Some(cache) = &self.deny_cache
             && let Some(d) = cache.get(key, policies, cost)
         {
-            metrics::counter!(DENY_CACHE_HITS_TOTAL).increment(1);
+            metrics::deny_cache_hit();
             return Checked::Decided(d, Source::DenyCache);
         }
         // Always taken now, whatever the outcome rule: a limit checked before the call and
         // charged after it is passed by every request sent at once (issue 12, item 1).
         // `outcome.rs` gives the cost back once the response says it does not count.
         let req = self.acquire(key, policies, cost, Mode::Acquire);
-        match self.store.acquire(req).await {
+        match metrics::timed(metrics::op::ACQUIRE, self.store.acquire(req)).await {
             Ok(d) => {
                 if !d.allowed()
                     && let Some(cache) = &self.deny_cache
@@ -117,12 +117,7 @@ impl<St: RateLimitStore> Config<St> {
                 Checked::Decided(d, Source::Store)
             }
             Err(e) => {
-                metrics::counter!(
-                    BACKEND_ERRORS_TOTAL,
-                    "failure_policy" => self.failure.as_str(),
-                    "kind" => e.kind().to_string(),
-                )
-                .increment(1);
+                metrics::backend_error(self.failure, &e);
                 tracing::warn!(error = %e, failure_policy = %self.failure, "rate-limit store failed");
                 match (&self.local, self.failure) {
                     (Some(local), _) => match local.acquire(req).await {

@@ -1,11 +1,23 @@
-//! Counter names, through the `metrics` facade: install any `metrics` recorder (Prometheus
-//! exporter, ...) and they appear.
+//! Every metric this crate records, with its description, through the `metrics` facade:
+//! install any `metrics` recorder (Prometheus exporter, ...) and they appear. Building a layer
+//! calls [`describe`], so a `/metrics` exporter prints a `# HELP` line for each.
+//!
+//! Labels are named as in every tower-vigil crate: `policy` (a rate-limit policy's name),
+//! `failure_policy` (`open`, `closed`, `local`), `kind` (a backend error's kind), `op` (the
+//! backend call: `acquire`, `refund`).
 //!
 //! ```
 //! use tower_vigil_ratelimit::layer::metrics;
 //!
 //! assert_eq!(metrics::LIMITED_TOTAL, "vigil_ratelimit_limited_total");
+//! assert!(metrics::ALL.iter().all(|(name, _)| name.starts_with("vigil_ratelimit_")));
 //! ```
+
+use std::future::Future;
+use std::time::Instant;
+
+use metrics::Unit;
+use tower_vigil_core::{BackendError, FailurePolicy};
 
 /// Requests admitted (label `shadow`: `true` when in shadow mode).
 pub const ALLOWED_TOTAL: &str = "vigil_ratelimit_allowed_total";
@@ -24,3 +36,107 @@ pub const UNAVAILABLE_TOTAL: &str = "vigil_ratelimit_unavailable_total";
 pub const DENY_CACHE_HITS_TOTAL: &str = "vigil_ratelimit_deny_cache_hits_total";
 /// Requests whose key could not be extracted (label `action`: `reject`, `allow`, `shared`).
 pub const UNIDENTIFIED_TOTAL: &str = "vigil_ratelimit_unidentified_total";
+/// Seconds each store call took, failed ones included (label `op`: `acquire`, `refund`).
+pub const BACKEND_DURATION_SECONDS: &str = "vigil_ratelimit_backend_duration_seconds";
+
+/// Every metric this crate records, with the description [`describe`] registers for it.
+pub const ALL: [(&str, &str); 8] = [
+    (ALLOWED_TOTAL, "Requests admitted by the rate limiter."),
+    (
+        LIMITED_TOTAL,
+        "Requests over a rate limit, by the first denying policy.",
+    ),
+    (
+        BACKEND_ERRORS_TOTAL,
+        "Rate-limit store calls that failed or timed out.",
+    ),
+    (
+        FAILED_OPEN_TOTAL,
+        "Requests let through undecided because the store failed.",
+    ),
+    (
+        UNAVAILABLE_TOTAL,
+        "Requests answered 503 because the store failed (fail closed).",
+    ),
+    (
+        DENY_CACHE_HITS_TOTAL,
+        "Denials answered from the in-process deny cache.",
+    ),
+    (
+        UNIDENTIFIED_TOTAL,
+        "Requests whose rate-limit key could not be extracted.",
+    ),
+    (
+        BACKEND_DURATION_SECONDS,
+        "Duration of rate-limit store calls.",
+    ),
+];
+
+/// Registers the description (and unit) of every metric in [`ALL`] with the current recorder,
+/// so an exporter prints its `# HELP` line. Building a layer calls it; call it yourself when
+/// you install the recorder after building layers. Idempotent.
+pub fn describe() {
+    for (name, help) in ALL {
+        if name == BACKEND_DURATION_SECONDS {
+            metrics::describe_histogram!(name, Unit::Seconds, help);
+        } else {
+            metrics::describe_counter!(name, Unit::Count, help);
+        }
+    }
+}
+
+/// The store calls [`timed`] names in its `op` label.
+pub(crate) mod op {
+    pub(crate) const ACQUIRE: &str = "acquire";
+    pub(crate) const REFUND: &str = "refund";
+}
+
+/// Counts an admitted request. Literal labels: the macros build those keys without allocating.
+pub(crate) fn allowed(shadow: bool) {
+    if shadow {
+        metrics::counter!(ALLOWED_TOTAL, "shadow" => "true").increment(1);
+    } else {
+        metrics::counter!(ALLOWED_TOTAL, "shadow" => "false").increment(1);
+    }
+}
+
+/// Counts a request over the limit of `policy`.
+pub(crate) fn limited(policy: String, shadow: bool) {
+    let shadow = if shadow { "true" } else { "false" };
+    metrics::counter!(LIMITED_TOTAL, "policy" => policy, "shadow" => shadow).increment(1);
+}
+
+/// Counts a failed store call, by the failure policy then applied and the error's kind.
+pub(crate) fn backend_error(failure_policy: FailurePolicy, e: &BackendError) {
+    metrics::counter!(
+        BACKEND_ERRORS_TOTAL,
+        "failure_policy" => failure_policy.as_str(),
+        "kind" => e.kind().to_string(),
+    )
+    .increment(1);
+}
+
+pub(crate) fn failed_open() {
+    metrics::counter!(FAILED_OPEN_TOTAL).increment(1);
+}
+
+pub(crate) fn unavailable() {
+    metrics::counter!(UNAVAILABLE_TOTAL).increment(1);
+}
+
+pub(crate) fn deny_cache_hit() {
+    metrics::counter!(DENY_CACHE_HITS_TOTAL).increment(1);
+}
+
+/// Counts a request without a key, by what was done with it.
+pub(crate) fn unidentified(action: &'static str) {
+    metrics::counter!(UNIDENTIFIED_TOTAL, "action" => action).increment(1);
+}
+
+/// Runs one store call, recording how long it took under `op`.
+pub(crate) async fn timed<T>(op: &'static str, call: impl Future<Output = T>) -> T {
+    let started = Instant::now();
+    let out = call.await;
+    metrics::histogram!(BACKEND_DURATION_SECONDS, "op" => op).record(started.elapsed());
+    out
+}

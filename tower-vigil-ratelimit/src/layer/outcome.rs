@@ -32,7 +32,7 @@ use std::sync::Arc;
 use http::StatusCode;
 
 use super::config::{Config, Source};
-use super::metrics::BACKEND_ERRORS_TOTAL;
+use super::metrics;
 use crate::algorithm::Mode;
 use crate::decision::Decision;
 use crate::quota::Policy;
@@ -82,7 +82,7 @@ impl<St: RateLimitStore> Config<St> {
         let req = self.acquire(key, policies, cost, Mode::Refund);
         let result = match (source, &self.local) {
             (Source::Local, Some(local)) => local.acquire(req).await,
-            _ => self.store.acquire(req).await,
+            _ => metrics::timed(metrics::op::REFUND, self.store.acquire(req)).await,
         };
         match result {
             Ok(refunded) => {
@@ -92,12 +92,7 @@ impl<St: RateLimitStore> Config<St> {
                 Some(refunded)
             }
             Err(e) => {
-                metrics::counter!(
-                    BACKEND_ERRORS_TOTAL,
-                    "failure_policy" => self.failure.as_str(),
-                    "kind" => e.kind().to_string(),
-                )
-                .increment(1);
+                metrics::backend_error(self.failure, &e);
                 tracing::warn!(error = %e, "rate-limit refund failed: the unit stays charged");
                 None
             }

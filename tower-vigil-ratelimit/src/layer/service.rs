@@ -13,9 +13,7 @@ use super::MissingKey;
 use super::config::{Checked, Config};
 use super::future::ResponseFuture;
 use super::headers;
-use super::metrics::{
-    ALLOWED_TOTAL, FAILED_OPEN_TOTAL, LIMITED_TOTAL, UNAVAILABLE_TOTAL, UNIDENTIFIED_TOTAL,
-};
+use super::metrics;
 use super::response::{RateLimited, unavailable, unidentified};
 use crate::key::RequestHead;
 use crate::store::RateLimitStore;
@@ -93,7 +91,7 @@ where
         Some(key) => key,
         None => {
             let action = config.missing_key;
-            metrics::counter!(UNIDENTIFIED_TOTAL, "action" => action.as_str()).increment(1);
+            metrics::unidentified(action.as_str());
             match action {
                 MissingKey::Allow => {
                     return Ok(inner.call(req).await?.map(ResponseBody::inner));
@@ -110,29 +108,22 @@ where
         Checked::Decided(d, source) => (d, source),
         Checked::Unchecked => {
             tracing::Span::current().record("source", "failed_open");
-            metrics::counter!(FAILED_OPEN_TOTAL).increment(1);
+            metrics::failed_open();
             return Ok(inner.call(req).await?.map(ResponseBody::inner));
         }
         Checked::Unavailable => {
-            metrics::counter!(UNAVAILABLE_TOTAL).increment(1);
+            metrics::unavailable();
             return Ok(layer_made(unavailable(grpc)));
         }
     };
     let span = tracing::Span::current();
     span.record("allowed", decision.allowed());
     span.record("source", tracing::field::debug(source));
-    // Literal labels: the metrics macros build those keys without allocating.
     if decision.allowed() {
-        if config.shadow {
-            metrics::counter!(ALLOWED_TOTAL, "shadow" => "true").increment(1);
-        } else {
-            metrics::counter!(ALLOWED_TOTAL, "shadow" => "false").increment(1);
-        }
+        metrics::allowed(config.shadow);
     } else {
-        let shadow = if config.shadow { "true" } else { "false" };
         let rejected = RateLimited { decision, grpc };
-        let policy = rejected.policy_name().to_owned();
-        metrics::counter!(LIMITED_TOTAL, "policy" => policy, "shadow" => shadow).increment(1);
+        metrics::limited(rejected.policy_name().to_owned(), config.shadow);
         if !config.shadow {
             let mut res = config.response.response(&rejected);
             headers::insert(

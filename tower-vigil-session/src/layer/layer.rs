@@ -39,6 +39,9 @@ impl SessionLayer {
     /// A layer storing sessions in `store` (a [`MemoryBackend`](tower_vigil_core::MemoryBackend)
     /// or a [`RedisBackend`](tower_vigil_core::RedisBackend)).
     pub fn new(store: impl SessionStore) -> Self {
+        // Every layer, not once per process: a recorder installed after an earlier layer
+        // still gets its HELP lines, and a few describe calls cost nothing at startup.
+        crate::metrics::describe();
         Self {
             config: Arc::new(Config {
                 store: Arc::new(store),

@@ -107,7 +107,7 @@ impl Session {
             let token = st.token.clone().expect("an unloaded session has a token");
             let hasher = &self.config().hasher;
             let (key, secret) = (token.key(hasher), token.secret_hash(hasher));
-            metrics::counter!("vigil_session_loads_total").increment(1);
+            crate::metrics::loaded();
             match self.config().store.load(&key, Some(&secret)).await {
                 Ok(s) => st.loaded = Some(s),
                 Err(e) => {

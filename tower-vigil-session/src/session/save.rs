@@ -7,6 +7,7 @@ use bytes::Bytes;
 use super::Session;
 use super::state::State;
 use crate::error::{SessionError, SessionErrorKind};
+use crate::metrics;
 use crate::store::{DEADLINE_FIELD, SECRET_FIELD, StoredSession, USER_FIELD, WriteOutcome};
 use crate::token::{SessionToken, user_index_key};
 
@@ -26,10 +27,6 @@ pub(crate) enum SaveOutcome {
     /// change was not written (a write never brings a session back). The cookie is left alone,
     /// as for a stale token.
     Ended,
-}
-
-fn saved() {
-    metrics::counter!("vigil_session_saves_total").increment(1);
 }
 
 impl Session {
@@ -75,7 +72,9 @@ impl Session {
         let mut cleared = false;
         if let Some(d) = st.destroyed.take() {
             let ended = store.destroy(&d.key, Some(&d.secret)).await?;
-            saved();
+            if ended {
+                metrics::destroyed();
+            }
             // Only a session this call ended leaves its user's index: when the destroy found
             // another secret (a parallel request cycled the id), the session lives on and
             // must stay where revoke-all finds it.
@@ -132,7 +131,7 @@ impl Session {
         let key = token.key(&cfg.hasher);
         let secret = token.secret_hash(&cfg.hasher);
         let created = cfg.store.create(&key, &secret, &fields, expiry).await?;
-        saved();
+        metrics::saved();
         if created {
             Ok(SaveOutcome::Issued(token))
         } else {
@@ -169,7 +168,7 @@ impl Session {
             .await?
         {
             WriteOutcome::Written => {
-                saved();
+                metrics::saved();
                 Ok(SaveOutcome::Unchanged)
             }
             WriteOutcome::Reindex => {
@@ -240,9 +239,9 @@ impl Session {
             .await?
             .is_written();
         if is_refresh {
-            metrics::counter!("vigil_session_refreshes_total").increment(1);
+            metrics::refreshed();
         } else {
-            saved();
+            metrics::saved();
         }
         if !written {
             // A refresh of a session that ended since it was read has nothing to report.

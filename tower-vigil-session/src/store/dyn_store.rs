@@ -1,5 +1,6 @@
 //! An object-safe view of [`SessionStore`], so [`Session`](crate::Session) and
-//! [`SessionManager`](crate::SessionManager) are not generic over the backend.
+//! [`SessionManager`](crate::SessionManager) are not generic over the backend. Every store
+//! call passes here, so this is where each is timed and its failure counted.
 
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use futures_util::future::BoxFuture;
 use tower_vigil_core::BackendResult;
 
 use super::{Expiry, SessionStore, StoredSession, WriteOutcome};
+use crate::metrics::{observed, op};
 
 pub(crate) trait DynStore: Send + Sync + std::fmt::Debug + 'static {
     fn load<'a>(
@@ -55,7 +57,7 @@ impl<S: SessionStore> DynStore for S {
         key: &'a str,
         secret: Option<&'a str>,
     ) -> BoxFuture<'a, BackendResult<Option<StoredSession>>> {
-        Box::pin(SessionStore::load(self, key, secret))
+        Box::pin(observed(op::LOAD, SessionStore::load(self, key, secret)))
     }
     fn create<'a>(
         &'a self,
@@ -64,7 +66,10 @@ impl<S: SessionStore> DynStore for S {
         fields: &'a [(String, Bytes)],
         expiry: Expiry,
     ) -> BoxFuture<'a, BackendResult<bool>> {
-        Box::pin(SessionStore::create(self, key, secret, fields, expiry))
+        Box::pin(observed(
+            op::CREATE,
+            SessionStore::create(self, key, secret, fields, expiry),
+        ))
     }
     fn write<'a>(
         &'a self,
@@ -74,14 +79,20 @@ impl<S: SessionStore> DynStore for S {
         delete: &'a [String],
         expiry: Expiry,
     ) -> BoxFuture<'a, BackendResult<WriteOutcome>> {
-        Box::pin(SessionStore::write(self, key, secret, set, delete, expiry))
+        Box::pin(observed(
+            op::WRITE,
+            SessionStore::write(self, key, secret, set, delete, expiry),
+        ))
     }
     fn destroy<'a>(
         &'a self,
         key: &'a str,
         secret: Option<&'a str>,
     ) -> BoxFuture<'a, BackendResult<bool>> {
-        Box::pin(SessionStore::destroy(self, key, secret))
+        Box::pin(observed(
+            op::DESTROY,
+            SessionStore::destroy(self, key, secret),
+        ))
     }
     fn index_add<'a>(
         &'a self,
@@ -89,16 +100,25 @@ impl<S: SessionStore> DynStore for S {
         member: &'a str,
         ttl: Duration,
     ) -> BoxFuture<'a, BackendResult<u64>> {
-        Box::pin(SessionStore::index_add(self, index, member, ttl))
+        Box::pin(observed(
+            op::INDEX_ADD,
+            SessionStore::index_add(self, index, member, ttl),
+        ))
     }
     fn index_remove<'a>(
         &'a self,
         index: &'a str,
         members: &'a [String],
     ) -> BoxFuture<'a, BackendResult<u64>> {
-        Box::pin(SessionStore::index_remove(self, index, members))
+        Box::pin(observed(
+            op::INDEX_REMOVE,
+            SessionStore::index_remove(self, index, members),
+        ))
     }
     fn index_members<'a>(&'a self, index: &'a str) -> BoxFuture<'a, BackendResult<Vec<String>>> {
-        Box::pin(SessionStore::index_members(self, index))
+        Box::pin(observed(
+            op::INDEX_MEMBERS,
+            SessionStore::index_members(self, index),
+        ))
     }
 }

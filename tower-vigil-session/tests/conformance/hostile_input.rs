@@ -15,7 +15,7 @@ pub(crate) async fn bad_cookies_give_no_session_and_no_backend_call<S: Fixture>(
     let _guard = counts.install();
     let app = App::new(SessionLayer::new(store.clone()));
     let good = app.new_session("a", "1").await;
-    let loads = counts.get("vigil_session_loads_total");
+    let loads = counts.get(tower_vigil_session::metrics::LOADS_TOTAL);
     let oversized = format!("__Host-vigil_session={good}; pad={}", "x".repeat(20_000));
     let huge_value = format!("__Host-vigil_session={good}{}", "A".repeat(5000));
     let bad: Vec<String> = vec![
@@ -43,7 +43,7 @@ pub(crate) async fn bad_cookies_give_no_session_and_no_backend_call<S: Fixture>(
         assert!(r.set_cookie.is_empty(), "{cookie}");
     }
     assert_eq!(
-        counts.get("vigil_session_loads_total"),
+        counts.get(tower_vigil_session::metrics::LOADS_TOTAL),
         loads,
         "a malformed token reached the backend"
     );

@@ -46,21 +46,21 @@ pub(crate) async fn ttl_refresh_is_throttled<S: Fixture>(store: S, unit: Duratio
     let _guard = counts.install();
     let app = App::new(timed_layer(&store, unit, None));
     let t = app.new_session("a", "1").await;
-    let loads_before = counts.get("vigil_session_loads_total");
-    let saves_before = counts.get("vigil_session_saves_total");
+    let loads_before = counts.get(tower_vigil_session::metrics::LOADS_TOTAL);
+    let saves_before = counts.get(tower_vigil_session::metrics::SAVES_TOTAL);
     let reads = 100;
     let started = tokio::time::Instant::now();
     for _ in 0..reads {
         sleep(unit * 8 / reads).await;
         assert_eq!(app.send("/get/a", Some(&t)).await.body, "1");
     }
-    let refreshes = counts.get("vigil_session_refreshes_total");
+    let refreshes = counts.get(tower_vigil_session::metrics::REFRESHES_TOTAL);
     assert_eq!(
-        counts.get("vigil_session_loads_total") - loads_before,
+        counts.get(tower_vigil_session::metrics::LOADS_TOTAL) - loads_before,
         u64::from(reads)
     );
     assert_eq!(
-        counts.get("vigil_session_saves_total"),
+        counts.get(tower_vigil_session::metrics::SAVES_TOTAL),
         saves_before,
         "reads never save"
     );

@@ -4,6 +4,10 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use tower_vigil_tests::RedisServer;
+use {
+    tower_vigil_apikey::metrics as apikey, tower_vigil_idempotency::metrics as idempotency,
+    tower_vigil_ratelimit::layer::metrics as ratelimit, tower_vigil_session::metrics as session,
+};
 
 use crate::config::{ALICE, Config, DEMO_KEY, SMALL_KEY, SMALL_KEY_LIMIT};
 use crate::http::{analyze, expect_json, expect_status, get, login, metric_total};
@@ -100,22 +104,42 @@ async fn metrics_count_every_layer(mode: Mode) {
     assert!(content_type.starts_with("text/plain"), "{content_type}");
     let (_, text) = expect_status(res, StatusCode::OK).await;
     for (name, at_least) in [
-        (
-            "vigil_ratelimit_allowed_total",
-            (SMALL_KEY_LIMIT + 2) as f64,
-        ),
-        ("vigil_ratelimit_limited_total", 1.0),
-        ("vigil_apikey_store_lookups_total", 2.0),
-        ("vigil_idempotency_stored_total", 1.0),
-        ("vigil_idempotency_replays_total", 1.0),
-        ("vigil_idempotency_mismatches_total", 1.0),
-        ("vigil_session_saves_total", 1.0),
-        ("vigil_session_loads_total", 1.0),
+        (ratelimit::ALLOWED_TOTAL, (SMALL_KEY_LIMIT + 2) as f64),
+        (ratelimit::LIMITED_TOTAL, 1.0),
+        (apikey::STORE_LOOKUPS_TOTAL, 2.0),
+        (idempotency::STORED_TOTAL, 1.0),
+        (idempotency::REPLAYS_TOTAL, 1.0),
+        (idempotency::MISMATCHES_TOTAL, 1.0),
+        (session::SAVES_TOTAL, 1.0),
+        (session::LOADS_TOTAL, 1.0),
     ] {
         let got = metric_total(&text, name);
         assert!(
             got >= at_least,
             "{name} = {got}, expected at least {at_least}:\n{text}"
         );
+    }
+    // Each crate describes its metrics when its layer is built: the exporter prints HELP
+    // lines for them, the backend latency histograms included.
+    let described = [
+        &ratelimit::ALL[..],
+        &apikey::ALL[..],
+        &idempotency::ALL[..],
+        &session::ALL[..],
+    ]
+    .concat();
+    for name in [
+        ratelimit::LIMITED_TOTAL,
+        ratelimit::BACKEND_DURATION_SECONDS,
+        apikey::STORE_LOOKUPS_TOTAL,
+        apikey::BACKEND_DURATION_SECONDS,
+        idempotency::REPLAYS_TOTAL,
+        idempotency::BACKEND_DURATION_SECONDS,
+        session::LOADS_TOTAL,
+        session::BACKEND_DURATION_SECONDS,
+    ] {
+        let (_, help) = described.iter().find(|(n, _)| *n == name).unwrap();
+        let line = format!("# HELP {name} {help}");
+        assert!(text.lines().any(|l| l == line), "no `{line}` in:\n{text}");
     }
 }

@@ -20,7 +20,7 @@ per_mode!(
 );
 
 /// The metric counting `KeyStore` (SQLite) lookups behind the API-key caches.
-const STORE_LOOKUPS: &str = "vigil_apikey_store_lookups_total";
+const STORE_LOOKUPS: &str = tower_vigil_apikey::metrics::STORE_LOOKUPS_TOTAL;
 
 /// `POST /login` with an optional `X-Forwarded-For`.
 async fn login_from(server: &Server, xff: Option<&str>, user: (&str, &str)) -> reqwest::Response {

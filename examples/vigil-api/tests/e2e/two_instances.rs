@@ -42,7 +42,7 @@ async fn revoked_on_a_rejected_on_b(mode: Mode) {
         )
         .await;
         let (_, metrics) = expect_status(get(&api, &b, "/metrics").await, StatusCode::OK).await;
-        if metric_total(&metrics, "vigil_apikey_l1_hits_total") >= 1.0 {
+        if metric_total(&metrics, tower_vigil_apikey::metrics::L1_HITS_TOTAL) >= 1.0 {
             break;
         }
         assert!(

@@ -1,0 +1,153 @@
+//! Every metric in `metrics` has a description (and unit) registered once a layer is built,
+//! so a `/metrics` exporter prints its `# HELP` line; every store call is timed in the
+//! latency histogram, by operation, on memory, Redis and the cluster; and a store failure is
+//! counted with the family's label names (`failure_policy`, `kind`).
+
+mod common;
+
+use std::future::Future;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::StatusCode;
+use metrics::Unit;
+use tower_vigil_core::backend::Subscription;
+use tower_vigil_core::{BackendError, BackendErrorKind, FailurePolicy, MemoryBackend};
+use tower_vigil_idempotency::fingerprint::Fingerprint;
+use tower_vigil_idempotency::metrics::{ALL, BACKEND_DURATION_SECONDS, BACKEND_ERRORS_TOTAL};
+use tower_vigil_idempotency::{Claim, IdempotencyLayer, IdempotencyStore};
+use tower_vigil_tests::fixtures;
+use tower_vigil_tests::metrics::Counters;
+
+use common::{Counter, post, send, service};
+
+/// Runs `f` on a current-thread runtime with `counters` as the thread's recorder.
+fn recorded<F: Future>(counters: &Counters, f: impl FnOnce() -> F) -> F::Output {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(counters, || rt.block_on(f()))
+}
+
+#[test]
+fn building_a_layer_describes_every_metric() {
+    let counters = Counters::default();
+    recorded(&counters, || async {
+        let _layer = IdempotencyLayer::new(fixtures::memory());
+    });
+    for (name, help) in ALL {
+        let unit = if name.ends_with("_seconds") {
+            Unit::Seconds
+        } else {
+            Unit::Count
+        };
+        assert_eq!(
+            counters.description(name),
+            Some((Some(unit), help.to_owned())),
+            "{name}"
+        );
+    }
+}
+
+/// A first request (claim, complete) and its replay (claim).
+async fn store_calls_are_timed<St: IdempotencyStore>(counters: &Counters, store: St) {
+    let svc = service(IdempotencyLayer::new(store), Counter::default());
+    for _ in 0..2 {
+        let res = send(&svc, post("/pay", "timed", "x")).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    let series = |op: &str| format!("{BACKEND_DURATION_SECONDS}{{op={op}}}");
+    assert_eq!(
+        counters.histogram_series(BACKEND_DURATION_SECONDS),
+        [series("claim"), series("complete")]
+    );
+    assert_eq!(counters.samples(&series("claim")), 2);
+}
+
+#[test]
+fn store_calls_are_timed_on_memory() {
+    let counters = Counters::default();
+    recorded(&counters, || {
+        store_calls_are_timed(&counters, fixtures::memory())
+    });
+}
+
+#[test]
+fn store_calls_are_timed_on_redis() {
+    let counters = Counters::default();
+    recorded(&counters, || async {
+        store_calls_are_timed(&counters, fixtures::redis().await).await
+    });
+}
+
+#[test]
+fn store_calls_are_timed_on_cluster() {
+    let counters = Counters::default();
+    recorded(&counters, || async {
+        store_calls_are_timed(&counters, fixtures::cluster().await).await
+    });
+}
+
+/// A store whose every claim fails, as a dead Redis would.
+#[derive(Clone, Debug)]
+struct ClaimFails(MemoryBackend);
+
+impl IdempotencyStore for ClaimFails {
+    async fn claim(
+        &self,
+        _: &str,
+        _: &Fingerprint,
+        _: &[u8],
+        _: Duration,
+    ) -> Result<Claim, BackendError> {
+        Err(BackendError::new(BackendErrorKind::Connection, "down"))
+    }
+
+    async fn extend(&self, key: &str, owner: &[u8], lease: Duration) -> Result<bool, BackendError> {
+        self.0.extend(key, owner, lease).await
+    }
+
+    async fn complete(
+        &self,
+        key: &str,
+        owner: &[u8],
+        record: Bytes,
+        ttl: Duration,
+    ) -> Result<bool, BackendError> {
+        self.0.complete(key, owner, record, ttl).await
+    }
+
+    async fn release(&self, key: &str, owner: &[u8]) -> Result<bool, BackendError> {
+        self.0.release(key, owner).await
+    }
+
+    async fn announcements(&self) -> Result<Option<Subscription>, BackendError> {
+        Ok(None)
+    }
+}
+
+#[test]
+fn a_store_failure_is_counted_by_failure_policy_and_kind() {
+    let counters = Counters::default();
+    recorded(&counters, || async {
+        let down = ClaimFails(MemoryBackend::new());
+        let closed = service(IdempotencyLayer::new(down.clone()), Counter::default());
+        let open = IdempotencyLayer::new(down).failure_policy(FailurePolicy::Open);
+        let open = service(open, Counter::default());
+        let res = send(&closed, post("/pay", "a", "x")).await;
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let res = send(&open, post("/pay", "b", "x")).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+    });
+    for policy in ["closed", "open"] {
+        let kind = BackendErrorKind::Connection;
+        assert_eq!(
+            counters.series(&format!(
+                "{BACKEND_ERRORS_TOTAL}{{failure_policy={policy},kind={kind}}}"
+            )),
+            1,
+            "{policy}"
+        );
+    }
+}
