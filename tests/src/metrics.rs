@@ -109,6 +109,33 @@ impl Counters {
         self.descriptions.lock().get(name).cloned()
     }
 
+    /// Runs `f` on a fresh current-thread runtime with these counters as the thread's recorder,
+    /// so everything the future records (on any task of that runtime) is counted here.
+    pub fn run<F: std::future::Future>(&self, f: impl FnOnce() -> F) -> F::Output {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a current-thread runtime");
+        metrics::with_local_recorder(self, || rt.block_on(f()))
+    }
+
+    /// Asserts every `(name, description)` of a crate's `metrics::ALL` was described with that
+    /// text: names ending in `_seconds` as histograms in seconds, the others as counts.
+    pub fn assert_described(&self, all: &[(&str, &str)]) {
+        for (name, help) in all {
+            let unit = if name.ends_with("_seconds") {
+                Unit::Seconds
+            } else {
+                Unit::Count
+            };
+            assert_eq!(
+                self.description(name),
+                Some((Some(unit), (*help).to_owned())),
+                "{name}"
+            );
+        }
+    }
+
     /// Forgets every count.
     pub fn reset(&self) {
         for c in self.series.lock().values() {

@@ -4,9 +4,6 @@
 
 mod common;
 
-use std::future::Future;
-
-use metrics::Unit;
 use tower_vigil_apikey::metrics::{ALL, BACKEND_DURATION_SECONDS};
 use tower_vigil_apikey::{ApiKeyBackend, ApiKeyData};
 use tower_vigil_tests::fixtures;
@@ -14,33 +11,13 @@ use tower_vigil_tests::metrics::Counters;
 
 use common::{TestStore, add_key, cache};
 
-/// Runs `f` on a current-thread runtime with `counters` as the thread's recorder.
-fn recorded<F: Future>(counters: &Counters, f: impl FnOnce() -> F) -> F::Output {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    metrics::with_local_recorder(counters, || rt.block_on(f()))
-}
-
 #[test]
 fn building_a_cache_describes_every_metric() {
     let counters = Counters::default();
-    recorded(&counters, || async {
+    counters.run(|| async {
         cache(fixtures::memory(), &TestStore::default()).await;
     });
-    for (name, help) in ALL {
-        let unit = if name.ends_with("_seconds") {
-            Unit::Seconds
-        } else {
-            Unit::Count
-        };
-        assert_eq!(
-            counters.description(name),
-            Some((Some(unit), help.to_owned())),
-            "{name}"
-        );
-    }
+    counters.assert_described(&ALL);
 }
 
 const KEY: &str = "described-test-key-000001";
@@ -62,23 +39,17 @@ async fn backend_calls_are_timed<B: ApiKeyBackend>(counters: &Counters, backend:
 #[test]
 fn backend_calls_are_timed_on_memory() {
     let counters = Counters::default();
-    recorded(&counters, || {
-        backend_calls_are_timed(&counters, fixtures::memory())
-    });
+    counters.run(|| backend_calls_are_timed(&counters, fixtures::memory()));
 }
 
 #[test]
 fn backend_calls_are_timed_on_redis() {
     let counters = Counters::default();
-    recorded(&counters, || async {
-        backend_calls_are_timed(&counters, fixtures::redis().await).await
-    });
+    counters.run(|| async { backend_calls_are_timed(&counters, fixtures::redis().await).await });
 }
 
 #[test]
 fn backend_calls_are_timed_on_cluster() {
     let counters = Counters::default();
-    recorded(&counters, || async {
-        backend_calls_are_timed(&counters, fixtures::cluster().await).await
-    });
+    counters.run(|| async { backend_calls_are_timed(&counters, fixtures::cluster().await).await });
 }

@@ -5,12 +5,10 @@
 
 mod common;
 
-use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::StatusCode;
-use metrics::Unit;
 use tower_vigil_core::backend::Subscription;
 use tower_vigil_core::{BackendError, BackendErrorKind, FailurePolicy, MemoryBackend};
 use tower_vigil_idempotency::fingerprint::Fingerprint;
@@ -21,33 +19,13 @@ use tower_vigil_tests::metrics::Counters;
 
 use common::{Counter, post, send, service};
 
-/// Runs `f` on a current-thread runtime with `counters` as the thread's recorder.
-fn recorded<F: Future>(counters: &Counters, f: impl FnOnce() -> F) -> F::Output {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    metrics::with_local_recorder(counters, || rt.block_on(f()))
-}
-
 #[test]
 fn building_a_layer_describes_every_metric() {
     let counters = Counters::default();
-    recorded(&counters, || async {
+    counters.run(|| async {
         let _layer = IdempotencyLayer::new(fixtures::memory());
     });
-    for (name, help) in ALL {
-        let unit = if name.ends_with("_seconds") {
-            Unit::Seconds
-        } else {
-            Unit::Count
-        };
-        assert_eq!(
-            counters.description(name),
-            Some((Some(unit), help.to_owned())),
-            "{name}"
-        );
-    }
+    counters.assert_described(&ALL);
 }
 
 /// A first request (claim, complete) and its replay (claim).
@@ -68,25 +46,19 @@ async fn store_calls_are_timed<St: IdempotencyStore>(counters: &Counters, store:
 #[test]
 fn store_calls_are_timed_on_memory() {
     let counters = Counters::default();
-    recorded(&counters, || {
-        store_calls_are_timed(&counters, fixtures::memory())
-    });
+    counters.run(|| store_calls_are_timed(&counters, fixtures::memory()));
 }
 
 #[test]
 fn store_calls_are_timed_on_redis() {
     let counters = Counters::default();
-    recorded(&counters, || async {
-        store_calls_are_timed(&counters, fixtures::redis().await).await
-    });
+    counters.run(|| async { store_calls_are_timed(&counters, fixtures::redis().await).await });
 }
 
 #[test]
 fn store_calls_are_timed_on_cluster() {
     let counters = Counters::default();
-    recorded(&counters, || async {
-        store_calls_are_timed(&counters, fixtures::cluster().await).await
-    });
+    counters.run(|| async { store_calls_are_timed(&counters, fixtures::cluster().await).await });
 }
 
 /// A store whose every claim fails, as a dead Redis would.
@@ -130,7 +102,7 @@ impl IdempotencyStore for ClaimFails {
 #[test]
 fn a_store_failure_is_counted_by_failure_policy_and_kind() {
     let counters = Counters::default();
-    recorded(&counters, || async {
+    counters.run(|| async {
         let down = ClaimFails(MemoryBackend::new());
         let closed = service(IdempotencyLayer::new(down.clone()), Counter::default());
         let open = IdempotencyLayer::new(down).failure_policy(FailurePolicy::Open);

@@ -4,47 +4,24 @@
 
 mod common;
 
-use std::future::Future;
-
 use common::{from_ip, status_service};
 use http::StatusCode;
-use metrics::Unit;
 use tower::{Layer, ServiceExt};
 use tower_vigil_ratelimit::layer::metrics::{ALL, BACKEND_DURATION_SECONDS};
 use tower_vigil_ratelimit::{Quota, RateLimitLayer, RateLimitStore};
 use tower_vigil_tests::fixtures;
 use tower_vigil_tests::metrics::Counters;
 
-/// Runs `f` on a current-thread runtime with `counters` as the thread's recorder.
-fn recorded<F: Future>(counters: &Counters, f: impl FnOnce() -> F) -> F::Output {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    metrics::with_local_recorder(counters, || rt.block_on(f()))
-}
-
 #[test]
 fn building_a_layer_describes_every_metric() {
     let counters = Counters::default();
-    recorded(&counters, || async {
+    counters.run(|| async {
         RateLimitLayer::builder(fixtures::memory())
             .quota(Quota::per_minute(5))
             .build()
             .unwrap();
     });
-    for (name, help) in ALL {
-        let unit = if name.ends_with("_seconds") {
-            Unit::Seconds
-        } else {
-            Unit::Count
-        };
-        assert_eq!(
-            counters.description(name),
-            Some((Some(unit), help.to_owned())),
-            "{name}"
-        );
-    }
+    counters.assert_described(&ALL);
 }
 
 /// One request charged (acquire) and refunded (a 500 does not count).
@@ -71,23 +48,19 @@ async fn acquire_and_refund_are_timed<St: RateLimitStore>(counters: &Counters, s
 #[test]
 fn store_calls_are_timed_on_memory() {
     let counters = Counters::default();
-    recorded(&counters, || {
-        acquire_and_refund_are_timed(&counters, fixtures::memory())
-    });
+    counters.run(|| acquire_and_refund_are_timed(&counters, fixtures::memory()));
 }
 
 #[test]
 fn store_calls_are_timed_on_redis() {
     let counters = Counters::default();
-    recorded(&counters, || async {
-        acquire_and_refund_are_timed(&counters, fixtures::redis().await).await
-    });
+    counters
+        .run(|| async { acquire_and_refund_are_timed(&counters, fixtures::redis().await).await });
 }
 
 #[test]
 fn store_calls_are_timed_on_cluster() {
     let counters = Counters::default();
-    recorded(&counters, || async {
-        acquire_and_refund_are_timed(&counters, fixtures::cluster().await).await
-    });
+    counters
+        .run(|| async { acquire_and_refund_are_timed(&counters, fixtures::cluster().await).await });
 }

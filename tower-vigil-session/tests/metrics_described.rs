@@ -5,9 +5,6 @@
 
 mod common;
 
-use std::future::Future;
-
-use metrics::Unit;
 use tower_vigil_session::metrics::{
     ALL, BACKEND_DURATION_SECONDS, DESTROYS_TOTAL, REVOCATIONS_TOTAL, SAVES_TOTAL,
 };
@@ -16,33 +13,13 @@ use tower_vigil_tests::fixtures;
 
 use common::{App, Counts};
 
-/// Runs `f` on a current-thread runtime with `counts` as the thread's recorder.
-fn recorded<F: Future>(counts: &Counts, f: impl FnOnce() -> F) -> F::Output {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    metrics::with_local_recorder(counts, || rt.block_on(f()))
-}
-
 #[test]
 fn building_a_layer_describes_every_metric() {
     let counts = Counts::default();
-    recorded(&counts, || async {
+    counts.run(|| async {
         let _layer = SessionLayer::new(fixtures::memory());
     });
-    for (name, help) in ALL {
-        let unit = if name.ends_with("_seconds") {
-            Unit::Seconds
-        } else {
-            Unit::Count
-        };
-        assert_eq!(
-            counts.description(name),
-            Some((Some(unit), help.to_owned())),
-            "{name}"
-        );
-    }
+    counts.assert_described(&ALL);
 }
 
 async fn ends_are_told_apart_and_store_calls_timed<S: SessionStore>(counts: &Counts, store: S) {
@@ -76,15 +53,13 @@ async fn ends_are_told_apart_and_store_calls_timed<S: SessionStore>(counts: &Cou
 #[test]
 fn ends_and_store_calls_on_memory() {
     let counts = Counts::default();
-    recorded(&counts, || {
-        ends_are_told_apart_and_store_calls_timed(&counts, fixtures::memory())
-    });
+    counts.run(|| ends_are_told_apart_and_store_calls_timed(&counts, fixtures::memory()));
 }
 
 #[test]
 fn ends_and_store_calls_on_redis() {
     let counts = Counts::default();
-    recorded(&counts, || async {
+    counts.run(|| async {
         ends_are_told_apart_and_store_calls_timed(&counts, fixtures::redis().await).await
     });
 }
@@ -92,7 +67,7 @@ fn ends_and_store_calls_on_redis() {
 #[test]
 fn ends_and_store_calls_on_cluster() {
     let counts = Counts::default();
-    recorded(&counts, || async {
+    counts.run(|| async {
         ends_are_told_apart_and_store_calls_timed(&counts, fixtures::cluster().await).await
     });
 }
