@@ -88,3 +88,36 @@ pub async fn cluster_on(urls: &[String]) -> RedisBackend {
         .await
         .expect("connecting to the test cluster")
 }
+
+/// `N` connections to the shared server under one unique prefix: `N` instances of a service
+/// sharing their state, each with a connection of its own (as separate processes would).
+pub async fn redis_instances<const N: usize>() -> [RedisBackend; N] {
+    let url = shared_server().url();
+    instances(|| RedisBackend::builder(&url).expect("valid url")).await
+}
+
+/// `N` connections to the shared cluster under one unique prefix (see [`redis_instances`]).
+pub async fn cluster_instances<const N: usize>() -> [RedisBackend; N] {
+    let urls = shared_cluster().urls();
+    instances(|| RedisBackend::cluster_builder(&urls).expect("valid urls")).await
+}
+
+async fn instances<const N: usize>(
+    builder: impl Fn() -> tower_vigil_core::redis::RedisBackendBuilder,
+) -> [RedisBackend; N] {
+    let prefix = unique_prefix();
+    let mut out = Vec::with_capacity(N);
+    for _ in 0..N {
+        let backend = builder()
+            .prefix(&prefix)
+            .expect("valid prefix")
+            .timeout(TEST_TIMEOUT)
+            .connect_timeout(TEST_TIMEOUT)
+            .connect()
+            .await
+            .expect("connecting to the test redis");
+        out.push(backend);
+    }
+    out.try_into()
+        .unwrap_or_else(|_| unreachable!("exactly N backends"))
+}

@@ -17,11 +17,9 @@ use bytes::Bytes;
 use futures_util::future::join_all;
 use http::StatusCode;
 use tokio::sync::Barrier;
-use tower_vigil_core::RedisBackend;
 use tower_vigil_idempotency::IdempotencyLayer;
 use tower_vigil_idempotency::fingerprint::Fingerprint;
 use tower_vigil_idempotency::store::{Claim, IdempotencyStore};
-use tower_vigil_tests::fixtures;
 
 use common::{Counter, header, post, send, service};
 
@@ -127,28 +125,6 @@ async fn duplicates_across_two_layer_instances_run_once<S: IdempotencyStore>(sto
     assert_eq!(replayed, 99);
 }
 
-/// Four connections under one prefix: four instances of a service.
-async fn instances(urls: &[String], cluster: bool) -> [RedisBackend; 4] {
-    let prefix = fixtures::unique_prefix();
-    let mut out = Vec::new();
-    for _ in 0..4 {
-        let builder = if cluster {
-            RedisBackend::cluster_builder(urls).unwrap()
-        } else {
-            RedisBackend::builder(&urls[0]).unwrap()
-        };
-        let backend = builder
-            .prefix(&prefix)
-            .unwrap()
-            .timeout(fixtures::TEST_TIMEOUT)
-            .connect()
-            .await
-            .unwrap();
-        out.push(backend);
-    }
-    out.try_into().unwrap()
-}
-
 macro_rules! on_every_backend {
     ($($case:ident),* $(,)?) => {$(
         mod $case {
@@ -160,14 +136,12 @@ macro_rules! on_every_backend {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn redis() {
-                let url = tower_vigil_tests::fixtures::shared_server().url();
-                super::$case(super::instances(&[url], false).await).await;
+                super::$case(tower_vigil_tests::fixtures::redis_instances().await).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn cluster() {
-                let urls = tower_vigil_tests::fixtures::shared_cluster().urls();
-                super::$case(super::instances(&urls, true).await).await;
+                super::$case(tower_vigil_tests::fixtures::cluster_instances().await).await;
             }
         }
     )*};

@@ -61,27 +61,6 @@ fn check(algorithm: Algorithm, ok: usize) {
     }
 }
 
-async fn redis_connections(urls: &[String], cluster: bool) -> [RedisBackend; 4] {
-    let prefix = fixtures::unique_prefix();
-    let mut out = Vec::new();
-    for _ in 0..4 {
-        let builder = if cluster {
-            RedisBackend::cluster_builder(urls).unwrap()
-        } else {
-            RedisBackend::builder(&urls[0]).unwrap()
-        };
-        let backend = builder
-            .prefix(&prefix)
-            .unwrap()
-            .timeout(fixtures::TEST_TIMEOUT)
-            .connect()
-            .await
-            .unwrap();
-        out.push(backend);
-    }
-    out.try_into().unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_layers_sharing_memory_admit_exactly_the_limit() {
     for algorithm in Algorithm::ALL {
@@ -97,18 +76,16 @@ async fn four_layers_sharing_memory_admit_exactly_the_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_layers_sharing_redis_admit_exactly_the_limit() {
-    let url = fixtures::shared_server().url();
     for algorithm in Algorithm::ALL {
-        let stores = redis_connections(std::slice::from_ref(&url), false).await;
+        let stores: [RedisBackend; 4] = fixtures::redis_instances().await;
         check(algorithm, admitted(stores, algorithm).await);
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_layers_sharing_a_cluster_admit_exactly_the_limit() {
-    let urls = fixtures::shared_cluster().urls();
     for algorithm in Algorithm::ALL {
-        let stores = redis_connections(&urls, true).await;
+        let stores: [RedisBackend; 4] = fixtures::cluster_instances().await;
         check(algorithm, admitted(stores, algorithm).await);
     }
 }

@@ -18,9 +18,7 @@ use common::{T0, from_ip};
 use http::{Request, Response, StatusCode};
 use tokio::sync::Barrier;
 use tower::{Layer, ServiceExt, service_fn};
-use tower_vigil_core::RedisBackend;
 use tower_vigil_ratelimit::{Algorithm, Clock, Quota, RateLimitLayer, RateLimitStore};
-use tower_vigil_tests::fixtures;
 
 const LIMIT: u32 = 10;
 const GUESSES: usize = 400;
@@ -108,28 +106,6 @@ async fn correct_logins_mixed_in_never_make_room_for_more_guesses<St: RateLimitS
     }
 }
 
-/// Four connections under one prefix: four instances of a service.
-async fn instances(urls: &[String], cluster: bool) -> [RedisBackend; 4] {
-    let prefix = fixtures::unique_prefix();
-    let mut out = Vec::new();
-    for _ in 0..4 {
-        let builder = if cluster {
-            RedisBackend::cluster_builder(urls).unwrap()
-        } else {
-            RedisBackend::builder(&urls[0]).unwrap()
-        };
-        let backend = builder
-            .prefix(&prefix)
-            .unwrap()
-            .timeout(fixtures::TEST_TIMEOUT)
-            .connect()
-            .await
-            .unwrap();
-        out.push(backend);
-    }
-    out.try_into().unwrap()
-}
-
 macro_rules! on_every_backend {
     ($($case:ident),* $(,)?) => {$(
         mod $case {
@@ -141,14 +117,12 @@ macro_rules! on_every_backend {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn redis() {
-                let url = tower_vigil_tests::fixtures::shared_server().url();
-                super::$case(super::instances(&[url], false).await).await;
+                super::$case(tower_vigil_tests::fixtures::redis_instances().await).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn cluster() {
-                let urls = tower_vigil_tests::fixtures::shared_cluster().urls();
-                super::$case(super::instances(&urls, true).await).await;
+                super::$case(tower_vigil_tests::fixtures::cluster_instances().await).await;
             }
         }
     )*};
