@@ -15,9 +15,6 @@
 //! ```
 
 use std::future::Future;
-use std::time::Instant;
-
-use metrics::Unit;
 
 /// Requests answered by the in-process cache (positive or negative).
 pub const L1_HITS_TOTAL: &str = "vigil_apikey_l1_hits_total";
@@ -70,13 +67,7 @@ pub const ALL: [(&str, &str); 8] = [
 /// so an exporter prints its `# HELP` line. Building a cache calls it; call it yourself when
 /// you install the recorder after building caches. Idempotent.
 pub fn describe() {
-    for (name, help) in ALL {
-        if name == BACKEND_DURATION_SECONDS {
-            metrics::describe_histogram!(name, Unit::Seconds, help);
-        } else {
-            metrics::describe_counter!(name, Unit::Count, help);
-        }
-    }
+    tower_vigil_core::metrics::describe(&ALL);
 }
 
 /// The calls [`timed`] names in its `op` label.
@@ -99,8 +90,5 @@ pub(crate) fn backend_error(kind: String) {
 
 /// Runs one backend or key-store call, recording how long it took under `op`.
 pub(crate) async fn timed<T>(op: &'static str, call: impl Future<Output = T>) -> T {
-    let started = Instant::now();
-    let out = call.await;
-    metrics::histogram!(BACKEND_DURATION_SECONDS, "op" => op).record(started.elapsed());
-    out
+    tower_vigil_core::metrics::timed(BACKEND_DURATION_SECONDS, op, call).await
 }

@@ -31,6 +31,7 @@ pub mod http;
 pub mod keys;
 pub mod lock;
 pub mod memory;
+pub mod metrics;
 pub mod policy;
 pub mod principal;
 pub mod redis;

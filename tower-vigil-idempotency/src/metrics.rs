@@ -15,9 +15,7 @@
 //! ```
 
 use std::future::Future;
-use std::time::Instant;
 
-use metrics::Unit;
 use tower_vigil_core::{BackendError, FailurePolicy};
 
 /// Requests answered from a stored response.
@@ -65,13 +63,7 @@ pub const ALL: [(&str, &str); 7] = [
 /// so an exporter prints its `# HELP` line. Building a layer calls it; call it yourself when
 /// you install the recorder after building layers. Idempotent.
 pub fn describe() {
-    for (name, help) in ALL {
-        if name == BACKEND_DURATION_SECONDS {
-            metrics::describe_histogram!(name, Unit::Seconds, help);
-        } else {
-            metrics::describe_counter!(name, Unit::Count, help);
-        }
-    }
+    tower_vigil_core::metrics::describe(&ALL);
 }
 
 /// The store calls [`timed`] names in its `op` label.
@@ -114,8 +106,5 @@ pub(crate) fn not_replayable() {
 
 /// Runs one store call, recording how long it took under `op`.
 pub(crate) async fn timed<T>(op: &'static str, call: impl Future<Output = T>) -> T {
-    let started = Instant::now();
-    let out = call.await;
-    metrics::histogram!(BACKEND_DURATION_SECONDS, "op" => op).record(started.elapsed());
-    out
+    tower_vigil_core::metrics::timed(BACKEND_DURATION_SECONDS, op, call).await
 }

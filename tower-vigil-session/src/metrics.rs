@@ -15,9 +15,7 @@
 //! ```
 
 use std::future::Future;
-use std::time::Instant;
 
-use metrics::Unit;
 use tower_vigil_core::BackendResult;
 
 /// Sessions read from the store for a request.
@@ -57,13 +55,7 @@ pub const ALL: [(&str, &str); 7] = [
 /// so an exporter prints its `# HELP` line. Building a layer calls it; call it yourself when
 /// you install the recorder after building layers. Idempotent.
 pub fn describe() {
-    for (name, help) in ALL {
-        if name == BACKEND_DURATION_SECONDS {
-            metrics::describe_histogram!(name, Unit::Seconds, help);
-        } else {
-            metrics::describe_counter!(name, Unit::Count, help);
-        }
-    }
+    tower_vigil_core::metrics::describe(&ALL);
 }
 
 /// The store calls [`observed`] names in its `op` label.
@@ -104,9 +96,7 @@ pub(crate) async fn observed<T>(
     op: &'static str,
     call: impl Future<Output = BackendResult<T>>,
 ) -> BackendResult<T> {
-    let started = Instant::now();
-    let out = call.await;
-    metrics::histogram!(BACKEND_DURATION_SECONDS, "op" => op).record(started.elapsed());
+    let out = tower_vigil_core::metrics::timed(BACKEND_DURATION_SECONDS, op, call).await;
     if let Err(e) = &out {
         metrics::counter!(BACKEND_ERRORS_TOTAL, "op" => op, "kind" => e.kind().to_string())
             .increment(1);

@@ -14,9 +14,7 @@
 //! ```
 
 use std::future::Future;
-use std::time::Instant;
 
-use metrics::Unit;
 use tower_vigil_core::{BackendError, FailurePolicy};
 
 /// Requests admitted (label `shadow`: `true` when in shadow mode).
@@ -76,13 +74,7 @@ pub const ALL: [(&str, &str); 8] = [
 /// so an exporter prints its `# HELP` line. Building a layer calls it; call it yourself when
 /// you install the recorder after building layers. Idempotent.
 pub fn describe() {
-    for (name, help) in ALL {
-        if name == BACKEND_DURATION_SECONDS {
-            metrics::describe_histogram!(name, Unit::Seconds, help);
-        } else {
-            metrics::describe_counter!(name, Unit::Count, help);
-        }
-    }
+    tower_vigil_core::metrics::describe(&ALL);
 }
 
 /// The store calls [`timed`] names in its `op` label.
@@ -135,8 +127,5 @@ pub(crate) fn unidentified(action: &'static str) {
 
 /// Runs one store call, recording how long it took under `op`.
 pub(crate) async fn timed<T>(op: &'static str, call: impl Future<Output = T>) -> T {
-    let started = Instant::now();
-    let out = call.await;
-    metrics::histogram!(BACKEND_DURATION_SECONDS, "op" => op).record(started.elapsed());
-    out
+    tower_vigil_core::metrics::timed(BACKEND_DURATION_SECONDS, op, call).await
 }
