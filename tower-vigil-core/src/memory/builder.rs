@@ -109,7 +109,6 @@ impl MemoryBackendBuilder {
                 prefix: self.prefix,
                 pubsub: PubSub::default(),
                 evictions: AtomicU64::new(0),
-                last_fence: AtomicU64::new(0),
                 epoch_micros,
                 started,
             }),
