@@ -411,13 +411,10 @@ return token
     |call| {
         let (owner, ttl, fence_ttl) = (call.args().bytes(0)?, ttl_arg(call, 1)?, ttl_arg(call, 2)?);
         let now = call.now_micros();
-        let [lease, fence] = call.slots() else {
-            return Err(BackendError::protocol("core.acquire_lease takes two keys"));
-        };
-        if lease.value().is_some() {
+        if call.slot(0)?.value().is_some() {
             return Ok(None);
         }
-        let previous = match fence.value() {
+        let previous = match call.slot(1)?.value() {
             Some(Value::Int(i)) => u64::try_from(*i).unwrap_or(0),
             Some(Value::Bytes(b)) => std::str::from_utf8(b)
                 .ok()
@@ -425,12 +422,10 @@ return token
                 .unwrap_or(0),
             _ => 0,
         };
-        lease.set(Value::Bytes(owner), ttl);
-        let token = previous.saturating_add(1).max(now);
-        fence.set(
-            Value::Int(i64::try_from(token).unwrap_or(i64::MAX)),
-            fence_ttl,
-        );
+        let token = call.next_token(previous.saturating_add(1).max(now));
+        call.slot(0)?.set(Value::Bytes(owner), ttl);
+        let fence = Value::Int(i64::try_from(token).unwrap_or(i64::MAX));
+        call.slot(1)?.set(fence, fence_ttl);
         Ok(Some(token))
     },
     |reply| match reply {

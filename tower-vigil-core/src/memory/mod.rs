@@ -80,6 +80,9 @@ struct Inner {
     prefix: KeyPrefix,
     pubsub: PubSub,
     evictions: AtomicU64,
+    /// The last token handed out by [`TwinCall::next_token`](crate::script::TwinCall), for any
+    /// resource.
+    last_token: AtomicU64,
     /// Wall-clock milliseconds at `started`, so `now_micros` is absolute yet driven by
     /// tokio's (pausable) clock.
     epoch_micros: u64,
@@ -214,6 +217,10 @@ impl MemoryBackend {
         #[allow(clippy::cast_possible_truncation)]
         let i = (high % self.inner.shards.len() as u64) as usize;
         i
+    }
+
+    pub(crate) fn last_token(&self) -> &AtomicU64 {
+        &self.inner.last_token
     }
 
     fn count_evictions(&self, n: u64) {

@@ -30,7 +30,8 @@ impl Backend for MemoryBackend {
         script.check_keys(keys)?;
         let now = self.now_micros();
         self.atomic(keys, |slots| {
-            script.run_twin(&mut TwinCall::new(slots, Args::new(args), now))
+            let call = TwinCall::new(slots, Args::new(args), now);
+            script.run_twin(&mut call.with_tokens(self.last_token()))
         })
     }
 

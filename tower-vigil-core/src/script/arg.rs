@@ -121,7 +121,7 @@ impl<'a> Args<'a> {
 
     fn get(&self, i: usize) -> BackendResult<&'a Arg<'a>> {
         self.args.get(i).ok_or_else(|| {
-            BackendError::protocol(format!(
+            BackendError::script(format!(
                 "script argument {} missing ({} given)",
                 i + 1,
                 self.args.len()
@@ -138,7 +138,7 @@ impl<'a> Args<'a> {
                 .ok()
                 .and_then(|s| s.trim().parse().ok())
                 .ok_or_else(|| {
-                    BackendError::protocol(format!("script argument {} is not an integer", i + 1))
+                    BackendError::script(format!("script argument {} is not an integer", i + 1))
                 }),
         }
     }
@@ -156,7 +156,7 @@ impl<'a> Args<'a> {
     pub fn raw(&self, i: usize) -> BackendResult<&'a [u8]> {
         match self.get(i)? {
             Arg::Bytes(b) => Ok(b),
-            Arg::Int(_) => Err(BackendError::protocol(format!(
+            Arg::Int(_) => Err(BackendError::script(format!(
                 "script argument {} is an integer where bytes were expected",
                 i + 1
             ))),
@@ -166,7 +166,7 @@ impl<'a> Args<'a> {
     /// Argument `i` (from 0) as UTF-8 text.
     pub fn str(&self, i: usize) -> BackendResult<&'a str> {
         std::str::from_utf8(self.raw(i)?)
-            .map_err(|_| BackendError::protocol(format!("script argument {} is not UTF-8", i + 1)))
+            .map_err(|_| BackendError::script(format!("script argument {} is not UTF-8", i + 1)))
     }
 }
 

@@ -1,5 +1,7 @@
 //! [`TwinCall`]: what a script's Rust twin gets when the memory backend runs it.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use super::Args;
 use crate::memory::Slot;
 
@@ -14,6 +16,7 @@ pub struct TwinCall<'c> {
     slots: &'c mut [Slot],
     args: Args<'c>,
     now_micros: u64,
+    last_token: Option<&'c AtomicU64>,
 }
 
 impl<'c> TwinCall<'c> {
@@ -24,6 +27,32 @@ impl<'c> TwinCall<'c> {
             slots,
             args,
             now_micros,
+            last_token: None,
+        }
+    }
+
+    /// Lets [`next_token`](Self::next_token) keep tokens above every one issued through
+    /// `last` (the backend's record of its last token, for every resource).
+    pub fn with_tokens(mut self, last: &'c AtomicU64) -> Self {
+        self.last_token = Some(last);
+        self
+    }
+
+    /// A token at least `floor` and, when the backend keeps a record
+    /// ([`with_tokens`](Self::with_tokens)), above every token it issued before: fencing tokens
+    /// stay strictly increasing even if a fence key was deleted or evicted while the clock
+    /// stood still (tokio's paused clock). Redis needs no record: its clock always moves.
+    pub fn next_token(&self, floor: u64) -> u64 {
+        let Some(last) = self.last_token else {
+            return floor;
+        };
+        let mut current = last.load(Ordering::Relaxed);
+        loop {
+            let token = floor.max(current.saturating_add(1));
+            match last.compare_exchange_weak(current, token, Ordering::AcqRel, Ordering::Relaxed) {
+                Ok(_) => return token,
+                Err(seen) => current = seen,
+            }
         }
     }
 
@@ -39,7 +68,7 @@ impl<'c> TwinCall<'c> {
     pub fn slot(&mut self, i: usize) -> crate::BackendResult<&mut Slot> {
         let given = self.slots.len();
         self.slots.get_mut(i).ok_or_else(|| {
-            crate::BackendError::protocol(format!("script key {} missing ({given} given)", i + 1))
+            crate::BackendError::script(format!("script key {} missing ({given} given)", i + 1))
         })
     }
 
