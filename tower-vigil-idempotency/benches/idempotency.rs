@@ -37,7 +37,12 @@ fn service<St: IdempotencyStore>(store: St) -> Svc {
     });
     let svc = tower::ServiceBuilder::new()
         // One anonymous client: the shared namespace keeps the path measured before.
-        .layer(IdempotencyLayer::new(store).unscoped(Unscoped::SharedUnsafe))
+        .layer(
+            IdempotencyLayer::builder(store)
+                .unscoped(Unscoped::SharedUnsafe)
+                .build()
+                .unwrap(),
+        )
         .service(handler)
         .and_then(
             |res: Response<ResponseBody<IdempotencyBody<Full<Bytes>>>>| async move {

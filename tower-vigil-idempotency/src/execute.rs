@@ -1,35 +1,35 @@
 //! Running a claimed request: on its own task (so a client disconnect cannot stop the
-//! recording), with the lease renewed while the handler runs and its body is read, then
-//! recording the outcome before the client gets what is left of the response.
+//! recording), with the [lease](crate::lease) renewed while the handler runs and its body is
+//! read, then recording the outcome under the key before the client gets what is left of the
+//! response, and announcing the settled key to waiters.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
 use http::{Request, Response};
 use http_body::Body;
 use tokio::sync::oneshot;
-use tokio::time::Instant;
 use tower_service::Service;
 use tower_vigil_core::http::ResponseBody;
 
 use crate::body::RequestBody;
+use crate::intake::Keyed;
+use crate::layer::rejection::Rejection;
+use crate::layer::response::ResponseForRejection;
+use crate::lease::renew;
 use crate::metrics::{op, timed};
-use crate::response::{Rejection, ResponseForRejection};
 use crate::shared::{Answer, Shared, reject};
 use crate::store::IdempotencyStore;
 use crate::stream::BoxError;
 use crate::tee::{self, Caller, Delivery, Outcome};
 
+/// Runs `req`, whose key this layer holds, and answers with its response.
 pub(crate) async fn run<S, St, R, ReqBody, ResBody>(
     mut inner: S,
     shared: Arc<Shared<St, R>>,
-    req: Request<RequestBody<ReqBody>>,
-    key: String,
-    owner: String,
-    grpc: bool,
+    req: Keyed<ReqBody>,
 ) -> Result<Answer<ResBody>, S::Error>
 where
     S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>,
@@ -40,7 +40,14 @@ where
     ResBody: Body<Data = Bytes> + Send + 'static,
     ResBody::Error: Into<BoxError> + Send + 'static,
 {
-    let fut = inner.call(req);
+    let Keyed {
+        request,
+        key,
+        owner,
+        grpc,
+        ..
+    } = req;
+    let fut = inner.call(request);
     let (caller, head) = oneshot::channel();
     let task = tokio::spawn(drive(fut, shared.clone(), key, owner, caller));
     match head.await {
@@ -160,39 +167,4 @@ fn announce<St: IdempotencyStore, R>(shared: &Arc<Shared<St, R>>, key: &str) {
             tracing::debug!(error = %e, "announcing a settled idempotency key failed");
         }
     });
-}
-
-/// Renews the lease every third of its length, for at most `max_hold` in all: the last
-/// renewal is cut so the key frees at `max_hold` even if the handler hangs. Returns when it
-/// stops renewing; dropped (with the handler's end) otherwise.
-async fn renew<St: IdempotencyStore>(
-    store: &St,
-    key: &str,
-    owner: &str,
-    lease: Duration,
-    max_hold: Duration,
-) {
-    let stop_at = Instant::now() + max_hold;
-    loop {
-        tokio::time::sleep(lease / 3).await;
-        let left = stop_at.saturating_duration_since(Instant::now());
-        if left < Duration::from_millis(1) {
-            tracing::warn!("idempotent handler exceeded its maximum hold; lease not renewed");
-            return;
-        }
-        match timed(
-            op::EXTEND,
-            store.extend(key, owner.as_bytes(), lease.min(left)),
-        )
-        .await
-        {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::warn!("idempotency lease lost while the handler runs");
-                return;
-            }
-            // A failed renewal is retried next tick; the lease may still hold.
-            Err(e) => tracing::debug!(error = %e, "renewing an idempotency lease failed"),
-        }
-    }
 }

@@ -8,7 +8,7 @@
 //!
 //! - **Scoped**: keys live in the scope of the caller (the
 //!   [`Principal`](tower_vigil_core::Principal) an authentication layer put in the request's
-//!   extensions, or what [`IdempotencyLayer::scope`] chooses), so two callers using the same
+//!   extensions, or what [`IdempotencyLayerBuilder::scope`] chooses), so two callers using the same
 //!   key never see each other's responses. The store key is a SHA-256 of the length-prefixed
 //!   scope and key: a `:` in a key cannot reach another scope, and raw keys are never stored.
 //!   A keyed request with no scope is refused with `401` ([`Rejection::Unscoped`]): put an
@@ -18,7 +18,7 @@
 //! - **Fingerprinted**: the key is bound to a SHA-256 of the method, path, query and body;
 //!   reusing it for a different request is `422`.
 //! - **Atomic**: one store operation claims the key or reports it in flight (`409` with
-//!   `Retry-After`, or wait with [`IdempotencyLayer::wait_for_in_flight`]) or completed
+//!   `Retry-After`, or wait with [`IdempotencyLayerBuilder::wait_for_in_flight`]) or completed
 //!   (replay). Of 200 concurrent duplicates exactly one runs.
 //! - **Leased**: the in-flight marker carries an owner token and a lease (60 s) renewed while
 //!   the handler runs, up to a maximum hold (10 min). A handler that panics releases the key;
@@ -43,7 +43,7 @@
 //!   `UNAVAILABLE`).
 //!
 //! Rejections are `application/problem+json` responses carrying the typed [`Rejection`] in
-//! their extensions; replace them with [`IdempotencyLayer::responder`].
+//! their extensions; replace them with [`IdempotencyLayerBuilder::response`].
 //!
 //! # Example: an axum router
 //!
@@ -96,16 +96,19 @@
 mod body;
 mod capture;
 mod config;
+mod decision;
 mod execute;
+mod failure_policy;
 pub mod fingerprint;
 mod flow;
-mod future;
+mod intake;
 pub mod key;
 mod layer;
+mod lease;
 pub mod metrics;
-pub mod record;
-mod response;
-mod service;
+mod record;
+mod replay;
+mod scope;
 mod shared;
 pub mod store;
 mod stream;
@@ -115,13 +118,16 @@ mod waiters;
 use std::time::Duration;
 
 pub use crate::body::{IdempotencyBody, RequestBody};
-pub use crate::capture::{IDEMPOTENCY_STATUS, IDEMPOTENT_REPLAYED};
-pub use crate::config::{ServerErrors, Unscoped};
-pub use crate::future::ResponseFuture;
-pub use crate::key::IdempotencyKey;
-pub use crate::layer::IdempotencyLayer;
-pub use crate::response::{DefaultResponse, Rejection, ResponseForRejection};
-pub use crate::service::Idempotency;
+pub use crate::capture::IDEMPOTENCY_STATUS;
+pub use crate::config::ServerErrors;
+pub use crate::key::{IdempotencyKey, KeyError};
+pub use crate::layer::{
+    DefaultResponse, Idempotency, IdempotencyLayer, IdempotencyLayerBuilder, Rejection,
+    ResponseForRejection, ResponseFuture,
+};
+pub use crate::record::NotReplayableReason;
+pub use crate::replay::IDEMPOTENT_REPLAYED;
+pub use crate::scope::Unscoped;
 pub use crate::store::{Claim, IdempotencyStore};
 pub use crate::stream::BoxError;
 
@@ -133,3 +139,24 @@ pub const DEFAULT_MAX_HOLD: Duration = Duration::from_secs(600);
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
 /// The default request and response body limits (1 MiB).
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Entry points for the fuzz targets (`fuzz/` at the workspace root) into the record
+/// encoding, which is internal to this crate. **Not API**: hidden from the docs, exempt from
+/// semver, and may change or vanish in any release.
+#[doc(hidden)]
+pub mod __fuzz {
+    pub use crate::record::{
+        DecodeError, NotReplayable, NotReplayableReason, Record, StoredResponse,
+    };
+}
+
+/// Internals the crate's own tests reach. **Not API**: hidden from the docs, exempt from
+/// semver, and may change or vanish in any release.
+#[doc(hidden)]
+pub mod __private {
+    /// The record key (relative to the backend prefix) of `client_key` sent by a caller whose
+    /// principal (or scope closure) gave `scope`.
+    pub fn record_key(scope: &str, client_key: &str) -> String {
+        crate::store::keys::record_key(&crate::scope::principal_scope(scope), client_key)
+    }
+}

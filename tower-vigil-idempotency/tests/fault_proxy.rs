@@ -64,7 +64,10 @@ fn count(statuses: &[StatusCode], status: StatusCode) -> usize {
 
 async fn stall_then_heal(mut redis: Faulty, backend: RedisBackend) {
     let runs = Counter::default();
-    let layer = IdempotencyLayer::new(backend).lease(LEASE).unwrap();
+    let layer = IdempotencyLayer::builder(backend)
+        .lease(LEASE)
+        .build()
+        .unwrap();
     let svc = service(layer, runs.clone());
     // Completed: their replays are their own responses.
     let done = answers_are_their_own(&svc, "done").await;
@@ -185,7 +188,10 @@ async fn a_lost_claim_reply_does_not_hold_the_key<St: IdempotencyStore>(store: S
     };
     let runs = Counter::default();
     let svc = service(
-        IdempotencyLayer::new(store).lease(LEASE).unwrap(),
+        IdempotencyLayer::builder(store)
+            .lease(LEASE)
+            .build()
+            .unwrap(),
         runs.clone(),
     );
     let res = send(&svc, post("/ok", "k", "x")).await;

@@ -11,8 +11,8 @@ use common::{Counter, header, post, send, service, tester_key};
 use http::StatusCode;
 use tower::ServiceExt;
 use tower_vigil_core::Backend;
+use tower_vigil_idempotency::NotReplayableReason;
 use tower_vigil_idempotency::fingerprint::Fingerprint;
-use tower_vigil_idempotency::record::NotReplayableReason;
 use tower_vigil_idempotency::{IdempotencyLayer, IdempotencyStore, Rejection, ServerErrors};
 
 async fn a_crashed_holder_blocks_only_until_its_lease_lapses<S: IdempotencyStore>(s: S) {
@@ -38,10 +38,10 @@ async fn a_crashed_holder_blocks_only_until_its_lease_lapses<S: IdempotencyStore
 
 async fn a_hung_handler_frees_the_key_after_its_maximum_hold<S: IdempotencyStore>(s: S) {
     let runs = Counter::default();
-    let layer = IdempotencyLayer::new(s)
+    let layer = IdempotencyLayer::builder(s)
         .lease(Duration::from_millis(150))
-        .unwrap()
         .max_hold(Duration::from_millis(400))
+        .build()
         .unwrap();
     let svc = service(layer, runs.clone());
     let hung = tokio::spawn({
@@ -124,7 +124,10 @@ async fn server_errors_are_replayed_by_default<S: IdempotencyStore>(s: S) {
 
 async fn released_server_errors_free_the_key<S: IdempotencyStore>(s: S) {
     let runs = Counter::default();
-    let layer = IdempotencyLayer::new(s).server_errors(ServerErrors::Release);
+    let layer = IdempotencyLayer::builder(s)
+        .server_errors(ServerErrors::Release)
+        .build()
+        .unwrap();
     let svc = service(layer, runs.clone());
     let res = send(&svc, post("/fail", "k", "x")).await;
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
@@ -136,7 +139,10 @@ async fn released_server_errors_free_the_key<S: IdempotencyStore>(s: S) {
 
 async fn an_oversized_request_body_is_413<S: IdempotencyStore>(s: S) {
     let runs = Counter::default();
-    let layer = IdempotencyLayer::new(s).max_request_body(8).unwrap();
+    let layer = IdempotencyLayer::builder(s)
+        .max_request_body(8)
+        .build()
+        .unwrap();
     let svc = service(layer, runs.clone());
     let res = send(&svc, post("/ok", "k", "123456789")).await;
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
@@ -150,7 +156,10 @@ async fn an_oversized_request_body_is_413<S: IdempotencyStore>(s: S) {
 
 async fn an_oversized_response_runs_once_and_its_retry_is_409<S: IdempotencyStore>(s: S) {
     let runs = Counter::default();
-    let layer = IdempotencyLayer::new(s).max_response_body(1024).unwrap();
+    let layer = IdempotencyLayer::builder(s)
+        .max_response_body(1024)
+        .build()
+        .unwrap();
     let svc = service(layer, runs.clone());
     let res = send(&svc, post("/big", "k", "x")).await;
     assert_eq!(res.status(), StatusCode::CREATED);
@@ -177,10 +186,11 @@ async fn an_oversized_response_runs_once_and_its_retry_is_409<S: IdempotencyStor
 
 async fn a_storm_on_an_oversized_response_runs_the_handler_once<S: IdempotencyStore>(s: S) {
     let runs = Counter::default();
-    let layer = IdempotencyLayer::new(s)
+    let layer = IdempotencyLayer::builder(s)
         .max_response_body(1024)
-        .unwrap()
-        .wait_for_in_flight(Duration::from_secs(20));
+        .wait_for_in_flight(Duration::from_secs(20))
+        .build()
+        .unwrap();
     let svc = service(layer, runs.clone());
     let tasks: Vec<_> = (0..50)
         .map(|_| tokio::spawn(send(&svc, post("/big", "storm", "x"))))
@@ -209,7 +219,10 @@ async fn a_storm_on_an_oversized_response_runs_the_handler_once<S: IdempotencySt
 
 async fn a_storm_on_a_failing_handler_runs_it_once<S: IdempotencyStore>(s: S) {
     let runs = Counter::default();
-    let layer = IdempotencyLayer::new(s).wait_for_in_flight(Duration::from_secs(20));
+    let layer = IdempotencyLayer::builder(s)
+        .wait_for_in_flight(Duration::from_secs(20))
+        .build()
+        .unwrap();
     let svc = service(layer, runs.clone());
     let tasks: Vec<_> = (0..50)
         .map(|_| tokio::spawn(send(&svc, post("/slowfail", "storm", "x"))))

@@ -52,7 +52,10 @@ async fn the_same_key_with_another_request_is_422<S: IdempotencyStore>(s: S) {
 
 async fn bad_or_missing_keys_are_400<S: IdempotencyStore>(s: S) {
     let runs = Counter::default();
-    let svc = service(IdempotencyLayer::new(s).required(), runs.clone());
+    let svc = service(
+        IdempotencyLayer::builder(s).required(true).build().unwrap(),
+        runs.clone(),
+    );
     let raw = |value: &str| {
         Request::post("/ok")
             .header("idempotency-key", value)
@@ -127,7 +130,10 @@ async fn callers_with_the_same_key_never_see_each_others_responses<S: Idempotenc
 
 async fn a_storm_of_200_duplicates_runs_the_handler_once<S: IdempotencyStore>(s: S) {
     let runs = Counter::default();
-    let layer = IdempotencyLayer::new(s).wait_for_in_flight(Duration::from_secs(20));
+    let layer = IdempotencyLayer::builder(s)
+        .wait_for_in_flight(Duration::from_secs(20))
+        .build()
+        .unwrap();
     let svc = service(layer, runs.clone());
     let tasks: Vec<_> = (0..200)
         .map(|_| {
@@ -214,7 +220,10 @@ mod options {
     #[tokio::test]
     async fn one_shared_unscoped_namespace_is_an_explicit_opt_in() {
         let runs = Counter::default();
-        let layer = IdempotencyLayer::new(MemoryBackend::new()).unscoped(Unscoped::SharedUnsafe);
+        let layer = IdempotencyLayer::builder(MemoryBackend::new())
+            .unscoped(Unscoped::SharedUnsafe)
+            .build()
+            .unwrap();
         let svc = service(layer, runs.clone());
         send(&svc, anonymous_post("/ok", "k", "x")).await;
         let other_client = send(&svc, anonymous_post("/ok", "k", "x")).await;
@@ -226,13 +235,16 @@ mod options {
     async fn a_scope_closure_chooses_the_scope() {
         let runs = Counter::default();
         // The closure's answer wins over the principal every `post` carries.
-        let layer = IdempotencyLayer::new(MemoryBackend::new()).scope(|parts| {
-            parts
-                .headers
-                .get("x-tenant")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        });
+        let layer = IdempotencyLayer::builder(MemoryBackend::new())
+            .scope(|parts| {
+                parts
+                    .headers
+                    .get("x-tenant")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            })
+            .build()
+            .unwrap();
         let svc = service(layer, runs.clone());
         let for_tenant = |t: &'static str| {
             let mut req = post("/ok", "k", "x");
@@ -249,9 +261,11 @@ mod options {
     #[tokio::test(start_paused = true)]
     async fn a_waiter_runs_the_request_when_the_first_fails() {
         let runs = Counter::default();
-        let layer = IdempotencyLayer::new(MemoryBackend::new())
+        let layer = IdempotencyLayer::builder(MemoryBackend::new())
             .wait_for_in_flight(Duration::from_secs(5))
-            .server_errors(ServerErrors::Release);
+            .server_errors(ServerErrors::Release)
+            .build()
+            .unwrap();
         let svc = service(layer, runs.clone());
         // `/slowfail` answers 500 after 200 ms, which (released on request) frees the key; the duplicates that were
         // waiting claim it in turn and run: none of them gets a 409.

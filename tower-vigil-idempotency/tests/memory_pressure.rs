@@ -79,7 +79,10 @@ async fn full_redis_never_loses_an_outcome_silently(backend: RedisBackend, press
         gate.clone(),
     );
     let open = gated_service(
-        IdempotencyLayer::new(backend.clone()).failure_policy(FailurePolicy::Open),
+        IdempotencyLayer::builder(backend.clone())
+            .failure_policy(FailurePolicy::Open)
+            .build()
+            .unwrap(),
         runs.clone(),
         gate.clone(),
     );

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use tower::ServiceExt;
 use tower::util::BoxCloneService;
 use tower_vigil_core::http::ResponseBody;
-use tower_vigil_idempotency::record::NotReplayableReason;
+use tower_vigil_idempotency::NotReplayableReason;
 use tower_vigil_idempotency::{
     IdempotencyBody, IdempotencyLayer, IdempotencyStore, Rejection, RequestBody,
 };
@@ -133,7 +133,10 @@ async fn a_failing_body_runs_once_and_its_retry_is_409<S: IdempotencyStore>(s: S
 async fn a_client_gone_mid_stream_still_gets_the_response_recorded<S: IdempotencyStore>(s: S) {
     let runs = Counter::default();
     // The retry waits for the first request's task to settle instead of answering 409.
-    let layer = IdempotencyLayer::new(s).wait_for_in_flight(PATIENCE);
+    let layer = IdempotencyLayer::builder(s)
+        .wait_for_in_flight(PATIENCE)
+        .build()
+        .unwrap();
     let (svc, feed) = streaming(layer, runs.clone());
     let mut body = call(&svc, post("/events", "k", "x")).await.into_body();
     feed.send(data("first ")).await.unwrap();
@@ -154,10 +157,11 @@ async fn a_client_gone_past_the_limit_frees_nothing_and_runs_nothing_twice<S: Id
     s: S,
 ) {
     let runs = Counter::default();
-    let layer = IdempotencyLayer::new(s)
+    let layer = IdempotencyLayer::builder(s)
         .max_response_body(8)
-        .unwrap()
-        .wait_for_in_flight(PATIENCE);
+        .wait_for_in_flight(PATIENCE)
+        .build()
+        .unwrap();
     let (svc, feed) = streaming(layer, runs.clone());
     let mut body = call(&svc, post("/events", "k", "x")).await.into_body();
     feed.send(data("0123456789")).await.unwrap();

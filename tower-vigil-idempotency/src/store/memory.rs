@@ -10,7 +10,8 @@ use tower_vigil_core::backend::Subscription;
 use tower_vigil_core::memory::{Slot, Value};
 use tower_vigil_core::{Backend, BackendError, MemoryBackend};
 
-use super::{ANNOUNCE_CHANNEL, Claim, IdempotencyStore};
+use super::keys::ANNOUNCE_CHANNEL;
+use super::{Claim, IdempotencyStore};
 use crate::fingerprint::Fingerprint;
 
 const IN_FLIGHT: &[u8] = b"p";

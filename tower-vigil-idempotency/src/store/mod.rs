@@ -32,6 +32,7 @@
 //! # }
 //! ```
 
+pub(crate) mod keys;
 mod memory;
 mod redis;
 
@@ -122,7 +123,3 @@ pub trait IdempotencyStore: Clone + Send + Sync + std::fmt::Debug + 'static {
         std::future::ready(Ok(None))
     }
 }
-
-/// The channel (relative to the backend prefix) announcements go on. Pub/sub is
-/// cluster-wide, so one channel serves a whole Redis Cluster.
-pub const ANNOUNCE_CHANNEL: &str = "idempotency:settled";

@@ -12,7 +12,8 @@ use tower_vigil_core::backend::ttl_millis;
 use tower_vigil_core::redis::Script;
 use tower_vigil_core::{Backend, BackendError, RedisBackend};
 
-use super::{ANNOUNCE_CHANNEL, Claim, IdempotencyStore};
+use super::keys::ANNOUNCE_CHANNEL;
+use super::{Claim, IdempotencyStore};
 use crate::fingerprint::Fingerprint;
 
 static CLAIM: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("claim.lua")));

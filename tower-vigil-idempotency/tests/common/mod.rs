@@ -145,12 +145,9 @@ pub fn anonymous_post(path: &str, key: &str, body: &'static str) -> Req {
         .unwrap()
 }
 
-/// The store key of `key` sent by [`TESTER`] (the layer prefixes principal scopes with `s:`).
+/// The record key of `key` sent by [`TESTER`].
 pub fn tester_key(key: &str) -> String {
-    tower_vigil_idempotency::fingerprint::store_key(
-        &format!("s:{}", Principal::user(TESTER).scope()),
-        key,
-    )
+    tower_vigil_idempotency::__private::record_key(&Principal::user(TESTER).scope(), key)
 }
 
 pub fn send(svc: &Svc, req: Req) -> impl Future<Output = Response<Bytes>> + Send + use<> {

@@ -56,7 +56,10 @@ async fn a_stopped_redis_gives_503_then_recovers() {
 async fn a_stopped_redis_with_fail_open_runs_the_request() {
     let mut server = RedisServer::start();
     let runs = Counter::default();
-    let layer = IdempotencyLayer::new(backend(&server).await).failure_policy(FailurePolicy::Open);
+    let layer = IdempotencyLayer::builder(backend(&server).await)
+        .failure_policy(FailurePolicy::Open)
+        .build()
+        .unwrap();
     let svc = service(layer, runs.clone());
     server.stop();
     let res = send(&svc, post("/ok", "k", "x")).await;

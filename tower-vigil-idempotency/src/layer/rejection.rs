@@ -1,40 +1,24 @@
-//! Rejections: what the layer answers instead of running the request, and how.
-//!
-//! Each [`Rejection`] becomes a response through a [`ResponseForRejection`]: by default an
-//! `application/problem+json` body (or a gRPC status for gRPC requests), with `Retry-After`
-//! where a retry can succeed. Supply your own with a closure. The typed rejection is put in the
-//! response's extensions either way, so outer layers can tell what happened.
+//! [`Rejection`]: why the layer answered itself instead of running (or replaying) the
+//! request. It becomes a response through the layer's
+//! [`ResponseForRejection`](crate::ResponseForRejection) (see [`response`](super::response))
+//! and is put in that response's extensions, so outer layers can tell what happened.
 //!
 //! ```
-//! use bytes::Bytes;
-//! use http::{Response, StatusCode};
-//! use tower_vigil_idempotency::{Rejection, ResponseForRejection, DefaultResponse};
+//! use http::StatusCode;
+//! use tower_vigil_idempotency::Rejection;
 //!
-//! let res = DefaultResponse.response(&Rejection::Mismatch, false);
-//! assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-//! assert_eq!(res.headers()["content-type"], "application/problem+json");
-//!
-//! // A custom answer: plain text.
-//! let custom = |r: &Rejection, _grpc: bool| {
-//!     Response::builder().status(r.status()).body(Bytes::from(r.to_string())).unwrap()
-//! };
-//! assert_eq!(custom.response(&Rejection::MissingKey, false).status(), 400);
+//! assert_eq!(Rejection::Mismatch.status(), StatusCode::UNPROCESSABLE_ENTITY);
+//! assert_eq!(Rejection::Unavailable.retry_after_secs(), Some(1));
 //! ```
 
 use std::fmt;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{HeaderValue, Response, StatusCode, header};
-use http_body_util::Empty;
-use tower_vigil_core::http::{GrpcCode, Problem, grpc_response};
+use http::StatusCode;
+use tower_vigil_core::http::GrpcCode;
 
 use crate::key::KeyError;
 use crate::record::NotReplayableReason;
-
-/// Where the problem types of this crate are documented.
-const TYPE_BASE: &str =
-    "https://docs.rs/tower-vigil-idempotency/latest/tower_vigil_idempotency/enum.Rejection.html";
 
 /// Why the layer answered itself instead of running (or replaying) the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,61 +141,6 @@ impl fmt::Display for Rejection {
     }
 }
 
-/// Turns a [`Rejection`] into a response. `grpc` is true for gRPC requests.
-pub trait ResponseForRejection: Clone + Send + Sync + 'static {
-    /// The response for `rejection`.
-    fn response(&self, rejection: &Rejection, grpc: bool) -> Response<Bytes>;
-}
-
-/// The default answers: problem+json (gRPC statuses for gRPC requests), with `Retry-After`
-/// on 409 and 503.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DefaultResponse;
-
-impl ResponseForRejection for DefaultResponse {
-    fn response(&self, rejection: &Rejection, grpc: bool) -> Response<Bytes> {
-        let mut res = if grpc {
-            grpc_response::<Empty<Bytes>>(rejection.grpc_code(), &rejection.to_string())
-                .map(|_| Bytes::new())
-        } else {
-            let mut problem = Problem::new(rejection.status()).detail(rejection.to_string());
-            if let Some(s) = rejection.retry_after_secs() {
-                problem = problem.extension("retryAfter", s);
-            }
-            match rejection {
-                Rejection::Unscoped => {
-                    problem = problem.type_uri(format!("{TYPE_BASE}#variant.Unscoped"));
-                }
-                Rejection::NotReplayable { status, reason } => {
-                    problem = problem
-                        .type_uri(format!("{TYPE_BASE}#variant.NotReplayable"))
-                        .extension("originalStatus", status.as_u16())
-                        .extension("reason", reason.as_str());
-                }
-                _ => {}
-            }
-            let json = problem.to_json();
-            problem
-                .into_response::<Empty<Bytes>>()
-                .map(|_| Bytes::from(json))
-        };
-        if let Some(s) = rejection.retry_after_secs() {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(s));
-        }
-        res
-    }
-}
-
-impl<F> ResponseForRejection for F
-where
-    F: Fn(&Rejection, bool) -> Response<Bytes> + Clone + Send + Sync + 'static,
-{
-    fn response(&self, rejection: &Rejection, grpc: bool) -> Response<Bytes> {
-        self(rejection, grpc)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,52 +159,10 @@ mod tests {
     }
 
     #[test]
-    fn grpc_requests_get_a_grpc_status() {
-        let res = DefaultResponse.response(&Rejection::Mismatch, true);
-        assert_eq!(res.status(), 200);
-        assert_eq!(res.headers()["grpc-status"], "9");
-        let res = DefaultResponse.response(&Rejection::Unavailable, true);
-        assert_eq!(res.headers()["grpc-status"], "14");
-    }
-
-    #[test]
-    fn not_replayable_is_a_typed_409_with_the_original_status() {
-        let r = Rejection::NotReplayable {
-            status: StatusCode::BAD_GATEWAY,
-            reason: NotReplayableReason::TooLarge,
-        };
-        let res = DefaultResponse.response(&r, false);
-        assert_eq!(res.status(), StatusCode::CONFLICT);
-        assert!(res.headers().get(header::RETRY_AFTER).is_none());
-        let v: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
-        assert_eq!(v["originalStatus"], 502);
-        assert_eq!(v["reason"], "too-large");
-        assert!(
-            v["type"]
-                .as_str()
-                .unwrap()
-                .ends_with("#variant.NotReplayable")
-        );
-        assert_eq!(
-            DefaultResponse.response(&r, true).headers()["grpc-status"],
-            "6"
-        );
-    }
-
-    #[test]
     fn retry_after_never_overflows() {
         let r = Rejection::InFlight {
             retry_after: Duration::MAX,
         };
         assert_eq!(r.retry_after_secs(), Some(u64::MAX));
-    }
-
-    #[test]
-    fn problem_body_carries_the_detail() {
-        let res = DefaultResponse.response(&Rejection::BodyTooLarge { limit: 10 }, false);
-        assert_eq!(res.status(), 413);
-        let v: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
-        assert_eq!(v["status"], 413);
-        assert!(v["detail"].as_str().unwrap().contains("10 bytes"));
     }
 }

@@ -102,7 +102,10 @@ async fn duplicates_across_two_layer_instances_run_once<S: IdempotencyStore>(sto
     let runs = Counter::default();
     let [first, second, ..] = stores;
     let services = [first, second].map(|s| {
-        let layer = IdempotencyLayer::new(s).wait_for_in_flight(Duration::from_secs(20));
+        let layer = IdempotencyLayer::builder(s)
+            .wait_for_in_flight(Duration::from_secs(20))
+            .build()
+            .unwrap();
         service(layer, runs.clone())
     });
     let barrier = Arc::new(Barrier::new(100));

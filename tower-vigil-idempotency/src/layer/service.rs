@@ -9,9 +9,9 @@ use http::{Request, Response};
 use http_body::Body;
 use tower_service::Service;
 
+use super::future::ResponseFuture;
+use super::response::{DefaultResponse, ResponseForRejection};
 use crate::body::{IdempotencyBody, RequestBody};
-use crate::future::ResponseFuture;
-use crate::response::{DefaultResponse, ResponseForRejection};
 use crate::shared::Shared;
 use crate::store::IdempotencyStore;
 
@@ -36,6 +36,16 @@ impl<S, St, R> Idempotency<S, St, R> {
     pub fn get_ref(&self) -> &S {
         &self.inner
     }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, unwrapped.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
 }
 
 impl<S: Clone, St, R> Clone for Idempotency<S, St, R> {
@@ -52,7 +62,7 @@ impl<S: std::fmt::Debug, St: std::fmt::Debug, R> std::fmt::Debug for Idempotency
         f.debug_struct("Idempotency")
             .field("inner", &self.inner)
             .field("store", &self.shared.store)
-            .field("config", &self.shared.config)
+            .field("config", &*self.shared.config)
             .finish_non_exhaustive()
     }
 }

@@ -105,7 +105,10 @@ fn a_store_failure_is_counted_by_failure_policy_and_kind() {
     counters.run(|| async {
         let down = ClaimFails(MemoryBackend::new());
         let closed = service(IdempotencyLayer::new(down.clone()), Counter::default());
-        let open = IdempotencyLayer::new(down).failure_policy(FailurePolicy::Open);
+        let open = IdempotencyLayer::builder(down)
+            .failure_policy(FailurePolicy::Open)
+            .build()
+            .unwrap();
         let open = service(open, Counter::default());
         let res = send(&closed, post("/pay", "a", "x")).await;
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
