@@ -8,14 +8,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::time::Instant;
-use tower_vigil_core::BackendErrorKind;
+use tower_vigil_core::{Backend, BackendErrorKind};
 
 use crate::failure_policy::{self, Fallback};
 use crate::fingerprint::Fingerprint;
-use crate::layer::rejection::Rejection;
+use crate::layer::rejection::Cause;
 use crate::metrics::{op, timed};
 use crate::shared::Shared;
-use crate::store::{Claim, IdempotencyStore};
+use crate::store::{self, Claim};
 use crate::waiters;
 
 /// Polling for a request in flight starts at this interval and doubles up to `MAX_POLL`.
@@ -30,15 +30,15 @@ pub(crate) enum Decision {
     /// A request with the same fingerprint completed: answer with its record.
     Replay(Bytes),
     /// Refuse it.
-    Reject(Rejection),
+    Reject(Cause),
     /// The store failed and the layer fails open: run it without idempotency.
     RunWithout,
 }
 
 /// Claims `key` for the request of `fingerprint` as `owner`, waiting for a request in flight
 /// when the layer is set to.
-pub(crate) async fn decide<St: IdempotencyStore, R>(
-    shared: &Shared<St, R>,
+pub(crate) async fn decide<B: Backend, R>(
+    shared: &Shared<B, R>,
     key: &str,
     fingerprint: &Fingerprint,
     owner: &str,
@@ -50,9 +50,13 @@ pub(crate) async fn decide<St: IdempotencyStore, R>(
     loop {
         let claim = timed(
             op::CLAIM,
-            shared
-                .store
-                .claim(key, fingerprint, owner.as_bytes(), config.lease),
+            store::claim(
+                &shared.backend,
+                key,
+                fingerprint,
+                owner.as_bytes(),
+                config.lease,
+            ),
         )
         .await;
         let lease_remaining = match claim {
@@ -60,17 +64,17 @@ pub(crate) async fn decide<St: IdempotencyStore, R>(
             Ok(Claim::Completed(record)) => return Decision::Replay(record),
             Ok(Claim::Mismatch) => {
                 crate::metrics::mismatch();
-                return Decision::Reject(Rejection::Mismatch);
+                return Decision::Reject(Cause::Mismatch);
             }
             Ok(Claim::InFlight { lease_remaining }) => lease_remaining,
             Err(e) if e.kind() == BackendErrorKind::Corrupt => {
                 tracing::error!(error = %e, "unreadable idempotency entry");
-                return Decision::Reject(Rejection::UnreadableRecord);
+                return Decision::Reject(Cause::UnreadableRecord);
             }
             Err(e) => {
-                return match failure_policy::claim_failed(&shared.store, config, key, owner, &e) {
+                return match failure_policy::claim_failed(&shared.backend, config, key, owner, &e) {
                     Fallback::RunWithout => Decision::RunWithout,
-                    Fallback::Refuse => Decision::Reject(Rejection::Unavailable),
+                    Fallback::Refuse => Decision::Reject(Cause::Unavailable),
                 };
             }
         };
@@ -80,7 +84,7 @@ pub(crate) async fn decide<St: IdempotencyStore, R>(
                 if announcements.is_none() {
                     // Listen first, then look again: an announcement made before we
                     // listened is seen by that second claim.
-                    announcements = Some(shared.waiters.listen(&shared.store).await);
+                    announcements = Some(shared.waiters.listen(&shared.backend).await);
                     continue;
                 }
                 let rx = announcements.as_mut().and_then(Option::as_mut);
@@ -91,6 +95,6 @@ pub(crate) async fn decide<St: IdempotencyStore, R>(
         }
         crate::metrics::conflict();
         let retry_after = config.retry_after.min(lease_remaining);
-        return Decision::Reject(Rejection::InFlight { retry_after });
+        return Decision::Reject(Cause::InFlight { retry_after });
     }
 }

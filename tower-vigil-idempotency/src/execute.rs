@@ -13,30 +13,31 @@ use http_body::Body;
 use tokio::sync::oneshot;
 use tower_service::Service;
 use tower_vigil_core::http::ResponseBody;
+use tower_vigil_core::{Backend, RejectionResponse};
 
 use crate::body::RequestBody;
 use crate::intake::Keyed;
-use crate::layer::rejection::Rejection;
-use crate::layer::response::ResponseForRejection;
+use crate::layer::rejection::{Cause, IdempotencyRejection};
+use crate::layer::response::{Answer, reject};
 use crate::lease::renew;
 use crate::metrics::{op, timed};
-use crate::shared::{Answer, Shared, reject};
-use crate::store::IdempotencyStore;
+use crate::shared::Shared;
+use crate::store;
 use crate::stream::BoxError;
 use crate::tee::{self, Caller, Delivery, Outcome};
 
 /// Runs `req`, whose key this layer holds, and answers with its response.
-pub(crate) async fn run<S, St, R, ReqBody, ResBody>(
+pub(crate) async fn run<S, B, R, ReqBody, ResBody>(
     mut inner: S,
-    shared: Arc<Shared<St, R>>,
+    shared: Arc<Shared<B, R>>,
     req: Keyed<ReqBody>,
 ) -> Result<Answer<ResBody>, S::Error>
 where
     S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
-    St: IdempotencyStore,
-    R: ResponseForRejection,
+    B: Backend,
+    R: RejectionResponse<IdempotencyRejection>,
     ResBody: Body<Data = Bytes> + Send + 'static,
     ResBody::Error: Into<BoxError> + Send + 'static,
 {
@@ -58,27 +59,27 @@ where
         // lease lapses by itself).
         Err(_) => match task.await {
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            _ => Ok(reject(&shared, Rejection::Unavailable, grpc)),
+            _ => Ok(reject(&shared.response, Cause::Unavailable, grpc)),
         },
     }
 }
 
 /// The handler's task: runs the handler and reads its body with the lease renewed beside,
 /// records the outcome, then hands the client the rest of the response.
-async fn drive<F, B, E, St, R>(
+async fn drive<F, ResBody, E, B, R>(
     fut: F,
-    shared: Arc<Shared<St, R>>,
+    shared: Arc<Shared<B, R>>,
     key: String,
     owner: String,
-    caller: Caller<B, E>,
+    caller: Caller<ResBody, E>,
 ) where
-    F: Future<Output = Result<Response<B>, E>> + Send,
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-    St: IdempotencyStore,
+    F: Future<Output = Result<Response<ResBody>, E>> + Send,
+    ResBody: Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
+    B: Backend,
 {
     let config = &shared.config;
-    let store = &shared.store;
+    let backend = &shared.backend;
     let work = AssertUnwindSafe(async move {
         match fut.await {
             Ok(res) => tee::respond(res, config, caller).await,
@@ -88,7 +89,7 @@ async fn drive<F, B, E, St, R>(
     .catch_unwind();
     // Renewal runs beside the handler on this task (no second task to spawn and abort);
     // when it stops (lease lost, maximum hold reached) the handler runs on alone.
-    let renewal = renew(store, &key, &owner, config.lease, config.max_hold);
+    let renewal = renew(backend, &key, &owner, config.lease, config.max_hold);
     tokio::pin!(work, renewal);
     let outcome = tokio::select! {
         outcome = &mut work => outcome,
@@ -97,7 +98,7 @@ async fn drive<F, B, E, St, R>(
     let (outcome, delivery) = match outcome {
         Ok(done) => done,
         Err(panic) => {
-            release(store, &key, &owner).await;
+            release(backend, &key, &owner).await;
             announce(&shared, &key);
             std::panic::resume_unwind(panic);
         }
@@ -109,23 +110,23 @@ async fn drive<F, B, E, St, R>(
 
 /// Leaves `outcome` under the key; true when the key now holds a record (a retry will not
 /// run the handler again).
-async fn record<St: IdempotencyStore, R>(
-    shared: &Shared<St, R>,
+async fn record<B: Backend, R>(
+    shared: &Shared<B, R>,
     key: &str,
     owner: &str,
     outcome: Outcome,
 ) -> bool {
-    let (store, config) = (&shared.store, &shared.config);
+    let (backend, config) = (&shared.backend, &shared.config);
     let record = match outcome {
         Outcome::Release => {
-            release(store, key, owner).await;
+            release(backend, key, owner).await;
             return false;
         }
         Outcome::Record(record) => record,
     };
     match timed(
         op::COMPLETE,
-        store.complete(key, owner.as_bytes(), record, config.ttl),
+        store::complete(backend, key, owner.as_bytes(), &record, config.ttl),
     )
     .await
     {
@@ -142,28 +143,28 @@ async fn record<St: IdempotencyStore, R>(
             tracing::warn!(error = %e, "storing the idempotent outcome failed; freeing the key");
             // Best effort: if the write did land, the record is kept (release only
             // deletes an in-flight marker); if the store is down, the lease lapses.
-            release(store, key, owner).await;
+            release(backend, key, owner).await;
             false
         }
     }
 }
 
-async fn release<St: IdempotencyStore>(store: &St, key: &str, owner: &str) {
-    if let Err(e) = timed(op::RELEASE, store.release(key, owner.as_bytes())).await {
+async fn release<B: Backend>(backend: &B, key: &str, owner: &str) {
+    if let Err(e) = timed(op::RELEASE, store::release(backend, key, owner.as_bytes())).await {
         tracing::warn!(error = %e, "releasing an idempotency key failed; its lease will lapse");
     }
 }
 
 /// Wakes the duplicates waiting on `key` (when waiting is on), without delaying this
 /// response for the extra round trip.
-fn announce<St: IdempotencyStore, R>(shared: &Arc<Shared<St, R>>, key: &str) {
+fn announce<B: Backend, R>(shared: &Arc<Shared<B, R>>, key: &str) {
     if shared.config.wait_for_in_flight.is_none() {
         return;
     }
-    let store = shared.store.clone();
+    let backend = shared.backend.clone();
     let key = key.to_owned();
     tokio::spawn(async move {
-        if let Err(e) = timed(op::ANNOUNCE, store.announce(&key)).await {
+        if let Err(e) = timed(op::ANNOUNCE, store::announce(&backend, &key)).await {
             tracing::debug!(error = %e, "announcing a settled idempotency key failed");
         }
     });

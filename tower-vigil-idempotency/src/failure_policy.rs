@@ -2,11 +2,11 @@
 //! without idempotency; otherwise (`Closed`, the default, and `Local`, there being no local
 //! state to fall back on) it is refused with `503`. Every failure is counted.
 
-use tower_vigil_core::{BackendError, FailurePolicy};
+use tower_vigil_core::{Backend, BackendError, FailurePolicy};
 
 use crate::config::Config;
 use crate::metrics::{op, timed};
-use crate::store::IdempotencyStore;
+use crate::store;
 
 /// What to do with a request whose claim failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,14 +19,14 @@ pub(crate) enum Fallback {
 
 /// Counts the failed claim of `owner` on `key`, undoes it in case it landed, and says what to
 /// do with the request.
-pub(crate) fn claim_failed<St: IdempotencyStore>(
-    store: &St,
+pub(crate) fn claim_failed<B: Backend>(
+    backend: &B,
     config: &Config,
     key: &str,
     owner: &str,
     e: &BackendError,
 ) -> Fallback {
-    release_unknown_claim(store, key, owner);
+    release_unknown_claim(backend, key, owner);
     crate::metrics::backend_error(config.failure_policy, e);
     if config.failure_policy == FailurePolicy::Open {
         tracing::warn!(error = %e, "idempotency store failed; running the request without it");
@@ -42,13 +42,13 @@ pub(crate) fn claim_failed<St: IdempotencyStore>(
 /// nobody running the request, and every retry would get 409. Releasing by this claim's owner
 /// token undoes it: sent on the same connection, it runs after the claim, and it never deletes
 /// a completed record. Without a runtime (or if this fails too) the lease lapses.
-fn release_unknown_claim<St: IdempotencyStore>(store: &St, key: &str, owner: &str) {
+fn release_unknown_claim<B: Backend>(backend: &B, key: &str, owner: &str) {
     let Ok(handle) = tokio::runtime::Handle::try_current() else {
         return;
     };
-    let (store, key, owner) = (store.clone(), key.to_owned(), owner.to_owned());
+    let (backend, key, owner) = (backend.clone(), key.to_owned(), owner.to_owned());
     handle.spawn(async move {
-        if let Err(e) = timed(op::RELEASE, store.release(&key, owner.as_bytes())).await {
+        if let Err(e) = timed(op::RELEASE, store::release(&backend, &key, owner.as_bytes())).await {
             tracing::warn!(error = %e, "releasing a failed idempotency claim failed; its lease will lapse");
         }
     });

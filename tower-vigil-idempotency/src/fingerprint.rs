@@ -3,7 +3,7 @@
 //! request of another fingerprint is refused (`422`).
 //!
 //! ```
-//! use tower_vigil_idempotency::fingerprint::Fingerprint;
+//! use tower_vigil_idempotency::__private::Fingerprint;
 //!
 //! let a = Fingerprint::of(&http::Method::POST, "/orders", Some("a=1"), b"{}");
 //! let b = Fingerprint::of(&http::Method::POST, "/orders", Some("a=1"), b"{ }");

@@ -10,26 +10,27 @@ use http::{Request, Response};
 use http_body::Body;
 use tower_service::Service;
 use tower_vigil_core::http::ResponseBody;
+use tower_vigil_core::{Backend, RejectionResponse};
 
 use crate::body::{IdempotencyBody, RequestBody};
 use crate::decision::{Decision, decide};
 use crate::intake::{Intake, admit};
-use crate::layer::response::ResponseForRejection;
-use crate::shared::{Answer, Shared, reject};
-use crate::store::IdempotencyStore;
+use crate::layer::rejection::IdempotencyRejection;
+use crate::layer::response::{Answer, reject};
+use crate::shared::Shared;
 use crate::stream::BoxError;
 
-pub(crate) async fn handle<S, St, R, ReqBody, ResBody>(
+pub(crate) async fn handle<S, B, R, ReqBody, ResBody>(
     inner: S,
-    shared: Arc<Shared<St, R>>,
+    shared: Arc<Shared<B, R>>,
     req: Request<ReqBody>,
 ) -> Result<Answer<ResBody>, S::Error>
 where
     S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>> + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
-    St: IdempotencyStore,
-    R: ResponseForRejection,
+    B: Backend,
+    R: RejectionResponse<IdempotencyRejection>,
     ReqBody: Body<Data = Bytes> + Send + 'static,
     ReqBody::Error: Into<Box<dyn StdError + Send + Sync>>,
     ResBody: Body<Data = Bytes> + Send + 'static,
@@ -37,7 +38,7 @@ where
 {
     let keyed = match admit(&shared.config, req).await {
         Intake::Pass(req) => return pass(inner, req).await,
-        Intake::Reject { rejection, grpc } => return Ok(reject(&shared, rejection, grpc)),
+        Intake::Reject { cause, grpc } => return Ok(reject(&shared.response, cause, grpc)),
         Intake::Keyed(keyed) => keyed,
     };
     let grpc = keyed.grpc;
@@ -45,9 +46,9 @@ where
         Decision::Run => crate::execute::run(inner, shared, keyed).await,
         Decision::Replay(record) => Ok(match crate::replay::replay(&record) {
             Ok(res) => res.map(ResponseBody::inner),
-            Err(rejection) => reject(&shared, rejection, grpc),
+            Err(cause) => reject(&shared.response, cause, grpc),
         }),
-        Decision::Reject(rejection) => Ok(reject(&shared, rejection, grpc)),
+        Decision::Reject(cause) => Ok(reject(&shared.response, cause, grpc)),
         Decision::RunWithout => pass(inner, keyed.request).await,
     }
 }

@@ -14,7 +14,7 @@ use crate::body::RequestBody;
 use crate::config::Config;
 use crate::fingerprint::Fingerprint;
 use crate::key::IdempotencyKey;
-use crate::layer::rejection::Rejection;
+use crate::layer::rejection::Cause;
 use crate::scope::scope_of;
 use crate::store::keys::record_key;
 
@@ -26,7 +26,7 @@ pub(crate) enum Intake<B> {
     /// Refused before any store call.
     Reject {
         /// Why.
-        rejection: Rejection,
+        cause: Cause,
         /// Whether the request is a gRPC call (decided once, here).
         grpc: bool,
     },
@@ -58,12 +58,12 @@ where
         return Intake::Pass(req.map(RequestBody::streaming));
     }
     let grpc = is_grpc(req.headers());
-    let reject = |rejection| Intake::Reject { rejection, grpc };
+    let reject = |cause| Intake::Reject { cause, grpc };
     let key = match IdempotencyKey::from_headers(req.headers()) {
         Ok(Some(key)) => key,
-        Ok(None) if config.required => return reject(Rejection::MissingKey),
+        Ok(None) if config.required => return reject(Cause::MissingKey),
         Ok(None) => return Intake::Pass(req.map(RequestBody::streaming)),
-        Err(e) => return reject(Rejection::InvalidKey(e)),
+        Err(e) => return reject(Cause::InvalidKey(e)),
     };
     let (parts, body) = req.into_parts();
     let Some(scope) = scope_of(config.scope.as_ref(), config.unscoped, &parts) else {
@@ -72,11 +72,11 @@ where
             "keyed request without a principal or scope refused; put an authentication layer \
              that publishes a Principal in front of the idempotency layer"
         );
-        return reject(Rejection::Unscoped);
+        return reject(Cause::Unscoped);
     };
     let body = match buffer(body, config.max_request_body).await {
         Ok(body) => body,
-        Err(rejection) => return reject(rejection),
+        Err(cause) => return reject(cause),
     };
     let fingerprint = Fingerprint::of(&parts.method, parts.uri.path(), parts.uri.query(), &body);
     Intake::Keyed(Keyed {
@@ -89,19 +89,19 @@ where
 }
 
 /// The whole body, up to `limit` bytes.
-async fn buffer<B>(body: B, limit: usize) -> Result<Bytes, Rejection>
+async fn buffer<B>(body: B, limit: usize) -> Result<Bytes, Cause>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
     if body.size_hint().lower() > limit as u64 {
-        return Err(Rejection::BodyTooLarge { limit });
+        return Err(Cause::BodyTooLarge { limit });
     }
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(Rejection::BodyTooLarge { limit })
+            Err(Cause::BodyTooLarge { limit })
         }
-        Err(_) => Err(Rejection::BodyUnreadable),
+        Err(_) => Err(Cause::BodyUnreadable),
     }
 }

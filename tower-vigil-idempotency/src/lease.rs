@@ -7,13 +7,15 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::metrics::{op, timed};
-use crate::store::IdempotencyStore;
+use tower_vigil_core::Backend;
+
+use crate::store;
 
 /// Renews the lease every third of its length, for at most `max_hold` in all: the last
 /// renewal is cut so the key frees at `max_hold` even if the handler hangs. Returns when it
 /// stops renewing; dropped (with the handler's end) otherwise.
-pub(crate) async fn renew<St: IdempotencyStore>(
-    store: &St,
+pub(crate) async fn renew<B: Backend>(
+    backend: &B,
     key: &str,
     owner: &str,
     lease: Duration,
@@ -29,7 +31,7 @@ pub(crate) async fn renew<St: IdempotencyStore>(
         }
         match timed(
             op::EXTEND,
-            store.extend(key, owner.as_bytes(), lease.min(left)),
+            store::extend(backend, key, owner.as_bytes(), lease.min(left)),
         )
         .await
         {

@@ -7,14 +7,14 @@ use http::{HeaderName, HeaderValue, Response};
 use http_body::Body;
 
 use crate::body::IdempotencyBody;
-use crate::layer::rejection::Rejection;
+use crate::layer::rejection::Cause;
 use crate::record::{Record, StoredResponse};
 
 /// `Idempotent-Replayed: true` marks a replayed response.
 pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 /// The answer to a request whose key holds the encoded record `bytes`.
-pub(crate) fn replay<B: Body>(bytes: &[u8]) -> Result<Response<IdempotencyBody<B>>, Rejection> {
+pub(crate) fn replay<B: Body>(bytes: &[u8]) -> Result<Response<IdempotencyBody<B>>, Cause> {
     match Record::decode(bytes) {
         Ok(Record::Response(record)) => {
             crate::metrics::replay();
@@ -22,14 +22,14 @@ pub(crate) fn replay<B: Body>(bytes: &[u8]) -> Result<Response<IdempotencyBody<B
         }
         Ok(Record::NotReplayable(outcome)) => {
             crate::metrics::not_replayable();
-            Err(Rejection::NotReplayable {
+            Err(Cause::NotReplayable {
                 status: outcome.status,
                 reason: outcome.reason,
             })
         }
         Err(e) => {
             tracing::error!(error = %e, "unreadable idempotency record");
-            Err(Rejection::UnreadableRecord)
+            Err(Cause::UnreadableRecord)
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The `IdempotencyStore` conformance suite, run on memory, Redis and the 3-master cluster.
+//! The store's operations (claim, extend, complete, release, announcements), each a script run
+//! by `Backend::run`, on memory, Redis and the 3-master cluster.
 
 mod common;
 
@@ -7,8 +8,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use tower_vigil_core::backend::SubscriptionEvent;
 use tower_vigil_core::{Backend, BackendErrorKind};
-use tower_vigil_idempotency::fingerprint::Fingerprint;
-use tower_vigil_idempotency::store::{Claim, IdempotencyStore};
+use tower_vigil_idempotency::__private::Fingerprint;
+use tower_vigil_idempotency::__private::{self as store, Claim};
 
 const KEY: &str = "idempotency:{conformance}";
 const LONG: Duration = Duration::from_secs(60);
@@ -17,12 +18,12 @@ fn fp(body: &str) -> Fingerprint {
     Fingerprint::of(&http::Method::POST, "/x", None, body.as_bytes())
 }
 
-async fn first_claim_acquires_and_duplicates_see_it_in_flight<S: IdempotencyStore>(s: S) {
+async fn first_claim_acquires_and_duplicates_see_it_in_flight<S: Backend>(s: S) {
     assert_eq!(
-        s.claim(KEY, &fp("a"), b"o1", LONG).await.unwrap(),
+        store::claim(&s, KEY, &fp("a"), b"o1", LONG).await.unwrap(),
         Claim::Acquired
     );
-    match s.claim(KEY, &fp("a"), b"o2", LONG).await.unwrap() {
+    match store::claim(&s, KEY, &fp("a"), b"o2", LONG).await.unwrap() {
         Claim::InFlight { lease_remaining } => {
             assert!(lease_remaining <= LONG && lease_remaining > Duration::from_secs(30));
         }
@@ -30,163 +31,149 @@ async fn first_claim_acquires_and_duplicates_see_it_in_flight<S: IdempotencyStor
     }
 }
 
-async fn a_different_fingerprint_is_a_mismatch_in_flight_and_completed<S: IdempotencyStore>(s: S) {
+async fn a_different_fingerprint_is_a_mismatch_in_flight_and_completed<S: Backend>(s: S) {
     assert_eq!(
-        s.claim(KEY, &fp("a"), b"o1", LONG).await.unwrap(),
+        store::claim(&s, KEY, &fp("a"), b"o1", LONG).await.unwrap(),
         Claim::Acquired
     );
     assert_eq!(
-        s.claim(KEY, &fp("b"), b"o2", LONG).await.unwrap(),
+        store::claim(&s, KEY, &fp("b"), b"o2", LONG).await.unwrap(),
         Claim::Mismatch
     );
-    assert!(
-        s.complete(KEY, b"o1", Bytes::from_static(b"r"), LONG)
-            .await
-            .unwrap()
-    );
+    assert!(store::complete(&s, KEY, b"o1", b"r", LONG).await.unwrap());
     assert_eq!(
-        s.claim(KEY, &fp("b"), b"o2", LONG).await.unwrap(),
+        store::claim(&s, KEY, &fp("b"), b"o2", LONG).await.unwrap(),
         Claim::Mismatch
     );
 }
 
-async fn completed_records_are_returned_byte_for_byte<S: IdempotencyStore>(s: S) {
+async fn completed_records_are_returned_byte_for_byte<S: Backend>(s: S) {
     let record = Bytes::from((0..=255u8).cycle().take(70_000).collect::<Vec<u8>>());
     assert_eq!(
-        s.claim(KEY, &fp("a"), b"o1", LONG).await.unwrap(),
+        store::claim(&s, KEY, &fp("a"), b"o1", LONG).await.unwrap(),
         Claim::Acquired
     );
-    assert!(s.complete(KEY, b"o1", record.clone(), LONG).await.unwrap());
+    assert!(
+        store::complete(&s, KEY, b"o1", &record, LONG)
+            .await
+            .unwrap()
+    );
     assert_eq!(
-        s.claim(KEY, &fp("a"), b"o2", LONG).await.unwrap(),
+        store::claim(&s, KEY, &fp("a"), b"o2", LONG).await.unwrap(),
         Claim::Completed(record)
     );
 }
 
-async fn a_stale_owner_can_neither_complete_extend_nor_release<S: IdempotencyStore>(s: S) {
+async fn a_stale_owner_can_neither_complete_extend_nor_release<S: Backend>(s: S) {
     assert_eq!(
-        s.claim(KEY, &fp("a"), b"o1", LONG).await.unwrap(),
+        store::claim(&s, KEY, &fp("a"), b"o1", LONG).await.unwrap(),
         Claim::Acquired
     );
-    assert!(
-        !s.complete(KEY, b"o2", Bytes::from_static(b"r"), LONG)
-            .await
-            .unwrap()
-    );
-    assert!(!s.extend(KEY, b"o2", LONG).await.unwrap());
-    assert!(!s.release(KEY, b"o2").await.unwrap());
+    assert!(!store::complete(&s, KEY, b"o2", b"r", LONG).await.unwrap());
+    assert!(!store::extend(&s, KEY, b"o2", LONG).await.unwrap());
+    assert!(!store::release(&s, KEY, b"o2").await.unwrap());
     assert!(matches!(
-        s.claim(KEY, &fp("a"), b"o3", LONG).await.unwrap(),
+        store::claim(&s, KEY, &fp("a"), b"o3", LONG).await.unwrap(),
         Claim::InFlight { .. }
     ));
-    assert!(s.extend(KEY, b"o1", LONG).await.unwrap());
-    assert!(
-        s.complete(KEY, b"o1", Bytes::from_static(b"r"), LONG)
-            .await
-            .unwrap()
-    );
+    assert!(store::extend(&s, KEY, b"o1", LONG).await.unwrap());
+    assert!(store::complete(&s, KEY, b"o1", b"r", LONG).await.unwrap());
     // Once completed, nobody (not even the old owner) can complete, extend or release it.
-    assert!(
-        !s.complete(KEY, b"o1", Bytes::from_static(b"x"), LONG)
-            .await
-            .unwrap()
-    );
-    assert!(!s.extend(KEY, b"o1", LONG).await.unwrap());
-    assert!(!s.release(KEY, b"o1").await.unwrap());
+    assert!(!store::complete(&s, KEY, b"o1", b"x", LONG).await.unwrap());
+    assert!(!store::extend(&s, KEY, b"o1", LONG).await.unwrap());
+    assert!(!store::release(&s, KEY, b"o1").await.unwrap());
     assert_eq!(
-        s.claim(KEY, &fp("a"), b"o3", LONG).await.unwrap(),
+        store::claim(&s, KEY, &fp("a"), b"o3", LONG).await.unwrap(),
         Claim::Completed(Bytes::from_static(b"r"))
     );
 }
 
-async fn release_frees_the_key_for_a_retry<S: IdempotencyStore>(s: S) {
+async fn release_frees_the_key_for_a_retry<S: Backend>(s: S) {
     assert_eq!(
-        s.claim(KEY, &fp("a"), b"o1", LONG).await.unwrap(),
+        store::claim(&s, KEY, &fp("a"), b"o1", LONG).await.unwrap(),
         Claim::Acquired
     );
-    assert!(s.release(KEY, b"o1").await.unwrap());
+    assert!(store::release(&s, KEY, b"o1").await.unwrap());
     // Free again: even a different fingerprint may claim it now.
     assert_eq!(
-        s.claim(KEY, &fp("b"), b"o2", LONG).await.unwrap(),
+        store::claim(&s, KEY, &fp("b"), b"o2", LONG).await.unwrap(),
         Claim::Acquired
     );
 }
 
-async fn a_lapsed_lease_frees_the_key_and_its_owner_loses_it<S: IdempotencyStore>(s: S) {
+async fn a_lapsed_lease_frees_the_key_and_its_owner_loses_it<S: Backend>(s: S) {
     let lease = Duration::from_millis(150);
     assert_eq!(
-        s.claim(KEY, &fp("a"), b"o1", lease).await.unwrap(),
+        store::claim(&s, KEY, &fp("a"), b"o1", lease).await.unwrap(),
         Claim::Acquired
     );
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(
-        s.claim(KEY, &fp("a"), b"o2", LONG).await.unwrap(),
+        store::claim(&s, KEY, &fp("a"), b"o2", LONG).await.unwrap(),
         Claim::Acquired
     );
     assert!(
-        !s.complete(KEY, b"o1", Bytes::from_static(b"stale"), LONG)
+        !store::complete(&s, KEY, b"o1", b"stale", LONG)
             .await
             .unwrap()
     );
     assert!(
-        s.complete(KEY, b"o2", Bytes::from_static(b"fresh"), LONG)
+        store::complete(&s, KEY, b"o2", b"fresh", LONG)
             .await
             .unwrap()
     );
     assert_eq!(
-        s.claim(KEY, &fp("a"), b"o3", LONG).await.unwrap(),
+        store::claim(&s, KEY, &fp("a"), b"o3", LONG).await.unwrap(),
         Claim::Completed(Bytes::from_static(b"fresh"))
     );
 }
 
-async fn extend_keeps_the_marker_alive<S: IdempotencyStore>(s: S) {
+async fn extend_keeps_the_marker_alive<S: Backend>(s: S) {
     let lease = Duration::from_millis(300);
     assert_eq!(
-        s.claim(KEY, &fp("a"), b"o1", lease).await.unwrap(),
+        store::claim(&s, KEY, &fp("a"), b"o1", lease).await.unwrap(),
         Claim::Acquired
     );
     for _ in 0..4 {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        assert!(s.extend(KEY, b"o1", lease).await.unwrap());
+        assert!(store::extend(&s, KEY, b"o1", lease).await.unwrap());
     }
     assert!(matches!(
-        s.claim(KEY, &fp("a"), b"o2", lease).await.unwrap(),
+        store::claim(&s, KEY, &fp("a"), b"o2", lease).await.unwrap(),
         Claim::InFlight { .. }
     ));
 }
 
-async fn completed_records_expire_after_their_retention<S: IdempotencyStore>(s: S) {
+async fn completed_records_expire_after_their_retention<S: Backend>(s: S) {
     assert_eq!(
-        s.claim(KEY, &fp("a"), b"o1", LONG).await.unwrap(),
+        store::claim(&s, KEY, &fp("a"), b"o1", LONG).await.unwrap(),
         Claim::Acquired
     );
     let ttl = Duration::from_millis(150);
-    assert!(
-        s.complete(KEY, b"o1", Bytes::from_static(b"r"), ttl)
-            .await
-            .unwrap()
-    );
+    assert!(store::complete(&s, KEY, b"o1", b"r", ttl).await.unwrap());
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(
-        s.claim(KEY, &fp("a"), b"o2", LONG).await.unwrap(),
+        store::claim(&s, KEY, &fp("a"), b"o2", LONG).await.unwrap(),
         Claim::Acquired
     );
 }
 
-async fn a_foreign_value_is_a_corrupt_error<S: IdempotencyStore + Backend>(s: S) {
+async fn a_foreign_value_is_a_corrupt_error<S: Backend>(s: S) {
     Backend::set(&s, KEY, Bytes::from_static(b"legacy SET NX value"), LONG)
         .await
         .unwrap();
-    let err = s.claim(KEY, &fp("a"), b"o1", LONG).await.unwrap_err();
+    let err = store::claim(&s, KEY, &fp("a"), b"o1", LONG)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), BackendErrorKind::Corrupt, "{err}");
 }
 
-async fn concurrent_claims_acquire_exactly_once<S: IdempotencyStore>(s: S) {
+async fn concurrent_claims_acquire_exactly_once<S: Backend>(s: S) {
     let tasks: Vec<_> = (0..100)
         .map(|i| {
             let s = s.clone();
             tokio::spawn(async move {
-                s.claim(KEY, &fp("a"), format!("o{i}").as_bytes(), LONG)
+                store::claim(&s, KEY, &fp("a"), format!("o{i}").as_bytes(), LONG)
                     .await
                     .unwrap()
             })
@@ -201,13 +188,9 @@ async fn concurrent_claims_acquire_exactly_once<S: IdempotencyStore>(s: S) {
     assert_eq!(acquired, 1);
 }
 
-async fn announcements_reach_subscribers<S: IdempotencyStore>(s: S) {
-    let mut sub = s
-        .announcements()
-        .await
-        .unwrap()
-        .expect("built-in stores announce");
-    s.announce(KEY).await.unwrap();
+async fn announcements_reach_subscribers<S: Backend>(s: S) {
+    let mut sub = store::announcements(&s).await.unwrap();
+    store::announce(&s, KEY).await.unwrap();
     let event = tokio::time::timeout(Duration::from_secs(5), sub.next())
         .await
         .expect("the announcement arrives");

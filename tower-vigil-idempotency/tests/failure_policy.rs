@@ -5,10 +5,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Counter, header, post, send, service};
+use common::{Counter, header, post, rejection, send, service};
 use http::StatusCode;
 use tower_vigil_core::{FailurePolicy, RedisBackend};
-use tower_vigil_idempotency::{IdempotencyLayer, Rejection};
+use tower_vigil_idempotency::{IdempotencyLayer, IdempotencyRejectionKind};
 use tower_vigil_tests::RedisServer;
 
 async fn backend(server: &RedisServer) -> RedisBackend {
@@ -34,10 +34,7 @@ async fn a_stopped_redis_gives_503_then_recovers() {
     let res = bounded.await.expect("no request hangs on a dead Redis");
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(header(&res, "retry-after"), Some("1"));
-    assert_eq!(
-        res.extensions().get::<Rejection>(),
-        Some(&Rejection::Unavailable)
-    );
+    assert_eq!(rejection(&res), Some(IdempotencyRejectionKind::Unavailable));
     assert_eq!(runs.get(), 1);
 
     server.restart();

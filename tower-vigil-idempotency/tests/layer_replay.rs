@@ -6,13 +6,14 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{Counter, anonymous_post, header, post, send, service};
+use common::{Counter, anonymous_post, header, post, rejection, send, service};
 use http::{Request, StatusCode};
 use http_body_util::Full;
+use tower_vigil_core::Backend;
 use tower_vigil_core::Principal;
-use tower_vigil_idempotency::{IdempotencyLayer, IdempotencyStore, Rejection};
+use tower_vigil_idempotency::{IdempotencyLayer, IdempotencyRejectionKind};
 
-async fn a_duplicate_is_replayed_without_running_again<S: IdempotencyStore>(s: S) {
+async fn a_duplicate_is_replayed_without_running_again<S: Backend>(s: S) {
     let runs = Counter::default();
     let svc = service(IdempotencyLayer::new(s), runs.clone());
     let first = send(&svc, post("/ok", "k1", "{\"amount\":5}")).await;
@@ -31,7 +32,7 @@ async fn a_duplicate_is_replayed_without_running_again<S: IdempotencyStore>(s: S
     assert_eq!(runs.get(), 1);
 }
 
-async fn the_same_key_with_another_request_is_422<S: IdempotencyStore>(s: S) {
+async fn the_same_key_with_another_request_is_422<S: Backend>(s: S) {
     let runs = Counter::default();
     let svc = service(IdempotencyLayer::new(s), runs.clone());
     assert_eq!(send(&svc, post("/ok", "k1", "a")).await.status(), 201);
@@ -50,7 +51,7 @@ async fn the_same_key_with_another_request_is_422<S: IdempotencyStore>(s: S) {
     assert_eq!(runs.get(), 1);
 }
 
-async fn bad_or_missing_keys_are_400<S: IdempotencyStore>(s: S) {
+async fn bad_or_missing_keys_are_400<S: Backend>(s: S) {
     let runs = Counter::default();
     let svc = service(
         IdempotencyLayer::builder(s).required(true).build().unwrap(),
@@ -86,10 +87,7 @@ async fn bad_or_missing_keys_are_400<S: IdempotencyStore>(s: S) {
     let missing = Request::post("/ok").body(Full::new(Bytes::new())).unwrap();
     let res = send(&svc, missing).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(
-        res.extensions().get::<Rejection>(),
-        Some(&Rejection::MissingKey)
-    );
+    assert_eq!(rejection(&res), Some(IdempotencyRejectionKind::MissingKey));
     assert_eq!(runs.get(), 0);
     // Methods outside the set pass through without a key; a bare token is accepted.
     let get = Request::get("/ok").body(Full::new(Bytes::new())).unwrap();
@@ -98,7 +96,7 @@ async fn bad_or_missing_keys_are_400<S: IdempotencyStore>(s: S) {
     assert_eq!(runs.get(), 2);
 }
 
-async fn callers_with_the_same_key_never_see_each_others_responses<S: IdempotencyStore>(s: S) {
+async fn callers_with_the_same_key_never_see_each_others_responses<S: Backend>(s: S) {
     let runs = Counter::default();
     let svc = service(IdempotencyLayer::new(s), runs.clone());
     let as_user = |user: &str, body: &'static str| {
@@ -128,7 +126,7 @@ async fn callers_with_the_same_key_never_see_each_others_responses<S: Idempotenc
     assert_eq!(runs.get(), 3);
 }
 
-async fn a_storm_of_200_duplicates_runs_the_handler_once<S: IdempotencyStore>(s: S) {
+async fn a_storm_of_200_duplicates_runs_the_handler_once<S: Backend>(s: S) {
     let runs = Counter::default();
     let layer = IdempotencyLayer::builder(s)
         .wait_for_in_flight(Duration::from_secs(20))
@@ -153,7 +151,7 @@ async fn a_storm_of_200_duplicates_runs_the_handler_once<S: IdempotencyStore>(s:
     assert_eq!(replayed, 199);
 }
 
-async fn a_request_in_flight_answers_409_with_retry_after<S: IdempotencyStore>(s: S) {
+async fn a_request_in_flight_answers_409_with_retry_after<S: Backend>(s: S) {
     let runs = Counter::default();
     let svc = service(IdempotencyLayer::new(s), runs.clone());
     let first = tokio::spawn({
@@ -197,10 +195,7 @@ mod options {
         let svc = service(IdempotencyLayer::new(MemoryBackend::new()), runs.clone());
         let res = send(&svc, anonymous_post("/ok", "k", "x")).await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(
-            res.extensions().get::<Rejection>(),
-            Some(&Rejection::Unscoped)
-        );
+        assert_eq!(rejection(&res), Some(IdempotencyRejectionKind::Unscoped));
         let problem: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
         assert!(
             problem["type"]

@@ -1,16 +1,19 @@
-//! The Lua scripts and the in-memory twin answer every sequence of operations alike.
+//! The Lua scripts and their Rust twins answer every sequence of operations alike: the same
+//! calls go through `Backend::run` on Redis and on memory, side by side.
 //!
 //! Random sequences of claim / extend / complete / release by three owners with two
-//! fingerprints over two keys run against Redis and memory side by side. TTLs are long, so
-//! expiry (covered by the conformance suite) plays no part and no clock needs injecting; the
-//! lease left on an in-flight marker is compared as "some", since the two clocks differ.
+//! fingerprints over two keys, and now and then a value the layer did not write (what another
+//! program leaves under a key). TTLs are long, so expiry (covered by the conformance suite)
+//! plays no part and no clock needs injecting; the lease left on an in-flight marker is
+//! compared as "some", since the two clocks differ. Errors are compared by kind.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use tower_vigil_idempotency::fingerprint::Fingerprint;
-use tower_vigil_idempotency::store::{Claim, IdempotencyStore};
+use tower_vigil_core::{Backend, BackendResult};
+use tower_vigil_idempotency::__private::Fingerprint;
+use tower_vigil_idempotency::__private::{self as store, Claim};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -32,27 +35,40 @@ enum Op {
         key: usize,
         owner: usize,
     },
+    /// Another program's value under the key (a plain string, as `SET NX` leaves).
+    Foreign {
+        key: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
     let k = 0..2usize;
     let o = 0..3usize;
     prop_oneof![
-        (k.clone(), 0..2usize, o.clone()).prop_map(|(key, fp, owner)| Op::Claim { key, fp, owner }),
-        (k.clone(), o.clone()).prop_map(|(key, owner)| Op::Extend { key, owner }),
-        (k.clone(), o.clone(), any::<u8>()).prop_map(|(key, owner, record)| Op::Complete {
+        5 => (k.clone(), 0..2usize, o.clone()).prop_map(|(key, fp, owner)| Op::Claim { key, fp, owner }),
+        5 => (k.clone(), o.clone()).prop_map(|(key, owner)| Op::Extend { key, owner }),
+        5 => (k.clone(), o.clone(), any::<u8>()).prop_map(|(key, owner, record)| Op::Complete {
             key,
             owner,
             record
         }),
-        (k, o).prop_map(|(key, owner)| Op::Release { key, owner }),
+        5 => (k.clone(), o).prop_map(|(key, owner)| Op::Release { key, owner }),
+        1 => k.prop_map(|key| Op::Foreign { key }),
     ]
 }
 
 const KEYS: [&str; 2] = ["idempotency:{p0}", "idempotency:{p1}"];
 const LONG: Duration = Duration::from_secs(600);
 
-async fn apply<S: IdempotencyStore>(s: &S, op: &Op) -> String {
+/// What `op` answered, as text: the value, or the error's kind.
+fn shown<T: std::fmt::Display>(answer: BackendResult<T>) -> String {
+    match answer {
+        Ok(v) => v.to_string(),
+        Err(e) => format!("error: {}", e.kind()),
+    }
+}
+
+async fn apply<B: Backend>(s: &B, op: &Op) -> String {
     let fps = [
         Fingerprint::of(&http::Method::POST, "/a", None, b"0"),
         Fingerprint::of(&http::Method::POST, "/a", None, b"1"),
@@ -60,33 +76,27 @@ async fn apply<S: IdempotencyStore>(s: &S, op: &Op) -> String {
     let owner = |o: &usize| format!("owner-{o}").into_bytes();
     match op {
         Op::Claim { key, fp, owner: o } => {
-            match s
-                .claim(KEYS[*key], &fps[*fp], &owner(o), LONG)
-                .await
-                .unwrap()
-            {
-                Claim::InFlight { lease_remaining } => {
+            match store::claim(s, KEYS[*key], &fps[*fp], &owner(o), LONG).await {
+                Ok(Claim::InFlight { lease_remaining }) => {
                     assert!(lease_remaining > Duration::ZERO);
                     "in-flight".to_owned()
                 }
-                other => format!("{other:?}"),
+                Ok(other) => format!("{other:?}"),
+                Err(e) => format!("error: {}", e.kind()),
             }
         }
-        Op::Extend { key, owner: o } => {
-            format!("{}", s.extend(KEYS[*key], &owner(o), LONG).await.unwrap())
-        }
+        Op::Extend { key, owner: o } => shown(store::extend(s, KEYS[*key], &owner(o), LONG).await),
         Op::Complete {
             key,
             owner: o,
             record,
-        } => format!(
-            "{}",
-            s.complete(KEYS[*key], &owner(o), Bytes::from(vec![*record; 3]), LONG)
+        } => shown(store::complete(s, KEYS[*key], &owner(o), &[*record; 3], LONG).await),
+        Op::Release { key, owner: o } => shown(store::release(s, KEYS[*key], &owner(o)).await),
+        Op::Foreign { key } => {
+            s.set(KEYS[*key], Bytes::from_static(b"1"), LONG)
                 .await
-                .unwrap()
-        ),
-        Op::Release { key, owner: o } => {
-            format!("{}", s.release(KEYS[*key], &owner(o)).await.unwrap())
+                .unwrap();
+            "set".to_owned()
         }
     }
 }

@@ -8,13 +8,12 @@ use std::time::Duration;
 use http::Method;
 use http::request::Parts;
 use tower_vigil_core::backend::{MAX_TTL, check_ttl};
-use tower_vigil_core::{ConfigError, FailurePolicy};
+use tower_vigil_core::{Backend, ConfigError, DefaultResponse, FailurePolicy, RejectionResponse};
 
 use super::layer::IdempotencyLayer;
-use super::response::{DefaultResponse, ResponseForRejection};
+use super::rejection::IdempotencyRejection;
 use crate::config::{Config, ServerErrors};
 use crate::scope::{ScopeFn, Unscoped};
-use crate::store::IdempotencyStore;
 
 /// The shortest lease accepted: it is renewed every third of it.
 const MIN_LEASE: Duration = Duration::from_millis(30);
@@ -23,13 +22,13 @@ const MIN_RETENTION: Duration = Duration::from_millis(1);
 /// The longest body limit accepted (records store lengths as 32-bit numbers).
 const MAX_BODY_LIMIT: usize = u32::MAX as usize;
 
-impl<St: IdempotencyStore> IdempotencyLayer<St> {
-    /// A layer storing in `store`, with the defaults: POST and PATCH, key optional, 60 s
+impl<B: Backend> IdempotencyLayer<B> {
+    /// A layer keeping its records in `backend`, with the defaults: POST and PATCH, key optional, 60 s
     /// lease renewed for at most 10 minutes, records kept 24 h, 1 MiB request and response
     /// limits, fail closed (503), 409 at once on a request in flight, keyed requests without
     /// a scope refused (401), server errors stored and replayed.
-    pub fn new(store: St) -> Self {
-        match Self::builder(store).build() {
+    pub fn new(backend: B) -> Self {
+        match Self::builder(backend).build() {
             Ok(layer) => layer,
             // The defaults are constants the builder's checks accept (a unit test holds it).
             Err(e) => unreachable!("the default idempotency settings are valid: {e}"),
@@ -37,9 +36,9 @@ impl<St: IdempotencyStore> IdempotencyLayer<St> {
     }
 
     /// A builder starting from the defaults of [`new`](Self::new).
-    pub fn builder(store: St) -> IdempotencyLayerBuilder<St> {
+    pub fn builder(backend: B) -> IdempotencyLayerBuilder<B> {
         IdempotencyLayerBuilder {
-            store,
+            backend,
             methods: vec![Method::POST, Method::PATCH],
             required: false,
             lease: crate::DEFAULT_LEASE,
@@ -75,8 +74,8 @@ impl<St: IdempotencyStore> IdempotencyLayer<St> {
 /// # }
 /// ```
 #[must_use]
-pub struct IdempotencyLayerBuilder<St, R = DefaultResponse> {
-    store: St,
+pub struct IdempotencyLayerBuilder<B, R = DefaultResponse> {
+    backend: B,
     methods: Vec<Method>,
     required: bool,
     lease: Duration,
@@ -93,7 +92,7 @@ pub struct IdempotencyLayerBuilder<St, R = DefaultResponse> {
     response: R,
 }
 
-impl<St: IdempotencyStore, R: ResponseForRejection> IdempotencyLayerBuilder<St, R> {
+impl<B: Backend, R: RejectionResponse<IdempotencyRejection>> IdempotencyLayerBuilder<B, R> {
     /// The methods the layer applies to (default POST and PATCH; at least one). Others pass
     /// through.
     pub fn methods(mut self, methods: impl IntoIterator<Item = Method>) -> Self {
@@ -142,7 +141,7 @@ impl<St: IdempotencyStore, R: ResponseForRejection> IdempotencyLayerBuilder<St, 
     /// The largest response body captured for replay (default 1 MiB, at least 1 byte, at most
     /// 4 GiB). A larger response streams to the client unchanged and is recorded as completed
     /// but not replayable: a retry with the key gets `409` (see
-    /// [`Rejection::NotReplayable`](crate::Rejection::NotReplayable)), never a second
+    /// [`IdempotencyRejectionKind::NotReplayable`](crate::IdempotencyRejectionKind::NotReplayable)), never a second
     /// execution. A body whose size is known and fits is stored before it is sent; any other
     /// body is forwarded frame by frame as the handler produces it.
     pub fn max_response_body(mut self, bytes: usize) -> Self {
@@ -202,14 +201,16 @@ impl<St: IdempotencyStore, R: ResponseForRejection> IdempotencyLayerBuilder<St, 
         self
     }
 
-    /// Answers rejections with `response` (a [`ResponseForRejection`] or a closure
-    /// `Fn(&Rejection, bool) -> Response<Bytes>`) instead of [`DefaultResponse`].
-    pub fn response<R2: ResponseForRejection>(
+    /// Answers the layer's rejections with `response` (a
+    /// [`RejectionResponse`] or a closure `Fn(&IdempotencyRejection) -> Response<Bytes>`)
+    /// instead of [`DefaultResponse`]. The rejection is put in the response's extensions
+    /// either way.
+    pub fn response<R2: RejectionResponse<IdempotencyRejection>>(
         self,
         response: R2,
-    ) -> IdempotencyLayerBuilder<St, R2> {
+    ) -> IdempotencyLayerBuilder<B, R2> {
         IdempotencyLayerBuilder {
-            store: self.store,
+            backend: self.backend,
             methods: self.methods,
             required: self.required,
             lease: self.lease,
@@ -228,7 +229,7 @@ impl<St: IdempotencyStore, R: ResponseForRejection> IdempotencyLayerBuilder<St, 
     }
 
     /// Checks every setting and builds the layer; the error names the first setting refused.
-    pub fn build(self) -> Result<IdempotencyLayer<St, R>, ConfigError> {
+    pub fn build(self) -> Result<IdempotencyLayer<B, R>, ConfigError> {
         if self.methods.is_empty() {
             return Err(ConfigError::new("methods", "at least one method is needed"));
         }
@@ -261,17 +262,17 @@ impl<St: IdempotencyStore, R: ResponseForRejection> IdempotencyLayerBuilder<St, 
         // earlier layer still gets its HELP lines, and a few describe calls cost nothing.
         crate::metrics::describe();
         Ok(IdempotencyLayer::from_parts(
-            self.store,
+            self.backend,
             config,
             self.response,
         ))
     }
 }
 
-impl<St: std::fmt::Debug, R> std::fmt::Debug for IdempotencyLayerBuilder<St, R> {
+impl<B: std::fmt::Debug, R> std::fmt::Debug for IdempotencyLayerBuilder<B, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IdempotencyLayerBuilder")
-            .field("store", &self.store)
+            .field("backend", &self.backend)
             .field("methods", &self.methods)
             .field("required", &self.required)
             .field("lease", &self.lease)

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use tower_layer::Layer;
 
-use super::response::DefaultResponse;
+use tower_vigil_core::DefaultResponse;
+
 use super::service::Idempotency;
 use crate::config::Config;
 use crate::shared::Shared;
@@ -38,17 +39,17 @@ use crate::waiters::Waiters;
 /// ```
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct IdempotencyLayer<St, R = DefaultResponse> {
-    store: St,
+pub struct IdempotencyLayer<B, R = DefaultResponse> {
+    backend: B,
     config: Arc<Config>,
     response: R,
 }
 
-impl<St, R> IdempotencyLayer<St, R> {
+impl<B, R> IdempotencyLayer<B, R> {
     /// A layer of checked settings (what the builder produces).
-    pub(crate) fn from_parts(store: St, config: Config, response: R) -> Self {
+    pub(crate) fn from_parts(backend: B, config: Config, response: R) -> Self {
         Self {
-            store,
+            backend,
             config: Arc::new(config),
             response,
         }
@@ -60,17 +61,17 @@ impl<St, R> IdempotencyLayer<St, R> {
     }
 }
 
-impl<S, St: Clone, R: Clone> Layer<S> for IdempotencyLayer<St, R> {
-    type Service = Idempotency<S, St, R>;
+impl<S, B: Clone, R: Clone> Layer<S> for IdempotencyLayer<B, R> {
+    type Service = Idempotency<S, B, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
         Idempotency::new(
             inner,
             Arc::new(Shared {
-                store: self.store.clone(),
+                backend: self.backend.clone(),
                 config: Arc::clone(&self.config),
                 response: self.response.clone(),
-                // One subscription to the store's announcements per layered service.
+                // One subscription to the announcements per layered service.
                 waiters: Waiters::default(),
             }),
         )

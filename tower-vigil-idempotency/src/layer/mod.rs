@@ -1,7 +1,6 @@
 //! The middleware: [`IdempotencyLayer`] (built by [`IdempotencyLayer::new`] or
 //! [`IdempotencyLayer::builder`]), its service [`Idempotency`] and [`ResponseFuture`], the
-//! typed [`Rejection`] and how it becomes a response ([`ResponseForRejection`],
-//! [`DefaultResponse`]).
+//! typed [`IdempotencyRejection`] and the layer's own answers (`response.rs`).
 //!
 //! ```
 //! use std::time::Duration;
@@ -28,6 +27,5 @@ mod service;
 pub use builder::IdempotencyLayerBuilder;
 pub use future::ResponseFuture;
 pub use layer::IdempotencyLayer;
-pub use rejection::Rejection;
-pub use response::{DefaultResponse, ResponseForRejection};
+pub use rejection::{IdempotencyRejection, IdempotencyRejectionKind};
 pub use service::Idempotency;

@@ -1,85 +1,47 @@
-//! How a [`Rejection`] becomes a response: a [`ResponseForRejection`], by default
-//! [`DefaultResponse`], an `application/problem+json` body (or a gRPC status for gRPC
-//! requests) with `Retry-After` where a retry can succeed. Supply your own with a closure.
+//! The layer's own answers: an [`IdempotencyRejection`] turned into a response by the
+//! configured [`RejectionResponse`] (by default [`DefaultResponse`](tower_vigil_core::DefaultResponse):
+//! problem+json, or a gRPC status for gRPC requests, with `Retry-After` where a retry can
+//! succeed), with the rejection in the response's extensions.
 //!
 //! ```
 //! use bytes::Bytes;
-//! use http::{Response, StatusCode};
-//! use tower_vigil_idempotency::{DefaultResponse, Rejection, ResponseForRejection};
+//! use http::Response;
+//! use tower_vigil_core::{MemoryBackend, Rejection};
+//! use tower_vigil_idempotency::{IdempotencyLayer, IdempotencyRejection};
 //!
-//! let res = DefaultResponse.response(&Rejection::Mismatch, false);
-//! assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-//! assert_eq!(res.headers()["content-type"], "application/problem+json");
-//!
-//! // A custom answer: plain text.
-//! let custom = |r: &Rejection, _grpc: bool| {
-//!     Response::builder().status(r.status()).body(Bytes::from(r.to_string())).unwrap()
-//! };
-//! assert_eq!(custom.response(&Rejection::MissingKey, false).status(), 400);
+//! # fn main() -> Result<(), tower_vigil_core::ConfigError> {
+//! // Plain text instead of problem+json.
+//! let layer = IdempotencyLayer::builder(MemoryBackend::new())
+//!     .response(|r: &IdempotencyRejection| {
+//!         let mut res = Response::new(Bytes::from(r.to_string()));
+//!         *res.status_mut() = r.status();
+//!         res
+//!     })
+//!     .build()?;
+//! # Ok(())
+//! # }
 //! ```
 
-use bytes::Bytes;
-use http::{HeaderValue, Response, header};
-use http_body_util::Empty;
-use tower_vigil_core::http::{Problem, grpc_response};
+use http::Response;
+use http_body::Body;
+use tower_vigil_core::RejectionResponse;
+use tower_vigil_core::http::ResponseBody;
 
-use super::rejection::Rejection;
+use super::rejection::{Cause, IdempotencyRejection};
+use crate::body::IdempotencyBody;
 
-/// Where the problem types of this crate are documented.
-const TYPE_BASE: &str =
-    "https://docs.rs/tower-vigil-idempotency/latest/tower_vigil_idempotency/enum.Rejection.html";
+/// The response type of the layer for an inner body `B`.
+pub(crate) type Answer<B> = Response<ResponseBody<IdempotencyBody<B>>>;
 
-/// Turns a [`Rejection`] into a response. `grpc` is true for gRPC requests.
-pub trait ResponseForRejection: Clone + Send + Sync + 'static {
-    /// The response for `rejection`.
-    fn response(&self, rejection: &Rejection, grpc: bool) -> Response<Bytes>;
-}
-
-/// The default answers: problem+json (gRPC statuses for gRPC requests), with `Retry-After`
-/// on 409 and 503.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DefaultResponse;
-
-impl ResponseForRejection for DefaultResponse {
-    fn response(&self, rejection: &Rejection, grpc: bool) -> Response<Bytes> {
-        let mut res = if grpc {
-            grpc_response::<Empty<Bytes>>(rejection.grpc_code(), &rejection.to_string())
-                .map(|_| Bytes::new())
-        } else {
-            let mut problem = Problem::new(rejection.status()).detail(rejection.to_string());
-            if let Some(s) = rejection.retry_after_secs() {
-                problem = problem.extension("retryAfter", s);
-            }
-            match rejection {
-                Rejection::Unscoped => {
-                    problem = problem.type_uri(format!("{TYPE_BASE}#variant.Unscoped"));
-                }
-                Rejection::NotReplayable { status, reason } => {
-                    problem = problem
-                        .type_uri(format!("{TYPE_BASE}#variant.NotReplayable"))
-                        .extension("originalStatus", status.as_u16())
-                        .extension("reason", reason.as_str());
-                }
-                _ => {}
-            }
-            let json = problem.to_json();
-            problem
-                .into_response::<Empty<Bytes>>()
-                .map(|_| Bytes::from(json))
-        };
-        if let Some(s) = rejection.retry_after_secs() {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(s));
-        }
-        res
-    }
-}
-
-impl<F> ResponseForRejection for F
+/// The answer to a request refused for `cause` (`grpc` when it is a gRPC call), with the
+/// typed rejection in its extensions.
+pub(crate) fn reject<R, B>(response: &R, cause: Cause, grpc: bool) -> Answer<B>
 where
-    F: Fn(&Rejection, bool) -> Response<Bytes> + Clone + Send + Sync + 'static,
+    R: RejectionResponse<IdempotencyRejection>,
+    B: Body,
 {
-    fn response(&self, rejection: &Rejection, grpc: bool) -> Response<Bytes> {
-        self(rejection, grpc)
-    }
+    let rejection = IdempotencyRejection::new(cause, grpc);
+    let mut res = response.response(&rejection).map(ResponseBody::full);
+    res.extensions_mut().insert(rejection);
+    res
 }
