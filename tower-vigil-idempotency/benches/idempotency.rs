@@ -107,7 +107,6 @@ fn main() {
         run_backend("memory", MemoryBackend::new(), 50_000).await;
         let server = RedisServer::start();
         let redis = RedisBackend::builder(&server.url())
-            .unwrap()
             .timeout(Duration::from_secs(2))
             .connect()
             .await

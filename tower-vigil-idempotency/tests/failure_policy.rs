@@ -13,9 +13,7 @@ use tower_vigil_tests::RedisServer;
 
 async fn backend(server: &RedisServer) -> RedisBackend {
     RedisBackend::builder(&server.url())
-        .unwrap()
         .prefix(tower_vigil_tests::fixtures::unique_prefix())
-        .unwrap()
         .timeout(Duration::from_millis(300))
         .connect()
         .await
