@@ -111,7 +111,9 @@ pub trait Rejection: fmt::Debug + fmt::Display + Clone + Send + Sync + 'static {
             let mut res =
                 grpc_response::<()>(self.grpc_code(), &self.detail()).map(|_| Bytes::new());
             if let Some(after) = self.retry_after() {
-                let ms = u64::try_from(after.as_millis()).unwrap_or(u64::MAX).max(1);
+                // Rounded up: a client that waits exactly this long must find the wait over.
+                let ms = after.as_nanos().div_ceil(1_000_000);
+                let ms = u64::try_from(ms).unwrap_or(u64::MAX).max(1);
                 res.headers_mut()
                     .insert("grpc-retry-pushback-ms", HeaderValue::from(ms));
             }

@@ -40,7 +40,11 @@ async fn a_different_fingerprint_is_a_mismatch_in_flight_and_completed<S: Backen
         store::claim(&s, KEY, &fp("b"), b"o2", LONG).await.unwrap(),
         Claim::Mismatch
     );
-    assert!(store::complete(&s, KEY, b"o1", b"r", LONG).await.unwrap());
+    assert!(
+        store::complete(&s, KEY, b"o1", &Bytes::from_static(b"r"), LONG)
+            .await
+            .unwrap()
+    );
     assert_eq!(
         store::claim(&s, KEY, &fp("b"), b"o2", LONG).await.unwrap(),
         Claim::Mismatch
@@ -69,7 +73,11 @@ async fn a_stale_owner_can_neither_complete_extend_nor_release<S: Backend>(s: S)
         store::claim(&s, KEY, &fp("a"), b"o1", LONG).await.unwrap(),
         Claim::Acquired
     );
-    assert!(!store::complete(&s, KEY, b"o2", b"r", LONG).await.unwrap());
+    assert!(
+        !store::complete(&s, KEY, b"o2", &Bytes::from_static(b"r"), LONG)
+            .await
+            .unwrap()
+    );
     assert!(!store::extend(&s, KEY, b"o2", LONG).await.unwrap());
     assert!(!store::release(&s, KEY, b"o2").await.unwrap());
     assert!(matches!(
@@ -77,9 +85,17 @@ async fn a_stale_owner_can_neither_complete_extend_nor_release<S: Backend>(s: S)
         Claim::InFlight { .. }
     ));
     assert!(store::extend(&s, KEY, b"o1", LONG).await.unwrap());
-    assert!(store::complete(&s, KEY, b"o1", b"r", LONG).await.unwrap());
+    assert!(
+        store::complete(&s, KEY, b"o1", &Bytes::from_static(b"r"), LONG)
+            .await
+            .unwrap()
+    );
     // Once completed, nobody (not even the old owner) can complete, extend or release it.
-    assert!(!store::complete(&s, KEY, b"o1", b"x", LONG).await.unwrap());
+    assert!(
+        !store::complete(&s, KEY, b"o1", &Bytes::from_static(b"x"), LONG)
+            .await
+            .unwrap()
+    );
     assert!(!store::extend(&s, KEY, b"o1", LONG).await.unwrap());
     assert!(!store::release(&s, KEY, b"o1").await.unwrap());
     assert_eq!(
@@ -113,12 +129,12 @@ async fn a_lapsed_lease_frees_the_key_and_its_owner_loses_it<S: Backend>(s: S) {
         Claim::Acquired
     );
     assert!(
-        !store::complete(&s, KEY, b"o1", b"stale", LONG)
+        !store::complete(&s, KEY, b"o1", &Bytes::from_static(b"stale"), LONG)
             .await
             .unwrap()
     );
     assert!(
-        store::complete(&s, KEY, b"o2", b"fresh", LONG)
+        store::complete(&s, KEY, b"o2", &Bytes::from_static(b"fresh"), LONG)
             .await
             .unwrap()
     );
@@ -150,7 +166,11 @@ async fn completed_records_expire_after_their_retention<S: Backend>(s: S) {
         Claim::Acquired
     );
     let ttl = Duration::from_millis(150);
-    assert!(store::complete(&s, KEY, b"o1", b"r", ttl).await.unwrap());
+    assert!(
+        store::complete(&s, KEY, b"o1", &Bytes::from_static(b"r"), ttl)
+            .await
+            .unwrap()
+    );
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(
         store::claim(&s, KEY, &fp("a"), b"o2", LONG).await.unwrap(),

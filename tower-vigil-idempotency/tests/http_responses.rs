@@ -210,7 +210,7 @@ async fn an_unreadable_record_is_500() {
         &backend,
         &key,
         b"old",
-        b"VIR\x09junk",
+        &Bytes::from_static(b"VIR\x09junk"),
         Duration::from_secs(60),
     )
     .await

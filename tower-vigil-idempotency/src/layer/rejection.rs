@@ -288,14 +288,7 @@ impl Rejection for IdempotencyRejection {
     /// [`Unscoped`](IdempotencyRejectionKind::Unscoped), and
     /// [`NotReplayable`](IdempotencyRejectionKind::NotReplayable) with its `originalStatus`
     /// and `cause` (`too-large`, `body-failed`).
-    fn problem(&self) -> Problem {
-        let mut problem = Problem::new(self.status())
-            .title(self.title())
-            .detail(self.detail())
-            .extension("reason", self.reason());
-        if let Some(after) = self.retry_after() {
-            problem = problem.extension("retryAfter", retry_after_secs(after));
-        }
+    fn extend_problem(&self, problem: Problem) -> Problem {
         match self.cause {
             Cause::Unscoped => problem.type_uri(format!("{TYPE_BASE}#variant.Unscoped")),
             Cause::NotReplayable { status, reason } => problem

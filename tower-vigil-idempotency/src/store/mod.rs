@@ -90,7 +90,7 @@ pub async fn complete<B: Backend>(
     backend: &B,
     key: &str,
     owner: &[u8],
-    record: &[u8],
+    record: &Bytes,
     ttl: Duration,
 ) -> BackendResult<bool> {
     let args = [

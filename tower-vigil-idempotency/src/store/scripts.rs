@@ -25,14 +25,15 @@ const IN_FLIGHT: &[u8] = b"p";
 const COMPLETED: &[u8] = b"c";
 
 /// `KEYS[1]` the record key; `ARGV` the fingerprint, the owner token, the lease in ms.
-/// Replicated: a claim a failover could lose lets a retry run the request a second time.
+/// Replicated when acquired: a claim a failover could lose lets a retry run the request a
+/// second time (one that found the key taken wrote nothing, and need not wait).
 pub(super) static CLAIM: Script<Claim> = Script::new(
     "idempotency.claim",
     include_str!("claim.lua"),
     claim_twin,
     decode_claim,
 )
-.replicated();
+.replicated_when(|claim| matches!(claim, Claim::Acquired));
 
 /// `KEYS[1]` the record key; `ARGV` the owner token, the lease in ms. Replicated: an
 /// extension a failover could lose lets the lease lapse early on the new master, and a
@@ -43,7 +44,7 @@ pub(super) static EXTEND: Script<bool> = Script::new(
     extend_twin,
     flag,
 )
-.replicated();
+.replicated_when(|extended| *extended);
 
 /// `KEYS[1]` the record key; `ARGV` the owner token, the encoded record, the retention in ms.
 /// Replicated: a completed record a failover could lose is a second execution on retry.
@@ -53,7 +54,7 @@ pub(super) static COMPLETE: Script<bool> = Script::new(
     complete_twin,
     flag,
 )
-.replicated();
+.replicated_when(|completed| *completed);
 
 /// `KEYS[1]` the record key; `ARGV` the owner token.
 pub(super) static RELEASE: Script<bool> = Script::new(
