@@ -5,18 +5,19 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use http::{HeaderMap, Request, Response};
+use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 use tower_vigil_core::http::ResponseBody;
 
-use super::ResponseForApiKey;
-use crate::{Authenticated, Rejection};
+use crate::rejection::Realm;
+use crate::{ApiKeyRejection, Authenticated, ResponseForApiKey};
 
-type AuthFuture<T> = Pin<Box<dyn Future<Output = Result<Authenticated<T>, Rejection>> + Send>>;
+type AuthFuture<T> =
+    Pin<Box<dyn Future<Output = Result<Authenticated<T>, ApiKeyRejection>> + Send>>;
 
 pin_project! {
-    /// The response future of [`ApiKey`](super::ApiKey).
+    /// The response future of [`ApiKey`](crate::ApiKey).
     pub struct ResponseFuture<S, ReqBody, ResBody, T, R>
     where
         S: Service<Request<ReqBody>, Response = Response<ResBody>>,
@@ -37,6 +38,7 @@ pin_project! {
             auth: AuthFuture<T>,
             request: Option<Request<ReqBody>>,
             inner: Option<S>,
+            realm: Realm,
             responder: R,
         },
         Calling { #[pin] future: S::Future },
@@ -48,10 +50,10 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     R: ResponseForApiKey<ResBody>,
 {
-    pub(crate) fn rejected(responder: &R, rejection: Rejection, headers: &HeaderMap) -> Self {
+    pub(crate) fn rejected(responder: &R, rejection: ApiKeyRejection) -> Self {
         Self {
             state: State::Rejected {
-                response: Some(respond(responder, rejection, headers)),
+                response: Some(respond(responder, rejection)),
             },
         }
     }
@@ -60,6 +62,7 @@ where
         auth: AuthFuture<T>,
         request: Request<ReqBody>,
         inner: S,
+        realm: Realm,
         responder: R,
     ) -> Self {
         Self {
@@ -67,18 +70,19 @@ where
                 auth,
                 request: Some(request),
                 inner: Some(inner),
+                realm,
                 responder,
             },
         }
     }
 }
 
-fn respond<B, R: ResponseForApiKey<B>>(
+/// The configured response to `rejection`, carrying it in its extensions.
+pub(crate) fn respond<B, R: ResponseForApiKey<B>>(
     responder: &R,
-    rejection: Rejection,
-    headers: &HeaderMap,
+    rejection: ApiKeyRejection,
 ) -> Response<ResponseBody<B>> {
-    let mut res = responder.response(&rejection, headers);
+    let mut res = responder.response(&rejection);
     res.extensions_mut().insert(rejection);
     res
 }
@@ -102,25 +106,25 @@ where
                     auth,
                     request,
                     inner,
+                    realm,
                     responder,
                 } => {
                     let outcome = ready!(auth.as_mut().poll(cx));
-                    let mut req = request.take().expect("polled after completion");
                     match outcome {
                         Ok(who) => {
+                            let mut req = request.take().expect("polled after completion");
                             let ext = req.extensions_mut();
                             ext.insert(Arc::clone(who.data()));
                             ext.insert(who.principal().clone());
                             ext.insert(who.permissions().clone());
                             ext.insert(who);
+                            // For a `RequirePermission` further in: its challenges name it.
+                            ext.insert(realm.clone());
                             let mut svc = inner.take().expect("polled after completion");
                             let future = svc.call(req);
                             this.state.set(State::Calling { future });
                         }
-                        Err(rejection) => {
-                            let res = respond(responder, rejection, req.headers());
-                            return Poll::Ready(Ok(res));
-                        }
+                        Err(rejection) => return Poll::Ready(Ok(respond(responder, rejection))),
                     }
                 }
                 StateProj::Calling { future } => {

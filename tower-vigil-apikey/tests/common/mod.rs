@@ -1,6 +1,41 @@
 //! Shared by the integration tests: a key store that counts lookups and can block or fail,
-//! cache and service builders, and a scan of everything a test left in Redis.
-#![allow(dead_code, unreachable_pub)]
+//! cache and service builders, a scan of everything a test left in Redis, what a backend
+//! needs for the suites run on every backend, and the macro that runs them there.
+#![allow(dead_code, unreachable_pub, unused_macros)]
+
+pub mod backends;
+
+/// One `#[tokio::test]` per (case, backend): memory, a Redis server and a Redis Cluster, in
+/// modules `memory`, `redis` and `cluster` beside the cases. Cases are
+/// `async fn case<B: TestBackend>(backend: B)` in the module that invokes the macro.
+macro_rules! on_every_backend {
+    ($($case:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(tower_vigil_tests::fixtures::memory()).await;
+                }
+            )*
+        }
+        mod redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(tower_vigil_tests::fixtures::redis().await).await;
+                }
+            )*
+        }
+        mod cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(tower_vigil_tests::fixtures::cluster().await).await;
+                }
+            )*
+        }
+    };
+}
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -13,7 +48,7 @@ use tokio::sync::Notify;
 use tower::ServiceExt;
 use tower::util::BoxCloneSyncService;
 use tower_vigil_apikey::{
-    ApiKeyBackend, ApiKeyCache, ApiKeyData, ApiKeyLayer, KeyStore, ResponseForApiKey,
+    ApiKeyBackend, ApiKeyCache, ApiKeyData, ApiKeyLayer, KeyStatus, KeyStore, ResponseForApiKey,
     StaticKeyStore, StoreError,
 };
 use tower_vigil_core::Principal;
@@ -90,6 +125,18 @@ pub async fn cache<B: ApiKeyBackend>(backend: B, store: &TestStore) -> ApiKeyCac
         .unwrap();
     cache.ready().await;
     cache
+}
+
+/// The name of a [`KeyStatus`]'s variant, for assertions.
+pub fn status_name<T>(status: &KeyStatus<T>) -> &'static str {
+    match status {
+        KeyStatus::Valid(_) => "valid",
+        KeyStatus::InvalidFormat => "invalid_format",
+        KeyStatus::Unknown => "unknown",
+        KeyStatus::Expired(_) => "expired",
+        KeyStatus::Unavailable(_) => "unavailable",
+        _ => "other",
+    }
 }
 
 /// Adds `raw` to the store as key `id`.
