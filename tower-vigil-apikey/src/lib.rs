@@ -149,20 +149,25 @@ mod valid_until;
 
 pub use crate::auth::{ApiKey, ApiKeyLayer, ApiKeyLayerBuilder, ResponseFuture};
 pub use crate::cache::{
-    ApiKeyBackend, ApiKeyCache, ApiKeyCacheBuilder, CacheStats, DEFAULT_L1_CAPACITY,
-    DEFAULT_L1_TTL, DEFAULT_L2_TTL, DEFAULT_NEGATIVE_TTL, DEFAULT_STALE_IF_ERROR,
-    DEFAULT_STORE_TIMEOUT, KeyStatus,
+    ApiKeyCache, ApiKeyCacheBuilder, CacheStats, DEFAULT_L1_CAPACITY, DEFAULT_L1_TTL,
+    DEFAULT_L2_TTL, DEFAULT_NEGATIVE_TTL, DEFAULT_STALE_IF_ERROR, DEFAULT_STORE_TIMEOUT, KeyStatus,
 };
 pub use crate::data::ApiKeyData;
 pub use crate::format::{KeyFormat, MAX_KEY_LEN, MIN_KEY_LEN, generate_key, verify_format};
 pub use crate::identity::{Authenticated, Permissions};
 pub use crate::key_store::{KeyStore, StaticKeyStore, StoreError, StoreErrorKind};
 pub use crate::keys::INVALIDATION_CHANNEL;
-pub use crate::rejection::{
-    ApiKeyRejection, ApiKeyRejectionKind, DefaultRejectionResponse, ResponseForApiKey,
-};
+pub use crate::rejection::{ApiKeyRejection, ApiKeyRejectionKind};
 pub use crate::require::{
     RequireFuture, RequirePermission, RequirePermissionLayer, RequirePermissionLayerBuilder,
     require,
 };
 pub use crate::valid_until::ValidUntil;
+
+/// Internals the crate's own tests reach (the shared tier's scripts, called by key hash).
+/// **Not API**: hidden from the docs, exempt from semver, and may change or vanish in any
+/// release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::cache::l2::{fill_record, read_record, revoke_record};
+}

@@ -7,7 +7,8 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tower_vigil_apikey::{ApiKeyBackend, ApiKeyCache, ApiKeyData};
+use tower_vigil_apikey::{ApiKeyCache, ApiKeyData};
+use tower_vigil_core::Backend;
 use tower_vigil_core::RedisBackend;
 use tower_vigil_tests::fixtures::unique_prefix;
 use tower_vigil_tests::{RedisCluster, RedisServer};
@@ -21,9 +22,7 @@ const LATE: &str = "key-d-first-seen-store-down";
 
 async fn connect(url: &str) -> RedisBackend {
     RedisBackend::builder(url)
-        .unwrap()
         .prefix(unique_prefix())
-        .unwrap()
         .timeout(Duration::from_millis(300))
         .connect_timeout(Duration::from_millis(300))
         .connect()
@@ -33,7 +32,7 @@ async fn connect(url: &str) -> RedisBackend {
 
 /// Warms a key, stops the backend with `stop`, checks the failure policy, and (when given)
 /// restarts it with `restart` and checks the cache recovers by itself.
-async fn stale_if_error_case<B: ApiKeyBackend>(
+async fn stale_if_error_case<B: Backend>(
     backend: B,
     stop: impl FnOnce(),
     restart: Option<Box<dyn FnOnce()>>,
@@ -129,9 +128,7 @@ async fn stale_if_error_with_the_cluster_stopped() {
         .await
         .unwrap();
     let backend = RedisBackend::cluster_builder(cluster.urls())
-        .unwrap()
         .prefix(unique_prefix())
-        .unwrap()
         .timeout(Duration::from_millis(300))
         .connect_timeout(Duration::from_secs(3))
         .connect()
@@ -168,11 +165,7 @@ const REVOKED: &str = "key-e-revoked-during-outage";
 const HOT: &str = "key-f-hot-during-outage";
 
 /// `n` concurrent `check_key(key)` calls, started together; every one must succeed.
-async fn all_at_once<B: ApiKeyBackend>(
-    cache: &ApiKeyCache<B, TestStore>,
-    key: &'static str,
-    n: usize,
-) {
+async fn all_at_once<B: Backend>(cache: &ApiKeyCache<B, TestStore>, key: &'static str, n: usize) {
     let barrier = Arc::new(tokio::sync::Barrier::new(n));
     let tasks: Vec<_> = (0..n)
         .map(|_| {
@@ -197,10 +190,7 @@ async fn all_at_once<B: ApiKeyBackend>(
 /// rejected at once, not served from stale L1; its "not found" stands when the store then
 /// fails too; a key validated before is served stale only when the store fails; and
 /// concurrent requests make one store call, whether it succeeds or fails.
-async fn the_store_decides_while_the_backend_is_down<B: ApiKeyBackend>(
-    backend: B,
-    stop: impl FnOnce(),
-) {
+async fn the_store_decides_while_the_backend_is_down<B: Backend>(backend: B, stop: impl FnOnce()) {
     let store = TestStore::default();
     // Every request revalidates (no waiting for L1 freshness to run out).
     let cache = ApiKeyCache::builder(backend, store.clone())
@@ -262,9 +252,7 @@ async fn the_store_decides_with_the_cluster_stopped() {
         .await
         .unwrap();
     let backend = RedisBackend::cluster_builder(cluster.urls())
-        .unwrap()
         .prefix(unique_prefix())
-        .unwrap()
         .timeout(Duration::from_millis(300))
         .connect_timeout(Duration::from_secs(3))
         .connect()

@@ -6,6 +6,8 @@ mod common;
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -14,7 +16,7 @@ use tower_vigil_apikey::{
     RequirePermissionLayer, require,
 };
 use tower_vigil_core::http::ResponseBody;
-use tower_vigil_core::{MemoryBackend, Principal};
+use tower_vigil_core::{MemoryBackend, Principal, Rejection};
 
 use common::{TestStore, add_key, cache, service};
 
@@ -289,7 +291,7 @@ async fn custom_response_closure() {
     let cache = cache(MemoryBackend::new(), &store).await;
     let layer = ApiKeyLayer::builder(cache)
         .response(|r: &ApiKeyRejection| {
-            let mut res = Response::new(ResponseBody::full(format!("nope: {}", r.kind().as_str())));
+            let mut res = Response::new(Bytes::from(format!("nope: {}", r.kind().as_str())));
             *res.status_mut() = r.status();
             res
         })
@@ -405,7 +407,7 @@ async fn require_answers_through_a_custom_response() {
     let cache = cache(MemoryBackend::new(), &store).await;
     add_key(&cache, &store, KEY, ApiKeyData::new("k-1", "u-1"));
     let teapot = |r: &ApiKeyRejection| {
-        let mut res = Response::new(ResponseBody::full(format!(
+        let mut res = Response::new(Bytes::from(format!(
             "{}:{}",
             r.kind(),
             r.permission().unwrap_or("-")

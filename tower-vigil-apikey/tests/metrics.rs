@@ -13,7 +13,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use tower_vigil_apikey::metrics::{ALL, BACKEND_DURATION_SECONDS};
-use tower_vigil_apikey::{ApiKeyBackend, ApiKeyCache, ApiKeyData, metrics as names};
+use tower_vigil_apikey::{ApiKeyCache, ApiKeyData, metrics as names};
+use tower_vigil_core::Backend;
 use tower_vigil_core::RedisBackend;
 use tower_vigil_tests::RedisServer;
 use tower_vigil_tests::fixtures::{self, memory, redis_on, shared_server};
@@ -110,7 +111,6 @@ fn a_failed_backend_is_skipped_for_a_while() {
     counted(&counts, || async {
         let mut server = RedisServer::start();
         let backend = RedisBackend::builder(&server.url())
-            .unwrap()
             .timeout(Duration::from_millis(300))
             .connect()
             .await
@@ -151,7 +151,7 @@ fn building_a_cache_describes_every_metric() {
 }
 
 /// A miss (read, lookup, fill) then an invalidation (revoke, publish).
-async fn backend_calls_are_timed<B: ApiKeyBackend>(counters: &Counters, backend: B) {
+async fn backend_calls_are_timed<B: Backend>(counters: &Counters, backend: B) {
     let store = TestStore::default();
     let keys = cache(backend, &store).await;
     add_key(&keys, &store, KEY, ApiKeyData::new("k-1", "u-1"));

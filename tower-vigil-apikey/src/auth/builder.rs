@@ -21,19 +21,20 @@
 
 use http::HeaderName;
 use http::header::AUTHORIZATION;
-use tower_vigil_core::ConfigError;
+use tower_vigil_core::{Backend, ConfigError, DefaultResponse};
 
 use super::credential::Extractor;
 use super::layer::ApiKeyLayer;
 use crate::rejection::{DEFAULT_REALM, Realm};
-use crate::{ApiKeyBackend, ApiKeyCache, DefaultRejectionResponse, KeyStore};
+use crate::{ApiKeyCache, KeyStore};
 
 /// The header the key is read from by default.
 const DEFAULT_HEADER: &str = "x-api-key";
 
-impl<B: ApiKeyBackend, K: KeyStore> ApiKeyLayer<B, K> {
+impl<B: Backend, K: KeyStore> ApiKeyLayer<B, K> {
     /// Reads `X-API-Key` and `Authorization: Bearer`, leaves the headers in place, and
-    /// answers rejections with [`DefaultRejectionResponse`] in realm `api`.
+    /// answers rejections with [`DefaultResponse`] (each rejection's
+    /// [`default_response`](tower_vigil_core::Rejection::default_response)) in realm `api`.
     ///
     /// The layer takes the [`ApiKeyCache`], not a backend: the cache is the object the
     /// application keeps to revoke keys, and one cache (one in-process tier, one invalidation
@@ -43,7 +44,7 @@ impl<B: ApiKeyBackend, K: KeyStore> ApiKeyLayer<B, K> {
             cache,
             Extractor::default(),
             Realm::default(),
-            DefaultRejectionResponse,
+            DefaultResponse,
         )
     }
 
@@ -55,7 +56,7 @@ impl<B: ApiKeyBackend, K: KeyStore> ApiKeyLayer<B, K> {
             bearer: true,
             strip_credentials: false,
             realm: DEFAULT_REALM.to_owned(),
-            response: DefaultRejectionResponse,
+            response: DefaultResponse,
         }
     }
 }
@@ -63,7 +64,7 @@ impl<B: ApiKeyBackend, K: KeyStore> ApiKeyLayer<B, K> {
 /// Builds an [`ApiKeyLayer`]. Every setter stores its value; [`build`](Self::build) checks
 /// them.
 #[must_use]
-pub struct ApiKeyLayerBuilder<B, K: KeyStore, R = DefaultRejectionResponse> {
+pub struct ApiKeyLayerBuilder<B, K: KeyStore, R = DefaultResponse> {
     cache: ApiKeyCache<B, K>,
     header_name: String,
     bearer: bool,
@@ -72,7 +73,7 @@ pub struct ApiKeyLayerBuilder<B, K: KeyStore, R = DefaultRejectionResponse> {
     response: R,
 }
 
-impl<B: ApiKeyBackend, K: KeyStore, R> std::fmt::Debug for ApiKeyLayerBuilder<B, K, R> {
+impl<B: Backend, K: KeyStore, R> std::fmt::Debug for ApiKeyLayerBuilder<B, K, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApiKeyLayerBuilder")
             .field("cache", &self.cache)
@@ -84,7 +85,7 @@ impl<B: ApiKeyBackend, K: KeyStore, R> std::fmt::Debug for ApiKeyLayerBuilder<B,
     }
 }
 
-impl<B: ApiKeyBackend, K: KeyStore, R> ApiKeyLayerBuilder<B, K, R> {
+impl<B: Backend, K: KeyStore, R> ApiKeyLayerBuilder<B, K, R> {
     /// The header the key is read from (default `x-api-key`; a valid header name other than
     /// `authorization`, which is read through [`bearer`](Self::bearer)).
     pub fn header_name(mut self, name: impl Into<String>) -> Self {
@@ -113,8 +114,9 @@ impl<B: ApiKeyBackend, K: KeyStore, R> ApiKeyLayerBuilder<B, K, R> {
         self
     }
 
-    /// Answers rejections with `response` (a [`ResponseForApiKey`](crate::ResponseForApiKey),
-    /// such as a closure) instead of [`DefaultRejectionResponse`].
+    /// Answers rejections with `response`: a
+    /// [`RejectionResponse<ApiKeyRejection>`](tower_vigil_core::RejectionResponse), such as a
+    /// closure `Fn(&ApiKeyRejection) -> Response<Bytes>`, instead of [`DefaultResponse`].
     pub fn response<R2>(self, response: R2) -> ApiKeyLayerBuilder<B, K, R2> {
         ApiKeyLayerBuilder {
             cache: self.cache,

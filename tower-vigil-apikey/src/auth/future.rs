@@ -10,8 +10,10 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 use tower_vigil_core::http::ResponseBody;
 
+use tower_vigil_core::RejectionResponse;
+
 use crate::rejection::Realm;
-use crate::{ApiKeyRejection, Authenticated, ResponseForApiKey};
+use crate::{ApiKeyRejection, Authenticated};
 
 type AuthFuture<T> =
     Pin<Box<dyn Future<Output = Result<Authenticated<T>, ApiKeyRejection>> + Send>>;
@@ -48,7 +50,7 @@ pin_project! {
 impl<S, ReqBody, ResBody, T, R> ResponseFuture<S, ReqBody, ResBody, T, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    R: ResponseForApiKey<ResBody>,
+    R: RejectionResponse<ApiKeyRejection>,
 {
     pub(crate) fn rejected(responder: &R, rejection: ApiKeyRejection) -> Self {
         Self {
@@ -78,11 +80,11 @@ where
 }
 
 /// The configured response to `rejection`, carrying it in its extensions.
-pub(crate) fn respond<B, R: ResponseForApiKey<B>>(
+pub(crate) fn respond<B, R: RejectionResponse<ApiKeyRejection>>(
     responder: &R,
     rejection: ApiKeyRejection,
 ) -> Response<ResponseBody<B>> {
-    let mut res = responder.response(&rejection);
+    let mut res = responder.response(&rejection).map(ResponseBody::full);
     res.extensions_mut().insert(rejection);
     res
 }
@@ -91,7 +93,7 @@ impl<S, ReqBody, ResBody, T, R> Future for ResponseFuture<S, ReqBody, ResBody, T
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     T: Send + Sync + 'static,
-    R: ResponseForApiKey<ResBody>,
+    R: RejectionResponse<ApiKeyRejection>,
 {
     type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
 

@@ -4,15 +4,16 @@
 use std::sync::Arc;
 
 use tower_layer::Layer;
+use tower_vigil_core::{Backend, DefaultResponse};
 
 use super::credential::Extractor;
 use super::service::ApiKey;
 use crate::rejection::Realm;
-use crate::{ApiKeyBackend, ApiKeyCache, DefaultRejectionResponse, KeyStore};
+use crate::{ApiKeyCache, KeyStore};
 
 /// Authenticates requests by API key through an [`ApiKeyCache`].
 #[must_use]
-pub struct ApiKeyLayer<B, K: KeyStore, R = DefaultRejectionResponse> {
+pub struct ApiKeyLayer<B, K: KeyStore, R = DefaultResponse> {
     cache: ApiKeyCache<B, K>,
     extractor: Arc<Extractor>,
     realm: Realm,
@@ -51,7 +52,7 @@ impl<B, K: KeyStore, R: Clone> Clone for ApiKeyLayer<B, K, R> {
     }
 }
 
-impl<B: ApiKeyBackend, K: KeyStore, R> std::fmt::Debug for ApiKeyLayer<B, K, R> {
+impl<B: Backend, K: KeyStore, R> std::fmt::Debug for ApiKeyLayer<B, K, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApiKeyLayer")
             .field("cache", &self.cache)
@@ -61,7 +62,7 @@ impl<B: ApiKeyBackend, K: KeyStore, R> std::fmt::Debug for ApiKeyLayer<B, K, R> 
     }
 }
 
-impl<S, B: ApiKeyBackend, K: KeyStore, R: Clone> Layer<S> for ApiKeyLayer<B, K, R> {
+impl<S, B: Backend, K: KeyStore, R: Clone> Layer<S> for ApiKeyLayer<B, K, R> {
     type Service = ApiKey<S, B, K, R>;
 
     fn layer(&self, inner: S) -> Self::Service {

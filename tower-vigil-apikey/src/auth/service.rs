@@ -8,13 +8,13 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tower_service::Service;
 use tower_vigil_core::http::{ResponseBody, is_grpc};
+use tower_vigil_core::{Backend, RejectionResponse};
 
 use super::credential::Extractor;
 use super::future::ResponseFuture;
 use crate::rejection::Realm;
 use crate::{
-    ApiKeyBackend, ApiKeyCache, ApiKeyRejection, ApiKeyRejectionKind, Authenticated, KeyStatus,
-    KeyStore, ResponseForApiKey,
+    ApiKeyCache, ApiKeyRejection, ApiKeyRejectionKind, Authenticated, KeyStatus, KeyStore,
 };
 
 /// Authenticates each request's API key before calling the inner service; built by
@@ -72,7 +72,7 @@ impl<S: Clone, B, K: KeyStore, R: Clone> Clone for ApiKey<S, B, K, R> {
     }
 }
 
-impl<S: std::fmt::Debug, B: ApiKeyBackend, K: KeyStore, R> std::fmt::Debug for ApiKey<S, B, K, R> {
+impl<S: std::fmt::Debug, B: Backend, K: KeyStore, R> std::fmt::Debug for ApiKey<S, B, K, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApiKey")
             .field("inner", &self.inner)
@@ -97,9 +97,9 @@ fn decide<T>(status: KeyStatus<T>) -> Result<Authenticated<T>, ApiKeyRejectionKi
 impl<S, B, K, R, ReqBody, ResBody> Service<Request<ReqBody>> for ApiKey<S, B, K, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
-    B: ApiKeyBackend,
+    B: Backend,
     K: KeyStore,
-    R: ResponseForApiKey<ResBody>,
+    R: RejectionResponse<ApiKeyRejection>,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;

@@ -24,13 +24,12 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tower_vigil_core::ConfigError;
 use tower_vigil_core::backend::check_ttl;
 use tower_vigil_core::secret::SecretHasher;
+use tower_vigil_core::{Backend, ConfigError};
 
 use super::ApiKeyCache;
 use super::config::{Clock, Config};
-use super::l2::ApiKeyBackend;
 use crate::{KeyFormat, KeyStore};
 
 /// Default freshness of an in-process entry.
@@ -47,7 +46,7 @@ pub const DEFAULT_STALE_IF_ERROR: Duration = Duration::from_secs(300);
 /// Default bound on one key-store lookup.
 pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(2);
 
-impl<B: ApiKeyBackend, K: KeyStore> ApiKeyCache<B, K> {
+impl<B: Backend, K: KeyStore> ApiKeyCache<B, K> {
     /// A cache with the default settings over `backend` (the shared tier and invalidation
     /// channel) and `store` (your database, the source of truth).
     pub fn new(backend: B, store: K) -> Self {
@@ -72,7 +71,7 @@ pub struct ApiKeyCacheBuilder<B, K> {
     config: Config,
 }
 
-impl<B: ApiKeyBackend, K: KeyStore> ApiKeyCacheBuilder<B, K> {
+impl<B: Backend, K: KeyStore> ApiKeyCacheBuilder<B, K> {
     fn new(backend: B, store: K) -> Self {
         Self {
             backend,

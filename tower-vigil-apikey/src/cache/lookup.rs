@@ -5,14 +5,13 @@ use std::sync::Arc;
 
 use moka::ops::compute::Op;
 use tokio::time::Instant;
+use tower_vigil_core::Backend;
 
 use super::config::RACE_ROUNDS;
 use super::failure_policy::shared;
 use super::l1::Entry;
-use super::l2::ApiKeyBackend;
-use super::record;
 use super::state::Inner;
-use crate::keys::record_keys;
+use super::{l2, record};
 use crate::metrics::{self, inc};
 use crate::{ApiKeyData, Authenticated, KeyStore, StoreError};
 
@@ -31,7 +30,7 @@ enum FetchError {
     Store(StoreError),
 }
 
-impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
+impl<B: Backend, K: KeyStore> Inner<B, K> {
     pub(crate) async fn lookup(&self, hash: &str) -> Result<Found<K::Extra>, StoreError> {
         if let Some(entry) = self.l1.get(hash).await
             && self.local.is_fresh(hash, &entry)
@@ -137,17 +136,14 @@ impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
         if self.backend_paused() {
             return Err(FetchError::Backend);
         }
-        let (record_key, rev_key) = record_keys(hash);
         for _ in 0..RACE_ROUNDS {
-            let (cached, rev) = metrics::timed(
-                metrics::op::READ,
-                self.backend.read_record(&record_key, &rev_key),
-            )
-            .await
-            .map_err(|e| {
-                self.backend_failed(&e);
-                FetchError::Backend
-            })?;
+            let (cached, rev) =
+                metrics::timed(metrics::op::READ, l2::read_record(&self.backend, hash))
+                    .await
+                    .map_err(|e| {
+                        self.backend_failed(&e);
+                        FetchError::Backend
+                    })?;
             if let Some(found) = cached.and_then(|b| record::decode::<K::Extra>(&b)) {
                 inc(metrics::L2_HITS_TOTAL);
                 if found.is_none() {
@@ -173,8 +169,7 @@ impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
             };
             match metrics::timed(
                 metrics::op::FILL,
-                self.backend
-                    .fill_record(&record_key, &rev_key, rev, value, ttl),
+                l2::fill_record(&self.backend, hash, rev, &value, ttl),
             )
             .await
             {

@@ -36,7 +36,7 @@ mod builder;
 mod config;
 mod failure_policy;
 mod l1;
-mod l2;
+pub(crate) mod l2;
 mod lookup;
 pub(crate) mod record;
 mod revocation;
@@ -47,7 +47,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use tower_vigil_core::BackendError;
+use tower_vigil_core::{Backend, BackendError};
 
 pub use self::builder::{
     ApiKeyCacheBuilder, DEFAULT_L1_CAPACITY, DEFAULT_L1_TTL, DEFAULT_L2_TTL, DEFAULT_NEGATIVE_TTL,
@@ -55,10 +55,9 @@ pub use self::builder::{
 };
 use self::config::Config;
 use self::l1::is_key_hash;
-pub use self::l2::ApiKeyBackend;
 use self::state::Inner;
 pub use self::status::KeyStatus;
-use crate::keys::{INVALIDATION_CHANNEL, record_keys};
+use crate::keys::INVALIDATION_CHANNEL;
 use crate::metrics::{self, inc};
 use crate::{Authenticated, KeyStore, StoreError};
 
@@ -76,7 +75,7 @@ impl<B, K: KeyStore> Clone for ApiKeyCache<B, K> {
     }
 }
 
-impl<B: ApiKeyBackend, K: KeyStore> fmt::Debug for ApiKeyCache<B, K> {
+impl<B: Backend, K: KeyStore> fmt::Debug for ApiKeyCache<B, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApiKeyCache")
             .field("backend", &self.inner.backend)
@@ -97,7 +96,7 @@ pub struct CacheStats {
     pub subscription_losses: u64,
 }
 
-impl<B: ApiKeyBackend, K: KeyStore> ApiKeyCache<B, K> {
+impl<B: Backend, K: KeyStore> ApiKeyCache<B, K> {
     fn start(backend: B, store: K, config: Config) -> Self {
         Self {
             inner: Arc::new(Inner::new(backend, store, config)),
@@ -168,12 +167,9 @@ impl<B: ApiKeyBackend, K: KeyStore> ApiKeyCache<B, K> {
         inc(metrics::INVALIDATIONS_TOTAL);
         let inner = &self.inner;
         inner.evict_local(key_hash).await;
-        let (record, rev) = record_keys(key_hash);
         let revoked = metrics::timed(
             metrics::op::REVOKE,
-            inner
-                .backend
-                .revoke_record(&record, &rev, inner.config.rev_ttl()),
+            l2::revoke_record(&inner.backend, key_hash, inner.config.rev_ttl()),
         )
         .await;
         let published = metrics::timed(

@@ -6,10 +6,9 @@ use std::sync::Weak;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
-use tower_vigil_core::SubscriptionEvent;
+use tower_vigil_core::{Backend, SubscriptionEvent};
 
 use super::l1::is_key_hash;
-use super::l2::ApiKeyBackend;
 use super::state::Inner;
 use crate::KeyStore;
 use crate::keys::INVALIDATION_CHANNEL;
@@ -19,7 +18,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Runs until the cache is dropped. Until the first subscription is live, and whenever it is
 /// lost, in-process entries count as stale.
-pub(super) async fn run<B: ApiKeyBackend, K: KeyStore>(
+pub(super) async fn run<B: Backend, K: KeyStore>(
     cache: Weak<Inner<B, K>>,
     mut shutdown: oneshot::Receiver<()>,
 ) {

@@ -2,13 +2,15 @@
 //! or by [`RequirePermissionLayer`](crate::RequirePermissionLayer). The layer answers it
 //! through its configured response (the default: problem+json with `WWW-Authenticate`
 //! challenges, or a gRPC status) and puts it into the response's extensions so outer layers
-//! (logging, metrics) can tell what happened.
+//! (logging, metrics) can tell what happened. It implements core's
+//! [`Rejection`](tower_vigil_core::Rejection), like every tower-vigil rejection; its default
+//! response adds the challenges.
 //!
 //! ```
 //! use http::{Request, StatusCode};
 //! use tower::{ServiceBuilder, ServiceExt};
 //! use tower_vigil_apikey::{ApiKeyCache, ApiKeyLayer, ApiKeyRejection, ApiKeyRejectionKind, StaticKeyStore};
-//! use tower_vigil_core::MemoryBackend;
+//! use tower_vigil_core::{MemoryBackend, Rejection};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -33,10 +35,7 @@ mod response;
 use std::fmt;
 use std::sync::Arc;
 
-use http::StatusCode;
 use tower_vigil_core::ConfigError;
-
-pub use self::response::{DefaultRejectionResponse, ResponseForApiKey};
 
 /// The category of an [`ApiKeyRejection`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -131,12 +130,15 @@ impl Default for Realm {
     }
 }
 
-/// Why a request was rejected: its [`kind`](Self::kind), the HTTP status and gRPC code it is
-/// answered with, whether the request was gRPC, and what the default response's
-/// `WWW-Authenticate` challenges name.
+/// Why a request was rejected: its [`kind`](Self::kind), and through core's
+/// [`Rejection`](tower_vigil_core::Rejection) trait the HTTP status, gRPC code, `Retry-After`
+/// and whether the request was gRPC; [`realm`](Self::realm) and
+/// [`permission`](Self::permission) are what the default response's `WWW-Authenticate`
+/// challenges name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKeyRejection {
     kind: ApiKeyRejectionKind,
+    /// Safe to show the caller: it never contains the key.
     detail: &'static str,
     permission: Option<Arc<str>>,
     realm: Realm,
@@ -173,11 +175,6 @@ impl ApiKeyRejection {
         self.kind
     }
 
-    /// A human-readable explanation, safe to show the caller (it never contains the key).
-    pub fn detail(&self) -> &'static str {
-        self.detail
-    }
-
     /// The permission that was missing, for [`ApiKeyRejectionKind::MissingPermission`].
     pub fn permission(&self) -> Option<&str> {
         self.permission.as_deref()
@@ -186,21 +183,6 @@ impl ApiKeyRejection {
     /// The realm the `WWW-Authenticate` challenges name (the layer's `realm`, default `api`).
     pub fn realm(&self) -> &str {
         self.realm.as_str()
-    }
-
-    /// True when the request was gRPC (`content-type: application/grpc*`): the default
-    /// response is then a gRPC status.
-    pub fn is_grpc(&self) -> bool {
-        self.grpc
-    }
-
-    /// 401, 403 or 503.
-    pub fn status(&self) -> StatusCode {
-        match self.kind {
-            ApiKeyRejectionKind::MissingPermission => StatusCode::FORBIDDEN,
-            ApiKeyRejectionKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::UNAUTHORIZED,
-        }
     }
 }
 
@@ -227,6 +209,9 @@ mod tests {
 
     #[test]
     fn statuses_follow_the_kind() {
+        use http::StatusCode;
+        use tower_vigil_core::Rejection;
+
         let realm = Realm::default();
         let r = |k| ApiKeyRejection::new(k, &realm, false);
         assert_eq!(

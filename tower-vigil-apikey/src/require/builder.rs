@@ -1,9 +1,8 @@
 //! [`RequirePermissionLayerBuilder`] and [`require`], its shorthand.
 
-use tower_vigil_core::ConfigError;
+use tower_vigil_core::{ConfigError, DefaultResponse};
 
 use super::layer::RequirePermissionLayer;
-use crate::DefaultRejectionResponse;
 
 /// A [`RequirePermissionLayer`] for `permission` with the default response: the shorthand of
 /// `RequirePermissionLayer::builder(permission).build()`. The permission is 1 to 128 printable
@@ -19,7 +18,7 @@ impl RequirePermissionLayer {
     pub fn builder(permission: impl Into<String>) -> RequirePermissionLayerBuilder {
         RequirePermissionLayerBuilder {
             permission: permission.into(),
-            response: DefaultRejectionResponse,
+            response: DefaultResponse,
         }
     }
 }
@@ -27,14 +26,15 @@ impl RequirePermissionLayer {
 /// Builds a [`RequirePermissionLayer`]; [`build`](Self::build) checks the permission.
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct RequirePermissionLayerBuilder<R = DefaultRejectionResponse> {
+pub struct RequirePermissionLayerBuilder<R = DefaultResponse> {
     permission: String,
     response: R,
 }
 
 impl<R> RequirePermissionLayerBuilder<R> {
-    /// Answers rejections with `response` (a [`ResponseForApiKey`](crate::ResponseForApiKey),
-    /// such as a closure) instead of [`DefaultRejectionResponse`].
+    /// Answers rejections with `response`: a
+    /// [`RejectionResponse<ApiKeyRejection>`](tower_vigil_core::RejectionResponse), such as a
+    /// closure `Fn(&ApiKeyRejection) -> Response<Bytes>`, instead of [`DefaultResponse`].
     pub fn response<R2>(self, response: R2) -> RequirePermissionLayerBuilder<R2> {
         RequirePermissionLayerBuilder {
             permission: self.permission,

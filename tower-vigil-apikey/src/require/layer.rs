@@ -3,15 +3,15 @@
 use std::sync::Arc;
 
 use tower_layer::Layer;
+use tower_vigil_core::DefaultResponse;
 
 use super::service::RequirePermission;
-use crate::DefaultRejectionResponse;
 
 /// Requires the authenticated key to hold one permission. Made by [`require`](crate::require)
 /// or [`RequirePermissionLayer::builder`].
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct RequirePermissionLayer<R = DefaultRejectionResponse> {
+pub struct RequirePermissionLayer<R = DefaultResponse> {
     permission: Arc<str>,
     response: R,
 }

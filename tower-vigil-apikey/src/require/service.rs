@@ -5,11 +5,12 @@ use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use tower_service::Service;
+use tower_vigil_core::RejectionResponse;
 use tower_vigil_core::http::{ResponseBody, is_grpc};
 
 use super::future::RequireFuture;
 use crate::rejection::Realm;
-use crate::{ApiKeyRejection, ApiKeyRejectionKind, Permissions, ResponseForApiKey};
+use crate::{ApiKeyRejection, ApiKeyRejectionKind, Permissions};
 
 /// Checks the request's [`Permissions`]; built by
 /// [`RequirePermissionLayer`](crate::RequirePermissionLayer). A key without the permission is
@@ -50,7 +51,7 @@ impl<S, R> RequirePermission<S, R> {
 impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for RequirePermission<S, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
-    R: ResponseForApiKey<ResBody>,
+    R: RejectionResponse<ApiKeyRejection>,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
@@ -74,7 +75,7 @@ where
             if kind == ApiKeyRejectionKind::MissingPermission {
                 rejection = rejection.with_permission(Arc::clone(&self.permission));
             }
-            let mut res = self.response.response(&rejection);
+            let mut res = self.response.response(&rejection).map(ResponseBody::full);
             res.extensions_mut().insert(rejection);
             return RequireFuture::rejected(res);
         }

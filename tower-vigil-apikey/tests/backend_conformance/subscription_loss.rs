@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use tower_vigil_apikey::{ApiKeyBackend, ApiKeyCache, ApiKeyData, INVALIDATION_CHANNEL};
+use tower_vigil_apikey::{ApiKeyCache, ApiKeyData, INVALIDATION_CHANNEL};
 use tower_vigil_core::{Backend, MemoryBackend, RedisBackend};
 use tower_vigil_tests::RedisServer;
 use tower_vigil_tests::fixtures::redis_on;
@@ -17,7 +17,7 @@ const KEY: &str = "subscription-loss-key-000";
 /// leave things), runs `lose` to break the subscription, and checks the key is revalidated.
 async fn missed_invalidation_is_caught_after_a_loss<B, F, Fut>(backend: B, lose: F)
 where
-    B: ApiKeyBackend,
+    B: Backend,
     F: FnOnce() -> Fut,
     Fut: Future<Output = ()>,
 {

@@ -4,7 +4,7 @@
 use tower_vigil_core::{Backend, BackendKind, MemoryBackend, RedisBackend};
 use tower_vigil_tests::fixtures::{TEST_TIMEOUT, shared_cluster, shared_server};
 
-pub trait TestBackend: tower_vigil_apikey::ApiKeyBackend {
+pub trait TestBackend: tower_vigil_core::Backend {
     /// Another connection to the same store and prefix, as a second instance would have.
     async fn twin(&self) -> Self;
 
@@ -29,9 +29,7 @@ impl TestBackend for RedisBackend {
             _ => RedisBackend::builder(&shared_server().url()),
         };
         builder
-            .unwrap()
             .prefix(self.prefix().as_str())
-            .unwrap()
             .timeout(TEST_TIMEOUT)
             .connect_timeout(TEST_TIMEOUT)
             .connect()

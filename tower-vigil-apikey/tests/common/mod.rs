@@ -48,11 +48,11 @@ use tokio::sync::Notify;
 use tower::ServiceExt;
 use tower::util::BoxCloneSyncService;
 use tower_vigil_apikey::{
-    ApiKeyBackend, ApiKeyCache, ApiKeyData, ApiKeyLayer, KeyStatus, KeyStore, ResponseForApiKey,
-    StaticKeyStore, StoreError,
+    ApiKeyCache, ApiKeyData, ApiKeyLayer, ApiKeyRejection, KeyStatus, KeyStore, StaticKeyStore,
+    StoreError,
 };
-use tower_vigil_core::Principal;
 use tower_vigil_core::http::ResponseBody;
+use tower_vigil_core::{Backend, Principal, RejectionResponse};
 
 /// A gate a lookup stops at: the test learns it arrived and decides when it goes on.
 #[derive(Clone, Default)]
@@ -119,7 +119,7 @@ impl KeyStore for TestStore {
 }
 
 /// A cache with default settings whose subscription is live.
-pub async fn cache<B: ApiKeyBackend>(backend: B, store: &TestStore) -> ApiKeyCache<B, TestStore> {
+pub async fn cache<B: Backend>(backend: B, store: &TestStore) -> ApiKeyCache<B, TestStore> {
     let cache = ApiKeyCache::builder(backend, store.clone())
         .build()
         .unwrap();
@@ -140,7 +140,7 @@ pub fn status_name<T>(status: &KeyStatus<T>) -> &'static str {
 }
 
 /// Adds `raw` to the store as key `id`.
-pub fn add_key<B: ApiKeyBackend>(
+pub fn add_key<B: Backend>(
     cache: &ApiKeyCache<B, TestStore>,
     store: &TestStore,
     raw: &str,
@@ -152,7 +152,7 @@ pub fn add_key<B: ApiKeyBackend>(
 pub type Svc = BoxCloneSyncService<Request<String>, Response<ResponseBody<String>>, Infallible>;
 
 /// `ApiKeyLayer` over a service answering with the principal's id.
-pub fn service<B: ApiKeyBackend, R: ResponseForApiKey<String>>(
+pub fn service<B: Backend, R: RejectionResponse<ApiKeyRejection>>(
     layer: ApiKeyLayer<B, TestStore, R>,
 ) -> Svc {
     let svc =
