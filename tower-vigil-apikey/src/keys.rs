@@ -13,7 +13,7 @@ pub const INVALIDATION_CHANNEL: &str = "apikey:invalidate";
 
 /// The record and generation keys of the API key whose hash is `hash`: `apikey:{hash}` and
 /// `apikey:{hash}:rev`, one hash tag, so one cluster slot.
-pub(crate) fn record_keys(hash: &str) -> (String, String) {
+pub fn record_keys(hash: &str) -> (String, String) {
     let record = format!("apikey:{}", hash_tag(hash));
     let rev = format!("{record}:rev");
     (record, rev)

@@ -164,10 +164,12 @@ pub use crate::require::{
 };
 pub use crate::valid_until::ValidUntil;
 
-/// Internals the crate's own tests reach (the shared tier's scripts, called by key hash).
+/// Internals the crate's own tests reach (the shared tier's scripts, called by key hash, and
+/// the key names they use).
 /// **Not API**: hidden from the docs, exempt from semver, and may change or vanish in any
 /// release.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::cache::l2::{fill_record, read_record, revoke_record};
+    pub use crate::keys::record_keys;
 }

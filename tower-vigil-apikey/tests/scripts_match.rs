@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use tower_vigil_apikey::__private::{fill_record, read_record, revoke_record};
+use tower_vigil_apikey::__private::{fill_record, read_record, record_keys, revoke_record};
 use tower_vigil_core::Backend;
 
 #[derive(Debug, Clone)]
@@ -97,7 +97,8 @@ async fn run<B: Backend>(b: &B, ops: &[Op]) -> Vec<Out> {
                 Out::Revoke(seen.rank(*k, rev))
             }
             Op::Expire(k) => {
-                b.delete(&format!("apikey:{{h{k}}}:rev")).await.unwrap();
+                let (_, rev) = record_keys(&hash(*k));
+                b.delete(&rev).await.unwrap();
                 Out::Expire
             }
         });

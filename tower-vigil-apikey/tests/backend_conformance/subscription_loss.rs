@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use tower_vigil_apikey::__private::record_keys;
 use tower_vigil_apikey::{ApiKeyCache, ApiKeyData, INVALIDATION_CHANNEL};
 use tower_vigil_core::{Backend, MemoryBackend, RedisBackend};
 use tower_vigil_tests::RedisServer;
@@ -27,7 +28,8 @@ where
     assert!(cache.check_key(KEY).await.is_valid());
     let hash = cache.hash_key(KEY);
     store.keys.remove(&hash);
-    backend.delete(&format!("apikey:{{{hash}}}")).await.unwrap();
+    let (record, _) = record_keys(&hash);
+    backend.delete(&record).await.unwrap();
     assert!(
         cache.check_key(KEY).await.is_valid(),
         "fresh L1 entry, no invalidation seen"
