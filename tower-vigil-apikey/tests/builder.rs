@@ -106,7 +106,7 @@ fn cache_setters_in_any_order_give_the_same_result() {
     );
 }
 
-/// The cache needs no runtime to be built: its invalidation subscription starts with the
+/// The cache needs no runtime to be built: its invalidation subscription then starts with the
 /// first call made inside one.
 #[test]
 fn a_cache_is_built_outside_a_runtime_and_subscribes_on_first_use() {

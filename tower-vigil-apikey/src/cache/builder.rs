@@ -152,8 +152,9 @@ impl<B: Backend, K: KeyStore> ApiKeyCacheBuilder<B, K> {
     }
 
     /// The cache, or the first setting that is out of bounds. Registers the crate's metric
-    /// descriptions with the current recorder. Needs no runtime: the invalidation
-    /// subscription starts with the first lookup (or [`ApiKeyCache::ready`]).
+    /// descriptions with the current recorder. Starts the invalidation subscription when
+    /// called inside a Tokio runtime; outside one, the first lookup (or
+    /// [`ApiKeyCache::ready`]) starts it.
     pub fn build(self) -> Result<ApiKeyCache<B, K>, ConfigError> {
         let c = &self.config;
         // An absurd duration would overflow the in-process cache's expiry arithmetic (moka

@@ -98,9 +98,13 @@ pub struct CacheStats {
 
 impl<B: Backend, K: KeyStore> ApiKeyCache<B, K> {
     fn start(backend: B, store: K, config: Config) -> Self {
-        Self {
+        let cache = Self {
             inner: Arc::new(Inner::new(backend, store, config)),
-        }
+        };
+        // Built inside a runtime (the usual case): subscribe now, so the subscription is
+        // likely live before the first request. Outside one, the first call does it.
+        cache.subscribe();
+        cache
     }
 
     /// Starts the invalidation subscriber the first time this runs inside a Tokio runtime.
