@@ -85,7 +85,7 @@ async fn run<B: Backend>(b: &B, ops: &[Op]) -> Vec<Out> {
             Op::Fill { key, pick, value } => {
                 let rev = seen.pick(*key, *pick);
                 Out::Fill(
-                    fill_record(b, &hash(*key), rev, &[*value; 3], ttl)
+                    fill_record(b, &hash(*key), rev, &Bytes::from(vec![*value; 3]), ttl)
                         .await
                         .unwrap(),
                 )

@@ -82,19 +82,12 @@ impl Rejection for ApiKeyRejection {
         self.grpc
     }
 
-    /// Core's problem with a `permission` member for a missing permission.
-    fn problem(&self) -> Problem {
-        let mut problem = Problem::new(self.status())
-            .title(self.title())
-            .detail(self.detail())
-            .extension("reason", self.reason());
-        if let Some(after) = self.retry_after() {
-            problem = problem.extension("retryAfter", retry_after_secs(after));
+    /// A `permission` member for a missing permission.
+    fn extend_problem(&self, problem: Problem) -> Problem {
+        match self.permission() {
+            Some(p) => problem.extension("permission", p),
+            None => problem,
         }
-        if let Some(p) = self.permission() {
-            problem = problem.extension("permission", p);
-        }
-        problem
     }
 
     /// Core's default response (problem+json with `Retry-After` when known, or a gRPC status

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use tower_vigil_apikey::__private::{fill_record, read_record, revoke_record};
 use tower_vigil_core::{Backend, MemoryBackend};
 
@@ -12,7 +13,7 @@ const HASH: &str = "aba0";
 const SHORT: Duration = Duration::from_millis(40);
 const LONG: Duration = Duration::from_secs(600);
 
-const RECORD: &[u8] = br#"{"v":1,"data":null}"#;
+const RECORD: Bytes = Bytes::from_static(br#"{"v":1,"data":null}"#);
 
 /// Revoke with a short generation TTL, read the generation (as a fill about to ask the store
 /// would), let the generation key expire, revoke again: the new generation is greater, and
@@ -39,13 +40,13 @@ pub(crate) async fn generations_stay_increasing_after_their_key_expires<B: Backe
     let third = revoke_record(&backend, HASH, LONG).await.unwrap();
     assert!(third > second);
     assert!(
-        !fill_record(&backend, HASH, stamped, RECORD, LONG)
+        !fill_record(&backend, HASH, stamped, &RECORD, LONG)
             .await
             .unwrap(),
         "a fill stamped with a generation from before the expiry was stored"
     );
     assert!(
-        fill_record(&backend, HASH, third, RECORD, LONG)
+        fill_record(&backend, HASH, third, &RECORD, LONG)
             .await
             .unwrap()
     );
@@ -83,5 +84,5 @@ async fn memory_with_a_paused_clock() {
     assert_eq!(read_record(&backend, HASH).await.unwrap().1, 0);
     let c = revoke_record(&backend, HASH, LONG).await.unwrap();
     assert!(c > b, "after expiry: {b} then {c}");
-    assert!(!fill_record(&backend, HASH, b, RECORD, LONG).await.unwrap());
+    assert!(!fill_record(&backend, HASH, b, &RECORD, LONG).await.unwrap());
 }

@@ -11,6 +11,7 @@
 //!
 //! ```
 //! use std::time::Duration;
+//! use bytes::Bytes;
 //! use tower_vigil_apikey::__private::{fill_record, read_record, revoke_record};
 //! use tower_vigil_core::MemoryBackend;
 //!
@@ -22,7 +23,7 @@
 //! revoke_record(&b, "ab12", Duration::from_secs(600)).await?;
 //! // A fill that read the generation before the revocation is refused.
 //! let ttl = Duration::from_secs(300);
-//! assert!(!fill_record(&b, "ab12", rev, b"{}", ttl).await?);
+//! assert!(!fill_record(&b, "ab12", rev, &Bytes::from_static(b"{}"), ttl).await?);
 //! # Ok(())
 //! # }
 //! ```
@@ -78,12 +79,13 @@ pub async fn fill_record<B: Backend>(
     backend: &B,
     hash: &str,
     expected_rev: u64,
-    record: &[u8],
+    record: &Bytes,
     ttl: Duration,
 ) -> BackendResult<bool> {
     let (record_key, rev_key) = record_keys(hash);
     let args = [
         Arg::from(expected_rev),
+        // Shared: the memory twin keeps this handle, no copy.
         Arg::from(record),
         Arg::from(ttl_millis(ttl)),
     ];
