@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use http::{Request, Response};
 use tower::{Service, ServiceExt};
-use tower_vigil_apikey::{ApiKeyBackend, ApiKeyCache, ApiKeyData, ApiKeyLayer, StaticKeyStore};
+use tower_vigil_apikey::{ApiKeyCache, ApiKeyData, ApiKeyLayer, StaticKeyStore};
+use tower_vigil_core::Backend;
 use tower_vigil_core::{MemoryBackend, RedisBackend};
 use tower_vigil_tests::RedisServer;
 
@@ -39,7 +40,7 @@ fn key(i: usize) -> String {
     format!("bench-key-{i:016}")
 }
 
-async fn measure<B: ApiKeyBackend>(backend: B, scenario: Scenario, secs: f64) -> (f64, u64) {
+async fn measure<B: Backend>(backend: B, scenario: Scenario, secs: f64) -> (f64, u64) {
     let store = StaticKeyStore::new();
     let mut builder = ApiKeyCache::builder(backend, store.clone());
     if scenario == Scenario::L2Hit {
@@ -134,9 +135,7 @@ fn main() {
         row("memory", scenario, rps, n);
         let (rps, n) = rt.block_on(async {
             let redis = RedisBackend::builder(&server.url())
-                .expect("url")
                 .prefix(format!("bench{}", scenario as u8))
-                .expect("prefix")
                 .connect()
                 .await
                 .expect("redis");

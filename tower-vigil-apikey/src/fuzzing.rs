@@ -6,7 +6,7 @@ use http::{HeaderMap, HeaderName};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{ApiKeyData, RejectionKind};
+use crate::{ApiKeyData, ApiKeyRejectionKind};
 
 /// The credential the layer would read from `headers`: from the header `header` and, when
 /// `bearer` is set, `Authorization: Bearer` (what `ApiKeyLayer` does before any lookup).
@@ -14,13 +14,13 @@ pub fn extract_credential(
     headers: &HeaderMap,
     header: HeaderName,
     bearer: bool,
-) -> Result<String, RejectionKind> {
-    let extractor = crate::auth::extract::Extractor {
+) -> Result<String, ApiKeyRejectionKind> {
+    let extractor = crate::auth::credential::Extractor {
         header,
         bearer,
         strip: false,
     };
-    extractor.extract(headers).map_err(|r| r.kind())
+    extractor.extract(headers).map_err(|(kind, _)| kind)
 }
 
 /// Encodes the shared cache's (L2) record for `data` (`None`: "no such key").

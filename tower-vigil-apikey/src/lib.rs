@@ -6,9 +6,12 @@
 //! - **[`ApiKeyLayer`]** reads `X-API-Key` or `Authorization: Bearer`, rejects malformed or
 //!   badly formatted keys with 401 before any lookup, and puts the key's [`ApiKeyData`], a
 //!   [`Principal`](tower_vigil_core::Principal) and its [`Permissions`] into the request.
-//!   [`require`] adds a per-route permission check (403).
-//! - **[`ApiKeyCache`]**: in-process L1 (bounded, 30 s) → backend L2 (`apikey:{sha256}`, 5
-//!   minutes) → your [`KeyStore`]. Concurrent misses coalesce into one store lookup; unknown
+//!   [`require`] adds a per-route permission check (403). Every refusal is an
+//!   [`ApiKeyRejection`], answered as problem+json with `WWW-Authenticate` challenges (or a
+//!   gRPC status) unless the layer's builder is given another `.response(..)`.
+//! - **[`ApiKeyCache`]** answers what a key is ([`KeyStatus`]): in-process L1 (bounded, 30 s)
+//!   → backend L2 (`apikey:{sha256}`, 5 minutes) → your [`KeyStore`] (your database, the
+//!   truth). Concurrent misses coalesce into one store lookup; unknown
 //!   keys are cached negatively (30 s); the raw key is never stored or logged, only its
 //!   SHA-256 (or HMAC-SHA256 with a pepper).
 //! - **Revocation**: [`ApiKeyCache::invalidate_hash`] evicts a key from every instance's L1
@@ -102,7 +105,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let db = Db::default();
-//! let cache: Cache = ApiKeyCache::builder(MemoryBackend::new(), db.clone()).build()?;
+//! let cache: Cache = ApiKeyCache::new(MemoryBackend::new(), db.clone());
 //! let admin: Router = Router::new()
 //!     .route("/admin/keys/{id}", delete(revoke))
 //!     .with_state((db, cache));
@@ -116,6 +119,15 @@
 //! Counters under `vigil_apikey_*` (see [`metrics`]): L1 hits, L2 hits, negative hits,
 //! invalidations, key-store lookups, backend errors and stale serves, plus a latency histogram
 //! of backend calls and key-store lookups. Building a cache registers their descriptions.
+//!
+//! ## Why the layer takes a cache
+//!
+//! Every tower-vigil layer is made by `XLayer::new(..)` (defaults) or
+//! `XLayer::builder(..)…build()`. Here the argument is the [`ApiKeyCache`], itself made by
+//! `ApiKeyCache::new(backend, key_store)` or `ApiKeyCache::builder(backend, key_store)…build()`:
+//! the cache is what the application keeps to revoke keys, and one cache (one in-process
+//! tier, one invalidation subscription) serves every layer built from it, say an HTTP router
+//! and a gRPC server reading the key from different headers.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -128,24 +140,36 @@ mod cache;
 mod data;
 mod format;
 mod identity;
+mod key_store;
+mod keys;
 pub mod metrics;
 mod rejection;
 mod require;
-mod store;
 mod valid_until;
 
-pub use crate::auth::{
-    ApiKey, ApiKeyLayer, DefaultRejectionResponse, ResponseForApiKey, ResponseFuture,
-};
+pub use crate::auth::{ApiKey, ApiKeyLayer, ApiKeyLayerBuilder, ResponseFuture};
 pub use crate::cache::{
-    ApiKeyBackend, ApiKeyCache, ApiKeyCacheBuilder, CacheStats, DEFAULT_L1_CAPACITY,
-    DEFAULT_L1_TTL, DEFAULT_L2_TTL, DEFAULT_NEGATIVE_TTL, DEFAULT_STALE_IF_ERROR,
-    DEFAULT_STORE_TIMEOUT, INVALIDATION_CHANNEL,
+    ApiKeyCache, ApiKeyCacheBuilder, CacheStats, DEFAULT_L1_CAPACITY, DEFAULT_L1_TTL,
+    DEFAULT_L2_TTL, DEFAULT_NEGATIVE_TTL, DEFAULT_STALE_IF_ERROR, DEFAULT_STORE_TIMEOUT, KeyStatus,
 };
 pub use crate::data::ApiKeyData;
 pub use crate::format::{KeyFormat, MAX_KEY_LEN, MIN_KEY_LEN, generate_key, verify_format};
 pub use crate::identity::{Authenticated, Permissions};
-pub use crate::rejection::{Rejection, RejectionKind};
-pub use crate::require::{RequireFuture, RequirePermission, RequirePermissionLayer, require};
-pub use crate::store::{KeyStore, StaticKeyStore, StoreError, StoreErrorKind};
+pub use crate::key_store::{KeyStore, StaticKeyStore, StoreError, StoreErrorKind};
+pub use crate::keys::INVALIDATION_CHANNEL;
+pub use crate::rejection::{ApiKeyRejection, ApiKeyRejectionKind};
+pub use crate::require::{
+    RequireFuture, RequirePermission, RequirePermissionLayer, RequirePermissionLayerBuilder,
+    require,
+};
 pub use crate::valid_until::ValidUntil;
+
+/// Internals the crate's own tests reach (the shared tier's scripts, called by key hash, and
+/// the key names they use).
+/// **Not API**: hidden from the docs, exempt from semver, and may change or vanish in any
+/// release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::cache::l2::{fill_record, read_record, revoke_record};
+    pub use crate::keys::record_keys;
+}

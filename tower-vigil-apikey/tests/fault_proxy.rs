@@ -11,7 +11,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{TestStore, add_key, service, status};
-use tower_vigil_apikey::{ApiKeyCache, ApiKeyData, ApiKeyLayer, RejectionKind};
+use tower_vigil_apikey::{ApiKeyCache, ApiKeyData, ApiKeyLayer, KeyStatus};
 use tower_vigil_core::{Backend, RedisBackend};
 use tower_vigil_tests::faults::{self, Faulty};
 
@@ -47,18 +47,21 @@ async fn answers_are_their_own(
             let cache = cache.clone();
             tokio::spawn(async move {
                 let key = raw(tag, i);
-                faults::within_deadline("authenticate", cache.authenticate(&key)).await
+                faults::within_deadline("check_key", cache.check_key(&key)).await
             })
         })
         .collect();
     let mut accepted = 0;
     for (i, call) in calls.into_iter().enumerate() {
         match call.await.unwrap() {
-            Ok(found) => {
+            KeyStatus::Valid(found) => {
                 assert_eq!(found.data().id, id(tag, i), "key {tag} {i}");
                 accepted += 1;
             }
-            Err(e) => assert_eq!(e.kind(), RejectionKind::Unavailable, "key {tag} {i}"),
+            other => assert!(
+                matches!(other, KeyStatus::Unavailable(_)),
+                "key {tag} {i}: {other:?}"
+            ),
         }
     }
     accepted
@@ -166,8 +169,8 @@ impl Instances {
         .await;
         let revoked = Instant::now();
         faults::recovery("revocation reaching the other instance", async || {
-            let answer = faults::within_deadline("authenticate", self.here.authenticate(key));
-            answer.await.is_err()
+            let answer = faults::within_deadline("check_key", self.here.check_key(key));
+            !answer.await.is_valid()
         })
         .await;
         revoked.elapsed()
@@ -196,9 +199,9 @@ async fn revocation_by_pub_sub_resumes_after_a_cut(redis: Faulty, backend: Redis
     )
     .await;
     // Cached (and trusted) after the subscription came back: only a message can evict it.
-    assert!(both.here.authenticate(&key).await.is_ok());
+    assert!(both.here.check_key(&key).await.is_valid());
     let lookups = both.store.lookups();
-    assert!(both.here.authenticate(&key).await.is_ok());
+    assert!(both.here.check_key(&key).await.is_valid());
     assert_eq!(both.store.lookups(), lookups, "served from L1");
     let took = both.revoke(&key).await;
     eprintln!(
@@ -218,7 +221,7 @@ async fn a_revocation_published_during_a_stall_takes_effect_within_seconds() {
         &key,
         ApiKeyData::new("k-stall", "u-1"),
     );
-    assert!(both.here.authenticate(&key).await.is_ok());
+    assert!(both.here.check_key(&key).await.is_valid());
 
     redis.stall();
     // The invalidation cannot reach `here`, and nothing tells it so but a heartbeat: its L1
@@ -261,12 +264,17 @@ async fn a_fill_held_by_a_stall_never_resurrects_a_revoked_key() {
         &warm,
         ApiKeyData::new("k-warm", "u-1"),
     );
-    assert!(both.here.authenticate(&warm).await.is_ok());
+    assert!(both.here.check_key(&warm).await.is_valid());
     let gate = both.store.gate_next();
     let here = both.here.clone();
     let first = tokio::spawn({
         let key = key.clone();
-        async move { here.authenticate(&key).await.map(|a| a.data().id.clone()) }
+        async move {
+            here.check_key(&key)
+                .await
+                .valid()
+                .map(|a| a.data().id.clone())
+        }
     });
     gate.entered.notified().await; // L2 missed, the store is being read
     redis.stall();
@@ -294,10 +302,9 @@ async fn a_fill_held_by_a_stall_never_resurrects_a_revoked_key() {
         both.here_backend.ping().await.is_ok()
     })
     .await;
-    let found = third.authenticate(&key).await;
-    assert_eq!(
-        found.unwrap_err().kind(),
-        RejectionKind::Unavailable,
-        "not resurrected"
+    let found = third.check_key(&key).await;
+    assert!(
+        matches!(found, KeyStatus::Unavailable(_)),
+        "not resurrected: {found:?}"
     );
 }

@@ -6,12 +6,17 @@ mod common;
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use bytes::Bytes;
+
+use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
-use tower_vigil_apikey::{ApiKeyData, ApiKeyLayer, Permissions, Rejection, RejectionKind, require};
+use tower_vigil_apikey::{
+    ApiKeyData, ApiKeyLayer, ApiKeyRejection, ApiKeyRejectionKind, Permissions,
+    RequirePermissionLayer, require,
+};
 use tower_vigil_core::http::ResponseBody;
-use tower_vigil_core::{MemoryBackend, Principal};
+use tower_vigil_core::{MemoryBackend, Principal, Rejection};
 
 use common::{TestStore, add_key, cache, service};
 
@@ -47,6 +52,15 @@ async fn body_json(res: Response<ResponseBody<String>>) -> serde_json::Value {
     serde_json::from_slice(&bytes).unwrap()
 }
 
+/// The `WWW-Authenticate` values, in order.
+fn challenges<B>(res: &Response<B>) -> Vec<String> {
+    res.headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
 #[tokio::test]
 async fn missing_key_is_401_problem_json_with_challenges() {
     let (svc, _) = setup().await;
@@ -61,8 +75,8 @@ async fn missing_key_is_401_problem_json_with_challenges() {
         .collect();
     assert_eq!(challenges, ["Bearer realm=\"api\"", "ApiKey realm=\"api\""]);
     assert_eq!(
-        res.extensions().get::<Rejection>().unwrap().kind(),
-        RejectionKind::Missing
+        res.extensions().get::<ApiKeyRejection>().unwrap().kind(),
+        ApiKeyRejectionKind::Missing
     );
     let body = body_json(res).await;
     assert_eq!(body["status"], 401);
@@ -87,14 +101,14 @@ async fn malformed_credentials_are_401_and_never_looked_up() {
         let res = send(&svc, &headers).await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{headers:?}");
         assert_eq!(
-            res.extensions().get::<Rejection>().unwrap().kind(),
-            RejectionKind::Malformed
+            res.extensions().get::<ApiKeyRejection>().unwrap().kind(),
+            ApiKeyRejectionKind::Malformed
         );
     }
     let res = send(&svc, &[("x-api-key", b"short")]).await;
     assert_eq!(
-        res.extensions().get::<Rejection>().unwrap().kind(),
-        RejectionKind::InvalidFormat
+        res.extensions().get::<ApiKeyRejection>().unwrap().kind(),
+        ApiKeyRejectionKind::InvalidFormat
     );
     assert_eq!(store.lookups(), 0);
 }
@@ -169,7 +183,12 @@ async fn extensions_carry_data_principal_and_permissions_and_credentials_can_be_
             .rate_limit(60),
     );
     let svc = tower::ServiceBuilder::new()
-        .layer(ApiKeyLayer::new(cache).strip_credentials(true))
+        .layer(
+            ApiKeyLayer::builder(cache)
+                .strip_credentials(true)
+                .build()
+                .unwrap(),
+        )
         .service_fn(|req: Request<String>| async move {
             let data = req.extensions().get::<Arc<ApiKeyData>>().unwrap();
             let principal = Principal::from_extensions(req.extensions()).unwrap();
@@ -202,15 +221,11 @@ async fn configured_header_name_and_bearer_off() {
     let store = TestStore::default();
     let cache = cache(MemoryBackend::new(), &store).await;
     add_key(&cache, &store, KEY, ApiKeyData::new("k-1", "u-1"));
-    let layer = ApiKeyLayer::new(cache)
+    let layer = ApiKeyLayer::builder(cache)
         .header_name("x-vigil-key")
-        .unwrap()
-        .bearer(false);
-    assert!(
-        ApiKeyLayer::new(common::cache(MemoryBackend::new(), &store).await)
-            .header_name("authorization")
-            .is_err()
-    );
+        .bearer(false)
+        .build()
+        .unwrap();
     let svc = service(layer);
     assert_eq!(
         send(&svc, &[("x-vigil-key", KEY.as_bytes())])
@@ -246,7 +261,6 @@ async fn a_hung_store_times_out_as_503() {
     let store = TestStore::default();
     let cache = tower_vigil_apikey::ApiKeyCache::builder(MemoryBackend::new(), store.clone())
         .store_timeout(std::time::Duration::from_millis(50))
-        .unwrap()
         .build()
         .unwrap();
     cache.ready().await;
@@ -275,17 +289,20 @@ async fn a_hung_store_times_out_as_503() {
 async fn custom_response_closure() {
     let store = TestStore::default();
     let cache = cache(MemoryBackend::new(), &store).await;
-    let layer = ApiKeyLayer::new(cache).response(|r: &Rejection, _: &HeaderMap| {
-        let mut res = Response::new(ResponseBody::full(format!("nope: {}", r.kind().as_str())));
-        *res.status_mut() = r.status();
-        res
-    });
+    let layer = ApiKeyLayer::builder(cache)
+        .response(|r: &ApiKeyRejection| {
+            let mut res = Response::new(Bytes::from(format!("nope: {}", r.kind().as_str())));
+            *res.status_mut() = r.status();
+            res
+        })
+        .build()
+        .unwrap();
     let svc = service(layer);
     let res = send(&svc, &[]).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
-        res.extensions().get::<Rejection>().unwrap().kind(),
-        RejectionKind::Missing
+        res.extensions().get::<ApiKeyRejection>().unwrap().kind(),
+        ApiKeyRejectionKind::Missing
     );
     assert_eq!(
         res.into_body().collect().await.unwrap().to_bytes(),
@@ -311,20 +328,112 @@ async fn l1_entries_expire_after_their_ttl() {
     let cache = tower_vigil_apikey::ApiKeyCache::builder(MemoryBackend::new(), store.clone())
         .l1_ttl(std::time::Duration::from_secs(30))
         .l2_ttl(std::time::Duration::from_secs(60))
-        .unwrap()
         .build()
         .unwrap();
     cache.ready().await;
     add_key(&cache, &store, KEY, ApiKeyData::new("k-1", "u-1"));
-    assert!(cache.authenticate(KEY).await.is_ok());
+    assert!(cache.check_key(KEY).await.is_valid());
     tokio::time::advance(std::time::Duration::from_secs(29)).await;
-    assert!(cache.authenticate(KEY).await.is_ok());
+    assert!(cache.check_key(KEY).await.is_valid());
     assert_eq!(store.lookups(), 1, "L1 hit");
     // Past L1's TTL the L2 record answers; past L2's the store does.
     tokio::time::advance(std::time::Duration::from_secs(2)).await;
-    assert!(cache.authenticate(KEY).await.is_ok());
+    assert!(cache.check_key(KEY).await.is_valid());
     assert_eq!(store.lookups(), 1, "L2 hit");
     tokio::time::advance(std::time::Duration::from_secs(61)).await;
-    assert!(cache.authenticate(KEY).await.is_ok());
+    assert!(cache.check_key(KEY).await.is_valid());
     assert_eq!(store.lookups(), 2, "both tiers expired");
+}
+
+/// The realm set on the layer's builder is named by its challenges and by those of a
+/// `RequirePermission` behind it; without an `ApiKeyLayer` in front, the default `api`.
+#[tokio::test]
+async fn the_configured_realm_is_named_by_every_challenge() {
+    let store = TestStore::default();
+    let cache = cache(MemoryBackend::new(), &store).await;
+    add_key(&cache, &store, KEY, ApiKeyData::new("k-1", "u-1"));
+    let svc = tower::ServiceBuilder::new()
+        .layer(ApiKeyLayer::builder(cache).realm("vigil").build().unwrap())
+        .layer(require("write").unwrap())
+        .service_fn(|_req: Request<String>| async {
+            Ok::<_, Infallible>(Response::new(String::new()))
+        });
+    let res = svc
+        .clone()
+        .oneshot(Request::new(String::new()))
+        .await
+        .unwrap();
+    assert_eq!(
+        challenges(&res),
+        ["Bearer realm=\"vigil\"", "ApiKey realm=\"vigil\""]
+    );
+    let req = Request::builder()
+        .header("x-api-key", KEY)
+        .body(String::new())
+        .unwrap();
+    let res = svc.oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let rejection = res.extensions().get::<ApiKeyRejection>().unwrap();
+    assert_eq!(rejection.kind(), ApiKeyRejectionKind::MissingPermission);
+    assert_eq!(
+        (rejection.realm(), rejection.permission()),
+        ("vigil", Some("write"))
+    );
+    assert_eq!(
+        challenges(&res),
+        [
+            "Bearer realm=\"vigil\", error=\"insufficient_scope\", scope=\"write\"",
+            "ApiKey realm=\"vigil\""
+        ]
+    );
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["permission"], "write");
+
+    let alone = tower::ServiceBuilder::new()
+        .layer(require("write").unwrap())
+        .service_fn(|_req: Request<String>| async {
+            Ok::<_, Infallible>(Response::new(String::new()))
+        });
+    let res = alone.oneshot(Request::new(String::new())).await.unwrap();
+    assert_eq!(challenges(&res)[0], "Bearer realm=\"api\"");
+}
+
+/// A `RequirePermission` rejection is an `ApiKeyRejection` answered through the configured
+/// response, in its extensions like the layer's own.
+#[tokio::test]
+async fn require_answers_through_a_custom_response() {
+    let store = TestStore::default();
+    let cache = cache(MemoryBackend::new(), &store).await;
+    add_key(&cache, &store, KEY, ApiKeyData::new("k-1", "u-1"));
+    let teapot = |r: &ApiKeyRejection| {
+        let mut res = Response::new(Bytes::from(format!(
+            "{}:{}",
+            r.kind(),
+            r.permission().unwrap_or("-")
+        )));
+        *res.status_mut() = StatusCode::IM_A_TEAPOT;
+        res
+    };
+    let svc = tower::ServiceBuilder::new()
+        .layer(ApiKeyLayer::new(cache))
+        .layer(
+            RequirePermissionLayer::builder("write")
+                .response(teapot)
+                .build()
+                .unwrap(),
+        )
+        .service_fn(|_req: Request<String>| async {
+            Ok::<_, Infallible>(Response::new(String::new()))
+        });
+    let req = Request::builder()
+        .header("x-api-key", KEY)
+        .body(String::new())
+        .unwrap();
+    let res = svc.oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::IM_A_TEAPOT);
+    assert!(res.extensions().get::<ApiKeyRejection>().is_some());
+    // Through two layers: the inner body is boxed once per layer.
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body, "missing_permission:write");
 }

@@ -9,7 +9,7 @@ mod common;
 
 use common::{TestStore, add_key, cache};
 use tower_vigil_apikey::metrics::{BACKEND_ERRORS_TOTAL, L2_HITS_TOTAL};
-use tower_vigil_apikey::{ApiKeyData, RejectionKind};
+use tower_vigil_apikey::{ApiKeyData, KeyStatus};
 use tower_vigil_core::RedisBackend;
 use tower_vigil_tests::metrics::Counters;
 use tower_vigil_tests::pressure::{Filled, Pressure};
@@ -25,7 +25,7 @@ async fn full_redis_neither_fails_nor_resurrects_keys(backend: RedisBackend, pre
     let first = cache(backend.clone(), &store).await;
     add_key(&first, &store, FRESH, ApiKeyData::new("k-fresh", "u-1"));
     add_key(&first, &store, CACHED, ApiKeyData::new("k-cached", "u-1"));
-    assert!(first.authenticate(CACHED).await.is_ok());
+    assert!(first.check_key(CACHED).await.is_valid());
     assert_eq!(store.lookups(), 1, "CACHED is now in L2");
 
     pressure.limit(2 << 20, "noeviction");
@@ -34,7 +34,7 @@ async fn full_redis_neither_fails_nor_resurrects_keys(backend: RedisBackend, pre
     // The fill fails; the request does not.
     let before = counters.get(BACKEND_ERRORS_TOTAL);
     assert_eq!(
-        first.authenticate(FRESH).await.unwrap().data().id,
+        first.check_key(FRESH).await.valid().unwrap().data().id,
         "k-fresh"
     );
     assert_eq!(store.lookups(), 2);
@@ -51,14 +51,14 @@ async fn full_redis_neither_fails_nor_resurrects_keys(backend: RedisBackend, pre
         .await
         .expect("a revocation needs no memory");
     let other = cache(backend.clone(), &store).await;
-    let err = other.authenticate(CACHED).await.unwrap_err();
-    assert_eq!(err.kind(), RejectionKind::UnknownKey, "{err:?}");
+    let found = other.check_key(CACHED).await;
+    assert!(matches!(found, KeyStatus::Unknown), "{found:?}");
 
     // Memory freed: FRESH was never shared (a second instance asks the store), and L2 fills.
     pressure.relieve();
     let third = cache(backend.clone(), &store).await;
     let lookups = store.lookups();
-    assert!(third.authenticate(FRESH).await.is_ok());
+    assert!(third.check_key(FRESH).await.is_valid());
     assert_eq!(
         store.lookups(),
         lookups + 1,
@@ -66,7 +66,7 @@ async fn full_redis_neither_fails_nor_resurrects_keys(backend: RedisBackend, pre
     );
     let hits = counters.get(L2_HITS_TOTAL);
     let fourth = cache(backend, &store).await;
-    assert!(fourth.authenticate(FRESH).await.is_ok());
+    assert!(fourth.check_key(FRESH).await.is_valid());
     assert_eq!(
         counters.get(L2_HITS_TOTAL),
         hits + 1,

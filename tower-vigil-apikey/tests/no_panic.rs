@@ -1,5 +1,5 @@
 //! No public function panics on any string (issue 12, item 12): every public parser, and
-//! `ApiKeyCache::authenticate` and `ApiKeyLayer` on the memory backend, get arbitrary
+//! `ApiKeyCache::check_key` and `ApiKeyLayer` on the memory backend, get arbitrary
 //! `String`s and byte strings (made into strings lossily, or sent as header bytes) and must
 //! answer with a rejection for malformed input.
 //!
@@ -12,7 +12,7 @@ use http::{HeaderValue, Request, StatusCode};
 use proptest::prelude::*;
 use tower::ServiceExt;
 use tower_vigil_apikey::{
-    ApiKeyCache, ApiKeyData, ApiKeyLayer, KeyFormat, MAX_KEY_LEN, MIN_KEY_LEN, RejectionKind,
+    ApiKeyCache, ApiKeyData, ApiKeyLayer, KeyFormat, KeyStatus, MAX_KEY_LEN, MIN_KEY_LEN,
     StaticKeyStore, ValidUntil, generate_key, require, verify_format,
 };
 use tower_vigil_core::MemoryBackend;
@@ -124,22 +124,22 @@ fn cache(
 }
 
 #[test]
-fn authenticate_rejects_any_malformed_string_without_panicking() {
+fn check_key_rejects_any_malformed_string_without_panicking() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     for format in [KeyFormat::any(), KeyFormat::issued("vg").unwrap()] {
         let (cache, good) = cache(&rt, format.clone());
-        assert!(rt.block_on(cache.authenticate(&good)).is_ok());
+        assert!(rt.block_on(cache.check_key(&good)).is_valid());
         proptest!(ProptestConfig::with_cases(512), |(s in any_input())| {
-            let got = rt.block_on(cache.authenticate(&s));
+            let got = rt.block_on(cache.check_key(&s));
             if s == good {
-                prop_assert!(got.is_ok());
+                prop_assert!(got.is_valid());
             } else if format.accepts(&s) {
-                prop_assert_eq!(got.unwrap_err().kind(), RejectionKind::UnknownKey);
+                prop_assert!(matches!(got, KeyStatus::Unknown), "{:?}", got);
             } else {
-                prop_assert_eq!(got.unwrap_err().kind(), RejectionKind::InvalidFormat);
+                prop_assert!(matches!(got, KeyStatus::InvalidFormat), "{:?}", got);
             }
             prop_assert!(rt.block_on(cache.lookup_hash(&s)).unwrap().is_none() || s.len() == 64);
             prop_assert!(rt.block_on(cache.invalidate_hash(&s)).is_ok());
@@ -209,6 +209,9 @@ async fn extra_data_that_does_not_serialise_is_served_uncached() {
         ApiKeyData::with_extra("k-1", "u-1", extra.clone()),
     );
     for _ in 0..2 {
-        assert_eq!(cache.authenticate(key).await.unwrap().data().extra, extra);
+        assert_eq!(
+            cache.check_key(key).await.valid().unwrap().data().extra,
+            extra
+        );
     }
 }

@@ -5,18 +5,21 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use http::{HeaderMap, Request, Response};
+use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 use tower_vigil_core::http::ResponseBody;
 
-use super::ResponseForApiKey;
-use crate::{Authenticated, Rejection};
+use tower_vigil_core::RejectionResponse;
 
-type AuthFuture<T> = Pin<Box<dyn Future<Output = Result<Authenticated<T>, Rejection>> + Send>>;
+use crate::rejection::Realm;
+use crate::{ApiKeyRejection, Authenticated};
+
+type AuthFuture<T> =
+    Pin<Box<dyn Future<Output = Result<Authenticated<T>, ApiKeyRejection>> + Send>>;
 
 pin_project! {
-    /// The response future of [`ApiKey`](super::ApiKey).
+    /// The response future of [`ApiKey`](crate::ApiKey).
     pub struct ResponseFuture<S, ReqBody, ResBody, T, R>
     where
         S: Service<Request<ReqBody>, Response = Response<ResBody>>,
@@ -37,6 +40,7 @@ pin_project! {
             auth: AuthFuture<T>,
             request: Option<Request<ReqBody>>,
             inner: Option<S>,
+            realm: Realm,
             responder: R,
         },
         Calling { #[pin] future: S::Future },
@@ -46,12 +50,12 @@ pin_project! {
 impl<S, ReqBody, ResBody, T, R> ResponseFuture<S, ReqBody, ResBody, T, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    R: ResponseForApiKey<ResBody>,
+    R: RejectionResponse<ApiKeyRejection>,
 {
-    pub(crate) fn rejected(responder: &R, rejection: Rejection, headers: &HeaderMap) -> Self {
+    pub(crate) fn rejected(responder: &R, rejection: ApiKeyRejection) -> Self {
         Self {
             state: State::Rejected {
-                response: Some(respond(responder, rejection, headers)),
+                response: Some(respond(responder, rejection)),
             },
         }
     }
@@ -60,6 +64,7 @@ where
         auth: AuthFuture<T>,
         request: Request<ReqBody>,
         inner: S,
+        realm: Realm,
         responder: R,
     ) -> Self {
         Self {
@@ -67,18 +72,19 @@ where
                 auth,
                 request: Some(request),
                 inner: Some(inner),
+                realm,
                 responder,
             },
         }
     }
 }
 
-fn respond<B, R: ResponseForApiKey<B>>(
+/// The configured response to `rejection`, carrying it in its extensions.
+pub(crate) fn respond<B, R: RejectionResponse<ApiKeyRejection>>(
     responder: &R,
-    rejection: Rejection,
-    headers: &HeaderMap,
+    rejection: ApiKeyRejection,
 ) -> Response<ResponseBody<B>> {
-    let mut res = responder.response(&rejection, headers);
+    let mut res = responder.response(&rejection).map(ResponseBody::full);
     res.extensions_mut().insert(rejection);
     res
 }
@@ -87,7 +93,7 @@ impl<S, ReqBody, ResBody, T, R> Future for ResponseFuture<S, ReqBody, ResBody, T
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     T: Send + Sync + 'static,
-    R: ResponseForApiKey<ResBody>,
+    R: RejectionResponse<ApiKeyRejection>,
 {
     type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
 
@@ -102,25 +108,25 @@ where
                     auth,
                     request,
                     inner,
+                    realm,
                     responder,
                 } => {
                     let outcome = ready!(auth.as_mut().poll(cx));
-                    let mut req = request.take().expect("polled after completion");
                     match outcome {
                         Ok(who) => {
+                            let mut req = request.take().expect("polled after completion");
                             let ext = req.extensions_mut();
                             ext.insert(Arc::clone(who.data()));
                             ext.insert(who.principal().clone());
                             ext.insert(who.permissions().clone());
                             ext.insert(who);
+                            // For a `RequirePermission` further in: its challenges name it.
+                            ext.insert(realm.clone());
                             let mut svc = inner.take().expect("polled after completion");
                             let future = svc.call(req);
                             this.state.set(State::Calling { future });
                         }
-                        Err(rejection) => {
-                            let res = respond(responder, rejection, req.headers());
-                            return Poll::Ready(Ok(res));
-                        }
+                        Err(rejection) => return Poll::Ready(Ok(respond(responder, rejection))),
                     }
                 }
                 StateProj::Calling { future } => {

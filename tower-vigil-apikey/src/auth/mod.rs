@@ -1,13 +1,13 @@
 //! [`ApiKeyLayer`]: API-key authentication for any tower HTTP service.
 //!
-//! The key is read from `X-API-Key` (name configurable) or `Authorization: Bearer`, checked
-//! against the key format, looked up through the [`ApiKeyCache`](crate::ApiKeyCache), and
-//! checked for expiry. On success the request carries, in its extensions,
-//! `Arc<ApiKeyData<T>>`, a [`Principal`](tower_vigil_core::Principal),
-//! [`Permissions`](crate::Permissions) and [`Authenticated<T>`](crate::Authenticated). On
-//! failure the caller gets 401 (403 for a missing permission, 503 when nothing can answer)
-//! as problem+json with `WWW-Authenticate`, or a gRPC status; the [`Rejection`](crate::Rejection)
-//! is in the response's extensions.
+//! The key is read from `X-API-Key` (name configurable) or `Authorization: Bearer`
+//! (`credential`), and the [`ApiKeyCache`](crate::ApiKeyCache) says what it is
+//! ([`KeyStatus`](crate::KeyStatus): format, lookup, expiry). On success the request carries,
+//! in its extensions, `Arc<ApiKeyData<T>>`, a [`Principal`](tower_vigil_core::Principal),
+//! [`Permissions`](crate::Permissions) and [`Authenticated<T>`](crate::Authenticated).
+//! Otherwise the service answers an [`ApiKeyRejection`](crate::ApiKeyRejection): 401 (503
+//! when nothing can answer) as problem+json with `WWW-Authenticate`, or a gRPC status; the
+//! rejection is in the response's extensions.
 //!
 //! ```
 //! use http::{Request, StatusCode};
@@ -22,7 +22,7 @@
 //! store.insert(&cache.hash_key("my-secret-key-0001"), ApiKeyData::new("k-1", "u-1"));
 //!
 //! let svc = ServiceBuilder::new()
-//!     .layer(ApiKeyLayer::new(cache).strip_credentials(true))
+//!     .layer(ApiKeyLayer::builder(cache).strip_credentials(true).build()?)
 //!     .service_fn(|req: Request<String>| async move {
 //!         let who = Principal::from_extensions(req.extensions()).unwrap().id().to_owned();
 //!         assert!(req.headers().get("x-api-key").is_none()); // stripped
@@ -41,13 +41,13 @@
 //! # }
 //! ```
 
-pub(crate) mod extract;
+mod builder;
+pub(crate) mod credential;
 mod future;
 mod layer;
-mod response;
 mod service;
 
+pub use self::builder::ApiKeyLayerBuilder;
 pub use self::future::ResponseFuture;
 pub use self::layer::ApiKeyLayer;
-pub use self::response::{DefaultRejectionResponse, ResponseForApiKey};
 pub use self::service::ApiKey;

@@ -1,48 +1,105 @@
-//! [`ApiKey`]: the authentication middleware service.
+//! [`ApiKey`]: the authentication middleware service. It reads the credential, asks the
+//! [`ApiKeyCache`] what the key is ([`KeyStatus`]) and turns every answer but a valid key into
+//! an [`ApiKeyRejection`].
 
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use tower_service::Service;
-use tower_vigil_core::http::ResponseBody;
+use tower_vigil_core::http::{ResponseBody, is_grpc};
+use tower_vigil_core::{Backend, RejectionResponse};
 
+use super::credential::Extractor;
 use super::future::ResponseFuture;
-use super::{ApiKeyLayer, ResponseForApiKey};
-use crate::{ApiKeyBackend, KeyStore};
+use crate::rejection::Realm;
+use crate::{
+    ApiKeyCache, ApiKeyRejection, ApiKeyRejectionKind, Authenticated, KeyStatus, KeyStore,
+};
 
 /// Authenticates each request's API key before calling the inner service; built by
-/// [`ApiKeyLayer`].
+/// [`ApiKeyLayer`](crate::ApiKeyLayer).
 pub struct ApiKey<S, B, K: KeyStore, R> {
-    pub(crate) inner: S,
-    pub(crate) layer: ApiKeyLayer<B, K, R>,
+    inner: S,
+    cache: ApiKeyCache<B, K>,
+    extractor: Arc<Extractor>,
+    realm: Realm,
+    response: R,
+}
+
+impl<S, B, K: KeyStore, R> ApiKey<S, B, K, R> {
+    pub(crate) fn new(
+        inner: S,
+        cache: ApiKeyCache<B, K>,
+        extractor: Arc<Extractor>,
+        realm: Realm,
+        response: R,
+    ) -> Self {
+        Self {
+            inner,
+            cache,
+            extractor,
+            realm,
+            response,
+        }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, consuming the middleware.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
 }
 
 impl<S: Clone, B, K: KeyStore, R: Clone> Clone for ApiKey<S, B, K, R> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
-            layer: self.layer.clone(),
+            cache: self.cache.clone(),
+            extractor: Arc::clone(&self.extractor),
+            realm: self.realm.clone(),
+            response: self.response.clone(),
         }
     }
 }
 
-impl<S: std::fmt::Debug, B: std::fmt::Debug + ApiKeyBackend, K: KeyStore, R> std::fmt::Debug
-    for ApiKey<S, B, K, R>
-{
+impl<S: std::fmt::Debug, B: Backend, K: KeyStore, R> std::fmt::Debug for ApiKey<S, B, K, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApiKey")
             .field("inner", &self.inner)
-            .field("layer", &self.layer)
-            .finish()
+            .field("cache", &self.cache)
+            .field("extractor", &self.extractor)
+            .field("realm", &self.realm)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The rejection for every answer but a valid key.
+fn decide<T>(status: KeyStatus<T>) -> Result<Authenticated<T>, ApiKeyRejectionKind> {
+    match status {
+        KeyStatus::Valid(who) => Ok(who),
+        KeyStatus::InvalidFormat => Err(ApiKeyRejectionKind::InvalidFormat),
+        KeyStatus::Unknown => Err(ApiKeyRejectionKind::UnknownKey),
+        KeyStatus::Expired(_) => Err(ApiKeyRejectionKind::Expired),
+        KeyStatus::Unavailable(_) => Err(ApiKeyRejectionKind::Unavailable),
     }
 }
 
 impl<S, B, K, R, ReqBody, ResBody> Service<Request<ReqBody>> for ApiKey<S, B, K, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
-    B: ApiKeyBackend,
+    B: Backend,
     K: KeyStore,
-    R: ResponseForApiKey<ResBody>,
+    R: RejectionResponse<ApiKeyRejection>,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
@@ -55,18 +112,23 @@ where
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
-        let extractor = &self.layer.extractor;
-        let key = match extractor.extract(req.headers()) {
+        let grpc = is_grpc(req.headers());
+        let key = match self.extractor.extract(req.headers()) {
             Ok(key) => key,
-            Err(rejection) => {
-                return ResponseFuture::rejected(&self.layer.response, rejection, req.headers());
+            Err((kind, detail)) => {
+                let rejection = ApiKeyRejection::new(kind, &self.realm, grpc).with_detail(detail);
+                return ResponseFuture::rejected(&self.response, rejection);
             }
         };
-        if extractor.strip {
-            extractor.strip(req.headers_mut());
+        if self.extractor.strip {
+            self.extractor.strip(req.headers_mut());
         }
-        let cache = self.layer.cache.clone();
-        let auth = Box::pin(async move { cache.authenticate(&key).await });
-        ResponseFuture::authenticating(auth, req, inner, self.layer.response.clone())
+        let cache = self.cache.clone();
+        let realm = self.realm.clone();
+        let auth = Box::pin(async move {
+            decide(cache.check_key(&key).await)
+                .map_err(|kind| ApiKeyRejection::new(kind, &realm, grpc))
+        });
+        ResponseFuture::authenticating(auth, req, inner, self.realm.clone(), self.response.clone())
     }
 }

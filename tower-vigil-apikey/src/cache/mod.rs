@@ -1,6 +1,6 @@
-//! [`ApiKeyCache`]: the two-tier cache in front of your [`KeyStore`], shared by every
-//! [`ApiKeyLayer`](crate::ApiKeyLayer) built from it and held by the application to revoke
-//! keys.
+//! [`ApiKeyCache`]: the two-tier cache in front of your [`KeyStore`]. It answers "what is
+//! this key" ([`KeyStatus`]); it is shared by every [`ApiKeyLayer`](crate::ApiKeyLayer) built
+//! from it and held by the application to revoke keys.
 //!
 //! A lookup goes L1 (in-process, bounded, short TTL) → L2 (the backend, `apikey:{hash}`, 5
 //! minutes) → the store. Concurrent misses for one key coalesce into one L2 read and at most
@@ -9,74 +9,62 @@
 //! publishes on `apikey:invalidate`, which evicts the key from every instance's L1.
 //!
 //! ```
-//! use tower_vigil_apikey::{ApiKeyCache, ApiKeyData, StaticKeyStore};
+//! use tower_vigil_apikey::{ApiKeyCache, ApiKeyData, KeyStatus, StaticKeyStore};
 //! use tower_vigil_core::MemoryBackend;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = StaticKeyStore::new();
-//! let cache = ApiKeyCache::builder(MemoryBackend::new(), store.clone()).build()?;
+//! let cache = ApiKeyCache::new(MemoryBackend::new(), store.clone());
 //! let key = "vg_example-key-123456";
 //! store.insert(&cache.hash_key(key), ApiKeyData::new("k-demo", "u-1"));
 //!
-//! assert_eq!(cache.authenticate(key).await?.data().id, "k-demo");
+//! let who = cache.check_key(key).await.valid().unwrap();
+//! assert_eq!(who.data().id, "k-demo");
 //!
 //! // Revoke: delete from your database, then invalidate every cache.
 //! store.remove(&cache.hash_key(key));
 //! cache.invalidate_key(key).await?;
-//! assert!(cache.authenticate(key).await.is_err());
+//! assert!(matches!(cache.check_key(key).await, KeyStatus::Unknown));
 //! # Ok(())
 //! # }
 //! ```
 //!
 //! [`invalidate_hash`]: ApiKeyCache::invalidate_hash
 
+mod builder;
 mod config;
-mod l2;
-mod local;
+mod failure_policy;
+mod l1;
+pub(crate) mod l2;
+mod lookup;
 pub(crate) mod record;
-mod resolve;
-mod subscriber;
+mod revocation;
+mod state;
+mod status;
 
 use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use tokio::sync::oneshot;
-use tower_vigil_core::BackendError;
+use tower_vigil_core::{Backend, BackendError};
 
-use self::config::Config;
-pub use self::config::{
+pub use self::builder::{
     ApiKeyCacheBuilder, DEFAULT_L1_CAPACITY, DEFAULT_L1_TTL, DEFAULT_L2_TTL, DEFAULT_NEGATIVE_TTL,
     DEFAULT_STALE_IF_ERROR, DEFAULT_STORE_TIMEOUT,
 };
-pub use self::l2::ApiKeyBackend;
-use self::local::{Entry, LocalState, is_key_hash};
+use self::config::Config;
+use self::l1::is_key_hash;
+use self::state::Inner;
+pub use self::status::KeyStatus;
+use crate::keys::INVALIDATION_CHANNEL;
 use crate::metrics::{self, inc};
-use crate::{Authenticated, KeyStore, Rejection, RejectionKind, StoreError};
+use crate::{Authenticated, KeyStore, StoreError};
 
-/// The pub/sub channel (relative to the backend prefix) invalidations are published on; the
-/// payload is the key's hash.
-pub const INVALIDATION_CHANNEL: &str = "apikey:invalidate";
-
-/// The two-tier API-key cache. Cheap to clone; clones share everything.
+/// The two-tier API-key cache. Cheap to clone; clones share everything (the in-process tier,
+/// the invalidation subscription): build one per key store and hand clones to every layer.
 pub struct ApiKeyCache<B, K: KeyStore> {
     inner: Arc<Inner<B, K>>,
-}
-
-pub(crate) struct Inner<B, K: KeyStore> {
-    backend: B,
-    store: K,
-    config: Config,
-    l1: moka::future::Cache<String, Arc<Entry<K::Extra>>>,
-    local: LocalState,
-    /// Store failures per key hash, with when they happened and their kind: the lookups
-    /// queued behind a failed one share its outcome (see `resolve`).
-    failures: moka::future::Cache<String, (tokio::time::Instant, crate::StoreErrorKind)>,
-    /// Until when lookups skip the backend after a failed call.
-    backend_down_until: parking_lot::Mutex<Option<tokio::time::Instant>>,
-    /// Dropped with the cache, which stops the subscriber task.
-    _shutdown: oneshot::Sender<()>,
 }
 
 impl<B, K: KeyStore> Clone for ApiKeyCache<B, K> {
@@ -87,7 +75,7 @@ impl<B, K: KeyStore> Clone for ApiKeyCache<B, K> {
     }
 }
 
-impl<B: ApiKeyBackend, K: KeyStore> fmt::Debug for ApiKeyCache<B, K> {
+impl<B: Backend, K: KeyStore> fmt::Debug for ApiKeyCache<B, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApiKeyCache")
             .field("backend", &self.inner.backend)
@@ -108,42 +96,23 @@ pub struct CacheStats {
     pub subscription_losses: u64,
 }
 
-impl<B: ApiKeyBackend, K: KeyStore> ApiKeyCache<B, K> {
-    /// A builder over `backend` (the shared cache and invalidation channel) and `store` (the
-    /// source of truth).
-    pub fn builder(backend: B, store: K) -> ApiKeyCacheBuilder<B, K> {
-        ApiKeyCacheBuilder::new(backend, store)
+impl<B: Backend, K: KeyStore> ApiKeyCache<B, K> {
+    fn start(backend: B, store: K, config: Config) -> Self {
+        let cache = Self {
+            inner: Arc::new(Inner::new(backend, store, config)),
+        };
+        // Built inside a runtime (the usual case): subscribe now, so the subscription is
+        // likely live before the first request. Outside one, the first call does it.
+        cache.subscribe();
+        cache
     }
 
-    fn start(builder: ApiKeyCacheBuilder<B, K>, handle: &tokio::runtime::Handle) -> Self {
-        let config = builder.config;
-        // Entries stay past their freshness so they can be served under the failure policy.
-        let keep = config
-            .stale_if_error
-            .max(config.l1_ttl)
-            .max(config.negative_ttl);
-        let l1 = moka::future::Cache::builder()
-            .max_capacity(config.l1_capacity)
-            .time_to_live(keep.max(std::time::Duration::from_millis(1)))
-            .build();
-        let failures = moka::future::Cache::builder()
-            .max_capacity(config.l1_capacity)
-            .time_to_live(resolve::FAILURE_SHARED_FOR)
-            .build();
-        let (shutdown_tx, shutdown_rx) = oneshot::channel();
-        let local = LocalState::new(config.l1_ttl, config.negative_ttl);
-        let inner = Arc::new(Inner {
-            backend: builder.backend,
-            store: builder.store,
-            config,
-            l1,
-            local,
-            failures,
-            backend_down_until: parking_lot::Mutex::new(None),
-            _shutdown: shutdown_tx,
+    /// Starts the invalidation subscriber the first time this runs inside a Tokio runtime.
+    fn subscribe(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        self.inner.subscriber.start_once(|handle, shutdown| {
+            handle.spawn(revocation::run(weak, shutdown));
         });
-        handle.spawn(subscriber::run(Arc::downgrade(&inner), shutdown_rx));
-        Self { inner }
     }
 
     /// The hash a raw key is looked up by (64 lowercase hex characters).
@@ -151,34 +120,27 @@ impl<B: ApiKeyBackend, K: KeyStore> ApiKeyCache<B, K> {
         self.inner.config.hasher.hash_hex(raw_key.as_bytes())
     }
 
-    /// Checks a raw key: format, lookup through both caches, expiry.
-    pub async fn authenticate(&self, raw_key: &str) -> Result<Authenticated<K::Extra>, Rejection> {
+    /// What `raw_key` is: checks its format, looks it up through both caches (and the store),
+    /// and checks its expiry.
+    pub async fn check_key(&self, raw_key: &str) -> KeyStatus<K::Extra> {
         if !self.inner.config.format.accepts(raw_key) {
-            return Err(Rejection::new(
-                RejectionKind::InvalidFormat,
-                "the API key is not in the expected format",
-            ));
+            return KeyStatus::InvalidFormat;
         }
         let hash = self.hash_key(raw_key);
         match self.lookup_hash(&hash).await {
-            Ok(Some(found)) if found.data().is_expired_at((self.inner.config.clock)()) => Err(
-                Rejection::new(RejectionKind::Expired, "the API key has expired"),
-            ),
-            Ok(Some(found)) => Ok(found),
-            Ok(None) => Err(Rejection::new(
-                RejectionKind::UnknownKey,
-                "the API key is not valid",
-            )),
-            Err(_) => Err(Rejection::new(
-                RejectionKind::Unavailable,
-                "API keys cannot be checked right now",
-            )),
+            Ok(Some(found)) if found.data().is_expired_at((self.inner.config.clock)()) => {
+                KeyStatus::Expired(found)
+            }
+            Ok(Some(found)) => KeyStatus::Valid(found),
+            Ok(None) => KeyStatus::Unknown,
+            Err(e) => KeyStatus::Unavailable(e),
         }
     }
 
-    /// Looks a key up by its hash through both caches. An error means the store failed and
-    /// no cached answer could stand in (backend failures alone are absorbed: see the crate
-    /// docs' failure policy). A string that is not the shape of [`hash_key`](Self::hash_key)'s
+    /// Looks a key up by its hash through both caches, without the format and expiry checks
+    /// of [`check_key`](Self::check_key). An error means the store failed and no cached
+    /// answer could stand in (backend failures alone are absorbed: see the crate docs'
+    /// failure policy). A string that is not the shape of [`hash_key`](Self::hash_key)'s
     /// output (64 lowercase hex characters) is no key: `Ok(None)` without any lookup, so
     /// nothing is cached that [`invalidate_hash`](Self::invalidate_hash) could not evict.
     pub async fn lookup_hash(
@@ -188,6 +150,7 @@ impl<B: ApiKeyBackend, K: KeyStore> ApiKeyCache<B, K> {
         if !is_key_hash(key_hash) {
             return Ok(None);
         }
+        self.subscribe();
         self.inner.lookup(key_hash).await
     }
 
@@ -208,12 +171,9 @@ impl<B: ApiKeyBackend, K: KeyStore> ApiKeyCache<B, K> {
         inc(metrics::INVALIDATIONS_TOTAL);
         let inner = &self.inner;
         inner.evict_local(key_hash).await;
-        let (record, rev) = record::keys(key_hash);
         let revoked = metrics::timed(
             metrics::op::REVOKE,
-            inner
-                .backend
-                .revoke_record(&record, &rev, inner.config.rev_ttl()),
+            l2::revoke_record(&inner.backend, key_hash, inner.config.rev_ttl()),
         )
         .await;
         let published = metrics::timed(
@@ -229,9 +189,11 @@ impl<B: ApiKeyBackend, K: KeyStore> ApiKeyCache<B, K> {
     }
 
     /// Waits until the invalidation subscription is live (in-process entries are only
-    /// trusted from then on). Useful at startup and in tests; wrap it in a timeout if the
-    /// backend may be down at startup (the cache works meanwhile, revalidating every entry).
+    /// trusted from then on); starts it if no lookup did yet. Useful at startup and in tests;
+    /// wrap it in a timeout if the backend may be down at startup (the cache works meanwhile,
+    /// revalidating every entry).
     pub async fn ready(&self) {
+        self.subscribe();
         let mut rx = self.inner.local.watch_live();
         // The sender lives as long as the cache, and we hold the cache.
         let _ = rx.wait_for(|live| *live).await;
@@ -244,13 +206,5 @@ impl<B: ApiKeyBackend, K: KeyStore> ApiKeyCache<B, K> {
             subscribed: self.inner.local.is_live(),
             subscription_losses: self.inner.local.losses(),
         }
-    }
-}
-
-impl<B, K: KeyStore> Inner<B, K> {
-    /// Forgets `hash` in this instance's L1, including fills already in flight.
-    async fn evict_local(&self, hash: &str) {
-        self.local.record_invalidation(hash);
-        self.l1.invalidate(hash).await;
     }
 }

@@ -1,4 +1,4 @@
-//! The shared cache's key names and record encoding.
+//! The shared cache's (L2) record encoding.
 //!
 //! Records are JSON with a version field, `{"v":1,"data":{…}}` for a key and
 //! `{"v":1,"data":null}` for "no such key", so a future layout can be told apart (a record of
@@ -11,13 +11,6 @@ use serde::{Deserialize, Serialize};
 use crate::ApiKeyData;
 
 const VERSION: u32 = 1;
-
-/// `apikey:{hash}` and `apikey:{hash}:rev`: one hash tag, so one cluster slot.
-pub(crate) fn keys(hash: &str) -> (String, String) {
-    let record = format!("apikey:{{{hash}}}");
-    let rev = format!("{record}:rev");
-    (record, rev)
-}
 
 #[derive(Serialize)]
 struct RecordRef<'a, T> {
@@ -68,12 +61,5 @@ mod tests {
         assert_eq!(decode::<()>(&encode::<()>(None).unwrap()), Some(None));
         assert_eq!(decode::<()>(br#"{"v":2,"data":null}"#), None);
         assert_eq!(decode::<()>(b"garbage"), None);
-    }
-
-    #[test]
-    fn keys_share_a_hash_tag() {
-        let (r, v) = keys("ab12");
-        assert_eq!(r, "apikey:{ab12}");
-        assert_eq!(v, "apikey:{ab12}:rev");
     }
 }

@@ -1,6 +1,8 @@
 //! [`RequirePermissionLayer`] (built with [`require`]): a per-route permission check on the
 //! key [`ApiKeyLayer`](crate::ApiKeyLayer) authenticated. A key without the permission gets
 //! 403 (`PERMISSION_DENIED` over gRPC); a request that did not pass an `ApiKeyLayer` gets 401.
+//! Both are [`ApiKeyRejection`](crate::ApiKeyRejection)s, answered like the layer's own (the
+//! challenges name the realm of the `ApiKeyLayer` in front).
 //!
 //! ```
 //! use axum::{Router, routing::post};
@@ -12,7 +14,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = StaticKeyStore::new();
-//! let cache = ApiKeyCache::builder(MemoryBackend::new(), store.clone()).build()?;
+//! let cache = ApiKeyCache::new(MemoryBackend::new(), store.clone());
 //! store.insert(&cache.hash_key("reader-key-000000001"), ApiKeyData::new("k-r", "u-1").permission("read"));
 //!
 //! let app = Router::new()
@@ -26,10 +28,12 @@
 //! # }
 //! ```
 
+mod builder;
 mod future;
 mod layer;
 mod service;
 
+pub use self::builder::{RequirePermissionLayerBuilder, require};
 pub use self::future::RequireFuture;
-pub use self::layer::{RequirePermissionLayer, require};
+pub use self::layer::RequirePermissionLayer;
 pub use self::service::RequirePermission;

@@ -1,25 +1,57 @@
 //! [`RequirePermission`]: the permission-check service.
 
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use tower_service::Service;
-use tower_vigil_core::http::ResponseBody;
+use tower_vigil_core::RejectionResponse;
+use tower_vigil_core::http::{ResponseBody, is_grpc};
 
-use super::{RequireFuture, RequirePermissionLayer};
-use crate::{Permissions, Rejection, RejectionKind, ResponseForApiKey};
+use super::future::RequireFuture;
+use crate::rejection::Realm;
+use crate::{ApiKeyRejection, ApiKeyRejectionKind, Permissions};
 
-/// Checks the request's [`Permissions`]; built by [`RequirePermissionLayer`].
+/// Checks the request's [`Permissions`]; built by
+/// [`RequirePermissionLayer`](crate::RequirePermissionLayer). A key without the permission is
+/// an [`ApiKeyRejection`] of kind `MissingPermission` (403); a request that no
+/// [`ApiKeyLayer`](crate::ApiKeyLayer) authenticated is one of kind `Missing` (401).
 #[derive(Debug, Clone)]
 pub struct RequirePermission<S, R> {
-    pub(crate) inner: S,
-    pub(crate) layer: RequirePermissionLayer<R>,
+    inner: S,
+    permission: Arc<str>,
+    response: R,
+}
+
+impl<S, R> RequirePermission<S, R> {
+    pub(crate) fn new(inner: S, permission: Arc<str>, response: R) -> Self {
+        Self {
+            inner,
+            permission,
+            response,
+        }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, consuming the middleware.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
 }
 
 impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for RequirePermission<S, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
-    R: ResponseForApiKey<ResBody>,
+    R: RejectionResponse<ApiKeyRejection>,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
@@ -30,16 +62,20 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let rejection = match req.extensions().get::<Permissions>() {
-            Some(p) if p.contains(&self.layer.permission) => None,
-            Some(_) => Some(Rejection::missing_permission(&*self.layer.permission)),
-            None => Some(Rejection::new(
-                RejectionKind::Missing,
-                "an API key is required",
-            )),
+        let ext = req.extensions();
+        let kind = match ext.get::<Permissions>() {
+            Some(p) if p.contains(&self.permission) => None,
+            Some(_) => Some(ApiKeyRejectionKind::MissingPermission),
+            None => Some(ApiKeyRejectionKind::Missing),
         };
-        if let Some(rejection) = rejection {
-            let mut res = self.layer.response.response(&rejection, req.headers());
+        if let Some(kind) = kind {
+            // The realm of the ApiKeyLayer that authenticated the request, if one did.
+            let realm = ext.get::<Realm>().cloned().unwrap_or_default();
+            let mut rejection = ApiKeyRejection::new(kind, &realm, is_grpc(req.headers()));
+            if kind == ApiKeyRejectionKind::MissingPermission {
+                rejection = rejection.with_permission(Arc::clone(&self.permission));
+            }
+            let mut res = self.response.response(&rejection).map(ResponseBody::full);
             res.extensions_mut().insert(rejection);
             return RequireFuture::rejected(res);
         }

@@ -1,6 +1,41 @@
 //! Shared by the integration tests: a key store that counts lookups and can block or fail,
-//! cache and service builders, and a scan of everything a test left in Redis.
-#![allow(dead_code, unreachable_pub)]
+//! cache and service builders, a scan of everything a test left in Redis, what a backend
+//! needs for the suites run on every backend, and the macro that runs them there.
+#![allow(dead_code, unreachable_pub, unused_macros)]
+
+pub mod backends;
+
+/// One `#[tokio::test]` per (case, backend): memory, a Redis server and a Redis Cluster, in
+/// modules `memory`, `redis` and `cluster` beside the cases. Cases are
+/// `async fn case<B: TestBackend>(backend: B)` in the module that invokes the macro.
+macro_rules! on_every_backend {
+    ($($case:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(tower_vigil_tests::fixtures::memory()).await;
+                }
+            )*
+        }
+        mod redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(tower_vigil_tests::fixtures::redis().await).await;
+                }
+            )*
+        }
+        mod cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(tower_vigil_tests::fixtures::cluster().await).await;
+                }
+            )*
+        }
+    };
+}
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -13,11 +48,11 @@ use tokio::sync::Notify;
 use tower::ServiceExt;
 use tower::util::BoxCloneSyncService;
 use tower_vigil_apikey::{
-    ApiKeyBackend, ApiKeyCache, ApiKeyData, ApiKeyLayer, KeyStore, ResponseForApiKey,
-    StaticKeyStore, StoreError,
+    ApiKeyCache, ApiKeyData, ApiKeyLayer, ApiKeyRejection, KeyStatus, KeyStore, StaticKeyStore,
+    StoreError,
 };
-use tower_vigil_core::Principal;
 use tower_vigil_core::http::ResponseBody;
+use tower_vigil_core::{Backend, Principal, RejectionResponse};
 
 /// A gate a lookup stops at: the test learns it arrived and decides when it goes on.
 #[derive(Clone, Default)]
@@ -84,7 +119,7 @@ impl KeyStore for TestStore {
 }
 
 /// A cache with default settings whose subscription is live.
-pub async fn cache<B: ApiKeyBackend>(backend: B, store: &TestStore) -> ApiKeyCache<B, TestStore> {
+pub async fn cache<B: Backend>(backend: B, store: &TestStore) -> ApiKeyCache<B, TestStore> {
     let cache = ApiKeyCache::builder(backend, store.clone())
         .build()
         .unwrap();
@@ -92,8 +127,20 @@ pub async fn cache<B: ApiKeyBackend>(backend: B, store: &TestStore) -> ApiKeyCac
     cache
 }
 
+/// The name of a [`KeyStatus`]'s variant, for assertions.
+pub fn status_name<T>(status: &KeyStatus<T>) -> &'static str {
+    match status {
+        KeyStatus::Valid(_) => "valid",
+        KeyStatus::InvalidFormat => "invalid_format",
+        KeyStatus::Unknown => "unknown",
+        KeyStatus::Expired(_) => "expired",
+        KeyStatus::Unavailable(_) => "unavailable",
+        _ => "other",
+    }
+}
+
 /// Adds `raw` to the store as key `id`.
-pub fn add_key<B: ApiKeyBackend>(
+pub fn add_key<B: Backend>(
     cache: &ApiKeyCache<B, TestStore>,
     store: &TestStore,
     raw: &str,
@@ -105,7 +152,7 @@ pub fn add_key<B: ApiKeyBackend>(
 pub type Svc = BoxCloneSyncService<Request<String>, Response<ResponseBody<String>>, Infallible>;
 
 /// `ApiKeyLayer` over a service answering with the principal's id.
-pub fn service<B: ApiKeyBackend, R: ResponseForApiKey<String>>(
+pub fn service<B: Backend, R: RejectionResponse<ApiKeyRejection>>(
     layer: ApiKeyLayer<B, TestStore, R>,
 ) -> Svc {
     let svc =

@@ -1,22 +1,24 @@
-//! The invalidation subscriber: one task per cache that evicts keys other instances revoked
-//! and tracks whether the invalidation stream can be trusted.
+//! Revocation across instances: the invalidation subscriber, one task per cache that evicts
+//! the keys other instances revoked and tracks whether the invalidation stream can be trusted
+//! (publishing is [`ApiKeyCache::invalidate_hash`](super::ApiKeyCache::invalidate_hash)).
 
 use std::sync::Weak;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
-use tower_vigil_core::SubscriptionEvent;
+use tower_vigil_core::{Backend, SubscriptionEvent};
 
-use super::local::is_key_hash;
-use super::{ApiKeyBackend, INVALIDATION_CHANNEL, Inner};
+use super::l1::is_key_hash;
+use super::state::Inner;
 use crate::KeyStore;
+use crate::keys::INVALIDATION_CHANNEL;
 
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Runs until the cache is dropped. Until the first subscription is live, and whenever it is
 /// lost, in-process entries count as stale.
-pub(super) async fn run<B: ApiKeyBackend, K: KeyStore>(
+pub(super) async fn run<B: Backend, K: KeyStore>(
     cache: Weak<Inner<B, K>>,
     mut shutdown: oneshot::Receiver<()>,
 ) {

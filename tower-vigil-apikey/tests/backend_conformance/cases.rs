@@ -7,19 +7,16 @@ use std::time::{Duration, UNIX_EPOCH};
 use http::{Request, StatusCode};
 use tower::ServiceExt;
 use tower_vigil_apikey::{
-    ApiKeyCache, ApiKeyData, ApiKeyLayer, KeyFormat, RejectionKind, ValidUntil, generate_key,
-    require,
+    ApiKeyCache, ApiKeyData, ApiKeyLayer, KeyFormat, ValidUntil, generate_key, require,
 };
 
-use crate::backends::{TestBackend, assert_clean};
-use crate::common::{TestStore, add_key, cache, service, status};
+use crate::common::backends::{TestBackend, assert_clean};
+use crate::common::{TestStore, add_key, cache, service, status, status_name};
 
 const KEY: &str = "test-key-0123456789abcdef";
 const OTHER: &str = "test-key-unknown-00000000";
 
-pub(crate) async fn single_flight_100_cold_requests_make_one_store_lookup<B: TestBackend>(
-    backend: B,
-) {
+async fn single_flight_100_cold_requests_make_one_store_lookup<B: TestBackend>(backend: B) {
     let store = TestStore::default();
     // A slow store keeps the first lookup in flight while the other 99 arrive.
     store.set_delay(Duration::from_millis(100));
@@ -43,27 +40,22 @@ pub(crate) async fn single_flight_100_cold_requests_make_one_store_lookup<B: Tes
     assert_clean(&backend, &[KEY]).await;
 }
 
-pub(crate) async fn unknown_keys_are_cached_negatively_in_both_tiers<B: TestBackend>(backend: B) {
+async fn unknown_keys_are_cached_negatively_in_both_tiers<B: TestBackend>(backend: B) {
     let store = TestStore::default();
     let first = cache(backend.clone(), &store).await;
     for _ in 0..20 {
-        assert_eq!(
-            first.authenticate(OTHER).await.unwrap_err().kind(),
-            RejectionKind::UnknownKey
-        );
+        assert_eq!(status_name(&first.check_key(OTHER).await), "unknown");
     }
     assert_eq!(store.lookups(), 1, "L1 negative entry");
     let second = cache(backend.twin().await, &store).await;
     for _ in 0..20 {
-        assert!(second.authenticate(OTHER).await.is_err());
+        assert!(!second.check_key(OTHER).await.is_valid());
     }
     assert_eq!(store.lookups(), 1, "L2 negative entry");
     assert_clean(&backend, &[OTHER]).await;
 }
 
-pub(crate) async fn a_second_instance_is_served_from_l2_without_a_store_lookup<B: TestBackend>(
-    backend: B,
-) {
+async fn a_second_instance_is_served_from_l2_without_a_store_lookup<B: TestBackend>(backend: B) {
     let store = TestStore::default();
     let first = cache(backend.clone(), &store).await;
     add_key(
@@ -72,17 +64,15 @@ pub(crate) async fn a_second_instance_is_served_from_l2_without_a_store_lookup<B
         KEY,
         ApiKeyData::new("k-1", "u-1").organization("o-1"),
     );
-    assert_eq!(first.authenticate(KEY).await.unwrap().data().id, "k-1");
+    assert_eq!(first.check_key(KEY).await.valid().unwrap().data().id, "k-1");
     let second = cache(backend.twin().await, &store).await;
-    let got = second.authenticate(KEY).await.unwrap();
+    let got = second.check_key(KEY).await.valid().unwrap();
     assert_eq!(got.principal().organization_id(), Some("o-1"));
     assert_eq!(store.lookups(), 1);
     assert_clean(&backend, &[KEY]).await;
 }
 
-pub(crate) async fn revocation_reaches_a_second_instance_within_one_second<B: TestBackend>(
-    backend: B,
-) {
+async fn revocation_reaches_a_second_instance_within_one_second<B: TestBackend>(backend: B) {
     let store = TestStore::default();
     let admin = cache(backend.clone(), &store).await;
     let other = cache(backend.twin().await, &store).await;
@@ -110,13 +100,11 @@ pub(crate) async fn revocation_reaches_a_second_instance_within_one_second<B: Te
     }
     // And it stays revoked.
     assert_eq!(status(&svc, KEY).await, StatusCode::UNAUTHORIZED);
-    assert!(admin.authenticate(KEY).await.is_err());
+    assert!(!admin.check_key(KEY).await.is_valid());
     assert_clean(&backend, &[KEY]).await;
 }
 
-pub(crate) async fn a_fill_racing_a_revocation_does_not_resurrect_the_key<B: TestBackend>(
-    backend: B,
-) {
+async fn a_fill_racing_a_revocation_does_not_resurrect_the_key<B: TestBackend>(backend: B) {
     let store = TestStore::default();
     let filler = cache(backend.clone(), &store).await;
     let admin = cache(backend.twin().await, &store).await;
@@ -126,7 +114,7 @@ pub(crate) async fn a_fill_racing_a_revocation_does_not_resurrect_the_key<B: Tes
     let gate = store.gate_next();
     let in_flight = tokio::spawn({
         let filler = filler.clone();
-        async move { filler.authenticate(KEY).await.map(|a| a.data().id.clone()) }
+        async move { status_name(&filler.check_key(KEY).await) }
     });
     gate.entered.notified().await;
     // Meanwhile the key is deleted and revoked.
@@ -135,39 +123,31 @@ pub(crate) async fn a_fill_racing_a_revocation_does_not_resurrect_the_key<B: Tes
     gate.release.notify_one();
 
     // The racing request is answered from the store's current state, not the stale read.
-    assert_eq!(
-        in_flight.await.unwrap().unwrap_err().kind(),
-        RejectionKind::UnknownKey
-    );
+    assert_eq!(in_flight.await.unwrap(), "unknown");
     for c in [&filler, &admin] {
-        assert_eq!(
-            c.authenticate(KEY).await.unwrap_err().kind(),
-            RejectionKind::UnknownKey
-        );
+        assert_eq!(status_name(&c.check_key(KEY).await), "unknown");
     }
     let third = cache(backend.twin().await, &store).await;
     assert!(
-        third.authenticate(KEY).await.is_err(),
+        !third.check_key(KEY).await.is_valid(),
         "a fresh instance must not find it in L2"
     );
     assert_clean(&backend, &[KEY]).await;
 }
 
-pub(crate) async fn creating_a_key_after_a_negative_hit_takes_effect_on_invalidate<
-    B: TestBackend,
->(
+async fn creating_a_key_after_a_negative_hit_takes_effect_on_invalidate<B: TestBackend>(
     backend: B,
 ) {
     let store = TestStore::default();
     let a = cache(backend.clone(), &store).await;
     let b = cache(backend.twin().await, &store).await;
-    assert!(a.authenticate(KEY).await.is_err());
-    assert!(b.authenticate(KEY).await.is_err());
+    assert!(!a.check_key(KEY).await.is_valid());
+    assert!(!b.check_key(KEY).await.is_valid());
     add_key(&a, &store, KEY, ApiKeyData::new("k-new", "u-1"));
     a.invalidate_key(KEY).await.unwrap();
-    assert_eq!(a.authenticate(KEY).await.unwrap().data().id, "k-new");
+    assert_eq!(a.check_key(KEY).await.valid().unwrap().data().id, "k-new");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while b.authenticate(KEY).await.is_err() {
+    while !b.check_key(KEY).await.is_valid() {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the invalidation never reached b"
@@ -177,7 +157,7 @@ pub(crate) async fn creating_a_key_after_a_negative_hit_takes_effect_on_invalida
     assert_clean(&backend, &[KEY]).await;
 }
 
-pub(crate) async fn expired_keys_are_rejected<B: TestBackend>(backend: B) {
+async fn expired_keys_are_rejected<B: TestBackend>(backend: B) {
     let store = TestStore::default();
     let now = Arc::new(AtomicU64::new(1_000_000));
     let clock = {
@@ -205,19 +185,13 @@ pub(crate) async fn expired_keys_are_rejected<B: TestBackend>(backend: B) {
     let svc = service(ApiKeyLayer::new(cache.clone()));
     assert_eq!(status(&svc, KEY).await, StatusCode::OK);
     now.store(1_000_100, Ordering::SeqCst);
-    assert_eq!(
-        cache.authenticate(KEY).await.unwrap_err().kind(),
-        RejectionKind::Expired
-    );
+    assert_eq!(status_name(&cache.check_key(KEY).await), "expired");
     assert_eq!(status(&svc, KEY).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        cache.authenticate(OTHER).await.unwrap_err().kind(),
-        RejectionKind::Expired
-    );
+    assert_eq!(status_name(&cache.check_key(OTHER).await), "expired");
     assert_clean(&backend, &[KEY, OTHER]).await;
 }
 
-pub(crate) async fn permissions_are_checked_per_route<B: TestBackend>(backend: B) {
+async fn permissions_are_checked_per_route<B: TestBackend>(backend: B) {
     let store = TestStore::default();
     let cache = cache(backend.clone(), &store).await;
     add_key(
@@ -276,9 +250,7 @@ pub(crate) async fn permissions_are_checked_per_route<B: TestBackend>(backend: B
     assert_clean(&backend, &[KEY, OTHER]).await;
 }
 
-pub(crate) async fn badly_formatted_keys_never_reach_the_caches_or_the_store<B: TestBackend>(
-    backend: B,
-) {
+async fn badly_formatted_keys_never_reach_the_caches_or_the_store<B: TestBackend>(backend: B) {
     let store = TestStore::default();
     let cache = ApiKeyCache::builder(backend.clone(), store.clone())
         .format(KeyFormat::issued("vg").unwrap())
@@ -296,13 +268,25 @@ pub(crate) async fn badly_formatted_keys_never_reach_the_caches_or_the_store<B: 
         "vg_tooshort_abcdef",
         "sk_live_0123456789abcdef0123456789",
     ] {
-        assert_eq!(
-            cache.authenticate(k).await.unwrap_err().kind(),
-            RejectionKind::InvalidFormat
-        );
+        assert_eq!(status_name(&cache.check_key(k).await), "invalid_format");
     }
     assert_eq!(store.lookups(), 0);
     assert_eq!(cache.stats().l1_entries, 0);
-    assert_eq!(cache.authenticate(&good).await.unwrap().data().id, "k-1");
+    assert_eq!(
+        cache.check_key(&good).await.valid().unwrap().data().id,
+        "k-1"
+    );
     assert_clean(&backend, &[&good, &bad]).await;
 }
+
+on_every_backend!(
+    single_flight_100_cold_requests_make_one_store_lookup,
+    unknown_keys_are_cached_negatively_in_both_tiers,
+    a_second_instance_is_served_from_l2_without_a_store_lookup,
+    revocation_reaches_a_second_instance_within_one_second,
+    a_fill_racing_a_revocation_does_not_resurrect_the_key,
+    creating_a_key_after_a_negative_hit_takes_effect_on_invalidate,
+    expired_keys_are_rejected,
+    permissions_are_checked_per_route,
+    badly_formatted_keys_never_reach_the_caches_or_the_store,
+);

@@ -4,14 +4,13 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use tower_vigil_apikey::{
-    ApiKeyBackend, ApiKeyCache, ApiKeyData, INVALIDATION_CHANNEL, RejectionKind,
-};
+use tower_vigil_apikey::__private::record_keys;
+use tower_vigil_apikey::{ApiKeyCache, ApiKeyData, INVALIDATION_CHANNEL};
 use tower_vigil_core::{Backend, MemoryBackend, RedisBackend};
 use tower_vigil_tests::RedisServer;
 use tower_vigil_tests::fixtures::redis_on;
 
-use crate::common::{TestStore, add_key, cache};
+use crate::common::{TestStore, add_key, cache, status_name};
 
 const KEY: &str = "subscription-loss-key-000";
 
@@ -19,19 +18,20 @@ const KEY: &str = "subscription-loss-key-000";
 /// leave things), runs `lose` to break the subscription, and checks the key is revalidated.
 async fn missed_invalidation_is_caught_after_a_loss<B, F, Fut>(backend: B, lose: F)
 where
-    B: ApiKeyBackend,
+    B: Backend,
     F: FnOnce() -> Fut,
     Fut: Future<Output = ()>,
 {
     let store = TestStore::default();
     let cache: ApiKeyCache<B, TestStore> = cache(backend.clone(), &store).await;
     add_key(&cache, &store, KEY, ApiKeyData::new("k-1", "u-1"));
-    assert!(cache.authenticate(KEY).await.is_ok());
+    assert!(cache.check_key(KEY).await.is_valid());
     let hash = cache.hash_key(KEY);
     store.keys.remove(&hash);
-    backend.delete(&format!("apikey:{{{hash}}}")).await.unwrap();
+    let (record, _) = record_keys(&hash);
+    backend.delete(&record).await.unwrap();
     assert!(
-        cache.authenticate(KEY).await.is_ok(),
+        cache.check_key(KEY).await.is_valid(),
         "fresh L1 entry, no invalidation seen"
     );
     assert_eq!(store.lookups(), 1);
@@ -45,10 +45,7 @@ where
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    assert_eq!(
-        cache.authenticate(KEY).await.unwrap_err().kind(),
-        RejectionKind::UnknownKey
-    );
+    assert_eq!(status_name(&cache.check_key(KEY).await), "unknown");
     assert_eq!(store.lookups(), 2, "revalidated against L2, then the store");
     tokio::time::timeout(Duration::from_secs(20), cache.ready())
         .await

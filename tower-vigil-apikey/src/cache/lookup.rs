@@ -1,30 +1,19 @@
-//! The lookup path: L1, then (coalesced per key) L2 and the store, with the failure policy:
-//! with the backend down the store is asked first, and stale L1 entries only stand in when
-//! it fails too.
+//! The lookup path: L1, then (coalesced per key) L2 and the store, with the
+//! [failure policy](super::failure_policy) deciding when either fails.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use moka::ops::compute::Op;
 use tokio::time::Instant;
-use tower_vigil_core::BackendError;
+use tower_vigil_core::Backend;
 
-use super::local::Entry;
-use super::{ApiKeyBackend, Inner, record};
+use super::config::RACE_ROUNDS;
+use super::failure_policy::shared;
+use super::l1::Entry;
+use super::state::Inner;
+use super::{l2, record};
 use crate::metrics::{self, inc};
-use crate::{ApiKeyData, Authenticated, KeyStore, StoreError, StoreErrorKind};
-
-/// How many times a lookup starts over after racing an invalidation before it answers from
-/// the store without caching.
-const RACE_ROUNDS: usize = 3;
-
-/// After a backend call fails, how long lookups skip the backend and go straight to the
-/// failure policy, so an outage costs one timeout per second instead of one per request.
-pub(crate) const BACKEND_RETRY_AFTER: Duration = Duration::from_secs(1);
-
-/// How long a failed store lookup is remembered, so the calls that were queued behind it
-/// share its outcome (they reach the per-key lock right after it, well within this).
-pub(crate) const FAILURE_SHARED_FOR: Duration = Duration::from_secs(1);
+use crate::{ApiKeyData, Authenticated, KeyStore, StoreError};
 
 type Found<T> = Option<Authenticated<T>>;
 
@@ -41,16 +30,8 @@ enum FetchError {
     Store(StoreError),
 }
 
-/// The error a call gets when it shares a concurrent lookup's failure.
-fn shared(kind: StoreErrorKind) -> StoreError {
-    match kind {
-        StoreErrorKind::Timeout => StoreError::timeout(),
-        _ => StoreError::new("a concurrent lookup of this key failed"),
-    }
-}
-
-impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
-    pub(super) async fn lookup(&self, hash: &str) -> Result<Found<K::Extra>, StoreError> {
+impl<B: Backend, K: KeyStore> Inner<B, K> {
+    pub(crate) async fn lookup(&self, hash: &str) -> Result<Found<K::Extra>, StoreError> {
         if let Some(entry) = self.l1.get(hash).await
             && self.local.is_fresh(hash, &entry)
         {
@@ -140,9 +121,7 @@ impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
                         }
                     }
                     Err(e) => {
-                        self.failures
-                            .insert(hash.to_owned(), (Instant::now(), e.kind()))
-                            .await;
+                        self.store_failed(hash, e.kind()).await;
                         *slot = Some(self.servable_stale(current.as_ref()).ok_or(e));
                         Op::Nop
                     }
@@ -152,60 +131,19 @@ impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
         out.unwrap_or_else(|| Err(StoreError::new("lookup did not complete")))
     }
 
-    /// The kind of a store failure for `hash` recorded after `arrived`: a lookup this call
-    /// waited behind failed.
-    async fn failed_since(&self, hash: &str, arrived: Instant) -> Option<StoreErrorKind> {
-        self.failures
-            .get(hash)
-            .await
-            .and_then(|(at, kind)| (at >= arrived).then_some(kind))
-    }
-
-    /// A key this instance validated within `stale_if_error` (or a "no such key" within the
-    /// negative TTL), served while the store fails.
-    fn servable_stale(
-        &self,
-        current: Option<&Arc<Entry<K::Extra>>>,
-    ) -> Option<Arc<Entry<K::Extra>>> {
-        let e = current?;
-        let window = if e.found.is_some() {
-            self.config.stale_if_error
-        } else {
-            self.config.negative_ttl
-        };
-        (e.validated_at.elapsed() <= window).then(|| {
-            inc(metrics::STALE_SERVED_TOTAL);
-            Arc::clone(e)
-        })
-    }
-
-    /// A "no such key" confirmed within the negative TTL, served while the backend fails
-    /// without asking the store (L2 would have answered it for as long).
-    fn servable_negative(
-        &self,
-        current: Option<&Arc<Entry<K::Extra>>>,
-    ) -> Option<Arc<Entry<K::Extra>>> {
-        current
-            .filter(|e| e.found.is_none())
-            .and_then(|e| self.servable_stale(Some(e)))
-    }
-
     /// L2, then the store; fills L2 unless a revocation raced the lookup.
     async fn fetch(&self, hash: &str) -> Result<Fetched<K::Extra>, FetchError> {
         if self.backend_paused() {
             return Err(FetchError::Backend);
         }
-        let (record_key, rev_key) = record::keys(hash);
         for _ in 0..RACE_ROUNDS {
-            let (cached, rev) = metrics::timed(
-                metrics::op::READ,
-                self.backend.read_record(&record_key, &rev_key),
-            )
-            .await
-            .map_err(|e| {
-                self.backend_failed(&e);
-                FetchError::Backend
-            })?;
+            let (cached, rev) =
+                metrics::timed(metrics::op::READ, l2::read_record(&self.backend, hash))
+                    .await
+                    .map_err(|e| {
+                        self.backend_failed(&e);
+                        FetchError::Backend
+                    })?;
             if let Some(found) = cached.and_then(|b| record::decode::<K::Extra>(&b)) {
                 inc(metrics::L2_HITS_TOTAL);
                 if found.is_none() {
@@ -231,8 +169,7 @@ impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
             };
             match metrics::timed(
                 metrics::op::FILL,
-                self.backend
-                    .fill_record(&record_key, &rev_key, rev, value, ttl),
+                l2::fill_record(&self.backend, hash, rev, &value, ttl),
             )
             .await
             {
@@ -261,19 +198,7 @@ impl<B: ApiKeyBackend, K: KeyStore> Inner<B, K> {
         })
     }
 
-    fn backend_paused(&self) -> bool {
-        self.backend_down_until
-            .lock()
-            .is_some_and(|until| Instant::now() < until)
-    }
-
-    fn backend_failed(&self, e: &BackendError) {
-        *self.backend_down_until.lock() = Some(Instant::now() + BACKEND_RETRY_AFTER);
-        metrics::backend_error(e.kind().to_string());
-        tracing::warn!(error = %e, "api-key backend call failed; using the failure policy");
-    }
-
-    pub(super) async fn store_lookup(
+    pub(crate) async fn store_lookup(
         &self,
         hash: &str,
     ) -> Result<Option<ApiKeyData<K::Extra>>, StoreError> {

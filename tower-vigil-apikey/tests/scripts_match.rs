@@ -1,5 +1,6 @@
-//! The L2 operations exist twice (Lua on Redis, Rust on memory); random operation sequences
-//! must give the same answers on both.
+//! The L2 scripts exist twice (Lua on Redis, the Rust twin on memory) and get identical
+//! inputs through `Backend::run`: random operation sequences must give the same answers on
+//! memory, a Redis server and a Redis Cluster.
 //!
 //! Generations are floored with each backend's clock (`TIME` on Redis), so their values
 //! differ between the two: answers are compared after replacing each generation by its rank
@@ -11,7 +12,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use tower_vigil_apikey::ApiKeyBackend;
+use tower_vigil_apikey::__private::{fill_record, read_record, record_keys, revoke_record};
+use tower_vigil_core::Backend;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -69,37 +71,34 @@ impl Seen {
     }
 }
 
-async fn run<B: ApiKeyBackend>(b: &B, ops: &[Op]) -> Vec<Out> {
-    let keys = |k: u8| (format!("apikey:{{h{k}}}"), format!("apikey:{{h{k}}}:rev"));
+async fn run<B: Backend>(b: &B, ops: &[Op]) -> Vec<Out> {
+    let hash = |k: u8| format!("h{k}");
     let ttl = Duration::from_secs(60);
     let mut seen = Seen::default();
     let mut out = Vec::new();
     for op in ops {
         out.push(match op {
             Op::Read(k) => {
-                let (r, v) = keys(*k);
-                let (rec, rev) = b.read_record(&r, &v).await.unwrap();
+                let (rec, rev) = read_record(b, &hash(*k)).await.unwrap();
                 Out::Read(rec, seen.rank(*k, rev))
             }
             Op::Fill { key, pick, value } => {
-                let (r, v) = keys(*key);
                 let rev = seen.pick(*key, *pick);
                 Out::Fill(
-                    b.fill_record(&r, &v, rev, Bytes::from(vec![*value; 3]), ttl)
+                    fill_record(b, &hash(*key), rev, &Bytes::from(vec![*value; 3]), ttl)
                         .await
                         .unwrap(),
                 )
             }
             Op::Revoke(k) => {
-                let (r, v) = keys(*k);
-                let rev = b.revoke_record(&r, &v, ttl).await.unwrap();
+                let rev = revoke_record(b, &hash(*k), ttl).await.unwrap();
                 let before = seen.0[usize::from(*k)].last().copied().unwrap_or(0);
                 assert!(rev > before, "generation {rev} does not exceed {before}");
                 Out::Revoke(seen.rank(*k, rev))
             }
             Op::Expire(k) => {
-                let (_, v) = keys(*k);
-                b.delete(&v).await.unwrap();
+                let (_, rev) = record_keys(&hash(*k));
+                b.delete(&rev).await.unwrap();
                 Out::Expire
             }
         });
@@ -111,11 +110,17 @@ async fn run<B: ApiKeyBackend>(b: &B, ops: &[Op]) -> Vec<Out> {
 fn lua_and_memory_l2_operations_agree() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     proptest!(ProptestConfig::with_cases(24), |(ops in proptest::collection::vec(op(), 1..24))| {
-        let (mem, redis) = rt.block_on(async {
+        let (mem, redis, cluster) = rt.block_on(async {
             let memory = tower_vigil_tests::fixtures::memory();
             let redis = tower_vigil_tests::fixtures::redis().await;
-            (run(&memory, &ops).await, run(&redis, &ops).await)
+            let cluster = tower_vigil_tests::fixtures::cluster().await;
+            (
+                run(&memory, &ops).await,
+                run(&redis, &ops).await,
+                run(&cluster, &ops).await,
+            )
         });
-        prop_assert_eq!(mem, redis);
+        prop_assert_eq!(&mem, &redis);
+        prop_assert_eq!(&mem, &cluster);
     });
 }

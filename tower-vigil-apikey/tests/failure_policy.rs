@@ -2,16 +2,18 @@
 //! revocation there wins), a key validated recently is served from L1 only when the store
 //! fails too, and a key never validated then gives 503.
 
-use std::time::Duration;
+mod common;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use tower_vigil_apikey::{ApiKeyBackend, ApiKeyCache, ApiKeyData, RejectionKind};
+use tower_vigil_apikey::{ApiKeyCache, ApiKeyData};
+use tower_vigil_core::Backend;
 use tower_vigil_core::RedisBackend;
 use tower_vigil_tests::fixtures::unique_prefix;
 use tower_vigil_tests::{RedisCluster, RedisServer};
 
-use crate::common::{TestStore, add_key};
+use common::{TestStore, add_key, status_name};
 
 const A: &str = "key-a-validated-before-outage";
 const B: &str = "key-b-first-seen-during-outage";
@@ -20,9 +22,7 @@ const LATE: &str = "key-d-first-seen-store-down";
 
 async fn connect(url: &str) -> RedisBackend {
     RedisBackend::builder(url)
-        .unwrap()
         .prefix(unique_prefix())
-        .unwrap()
         .timeout(Duration::from_millis(300))
         .connect_timeout(Duration::from_millis(300))
         .connect()
@@ -32,7 +32,7 @@ async fn connect(url: &str) -> RedisBackend {
 
 /// Warms a key, stops the backend with `stop`, checks the failure policy, and (when given)
 /// restarts it with `restart` and checks the cache recovers by itself.
-async fn stale_if_error_case<B: ApiKeyBackend>(
+async fn stale_if_error_case<B: Backend>(
     backend: B,
     stop: impl FnOnce(),
     restart: Option<Box<dyn FnOnce()>>,
@@ -46,14 +46,14 @@ async fn stale_if_error_case<B: ApiKeyBackend>(
     for (raw, id) in [(A, "k-a"), (B, "k-b"), (LATE, "k-d")] {
         add_key(&cache, &store, raw, ApiKeyData::new(id, "u-1"));
     }
-    assert!(cache.authenticate(A).await.is_ok());
+    assert!(cache.check_key(A).await.is_valid());
     assert_eq!(store.lookups(), 1);
 
     stop();
     // Past the L1 freshness: every use now tries to revalidate, and the backend fails.
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(
-        cache.authenticate(A).await.unwrap().data().id,
+        cache.check_key(A).await.valid().unwrap().data().id,
         "k-a",
         "revalidated in the store"
     );
@@ -63,31 +63,25 @@ async fn stale_if_error_case<B: ApiKeyBackend>(
         "the store is asked before anything stale is served"
     );
     assert_eq!(
-        cache.authenticate(B).await.unwrap().data().id,
+        cache.check_key(B).await.valid().unwrap().data().id,
         "k-b",
         "looked up in the store directly"
     );
     assert_eq!(store.lookups(), 3);
-    assert_eq!(
-        cache.authenticate(UNKNOWN).await.unwrap_err().kind(),
-        RejectionKind::UnknownKey
-    );
+    assert_eq!(status_name(&cache.check_key(UNKNOWN).await), "unknown");
     assert_eq!(store.lookups(), 4);
     // A flood of that bad key while Redis is down (past L1 freshness) is answered by the
     // negative entry, not the store.
     tokio::time::sleep(Duration::from_millis(100)).await;
     for _ in 0..20 {
-        assert!(cache.authenticate(UNKNOWN).await.is_err());
+        assert!(!cache.check_key(UNKNOWN).await.is_valid());
     }
     assert_eq!(store.lookups(), 4);
 
     store.set_failing(true);
-    assert_eq!(
-        cache.authenticate(LATE).await.unwrap_err().kind(),
-        RejectionKind::Unavailable
-    );
+    assert_eq!(status_name(&cache.check_key(LATE).await), "unavailable");
     assert!(
-        cache.authenticate(A).await.is_ok(),
+        cache.check_key(A).await.is_valid(),
         "still served stale while both fail"
     );
 
@@ -107,11 +101,11 @@ async fn stale_if_error_case<B: ApiKeyBackend>(
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    assert_eq!(status_name(&cache.check_key(A).await), "unknown");
     assert_eq!(
-        cache.authenticate(A).await.unwrap_err().kind(),
-        RejectionKind::UnknownKey
+        cache.check_key(LATE).await.valid().unwrap().data().id,
+        "k-d"
     );
-    assert_eq!(cache.authenticate(LATE).await.unwrap().data().id, "k-d");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,9 +128,7 @@ async fn stale_if_error_with_the_cluster_stopped() {
         .await
         .unwrap();
     let backend = RedisBackend::cluster_builder(cluster.urls())
-        .unwrap()
         .prefix(unique_prefix())
-        .unwrap()
         .timeout(Duration::from_millis(300))
         .connect_timeout(Duration::from_secs(3))
         .connect()
@@ -162,32 +154,29 @@ async fn stale_serving_stops_after_the_window() {
         .unwrap();
     cache.ready().await;
     add_key(&cache, &store, A, ApiKeyData::new("k-a", "u-1"));
-    assert!(cache.authenticate(A).await.is_ok());
+    assert!(cache.check_key(A).await.is_valid());
     server.stop();
     store.set_failing(true);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        cache.authenticate(A).await.unwrap_err().kind(),
-        RejectionKind::Unavailable
-    );
+    assert_eq!(status_name(&cache.check_key(A).await), "unavailable");
 }
 
 const REVOKED: &str = "key-e-revoked-during-outage";
 const HOT: &str = "key-f-hot-during-outage";
 
-/// `n` concurrent `authenticate(key)` calls, started together; every one must succeed.
-async fn all_at_once<B: ApiKeyBackend>(
-    cache: &ApiKeyCache<B, TestStore>,
-    key: &'static str,
-    n: usize,
-) {
+/// `n` concurrent `check_key(key)` calls, started together; every one must succeed.
+async fn all_at_once<B: Backend>(cache: &ApiKeyCache<B, TestStore>, key: &'static str, n: usize) {
     let barrier = Arc::new(tokio::sync::Barrier::new(n));
     let tasks: Vec<_> = (0..n)
         .map(|_| {
             let (cache, barrier) = (cache.clone(), Arc::clone(&barrier));
             tokio::spawn(async move {
                 barrier.wait().await;
-                cache.authenticate(key).await.map(|a| a.data().id.clone())
+                cache
+                    .check_key(key)
+                    .await
+                    .valid()
+                    .map(|a| a.data().id.clone())
             })
         })
         .collect();
@@ -201,10 +190,7 @@ async fn all_at_once<B: ApiKeyBackend>(
 /// rejected at once, not served from stale L1; its "not found" stands when the store then
 /// fails too; a key validated before is served stale only when the store fails; and
 /// concurrent requests make one store call, whether it succeeds or fails.
-async fn the_store_decides_while_the_backend_is_down<B: ApiKeyBackend>(
-    backend: B,
-    stop: impl FnOnce(),
-) {
+async fn the_store_decides_while_the_backend_is_down<B: Backend>(backend: B, stop: impl FnOnce()) {
     let store = TestStore::default();
     // Every request revalidates (no waiting for L1 freshness to run out).
     let cache = ApiKeyCache::builder(backend, store.clone())
@@ -214,21 +200,21 @@ async fn the_store_decides_while_the_backend_is_down<B: ApiKeyBackend>(
     cache.ready().await;
     add_key(&cache, &store, REVOKED, ApiKeyData::new("k-e", "u-1"));
     add_key(&cache, &store, HOT, ApiKeyData::new("k-f", "u-1"));
-    assert!(cache.authenticate(REVOKED).await.is_ok());
-    assert!(cache.authenticate(HOT).await.is_ok());
+    assert!(cache.check_key(REVOKED).await.is_valid());
+    assert!(cache.check_key(HOT).await.is_valid());
     assert_eq!(store.lookups(), 2);
 
     stop();
     store.keys.remove(&cache.hash_key(REVOKED));
     assert_eq!(
-        cache.authenticate(REVOKED).await.unwrap_err().kind(),
-        RejectionKind::UnknownKey,
+        status_name(&cache.check_key(REVOKED).await),
+        "unknown",
         "a key revoked in the store was served from stale L1"
     );
     store.set_failing(true);
     assert_eq!(
-        cache.authenticate(REVOKED).await.unwrap_err().kind(),
-        RejectionKind::UnknownKey,
+        status_name(&cache.check_key(REVOKED).await),
+        "unknown",
         "the store's \"not found\" must win over the older stale entry"
     );
     store.set_failing(false);
@@ -266,9 +252,7 @@ async fn the_store_decides_with_the_cluster_stopped() {
         .await
         .unwrap();
     let backend = RedisBackend::cluster_builder(cluster.urls())
-        .unwrap()
         .prefix(unique_prefix())
-        .unwrap()
         .timeout(Duration::from_millis(300))
         .connect_timeout(Duration::from_secs(3))
         .connect()

@@ -4,7 +4,7 @@
 use tower_vigil_core::{Backend, BackendKind, MemoryBackend, RedisBackend};
 use tower_vigil_tests::fixtures::{TEST_TIMEOUT, shared_cluster, shared_server};
 
-pub(crate) trait TestBackend: tower_vigil_apikey::ApiKeyBackend {
+pub trait TestBackend: tower_vigil_core::Backend {
     /// Another connection to the same store and prefix, as a second instance would have.
     async fn twin(&self) -> Self;
 
@@ -29,9 +29,7 @@ impl TestBackend for RedisBackend {
             _ => RedisBackend::builder(&shared_server().url()),
         };
         builder
-            .unwrap()
             .prefix(self.prefix().as_str())
-            .unwrap()
             .timeout(TEST_TIMEOUT)
             .connect_timeout(TEST_TIMEOUT)
             .connect()
@@ -48,12 +46,11 @@ impl TestBackend for RedisBackend {
 }
 
 /// After a Redis test: no raw key in any key name or value, and the hashed records are there.
-pub(crate) async fn assert_clean<B: TestBackend>(backend: &B, raw_keys: &[&str]) {
+pub async fn assert_clean<B: TestBackend>(backend: &B, raw_keys: &[&str]) {
     let urls = backend.node_urls();
     if urls.is_empty() {
         return;
     }
-    let scanned =
-        crate::common::assert_no_raw_key(&urls, backend.prefix().as_str(), raw_keys).await;
+    let scanned = super::assert_no_raw_key(&urls, backend.prefix().as_str(), raw_keys).await;
     assert!(scanned > 0, "the test left no cache record to check");
 }

@@ -5,30 +5,26 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use tower_vigil_apikey::ApiKeyBackend;
-use tower_vigil_core::MemoryBackend;
+use tower_vigil_apikey::__private::{fill_record, read_record, revoke_record};
+use tower_vigil_core::{Backend, MemoryBackend};
 
-const RECORD: &str = "apikey:{aba0}";
-const REV: &str = "apikey:{aba0}:rev";
+/// The hash of the key the records belong to.
+const HASH: &str = "aba0";
 const SHORT: Duration = Duration::from_millis(40);
 const LONG: Duration = Duration::from_secs(600);
 
-fn record() -> Bytes {
-    Bytes::from_static(br#"{"v":1,"data":null}"#)
-}
+const RECORD: Bytes = Bytes::from_static(br#"{"v":1,"data":null}"#);
 
 /// Revoke with a short generation TTL, read the generation (as a fill about to ask the store
 /// would), let the generation key expire, revoke again: the new generation is greater, and
 /// the fill stamped with the old one is refused.
-pub(crate) async fn generations_stay_increasing_after_their_key_expires<B: ApiKeyBackend>(
-    backend: B,
-) {
-    let first = backend.revoke_record(RECORD, REV, SHORT).await.unwrap();
-    let (_, stamped) = backend.read_record(RECORD, REV).await.unwrap();
+pub(crate) async fn generations_stay_increasing_after_their_key_expires<B: Backend>(backend: B) {
+    let first = revoke_record(&backend, HASH, SHORT).await.unwrap();
+    let (_, stamped) = read_record(&backend, HASH).await.unwrap();
     assert_eq!(stamped, first);
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while backend.read_record(RECORD, REV).await.unwrap().1 != 0 {
+    while read_record(&backend, HASH).await.unwrap().1 != 0 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the generation key never expired"
@@ -36,23 +32,21 @@ pub(crate) async fn generations_stay_increasing_after_their_key_expires<B: ApiKe
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 
-    let second = backend.revoke_record(RECORD, REV, LONG).await.unwrap();
+    let second = revoke_record(&backend, HASH, LONG).await.unwrap();
     assert!(
         second > first,
         "generation {second} after expiry does not exceed {first}"
     );
-    let third = backend.revoke_record(RECORD, REV, LONG).await.unwrap();
+    let third = revoke_record(&backend, HASH, LONG).await.unwrap();
     assert!(third > second);
     assert!(
-        !backend
-            .fill_record(RECORD, REV, stamped, record(), LONG)
+        !fill_record(&backend, HASH, stamped, &RECORD, LONG)
             .await
             .unwrap(),
         "a fill stamped with a generation from before the expiry was stored"
     );
     assert!(
-        backend
-            .fill_record(RECORD, REV, third, record(), LONG)
+        fill_record(&backend, HASH, third, &RECORD, LONG)
             .await
             .unwrap()
     );
@@ -83,17 +77,12 @@ async fn cluster() {
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn memory_with_a_paused_clock() {
     let backend: MemoryBackend = tower_vigil_tests::fixtures::memory();
-    let a = backend.revoke_record(RECORD, REV, SHORT).await.unwrap();
-    let b = backend.revoke_record(RECORD, REV, SHORT).await.unwrap();
+    let a = revoke_record(&backend, HASH, SHORT).await.unwrap();
+    let b = revoke_record(&backend, HASH, SHORT).await.unwrap();
     assert!(b > a, "two revocations in one instant: {a} then {b}");
     tokio::time::advance(SHORT * 2).await;
-    assert_eq!(backend.read_record(RECORD, REV).await.unwrap().1, 0);
-    let c = backend.revoke_record(RECORD, REV, LONG).await.unwrap();
+    assert_eq!(read_record(&backend, HASH).await.unwrap().1, 0);
+    let c = revoke_record(&backend, HASH, LONG).await.unwrap();
     assert!(c > b, "after expiry: {b} then {c}");
-    assert!(
-        !backend
-            .fill_record(RECORD, REV, b, record(), LONG)
-            .await
-            .unwrap()
-    );
+    assert!(!fill_record(&backend, HASH, b, &RECORD, LONG).await.unwrap());
 }

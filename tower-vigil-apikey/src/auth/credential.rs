@@ -3,8 +3,12 @@
 use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue};
 
+use crate::ApiKeyRejectionKind;
 use crate::format::MAX_KEY_LEN;
-use crate::{Rejection, RejectionKind};
+
+/// Why a request carries no usable credential: [`Missing`](ApiKeyRejectionKind::Missing) or
+/// [`Malformed`](ApiKeyRejectionKind::Malformed), with an explanation.
+pub(crate) type Refusal = (ApiKeyRejectionKind, &'static str);
 
 /// Where the credential is read from.
 #[derive(Debug, Clone)]
@@ -15,6 +19,7 @@ pub(crate) struct Extractor {
 }
 
 impl Default for Extractor {
+    /// `X-API-Key` and `Authorization: Bearer`, not stripped.
     fn default() -> Self {
         Self {
             header: HeaderName::from_static("x-api-key"),
@@ -24,14 +29,14 @@ impl Default for Extractor {
     }
 }
 
-const fn malformed(detail: &'static str) -> Rejection {
-    Rejection::new(RejectionKind::Malformed, detail)
+const fn malformed(detail: &'static str) -> Refusal {
+    (ApiKeyRejectionKind::Malformed, detail)
 }
 
 impl Extractor {
     /// The credential, or why the request carries none usable. Never inspects more than one
     /// value per header and never allocates more than 512 bytes.
-    pub(crate) fn extract(&self, headers: &HeaderMap) -> Result<String, Rejection> {
+    pub(crate) fn extract(&self, headers: &HeaderMap) -> Result<String, Refusal> {
         let api = single(headers, &self.header)?
             .map(|v| credential(v.as_bytes()))
             .transpose()?;
@@ -44,9 +49,9 @@ impl Extractor {
             None
         };
         match (api, bearer) {
-            (None, None) => Err(Rejection::new(
-                RejectionKind::Missing,
-                "an API key is required",
+            (None, None) => Err((
+                ApiKeyRejectionKind::Missing,
+                ApiKeyRejectionKind::Missing.detail(),
             )),
             (Some(k), None) | (None, Some(k)) => Ok(k.to_owned()),
             (Some(a), Some(b)) if a == b => Ok(a.to_owned()),
@@ -73,7 +78,7 @@ impl Extractor {
 fn single<'a>(
     headers: &'a HeaderMap,
     name: &HeaderName,
-) -> Result<Option<&'a HeaderValue>, Rejection> {
+) -> Result<Option<&'a HeaderValue>, Refusal> {
     let mut values = headers.get_all(name).iter();
     let first = values.next();
     if values.next().is_some() {
@@ -91,7 +96,7 @@ fn bearer_token(value: &[u8]) -> Option<&[u8]> {
 }
 
 /// Checks one credential: printable ASCII, 1 to 512 bytes after trimming whitespace.
-fn credential(raw: &[u8]) -> Result<&str, Rejection> {
+fn credential(raw: &[u8]) -> Result<&str, Refusal> {
     let v = trim(raw);
     if v.is_empty() {
         return Err(malformed("the credential is empty"));
@@ -133,8 +138,8 @@ mod tests {
         h
     }
 
-    fn kind(h: &HeaderMap) -> Result<String, RejectionKind> {
-        Extractor::default().extract(h).map_err(|r| r.kind())
+    fn kind(h: &HeaderMap) -> Result<String, ApiKeyRejectionKind> {
+        Extractor::default().extract(h).map_err(|(kind, _)| kind)
     }
 
     #[test]
@@ -159,10 +164,10 @@ mod tests {
 
     #[test]
     fn missing_and_other_schemes() {
-        assert_eq!(kind(&HeaderMap::new()), Err(RejectionKind::Missing));
+        assert_eq!(kind(&HeaderMap::new()), Err(ApiKeyRejectionKind::Missing));
         assert_eq!(
             kind(&headers(&[("authorization", b"Basic dXNlcjpw")])),
-            Err(RejectionKind::Missing)
+            Err(ApiKeyRejectionKind::Missing)
         );
     }
 
@@ -182,7 +187,7 @@ mod tests {
             headers(&[("authorization", b"Bearer")]),
             headers(&[("x-api-key", b"abc"), ("authorization", b"Bearer abd")]),
         ] {
-            assert_eq!(kind(&h), Err(RejectionKind::Malformed), "{h:?}");
+            assert_eq!(kind(&h), Err(ApiKeyRejectionKind::Malformed), "{h:?}");
         }
         assert_eq!(
             kind(&headers(&[("x-api-key", &long[..512])])).map(|k| k.len()),

@@ -9,17 +9,18 @@ use http::StatusCode;
 use tokio::sync::Barrier;
 use tower_vigil_apikey::{ApiKeyData, ApiKeyLayer};
 
-use crate::backends::TestBackend;
-use crate::common::{TestStore, add_key, cache, service, status};
+#[macro_use]
+mod common;
+
+use common::backends::TestBackend;
+use common::{TestStore, add_key, cache, service, status};
 
 const KEY: &str = "test-key-0123456789abcdef";
 const UNKNOWN: [&str; 2] = ["test-key-unknown-00000000", "test-key-unknown-11111111"];
 
 /// 2 × 100 requests at once, each with one of two unknown keys: two store lookups, every
 /// request refused.
-pub(crate) async fn a_storm_of_unknown_keys_reaches_the_store_once_per_key<B: TestBackend>(
-    backend: B,
-) {
+async fn a_storm_of_unknown_keys_reaches_the_store_once_per_key<B: TestBackend>(backend: B) {
     let store = TestStore::default();
     // A slow store keeps each first lookup in flight while the others arrive.
     store.set_delay(Duration::from_millis(100));
@@ -42,9 +43,7 @@ pub(crate) async fn a_storm_of_unknown_keys_reaches_the_store_once_per_key<B: Te
 
 /// Two instances (their own connections, sharing L2), 50 requests each at once for a key
 /// neither has seen: each instance coalesces its misses into at most one store call.
-pub(crate) async fn two_instances_storming_a_cold_key_make_one_lookup_each<B: TestBackend>(
-    backend: B,
-) {
+async fn two_instances_storming_a_cold_key_make_one_lookup_each<B: TestBackend>(backend: B) {
     let store = TestStore::default();
     store.set_delay(Duration::from_millis(100));
     let first = cache(backend.clone(), &store).await;
@@ -70,3 +69,8 @@ pub(crate) async fn two_instances_storming_a_cold_key_make_one_lookup_each<B: Te
         "{lookups} store lookups for two instances"
     );
 }
+
+on_every_backend!(
+    a_storm_of_unknown_keys_reaches_the_store_once_per_key,
+    two_instances_storming_a_cold_key_make_one_lookup_each,
+);
