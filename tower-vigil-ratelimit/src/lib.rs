@@ -18,7 +18,7 @@
 //!   the [`Decision`] in the response's extensions.
 //! - **Operations**: a [`FailurePolicy`] for a failing store (open by default, closed, or a
 //!   local in-memory limiter), an in-process deny cache, shadow mode, `tracing` spans and
-//!   counters through `metrics` ([`layer::metrics`]).
+//!   counters through `metrics` ([`metrics`]).
 //!
 //! ## With axum
 //!
@@ -31,9 +31,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // `RedisBackend::connect("redis://…").await?` shares the limit between app servers.
-//! let limiter = RateLimitLayer::builder(MemoryBackend::new())
-//!     .quota(Quota::per_minute(2))
-//!     .build()?;
+//! let limiter = RateLimitLayer::new(MemoryBackend::new(), Quota::per_minute(2));
 //! let app = Router::new()
 //!     .route("/", get(|| async { "hello" }))
 //!     .layer(limiter)
@@ -79,8 +77,7 @@
 //! use tower_vigil_ratelimit::{key::PrincipalKey, Quota, RateLimitLayer, RedisBackend};
 //!
 //! let redis = RedisBackend::connect("redis://127.0.0.1:6379").await?;
-//! let limiter = RateLimitLayer::builder(redis)
-//!     .quota(Quota::per_second(50).burst(100))
+//! let limiter = RateLimitLayer::builder(redis, Quota::per_second(50).burst(100))
 //!     .key(PrincipalKey::new())
 //!     .build()?;
 //! tonic::transport::Server::builder()
@@ -106,16 +103,30 @@
 mod algorithm;
 pub mod decision;
 pub mod key;
-pub mod layer;
+mod keys;
+mod layer;
+pub mod metrics;
 pub mod quota;
 pub mod store;
 
 pub use crate::algorithm::Mode;
 pub use crate::decision::{Decision, PolicyDecision};
 pub use crate::layer::{
-    Clock, DefaultRateLimitedResponse, MissingKey, RateLimit, RateLimitBuilder, RateLimitLayer,
-    RateLimited, ResponseForRateLimited, ResponseFuture,
+    Clock, DEFAULT_DENY_CACHE_CAPACITY, DEFAULT_POLICY_NAME, DefaultRateLimitedResponse,
+    MissingKey, RateLimit, RateLimitBuilder, RateLimitLayer, RateLimited, ResponseForRateLimited,
+    ResponseFuture,
 };
-pub use crate::quota::{Algorithm, MAX_LOG_LIMIT, Policy, Quota};
+pub use crate::quota::{Algorithm, MAX_LOG_LIMIT, MAX_POLICY_NAME_LEN, Policy, Quota};
 pub use crate::store::{Acquire, RateLimitStore};
 pub use tower_vigil_core::{FailurePolicy, MemoryBackend, RedisBackend};
+
+/// Internals other crates of this workspace reach (the benchmarks): not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    /// The Lua script the Redis store runs (every algorithm in one), for measuring it against
+    /// Redis directly (`SCRIPT LOAD`, then `redis-benchmark … EVALSHA`) without a copy that
+    /// could drift from it.
+    pub fn lua_source() -> &'static str {
+        crate::algorithm::LUA
+    }
+}

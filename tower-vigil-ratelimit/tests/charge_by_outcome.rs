@@ -19,8 +19,7 @@ fn from(host: u8, status: u16) -> Request<String> {
 
 async fn only_failed_logins_count<St: RateLimitStore>(store: St) {
     for (host, algorithm) in (1u8..).zip(Algorithm::ALL) {
-        let svc = RateLimitLayer::builder(store.clone())
-            .quota(Quota::per_minute(3))
+        let svc = RateLimitLayer::builder(store.clone(), Quota::per_minute(3))
             .algorithm(algorithm)
             .charge_when(|s| s == StatusCode::UNAUTHORIZED)
             .deny_cache(None)
@@ -41,8 +40,7 @@ async fn only_failed_logins_count<St: RateLimitStore>(store: St) {
 }
 
 async fn server_errors_are_refunded<St: RateLimitStore>(store: St) {
-    let svc = RateLimitLayer::builder(store)
-        .quota(Quota::per_minute(2))
+    let svc = RateLimitLayer::builder(store, Quota::per_minute(2))
         .refund_when(|s| s.is_server_error())
         .deny_cache(None)
         .build()

@@ -11,8 +11,7 @@ use tower_vigil_ratelimit::{Quota, RateLimitLayer, RateLimitStore};
 use tower_vigil_tests::fixtures;
 
 async fn flood<St: RateLimitStore>(store: Counting<St>, cache: bool, expected_calls: usize) {
-    let layer = RateLimitLayer::builder(store.clone())
-        .quota(Quota::per_minute(5))
+    let layer = RateLimitLayer::builder(store.clone(), Quota::per_minute(5))
         .deny_cache(cache.then_some(1_000))
         .build()
         .unwrap();
@@ -49,8 +48,7 @@ async fn without_the_cache_every_request_asks_the_backend() {
 #[tokio::test(start_paused = true)]
 async fn the_backend_is_asked_again_once_the_retry_time_has_passed() {
     let store = Counting::new(fixtures::memory());
-    let svc = RateLimitLayer::builder(store.clone())
-        .quota(Quota::per_minute(1))
+    let svc = RateLimitLayer::builder(store.clone(), Quota::per_minute(1))
         .build()
         .unwrap()
         .layer(ok_service());

@@ -27,8 +27,7 @@ async fn backend(server: &RedisServer) -> RedisBackend {
 
 async fn statuses(policy: FailurePolicy) -> (Vec<u16>, Vec<u16>, RedisServer) {
     let mut server = RedisServer::start();
-    let layer = RateLimitLayer::builder(backend(&server).await)
-        .quota(Quota::per_minute(2))
+    let layer = RateLimitLayer::builder(backend(&server).await, Quota::per_minute(2))
         .failure_policy(policy)
         .deny_cache(None)
         .build()

@@ -75,8 +75,7 @@ fn one_junk_byte_does_not_collapse_x_forwarded_for() {
 async fn clients_sending_junk_behind_one_proxy_keep_their_own_quotas<St: RateLimitStore>(
     store: St,
 ) {
-    let svc = RateLimitLayer::builder(store)
-        .quota(Quota::per_minute(1))
+    let svc = RateLimitLayer::builder(store, Quota::per_minute(1))
         .key(proxies())
         .build()
         .unwrap()

@@ -1,26 +1,17 @@
-//! [`RateLimitLayer`].
+//! [`RateLimitLayer`]. It is made by [`RateLimitLayer::new`] or
+//! [`RateLimitLayer::builder`] (in `builder.rs`).
 
 use std::sync::Arc;
 
 use tower_layer::Layer;
 
-use super::RateLimit;
-use super::builder::RateLimitBuilder;
 use super::config::Config;
-use crate::store::RateLimitStore;
+use super::service::RateLimit;
 
 /// Applies [`RateLimit`] to a service. Cheap to clone: every clone (and every service it
 /// makes) shares one configuration, deny cache and local fallback.
 pub struct RateLimitLayer<St> {
     pub(crate) config: Arc<Config<St>>,
-}
-
-impl<St: RateLimitStore> RateLimitLayer<St> {
-    /// A builder deciding with `store` (a `MemoryBackend`, a `RedisBackend`, or your own
-    /// [`RateLimitStore`]).
-    pub fn builder(store: St) -> RateLimitBuilder<St> {
-        RateLimitBuilder::new(store)
-    }
 }
 
 impl<St> Clone for RateLimitLayer<St> {
@@ -35,7 +26,7 @@ impl<St> std::fmt::Debug for RateLimitLayer<St> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RateLimitLayer")
             .field("policies", &self.config.policies)
-            .field("failure", &self.config.failure)
+            .field("failure_policy", &self.config.on_failure.policy())
             .field("shadow", &self.config.shadow)
             .finish_non_exhaustive()
     }

@@ -1,47 +1,16 @@
-//! [`ResponseForRateLimited`]: the 429 (or gRPC `RESOURCE_EXHAUSTED`) a denied request gets.
+//! [`ResponseForRateLimited`]: the 429 (or gRPC `RESOURCE_EXHAUSTED`) a denied request gets,
+//! and the layer's other answers: 400 for a missing key, 503 for a failed store under
+//! `FailurePolicy::Closed`.
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use tower_vigil_core::http::{GrpcCode, PROBLEM_JSON, Problem, grpc_response};
 
-use super::headers::retry_after_secs;
-use crate::decision::Decision;
-
-/// A denied request, as given to the rejection builder.
-#[derive(Debug, Clone)]
-pub struct RateLimited {
-    pub(crate) decision: Decision,
-    pub(crate) grpc: bool,
-}
-
-impl RateLimited {
-    /// The store's decision.
-    pub fn decision(&self) -> &Decision {
-        &self.decision
-    }
-
-    /// Whole seconds until the request may be retried (rounded up, at least 1).
-    pub fn retry_after_secs(&self) -> u64 {
-        retry_after_secs(&self.decision)
-    }
-
-    /// True for a gRPC request (answer with a gRPC status, not an HTTP error body).
-    pub fn is_grpc(&self) -> bool {
-        self.grpc
-    }
-
-    /// The name of the first policy that denied the request.
-    pub fn policy_name(&self) -> &str {
-        self.decision
-            .policies()
-            .iter()
-            .find(|p| !p.allowed())
-            .map_or("default", |p| p.policy().name())
-    }
-}
+use super::rejection::RateLimited;
 
 /// Builds the response for a denied request. The layer then adds the rate-limit headers and
-/// `Retry-After` (unless the response already has them) and the [`Decision`] extension.
+/// `Retry-After` (unless the response already has them) and the
+/// [`Decision`](crate::Decision) extension.
 ///
 /// Any `Fn(&RateLimited) -> Response<Bytes>` is one:
 ///
@@ -126,14 +95,14 @@ pub(crate) fn unavailable(grpc: bool) -> Response<Bytes> {
 }
 
 /// 400 when no key could be extracted under `MissingKey::Reject`.
-pub(crate) fn unidentified(grpc: bool) -> Response<Bytes> {
+pub(crate) fn missing_key(grpc: bool) -> Response<Bytes> {
     let detail = "The request does not say who is calling, so no rate limit applies to it";
     if grpc {
         return grpc_response::<()>(GrpcCode::InvalidArgument, detail).map(|_| Bytes::new());
     }
     problem(
         Problem::new(StatusCode::BAD_REQUEST)
-            .title("Unidentified Client")
+            .title("Missing Rate-Limit Key")
             .detail(detail),
     )
 }

@@ -9,19 +9,40 @@ use tower_service::Service;
 use tower_vigil_core::http::{ResponseBody, is_grpc};
 use tracing::Instrument;
 
-use super::MissingKey;
-use super::config::{Checked, Config};
+use super::config::Config;
+use super::engine::{Checked, Source};
 use super::future::ResponseFuture;
 use super::headers;
-use super::metrics;
-use super::response::{RateLimited, unavailable, unidentified};
+use super::missing_key::{MissingKey, SHARED_KEY};
+use super::rejection::RateLimited;
+use super::response::{missing_key, unavailable};
+use crate::decision::Decision;
 use crate::key::RequestHead;
+use crate::metrics;
+use crate::quota::Policy;
 use crate::store::RateLimitStore;
 
-/// Rate-limits requests to `S`; built by [`RateLimitLayer`](super::RateLimitLayer).
+/// Rate-limits requests to `S`; made by [`RateLimitLayer`](crate::RateLimitLayer).
 pub struct RateLimit<S, St> {
     pub(crate) inner: S,
     pub(crate) config: Arc<Config<St>>,
+}
+
+impl<S, St> RateLimit<S, St> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, consuming this one.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
 }
 
 impl<S: Clone, St> Clone for RateLimit<S, St> {
@@ -91,18 +112,18 @@ where
         Some(key) => key,
         None => {
             let action = config.missing_key;
-            metrics::unidentified(action.as_str());
+            metrics::missing_key(action.as_str());
             match action {
                 MissingKey::Allow => {
                     return Ok(inner.call(req).await?.map(ResponseBody::inner));
                 }
-                MissingKey::Shared => "unidentified".to_owned(),
-                MissingKey::Reject => return Ok(layer_made(unidentified(grpc))),
+                MissingKey::Shared => SHARED_KEY.to_owned(),
+                MissingKey::Reject => return Ok(layer_made(missing_key(grpc))),
             }
         }
     };
     let chosen = config.chosen_policies(&head);
-    let policies: &[crate::Policy] = chosen.as_deref().unwrap_or(&config.policies);
+    let policies: &[Policy] = chosen.as_deref().unwrap_or(&config.policies);
     let cost = config.cost_of(&head);
     let (decision, source) = match config.check(&key, policies, cost).await {
         Checked::Decided(d, source) => (d, source),
@@ -162,9 +183,9 @@ async fn serve<S, St, ReqBody, ResBody>(
     config: &Config<St>,
     mut inner: S,
     req: Request<ReqBody>,
-    decision: crate::Decision,
-    source: super::config::Source,
-    (key, policies, cost): (&str, &[crate::Policy], u32),
+    decision: Decision,
+    source: Source,
+    (key, policies, cost): (&str, &[Policy], u32),
 ) -> Result<Response<ResponseBody<ResBody>>, S::Error>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,

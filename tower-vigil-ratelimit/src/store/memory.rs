@@ -7,8 +7,9 @@ use tower_vigil_core::memory::{Slot, Value};
 use tower_vigil_core::{BackendError, MemoryBackend};
 
 use super::{Acquire, RateLimitStore, decision};
-use crate::algorithm::{self, Outcome, Params, State, Stored, Write};
+use crate::algorithm::{self, Outcome, State, Stored, Write};
 use crate::decision::Decision;
+use crate::keys;
 use crate::quota::Policy;
 
 /// One extra second on every TTL, as the Lua scripts add: an app clock a little behind the
@@ -29,7 +30,7 @@ pub(crate) fn decide_in_memory(
     let now = i64::try_from(req.now_micros.unwrap_or_else(|| m.now_micros())).unwrap_or(i64::MAX);
     // The usual case, one policy: one key, under `update`, with no vectors.
     if let [policy] = req.policies {
-        let outcome = m.update(&req.key_for(policy), |slot| {
+        let outcome = m.update(&keys::policy_key(req.key, policy), |slot| {
             let (o, w) = eval_slot(&req, policy, slot, now);
             if req.mode.always_writes() || (req.mode == algorithm::Mode::Acquire && o.allowed) {
                 apply_write(slot, w);
@@ -38,8 +39,8 @@ pub(crate) fn decide_in_memory(
         });
         return Ok(decision(&req, std::slice::from_ref(&outcome)));
     }
-    let keys = req.keys();
-    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let names = req.keys();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let outcomes = m.atomic(&refs, |slots| {
         let (outcomes, writes): (Vec<Outcome>, Vec<Write>) = req
             .policies
@@ -68,14 +69,7 @@ fn eval_slot(req: &Acquire<'_>, policy: &Policy, slot: &Slot, now: i64) -> (Outc
             .map_or(Stored::None, Stored::State),
         _ => Stored::None,
     };
-    algorithm::eval(
-        policy.algorithm(),
-        Params::of(policy),
-        stored,
-        now,
-        req.cost_for(policy),
-        req.mode,
-    )
+    algorithm::eval(policy, stored, now, req.cost_for(policy), req.mode)
 }
 
 fn ttl(micros: i64) -> Duration {

@@ -37,56 +37,12 @@ mod redis;
 use std::future::Future;
 use std::time::Duration;
 
-use tower_vigil_core::secret::SecretHasher;
 use tower_vigil_core::{BackendError, BackendErrorKind};
 
 use crate::algorithm::{Mode, Outcome};
 use crate::decision::{Decision, PolicyDecision};
-use crate::quota::{Algorithm, Policy};
-
-/// Keys longer than this are replaced by their SHA-256 so a huge header cannot make huge keys.
-pub const MAX_RAW_KEY_LEN: usize = 128;
-
-/// The Lua source the Redis store runs (loaded once, called with `EVALSHA`): for inspection,
-/// and for measuring it against Redis directly (`redis-benchmark … EVALSHA`) without keeping a
-/// copy that could drift from it.
-///
-/// ```
-/// let sha = tower_vigil_core::redis::Script::new(tower_vigil_ratelimit::store::lua_source());
-/// assert_eq!(sha.get_hash().len(), 40);
-/// ```
-pub fn lua_source() -> &'static str {
-    crate::algorithm::LUA
-}
-
-/// Appends `{key}` with `%`, `#`, braces, whitespace and non-ASCII percent-encoded: the
-/// braces make it the cluster hash tag and delimit it, so `:` may stay as is (shorter keys: a
-/// GCRA key stays under 100 bytes in Redis) while distinct keys stay distinct. A key longer
-/// than [`MAX_RAW_KEY_LEN`] becomes `{#<128 bits of its SHA-256>}`, which no escaped key can
-/// equal (they never contain `#`).
-fn push_tag(out: &mut String, key: &str) {
-    if key.len() > MAX_RAW_KEY_LEN {
-        let digest = SecretHasher::sha256().hash_hex(key.as_bytes());
-        out.push_str("{#");
-        out.push_str(&digest[..32]);
-        out.push('}');
-        return;
-    }
-    out.push('{');
-    // `#` too: a raw key can then never look like the `{#digest}` form above.
-    tower_vigil_core::keys::escape_into(out, key, b"%{}#");
-    out.push('}');
-}
-
-/// Appends `:<policy>` for GCRA, `:<policy>:<algorithm>` for the others.
-fn push_policy(out: &mut String, policy: &Policy) {
-    out.push(':');
-    out.push_str(policy.name());
-    if policy.algorithm() != Algorithm::Gcra {
-        out.push(':');
-        out.push_str(policy.algorithm().code());
-    }
-}
+use crate::keys;
+use crate::quota::Policy;
 
 /// One decision to make: the caller's key, the policies, the cost, the mode and the clock.
 #[derive(Debug, Clone, Copy)]
@@ -139,27 +95,7 @@ impl<'a> Acquire<'a> {
     /// `ratelimit:{<key>}:<policy>` for GCRA, `ratelimit:{<key>}:<policy>:<algorithm>` for
     /// the others (so changing a policy's algorithm never reads another's state).
     pub fn keys(&self) -> Vec<String> {
-        let mut prefix = String::with_capacity(self.key.len() + 16);
-        prefix.push_str("ratelimit:");
-        push_tag(&mut prefix, self.key);
-        self.policies
-            .iter()
-            .map(|p| {
-                let mut k = String::with_capacity(prefix.len() + p.name().len() + 4);
-                k.push_str(&prefix);
-                push_policy(&mut k, p);
-                k
-            })
-            .collect()
-    }
-
-    /// The backend key of one of the policies (as [`Acquire::keys`]), in one allocation.
-    pub(crate) fn key_for(&self, policy: &Policy) -> String {
-        let mut k = String::with_capacity(self.key.len() + policy.name().len() + 20);
-        k.push_str("ratelimit:");
-        push_tag(&mut k, self.key);
-        push_policy(&mut k, policy);
-        k
+        keys::policy_keys(self.key, self.policies)
     }
 
     pub(crate) fn check(&self) -> Result<(), BackendError> {

@@ -1,24 +1,27 @@
-//! The counters reach the `metrics` facade: admitted, limited (with the denying policy),
-//! deny-cache hits, backend errors (with the failure policy) and unidentified requests; and
-//! every request with a key is counted once as allowed, limited, failed open or unavailable.
+//! Every metric of the crate, through the `metrics` facade:
+//! - every name in `metrics::ALL` has a description (and unit) registered once a layer is
+//!   built, so a `/metrics` exporter prints its `# HELP` line;
+//! - every store call is timed in the backend latency histogram, by operation, on memory,
+//!   Redis and the cluster;
+//! - the counters: admitted, limited (with the denying policy), deny-cache hits, backend
+//!   errors (with the failure policy) and requests without a key; and every request with a
+//!   key is counted once as allowed, limited, failed open or unavailable.
 
 mod common;
 
-use common::{from_ip, ok_service};
-use http::Request;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tower::{Layer, ServiceExt};
-use tower_vigil_core::BackendError;
 
-use tower_vigil_core::{FailurePolicy, MemoryBackend};
-use tower_vigil_ratelimit::layer::metrics::{
-    ALLOWED_TOTAL, BACKEND_ERRORS_TOTAL, DENY_CACHE_HITS_TOTAL, FAILED_OPEN_TOTAL, LIMITED_TOTAL,
-    UNAVAILABLE_TOTAL, UNIDENTIFIED_TOTAL,
+use common::{from_ip, ok_service, status_service};
+use http::{Request, StatusCode};
+use tower::{Layer, ServiceExt};
+use tower_vigil_core::{BackendError, FailurePolicy, MemoryBackend};
+use tower_vigil_ratelimit::metrics::{
+    ALL, ALLOWED_TOTAL, BACKEND_DURATION_SECONDS, BACKEND_ERRORS_TOTAL, DENY_CACHE_HITS_TOTAL,
+    FAILED_OPEN_TOTAL, LIMITED_TOTAL, MISSING_KEY_TOTAL, UNAVAILABLE_TOTAL,
 };
 use tower_vigil_ratelimit::{Acquire, Decision, Quota, RateLimitLayer, RateLimitStore};
 use tower_vigil_tests::fixtures;
-
 use tower_vigil_tests::metrics::Counters;
 
 /// A store whose every call fails, as a dead Redis would.
@@ -40,8 +43,7 @@ fn counters_are_emitted() {
         .unwrap();
     metrics::with_local_recorder(&counters, || {
         rt.block_on(async {
-            let svc = RateLimitLayer::builder(fixtures::memory())
-                .quota(Quota::per_minute(5))
+            let svc = RateLimitLayer::builder(fixtures::memory(), Quota::per_minute(5))
                 .build()
                 .unwrap()
                 .layer(ok_service());
@@ -49,8 +51,7 @@ fn counters_are_emitted() {
                 svc.clone().oneshot(from_ip("192.0.2.90")).await.unwrap();
             }
             svc.oneshot(Request::new(String::new())).await.unwrap();
-            let down = RateLimitLayer::builder(Down)
-                .quota(Quota::per_minute(5))
+            let down = RateLimitLayer::builder(Down, Quota::per_minute(5))
                 .build()
                 .unwrap()
                 .layer(ok_service());
@@ -76,7 +77,7 @@ fn counters_are_emitted() {
     );
     assert_eq!(counters.series(&format!("{DENY_CACHE_HITS_TOTAL}{{}}")), 9);
     assert_eq!(
-        counters.series(&format!("{UNIDENTIFIED_TOTAL}{{action=reject}}")),
+        counters.series(&format!("{MISSING_KEY_TOTAL}{{action=reject}}")),
         1
     );
     assert_eq!(
@@ -118,8 +119,7 @@ fn counted(policy: FailurePolicy, sent: usize) -> Counters {
     };
     metrics::with_local_recorder(&counters, || {
         rt.block_on(async {
-            let svc = RateLimitLayer::builder(store)
-                .quota(Quota::per_minute(1000))
+            let svc = RateLimitLayer::builder(store, Quota::per_minute(1000))
                 .failure_policy(policy)
                 // Only 401s count: every other response is refunded.
                 .charge_when(|status| status == 401)
@@ -162,4 +162,55 @@ fn every_request_is_counted_once_whatever_the_store_does() {
             "{policy}: 6 refunds, 6 acquires"
         );
     }
+}
+
+#[test]
+fn building_a_layer_describes_every_metric() {
+    let counters = Counters::default();
+    counters.run(|| async {
+        RateLimitLayer::builder(fixtures::memory(), Quota::per_minute(5))
+            .build()
+            .unwrap();
+    });
+    counters.assert_described(&ALL);
+}
+
+/// One request charged (acquire) and refunded (a 500 does not count).
+async fn acquire_and_refund_are_timed<St: RateLimitStore>(counters: &Counters, store: St) {
+    let svc = RateLimitLayer::builder(store, Quota::per_minute(5))
+        .refund_when(|s| s.is_server_error())
+        .build()
+        .unwrap()
+        .layer(status_service());
+    let mut req = from_ip("192.0.2.77");
+    req.headers_mut().insert("x-status", 500.into());
+    let res = svc.oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        counters.histogram_series(BACKEND_DURATION_SECONDS),
+        [
+            format!("{BACKEND_DURATION_SECONDS}{{op=acquire}}"),
+            format!("{BACKEND_DURATION_SECONDS}{{op=refund}}"),
+        ]
+    );
+}
+
+#[test]
+fn store_calls_are_timed_on_memory() {
+    let counters = Counters::default();
+    counters.run(|| acquire_and_refund_are_timed(&counters, fixtures::memory()));
+}
+
+#[test]
+fn store_calls_are_timed_on_redis() {
+    let counters = Counters::default();
+    counters
+        .run(|| async { acquire_and_refund_are_timed(&counters, fixtures::redis().await).await });
+}
+
+#[test]
+fn store_calls_are_timed_on_cluster() {
+    let counters = Counters::default();
+    counters
+        .run(|| async { acquire_and_refund_are_timed(&counters, fixtures::cluster().await).await });
 }

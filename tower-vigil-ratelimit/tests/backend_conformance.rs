@@ -1,4 +1,7 @@
-//! The `RateLimitStore` suite, written once and run on memory, Redis and Redis Cluster.
+//! The `RateLimitStore` suite, written once and run on memory, Redis and Redis Cluster; and,
+//! on memory with its own clock (tokio's, paused), every algorithm denied until exactly the
+//! retry time the decision gave, admitted from then on, with state that expires with the
+//! clock.
 
 mod common;
 
@@ -7,6 +10,7 @@ use std::time::Duration;
 use common::T0;
 use tower_vigil_core::Backend;
 use tower_vigil_ratelimit::{Acquire, Algorithm, Mode, Policy, Quota, RateLimitStore};
+use tower_vigil_tests::fixtures;
 
 fn policy(name: &str, quota: Quota, algorithm: Algorithm) -> Policy {
     Policy::with_algorithm(name, quota, algorithm).unwrap()
@@ -250,3 +254,49 @@ on_every_backend!(
     every_key_has_a_ttl,
     duplicate_policies_are_an_error_not_a_panic,
 );
+
+#[tokio::test(start_paused = true)]
+async fn each_algorithm_recovers_exactly_at_its_retry_time() {
+    let store = fixtures::memory();
+    for algorithm in Algorithm::ALL {
+        let p = [Policy::with_algorithm("default", Quota::per_second(4), algorithm).unwrap()];
+        let key = format!("paused-{algorithm}");
+        for _ in 0..4 {
+            assert!(
+                store
+                    .acquire(Acquire::new(&key, &p))
+                    .await
+                    .unwrap()
+                    .allowed()
+            );
+        }
+        let denied = store.acquire(Acquire::new(&key, &p)).await.unwrap();
+        let wait = denied.retry_after().expect("denied");
+        tokio::time::advance(wait - Duration::from_micros(1)).await;
+        assert!(
+            !store
+                .acquire(Acquire::new(&key, &p))
+                .await
+                .unwrap()
+                .allowed(),
+            "{algorithm}"
+        );
+        tokio::time::advance(Duration::from_micros(1)).await;
+        assert!(
+            store
+                .acquire(Acquire::new(&key, &p))
+                .await
+                .unwrap()
+                .allowed(),
+            "{algorithm}"
+        );
+        // Once idle for a period (plus the TTL slack), the key is gone, not merely full.
+        tokio::time::advance(Duration::from_secs(4)).await;
+        let k = &Acquire::new(&key, &p).keys()[0];
+        assert_eq!(
+            store.ttl(k).await.unwrap(),
+            None,
+            "{algorithm}: {k} outlived its state"
+        );
+    }
+}

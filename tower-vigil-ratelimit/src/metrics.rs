@@ -7,7 +7,7 @@
 //! backend call: `acquire`, `refund`).
 //!
 //! ```
-//! use tower_vigil_ratelimit::layer::metrics;
+//! use tower_vigil_ratelimit::metrics;
 //!
 //! assert_eq!(metrics::LIMITED_TOTAL, "vigil_ratelimit_limited_total");
 //! assert!(metrics::ALL.iter().all(|(name, _)| name.starts_with("vigil_ratelimit_")));
@@ -32,8 +32,9 @@ pub const FAILED_OPEN_TOTAL: &str = "vigil_ratelimit_failed_open_total";
 pub const UNAVAILABLE_TOTAL: &str = "vigil_ratelimit_unavailable_total";
 /// Denials answered from the in-process deny cache, without a store call.
 pub const DENY_CACHE_HITS_TOTAL: &str = "vigil_ratelimit_deny_cache_hits_total";
-/// Requests whose key could not be extracted (label `action`: `reject`, `allow`, `shared`).
-pub const UNIDENTIFIED_TOTAL: &str = "vigil_ratelimit_unidentified_total";
+/// Requests whose key could not be extracted (label `action`: what
+/// [`MissingKey`](crate::MissingKey) said to do: `reject`, `allow`, `shared`).
+pub const MISSING_KEY_TOTAL: &str = "vigil_ratelimit_missing_key_total";
 /// Seconds each store call took, failed ones included (label `op`: `acquire`, `refund`).
 pub const BACKEND_DURATION_SECONDS: &str = "vigil_ratelimit_backend_duration_seconds";
 
@@ -61,7 +62,7 @@ pub const ALL: [(&str, &str); 8] = [
         "Denials answered from the in-process deny cache.",
     ),
     (
-        UNIDENTIFIED_TOTAL,
+        MISSING_KEY_TOTAL,
         "Requests whose rate-limit key could not be extracted.",
     ),
     (
@@ -121,8 +122,8 @@ pub(crate) fn deny_cache_hit() {
 }
 
 /// Counts a request without a key, by what was done with it.
-pub(crate) fn unidentified(action: &'static str) {
-    metrics::counter!(UNIDENTIFIED_TOTAL, "action" => action).increment(1);
+pub(crate) fn missing_key(action: &'static str) {
+    metrics::counter!(MISSING_KEY_TOTAL, "action" => action).increment(1);
 }
 
 /// Runs one store call, recording how long it took under `op`.

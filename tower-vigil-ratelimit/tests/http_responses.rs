@@ -20,8 +20,7 @@ fn frozen(at: u64) -> Clock {
 
 #[tokio::test]
 async fn headers_describe_every_policy() {
-    let layer = RateLimitLayer::builder(fixtures::memory())
-        .quota(Quota::per_minute(100))
+    let layer = RateLimitLayer::builder(fixtures::memory(), Quota::per_minute(100))
         .policy(
             Policy::with_algorithm("hour", Quota::per_hour(1000), Algorithm::FixedWindow).unwrap(),
         )
@@ -55,8 +54,7 @@ async fn headers_describe_every_policy() {
 
 #[tokio::test]
 async fn header_families_can_be_switched_off() {
-    let layer = RateLimitLayer::builder(fixtures::memory())
-        .quota(Quota::per_minute(1))
+    let layer = RateLimitLayer::builder(fixtures::memory(), Quota::per_minute(1))
         .ietf_headers(false)
         .legacy_headers(false)
         .build()
@@ -76,8 +74,7 @@ async fn header_families_can_be_switched_off() {
 #[tokio::test]
 async fn a_wait_of_0_3_seconds_is_retry_after_1() {
     // One per second: the second request, 700 ms after the first, must wait 0.3 s.
-    let layer = RateLimitLayer::builder(fixtures::memory())
-        .quota(Quota::per_second(1))
+    let layer = RateLimitLayer::builder(fixtures::memory(), Quota::per_second(1))
         .clock(Clock::custom({
             let calls = std::sync::atomic::AtomicU64::new(0);
             move || {
@@ -110,8 +107,7 @@ async fn a_wait_of_0_3_seconds_is_retry_after_1() {
 #[tokio::test]
 async fn retry_after_rounds_up_and_is_never_earlier_than_t() {
     // 3 per 10 s: a denied request waits 3.333… s → 4.
-    let layer = RateLimitLayer::builder(fixtures::memory())
-        .quota(Quota::new(3, Duration::from_secs(10)))
+    let layer = RateLimitLayer::builder(fixtures::memory(), Quota::new(3, Duration::from_secs(10)))
         .clock(frozen(T0))
         .build()
         .unwrap();
@@ -138,8 +134,7 @@ async fn retry_after_rounds_up_and_is_never_earlier_than_t() {
 
 #[tokio::test]
 async fn the_429_is_problem_json() {
-    let layer = RateLimitLayer::builder(fixtures::memory())
-        .quota(Quota::per_hour(1))
+    let layer = RateLimitLayer::builder(fixtures::memory(), Quota::per_hour(1))
         .build()
         .unwrap();
     let svc = layer.layer(ok_service());
@@ -152,8 +147,7 @@ async fn the_429_is_problem_json() {
 
 #[tokio::test]
 async fn grpc_requests_get_resource_exhausted_with_the_delay() {
-    let layer = RateLimitLayer::builder(fixtures::memory())
-        .quota(Quota::per_minute(1))
+    let layer = RateLimitLayer::builder(fixtures::memory(), Quota::per_minute(1))
         .build()
         .unwrap();
     let svc = layer.layer(ok_service());
@@ -174,8 +168,7 @@ async fn grpc_requests_get_resource_exhausted_with_the_delay() {
 
 #[tokio::test]
 async fn the_rejection_can_be_replaced_by_a_closure() {
-    let layer = RateLimitLayer::builder(fixtures::memory())
-        .quota(Quota::per_minute(1))
+    let layer = RateLimitLayer::builder(fixtures::memory(), Quota::per_minute(1))
         .response(|r: &RateLimited| {
             http::Response::builder()
                 .status(StatusCode::SERVICE_UNAVAILABLE)

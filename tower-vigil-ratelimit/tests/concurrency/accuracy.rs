@@ -7,9 +7,7 @@
 //! requests take on a loaded machine: with real time, GCRA would rightly admit a 101st
 //! request 600 ms in.
 
-mod common;
-
-use common::{T0, from_ip, ok_service};
+use crate::common::{T0, from_ip, ok_service};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 use tower_vigil_core::{MemoryBackend, RedisBackend};
@@ -25,8 +23,7 @@ async fn admitted<St: RateLimitStore>(stores: [St; 4], algorithm: Algorithm) -> 
     let layers: Vec<_> = stores
         .into_iter()
         .map(|store| {
-            RateLimitLayer::builder(store)
-                .quota(Quota::per_minute(LIMIT))
+            RateLimitLayer::builder(store, Quota::per_minute(LIMIT))
                 .algorithm(algorithm)
                 .clock(Clock::custom(|| T0))
                 .build()

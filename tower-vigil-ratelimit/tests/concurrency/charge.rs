@@ -6,13 +6,11 @@
 //! them arrive there or be refused: every admitted request is in flight at once, without
 //! sleeps. A limiter that checked before the call and charged after would let all of them in.
 
-mod common;
-
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use common::{T0, from_ip};
+use crate::common::{T0, from_ip};
 use http::{Request, Response, StatusCode};
 use tokio::sync::{Semaphore, mpsc};
 use tower::{Layer, Service, ServiceExt, service_fn};
@@ -116,8 +114,7 @@ fn count(responses: &[Response<impl Sized>], status: u16) -> usize {
 }
 
 fn layer<St: RateLimitStore>(store: St, algorithm: Algorithm) -> RateLimitLayer<St> {
-    RateLimitLayer::builder(store)
-        .quota(Quota::per_minute(LIMIT))
+    RateLimitLayer::builder(store, Quota::per_minute(LIMIT))
         .algorithm(algorithm)
         // A frozen clock: every algorithm, windows included, is exact at one instant.
         .clock(Clock::custom(|| T0 + 17_000_000))
@@ -170,8 +167,7 @@ async fn outcomes_that_do_not_count_are_refunded<St: RateLimitStore>(store: St) 
 
 async fn a_refund_clears_the_denial_it_caused<St: RateLimitStore>(store: St) {
     let (gate, mut arrivals) = Gate::new();
-    let svc = RateLimitLayer::builder(store)
-        .quota(Quota::per_minute(1))
+    let svc = RateLimitLayer::builder(store, Quota::per_minute(1))
         .charge_when(|s| s == StatusCode::UNAUTHORIZED)
         .build()
         .unwrap()
@@ -197,8 +193,7 @@ async fn a_refund_clears_the_denial_it_caused<St: RateLimitStore>(store: St) {
 async fn shadow_mode_refunds_only_what_it_took<St: RateLimitStore>(store: St) {
     let (gate, _arrivals) = Gate::new();
     gate.open.add_permits(1_000);
-    let svc = RateLimitLayer::builder(store.clone())
-        .quota(Quota::per_minute(LIMIT))
+    let svc = RateLimitLayer::builder(store.clone(), Quota::per_minute(LIMIT))
         .clock(Clock::custom(|| T0 + 17_000_000))
         .charge_when(|s| s == StatusCode::UNAUTHORIZED)
         .shadow(true)

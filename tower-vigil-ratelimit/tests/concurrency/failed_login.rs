@@ -8,13 +8,11 @@
 //!
 //! The clock is frozen (an injected app clock), so every algorithm is exact at one instant.
 
-mod common;
-
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{T0, from_ip};
+use crate::common::{T0, from_ip};
 use http::{Request, Response, StatusCode};
 use tokio::sync::Barrier;
 use tower::{Layer, ServiceExt, service_fn};
@@ -54,8 +52,7 @@ async fn wrong_guesses_run<St: RateLimitStore>(
     let services: Vec<_> = stores
         .iter()
         .map(|store| {
-            RateLimitLayer::builder(store.clone())
-                .quota(Quota::per_minute(LIMIT))
+            RateLimitLayer::builder(store.clone(), Quota::per_minute(LIMIT))
                 .algorithm(algorithm)
                 .clock(Clock::custom(|| T0 + 17_000_000))
                 .charge_when(|status| status == StatusCode::UNAUTHORIZED)
