@@ -14,9 +14,7 @@ const LONG: Duration = Duration::from_secs(60);
 
 async fn backend_with_default_timeout(url: &str) -> RedisBackend {
     RedisBackend::builder(url)
-        .unwrap()
         .prefix(fixtures::unique_prefix())
-        .unwrap()
         .timeout(TIMEOUT)
         .connect()
         .await
@@ -127,9 +125,7 @@ async fn a_subscription_reports_loss_and_restoration() {
 async fn a_stopped_cluster_node_fails_its_slots_fast_and_recovers() {
     let mut cluster = RedisCluster::start();
     let backend = RedisBackend::cluster_builder(cluster.urls())
-        .unwrap()
         .prefix(fixtures::unique_prefix())
-        .unwrap()
         .timeout(TIMEOUT)
         .connect()
         .await
@@ -199,35 +195,16 @@ async fn every_key_carries_the_prefix_and_a_ttl() {
         .await
         .unwrap();
 
-    let mut cursor = 0u64;
-    let mut seen = Vec::new();
-    loop {
-        let (next, batch): (u64, Vec<String>) = backend
-            .query(
-                redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(format!("{prefix}:*"))
-                    .arg("COUNT")
-                    .arg(1000),
-            )
-            .await
-            .unwrap();
-        seen.extend(batch);
-        cursor = next;
-        if cursor == 0 {
-            break;
-        }
-    }
+    let stored = tower_vigil_tests::inspect::dump(&[server.url()], &prefix).await;
+    let mut seen: Vec<String> = stored.iter().map(|k| k.key.clone()).collect();
     seen.sort();
     let expected: Vec<String> = ["a", "b", "c", "d", "e", "lock:{g}", "lock:{g}:fence"]
         .iter()
         .map(|k| format!("{prefix}:{k}"))
         .collect();
     assert_eq!(seen, expected);
-    for key in seen {
-        let ttl: i64 = backend.query(redis::cmd("PTTL").arg(&key)).await.unwrap();
-        assert!(ttl > 0, "{key} has no TTL ({ttl})");
+    for key in stored {
+        assert!(key.ttl_ms > 0, "{} has no TTL ({})", key.key, key.ttl_ms);
     }
 }
 
@@ -260,9 +237,7 @@ async fn a_frozen_server_makes_the_lock_watchdog_report_loss_within_the_lease() 
     // three times the lease) must not delay the loss signal past the lease's deadline.
     let mut server = RedisServer::start();
     let backend = RedisBackend::builder(&server.url())
-        .unwrap()
         .prefix(fixtures::unique_prefix())
-        .unwrap()
         .timeout(LEASE * 3)
         .connect()
         .await
@@ -276,9 +251,7 @@ async fn a_frozen_server_makes_the_lock_watchdog_report_loss_within_the_lease() 
 async fn a_frozen_cluster_makes_the_lock_watchdog_report_loss_within_the_lease() {
     let mut cluster = RedisCluster::start();
     let backend = RedisBackend::cluster_builder(cluster.urls())
-        .unwrap()
         .prefix(fixtures::unique_prefix())
-        .unwrap()
         .timeout(LEASE * 3)
         .connect()
         .await

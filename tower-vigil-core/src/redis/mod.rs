@@ -9,8 +9,8 @@
 //! since the call began) is replaced by a new one in the background, so a black-holed socket
 //! costs seconds, not the minutes TCP takes to give up.
 //!
-//! Concern crates run their own Lua through [`RedisBackend::script`]: `EVALSHA`, with the script
-//! loaded on `NOSCRIPT` (after a restart or failover) and the call retried.
+//! [`Backend::run`](crate::Backend::run) runs a [`Script`](crate::script::Script)'s Lua with
+//! `EVALSHA`, loading it on `NOSCRIPT` (after a restart or failover) and retrying the call.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -19,14 +19,14 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let redis = RedisBackend::builder("redis://127.0.0.1:6379/0")?
-//!     .prefix("myapp")?
+//! let redis = RedisBackend::builder("redis://127.0.0.1:6379/0")
+//!     .prefix("myapp")
 //!     .timeout(Duration::from_millis(100))
 //!     .connect()
 //!     .await?;
 //! redis.set("greeting", Bytes::from_static(b"hello"), Duration::from_secs(60)).await?; // key `myapp:greeting`
 //!
-//! let cluster = RedisBackend::cluster_builder(["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"])?
+//! let cluster = RedisBackend::cluster_builder(["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"])
 //!     .connect()
 //!     .await?;
 //! println!("{:?}", cluster.info().await?);
@@ -43,7 +43,6 @@ mod pubsub;
 mod reconnecting;
 mod replication;
 mod script_call;
-mod scripts;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,12 +50,9 @@ use std::time::Duration;
 pub use self::builder::RedisBackendBuilder;
 use self::connection::Conn;
 pub use self::replication::WaitForReplicas;
-pub use self::script_call::ScriptCall;
 use crate::backend::{BackendKind, BackendResult};
 use crate::error::BackendError;
 use crate::keys::KeyPrefix;
-
-pub use redis::{FromRedisValue, Script, ToRedisArgs};
 
 /// The default per-call timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
@@ -82,12 +78,12 @@ struct Shared {
 impl RedisBackend {
     /// A builder for a standalone server at `url` (`redis://[user:password@]host:port[/db]`,
     /// or `rediss://` with the `tls` feature).
-    pub fn builder(url: &str) -> Result<RedisBackendBuilder, crate::ConfigError> {
+    pub fn builder(url: &str) -> RedisBackendBuilder {
         RedisBackendBuilder::standalone(url)
     }
 
     /// A builder for a Redis Cluster reachable through any of `urls`.
-    pub fn cluster_builder<I, S>(urls: I) -> Result<RedisBackendBuilder, crate::ConfigError>
+    pub fn cluster_builder<I, S>(urls: I) -> RedisBackendBuilder
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -97,12 +93,7 @@ impl RedisBackend {
 
     /// Connects to a standalone server at `url` with the default settings.
     pub async fn connect(url: &str) -> Result<Self, BackendError> {
-        RedisBackendBuilder::standalone(url)
-            .map_err(|e| {
-                BackendError::with_source(crate::BackendErrorKind::Connection, "bad url", e)
-            })?
-            .connect()
-            .await
+        RedisBackendBuilder::standalone(url).connect().await
     }
 
     /// The per-call timeout.
@@ -118,15 +109,12 @@ impl RedisBackend {
         }
     }
 
-    /// Prepares a call of `script` (loaded once, called with `EVALSHA`). Keys given to the call
-    /// are relative to the prefix, like every key of the backend.
-    pub fn script<'a>(&'a self, script: &'a Script) -> ScriptCall<'a> {
-        ScriptCall::new(self, script)
-    }
-
     /// Runs one raw command with the backend's timeout. Keys in `cmd` must already carry the
-    /// prefix (see [`KeyPrefix::apply`]); prefer the [`Backend`](crate::Backend) methods.
-    pub async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> BackendResult<T> {
+    /// prefix.
+    pub(crate) async fn query<T: redis::FromRedisValue>(
+        &self,
+        cmd: &redis::Cmd,
+    ) -> BackendResult<T> {
         let mut conn = self.conn.clone();
         self.bounded(async move { cmd.query_async(&mut conn).await })
             .await
