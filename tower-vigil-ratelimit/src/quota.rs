@@ -138,6 +138,11 @@ impl Algorithm {
         }
     }
 
+    /// The algorithm of a [`code`](Self::code).
+    pub(crate) fn from_code(code: &[u8]) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.code().as_bytes() == code)
+    }
+
     /// Every algorithm, for tests and benchmarks.
     pub const ALL: [Algorithm; 5] = [
         Self::Gcra,

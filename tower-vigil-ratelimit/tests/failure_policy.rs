@@ -17,7 +17,6 @@ const HANG: Duration = Duration::from_secs(2);
 
 async fn backend(server: &RedisServer) -> RedisBackend {
     RedisBackend::builder(&server.url())
-        .unwrap()
         .timeout(TIMEOUT)
         .connect_timeout(TIMEOUT)
         .connect()

@@ -1,16 +1,19 @@
 //! What a limited or admitted request is answered: header values and their rounding, the 429
-//! problem, gRPC, and a rejection replaced by a closure.
+//! problem, gRPC, every rejection the layer makes (over a limit, no key, backend unavailable)
+//! with its kind in the extensions, and one `.response(..)` replacing them all.
 
 mod common;
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{T0, from_ip, header, json, ok_service};
+use common::{Probe, T0, from_ip, header, json, ok_service, text};
 use http::StatusCode;
 use tower::{Layer, ServiceExt};
+use tower_vigil_core::Rejection;
 use tower_vigil_ratelimit::{
-    Algorithm, Clock, Decision, Policy, Quota, RateLimitLayer, RateLimited,
+    Algorithm, Clock, Decision, FailurePolicy, Policy, Quota, RateLimitLayer, RateLimitRejection,
+    RateLimitRejectionKind,
 };
 use tower_vigil_tests::fixtures;
 
@@ -162,18 +165,27 @@ async fn grpc_requests_get_resource_exhausted_with_the_delay() {
     assert_eq!(res.status(), 200, "gRPC errors travel in grpc-status");
     assert_eq!(header(&res, "grpc-status"), "8");
     assert!(header(&res, "grpc-message").contains("retry in 60 seconds"));
-    assert_eq!(header(&res, "grpc-retry-pushback-ms"), "60000");
+    // The decision's retry-after in ms (the memory backend's clock moved a little since the
+    // first request), never more than `retry-after`.
+    let pushback: u64 = header(&res, "grpc-retry-pushback-ms").parse().unwrap();
+    assert!((59_000..=60_000).contains(&pushback), "{pushback}");
     assert_eq!(header(&res, "retry-after"), "60");
+    let rejection = res.extensions().get::<RateLimitRejection>().unwrap();
+    assert_eq!(rejection.kind(), RateLimitRejectionKind::Limited);
+    assert!(rejection.is_grpc());
 }
 
 #[tokio::test]
 async fn the_rejection_can_be_replaced_by_a_closure() {
     let layer = RateLimitLayer::builder(fixtures::memory(), Quota::per_minute(1))
-        .response(|r: &RateLimited| {
+        .response(|r: &RateLimitRejection| {
             http::Response::builder()
                 .status(StatusCode::SERVICE_UNAVAILABLE)
                 .header("retry-after", "999")
-                .body(Bytes::from(format!("busy, policy {}", r.policy_name())))
+                .body(Bytes::from(format!(
+                    "busy, policy {}",
+                    r.policy_name().unwrap_or_default()
+                )))
                 .unwrap()
         })
         .build()
@@ -189,4 +201,139 @@ async fn the_rejection_can_be_replaced_by_a_closure() {
     );
     assert!(header(&res, "ratelimit").contains("r=0"));
     assert!(res.extensions().get::<Decision>().is_some());
+    assert_eq!(
+        res.extensions()
+            .get::<RateLimitRejection>()
+            .unwrap()
+            .policy_name(),
+        Some("default")
+    );
+}
+
+#[tokio::test]
+async fn the_rejection_carries_the_decisions_retry_after() {
+    let layer = RateLimitLayer::builder(fixtures::memory(), Quota::per_minute(2))
+        .clock(frozen(T0))
+        .build()
+        .unwrap();
+    let svc = layer.layer(ok_service());
+    for _ in 0..2 {
+        svc.clone().oneshot(from_ip("192.0.2.9")).await.unwrap();
+    }
+    let res = svc.oneshot(from_ip("192.0.2.9")).await.unwrap();
+    let rejection = res.extensions().get::<RateLimitRejection>().unwrap();
+    let decision = res.extensions().get::<Decision>().unwrap();
+    assert_eq!(rejection.kind(), RateLimitRejectionKind::Limited);
+    assert_eq!(rejection.retry_after(), decision.retry_after());
+    assert_eq!(rejection.retry_after(), Some(Duration::from_secs(30)));
+    assert_eq!(rejection.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(rejection.decision(), Some(decision));
+    let body = json(res).await;
+    assert_eq!(body["reason"], "rate_limited");
+    assert_eq!(body["retryAfter"], 30);
+}
+
+#[tokio::test]
+async fn a_request_without_a_key_gets_a_missing_key_rejection() {
+    let layer = RateLimitLayer::new(fixtures::memory(), Quota::per_minute(1));
+    let svc = layer.layer(ok_service());
+    let res = svc
+        .clone()
+        .oneshot(http::Request::new(String::new()))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.headers().get("retry-after").is_none());
+    let rejection = res
+        .extensions()
+        .get::<RateLimitRejection>()
+        .unwrap()
+        .clone();
+    assert_eq!(rejection.kind(), RateLimitRejectionKind::MissingKey);
+    assert_eq!(rejection.decision(), None);
+    let body = json(res).await;
+    assert_eq!(body["title"], "Missing Rate-Limit Key");
+    assert_eq!(body["reason"], "missing_key");
+    let mut grpc = http::Request::new(String::new());
+    grpc.headers_mut()
+        .insert("content-type", "application/grpc+proto".parse().unwrap());
+    let res = svc.oneshot(grpc).await.unwrap();
+    assert_eq!(header(&res, "grpc-status"), "3", "INVALID_ARGUMENT");
+}
+
+#[tokio::test]
+async fn a_failed_backend_under_fail_closed_gets_an_unavailable_rejection() {
+    let backend = Probe::new(fixtures::memory());
+    backend.fail_with(Some(|| {
+        tower_vigil_core::BackendError::timeout(Duration::from_millis(250))
+    }));
+    let svc = RateLimitLayer::builder(backend, Quota::per_minute(1))
+        .failure_policy(FailurePolicy::Closed)
+        .build()
+        .unwrap()
+        .layer(ok_service());
+    let res = svc.clone().oneshot(from_ip("192.0.2.10")).await.unwrap();
+    assert_eq!(res.status(), 503);
+    assert_eq!(
+        header(&res, "retry-after"),
+        "1",
+        "the rejection's retry_after"
+    );
+    let rejection = res.extensions().get::<RateLimitRejection>().unwrap();
+    assert_eq!(rejection.kind(), RateLimitRejectionKind::Unavailable);
+    assert_eq!(rejection.retry_after(), Some(Duration::from_secs(1)));
+    assert_eq!(json(res).await["reason"], "unavailable");
+    let mut grpc = from_ip("192.0.2.10");
+    grpc.headers_mut()
+        .insert("content-type", "application/grpc".parse().unwrap());
+    let res = svc.oneshot(grpc).await.unwrap();
+    assert_eq!(header(&res, "grpc-status"), "14", "UNAVAILABLE");
+    assert_eq!(header(&res, "grpc-retry-pushback-ms"), "1000");
+}
+
+#[tokio::test]
+async fn one_response_setting_answers_every_rejection() {
+    let backend = Probe::new(fixtures::memory());
+    let svc = RateLimitLayer::builder(backend.clone(), Quota::per_minute(1))
+        .failure_policy(FailurePolicy::Closed)
+        .response(|r: &RateLimitRejection| {
+            http::Response::builder()
+                .status(418)
+                .body(Bytes::from(r.kind().as_str()))
+                .unwrap()
+        })
+        .build()
+        .unwrap()
+        .layer(ok_service());
+    let body = |res: http::Response<_>| async move {
+        assert_eq!(res.status(), 418);
+        let kind = res.extensions().get::<RateLimitRejection>().unwrap().kind();
+        (kind, text(res).await)
+    };
+    svc.clone().oneshot(from_ip("192.0.2.11")).await.unwrap();
+    let limited = svc.clone().oneshot(from_ip("192.0.2.11")).await.unwrap();
+    assert_eq!(
+        body(limited).await,
+        (RateLimitRejectionKind::Limited, "rate_limited".to_owned())
+    );
+    let keyless = svc
+        .clone()
+        .oneshot(http::Request::new(String::new()))
+        .await
+        .unwrap();
+    assert_eq!(
+        body(keyless).await,
+        (RateLimitRejectionKind::MissingKey, "missing_key".to_owned())
+    );
+    backend.fail_with(Some(|| {
+        tower_vigil_core::BackendError::timeout(Duration::from_millis(250))
+    }));
+    let down = svc.oneshot(from_ip("192.0.2.12")).await.unwrap();
+    assert_eq!(
+        body(down).await,
+        (
+            RateLimitRejectionKind::Unavailable,
+            "unavailable".to_owned()
+        )
+    );
 }

@@ -12,26 +12,29 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{from_ip, ok_service, status_service};
+use bytes::Bytes;
+use common::{Probe, from_ip, ok_service, status_service};
 use http::{Request, StatusCode};
 use tower::{Layer, ServiceExt};
-use tower_vigil_core::{BackendError, FailurePolicy, MemoryBackend};
+use tower_vigil_core::backend::{BackendInfo, BackendKind, BackendResult, Subscription};
+use tower_vigil_core::keys::KeyPrefix;
+use tower_vigil_core::script::{Arg, Script};
+use tower_vigil_core::{Backend, BackendError, FailurePolicy, MemoryBackend};
 use tower_vigil_ratelimit::metrics::{
     ALL, ALLOWED_TOTAL, BACKEND_DURATION_SECONDS, BACKEND_ERRORS_TOTAL, DENY_CACHE_HITS_TOTAL,
     FAILED_OPEN_TOTAL, LIMITED_TOTAL, MISSING_KEY_TOTAL, UNAVAILABLE_TOTAL,
 };
-use tower_vigil_ratelimit::{Acquire, Decision, Quota, RateLimitLayer, RateLimitStore};
+use tower_vigil_ratelimit::{Quota, RateLimitLayer};
 use tower_vigil_tests::fixtures;
 use tower_vigil_tests::metrics::Counters;
 
-/// A store whose every call fails, as a dead Redis would.
-#[derive(Debug, Clone)]
-struct Down;
-
-impl RateLimitStore for Down {
-    async fn acquire(&self, _: Acquire<'_>) -> Result<Decision, BackendError> {
-        Err(BackendError::timeout(std::time::Duration::from_millis(250)))
-    }
+/// A backend whose every call fails, as a dead Redis would.
+fn down() -> Probe<MemoryBackend> {
+    let backend = Probe::new(fixtures::memory());
+    backend.fail_with(Some(|| {
+        BackendError::timeout(std::time::Duration::from_millis(250))
+    }));
+    backend
 }
 
 #[test]
@@ -51,7 +54,7 @@ fn counters_are_emitted() {
                 svc.clone().oneshot(from_ip("192.0.2.90")).await.unwrap();
             }
             svc.oneshot(Request::new(String::new())).await.unwrap();
-            let down = RateLimitLayer::builder(Down, Quota::per_minute(5))
+            let down = RateLimitLayer::builder(down(), Quota::per_minute(5))
                 .build()
                 .unwrap()
                 .layer(ok_service());
@@ -97,13 +100,36 @@ struct Flaky {
     calls: Arc<AtomicUsize>,
 }
 
-impl RateLimitStore for Flaky {
-    async fn acquire(&self, req: Acquire<'_>) -> Result<Decision, BackendError> {
+impl Backend for Flaky {
+    fn kind(&self) -> BackendKind {
+        self.inner.kind()
+    }
+    fn prefix(&self) -> &KeyPrefix {
+        self.inner.prefix()
+    }
+    async fn run<T: Send + 'static>(
+        &self,
+        script: &Script<T>,
+        keys: &[&str],
+        args: &[Arg<'_>],
+    ) -> BackendResult<T> {
         if self.calls.fetch_add(1, Ordering::SeqCst).is_multiple_of(3) {
-            self.inner.acquire(req).await
+            self.inner.run(script, keys, args).await
         } else {
             Err(BackendError::timeout(std::time::Duration::from_millis(250)))
         }
+    }
+    async fn publish(&self, channel: &str, message: Bytes) -> BackendResult<()> {
+        self.inner.publish(channel, message).await
+    }
+    async fn subscribe(&self, channel: &str) -> BackendResult<Subscription> {
+        self.inner.subscribe(channel).await
+    }
+    async fn ping(&self) -> BackendResult<std::time::Duration> {
+        self.inner.ping().await
+    }
+    async fn info(&self) -> BackendResult<BackendInfo> {
+        self.inner.info().await
     }
 }
 
@@ -176,7 +202,7 @@ fn building_a_layer_describes_every_metric() {
 }
 
 /// One request charged (acquire) and refunded (a 500 does not count).
-async fn acquire_and_refund_are_timed<St: RateLimitStore>(counters: &Counters, store: St) {
+async fn acquire_and_refund_are_timed<B: Backend>(counters: &Counters, store: B) {
     let svc = RateLimitLayer::builder(store, Quota::per_minute(5))
         .refund_when(|s| s.is_server_error())
         .build()

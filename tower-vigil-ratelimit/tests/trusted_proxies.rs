@@ -8,11 +8,12 @@ use std::net::SocketAddr;
 use common::{from_ip, ok_service};
 use http::Request;
 use tower::{Layer, ServiceExt};
+use tower_vigil_core::Backend;
 use tower_vigil_ratelimit::key::{
     DEFAULT_IPV6_PREFIX, ForwardedHeader, KeyExtractor, MIN_IPV6_PREFIX, PeerIp, RequestHead,
     TrustedProxies,
 };
-use tower_vigil_ratelimit::{Quota, RateLimitLayer, RateLimitStore};
+use tower_vigil_ratelimit::{Quota, RateLimitLayer};
 use tower_vigil_tests::fixtures;
 
 fn via(peer: &str, header: (&str, &str)) -> Request<String> {
@@ -134,7 +135,7 @@ fn an_ipv6_prefix_outside_32_to_128_is_a_config_error() {
 }
 
 /// One customer's /56 holds 256 /64s: by default they share one quota.
-async fn one_customer_s_56_shares_one_quota<St: RateLimitStore>(store: St) {
+async fn one_customer_s_56_shares_one_quota<B: Backend>(store: B) {
     let svc = RateLimitLayer::builder(store, Quota::per_minute(1))
         .build()
         .unwrap()

@@ -2,7 +2,7 @@
 //! and the Lua scripts (for Redis, whose numbers are doubles exact up to 2^53) decide alike.
 //!
 //! Each algorithm is a pure function from (policy, stored state, now, cost, mode) to an
-//! [`Outcome`] and a [`Write`]; the store applies the writes only when every policy of the
+//! [`Outcome`] and a [`Write`]; the twin applies the writes only when every policy of the
 //! request allowed it (or the mode always writes), which makes several policies all or
 //! nothing. The `.lua` file beside each algorithm is its Redis twin, checked against it by a
 //! property test. What every algorithm does once it has read its state (charge, refund, admit
@@ -21,18 +21,18 @@ mod token_bucket;
 pub use self::mode::Mode;
 pub(crate) use self::state::{Outcome, Params, State, Stored, Write};
 
-use crate::quota::{Algorithm, Policy};
+use crate::quota::Algorithm;
 
 /// Decides one policy.
 pub(crate) fn eval(
-    policy: &Policy,
+    algorithm: Algorithm,
+    p: Params,
     stored: Stored<'_>,
     now: i64,
     cost: i64,
     mode: Mode,
 ) -> (Outcome, Write) {
-    let p = Params::of(policy);
-    match policy.algorithm() {
+    match algorithm {
         Algorithm::Gcra => gcra::eval(p, stored, now, cost, mode),
         Algorithm::TokenBucket => token_bucket::eval(p, stored, now, cost, mode),
         Algorithm::SlidingWindowLog => sliding_log::eval(p, stored, now, cost, mode),

@@ -27,6 +27,17 @@ impl Mode {
         }
     }
 
+    /// The mode of a [`code`](Self::code).
+    pub(crate) fn from_code(code: i64) -> Option<Self> {
+        Some(match code {
+            0 => Self::Acquire,
+            1 => Self::Peek,
+            2 => Self::Charge,
+            3 => Self::Refund,
+            _ => return None,
+        })
+    }
+
     /// True when the state is written whatever the policies say.
     pub(crate) fn always_writes(self) -> bool {
         matches!(self, Self::Charge | Self::Refund)

@@ -81,7 +81,7 @@ impl Write {
     }
 }
 
-/// How a sliding-window log changes; applied to the stored entries by the store.
+/// How a sliding-window log changes; applied to the stored entries by the twin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct LogOp {
     /// Entries at or before this time are dropped.

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use http::StatusCode;
-use tower_vigil_core::{ConfigError, FailurePolicy};
+use tower_vigil_core::{Backend, ConfigError, DefaultResponse, FailurePolicy, RejectionResponse};
 
 use super::clock::Clock;
 use super::config::{Config, CostFn, QuotaFn};
@@ -15,18 +15,18 @@ use super::headers::{HeaderSet, Headers};
 use super::layer::RateLimitLayer;
 use super::missing_key::MissingKey;
 use super::outcome::{Outcome, StatusFn};
-use super::response::{DefaultRateLimitedResponse, ResponseForRateLimited};
+use super::rejection::RateLimitRejection;
+use super::response::Responder;
 use crate::key::{KeyExtractor, PeerIp, RequestHead};
 use crate::quota::{Algorithm, Policy, Quota};
-use crate::store::RateLimitStore;
 
 /// The name of the policy a layer's quota makes, unless [`RateLimitBuilder::name`] says
 /// otherwise.
 pub const DEFAULT_POLICY_NAME: &str = "default";
 
-impl<St: RateLimitStore> RateLimitLayer<St> {
-    /// `quota` per caller IP ([`PeerIp`]), decided by GCRA with `store` (a `MemoryBackend`, a
-    /// `RedisBackend`, or your own [`RateLimitStore`]), every other setting at its default:
+impl<B: Backend> RateLimitLayer<B> {
+    /// `quota` per caller IP ([`PeerIp`]), decided by GCRA on `backend` (a `MemoryBackend`, a
+    /// `RedisBackend`, or any [`Backend`]), every other setting at its default:
     /// 400 for a request without a peer address, fail open, deny cache on, both header
     /// families.
     ///
@@ -35,18 +35,18 @@ impl<St: RateLimitStore> RateLimitLayer<St> {
     /// When `quota` is invalid (a zero limit or burst, a period under 1 ms or over 366 days,
     /// a limit × period too large): [`builder`](Self::builder) then `build` returns the
     /// [`ConfigError`] instead. As `tower::limit::rate::Rate::new` panics on a zero rate.
-    pub fn new(store: St, quota: Quota) -> Self {
-        match Self::builder(store, quota).build() {
+    pub fn new(backend: B, quota: Quota) -> Self {
+        match Self::builder(backend, quota).build() {
             Ok(layer) => layer,
             Err(e) => panic!("RateLimitLayer::new: {e}"),
         }
     }
 
-    /// A builder for `quota` (the policy named [`DEFAULT_POLICY_NAME`]) decided with `store`;
+    /// A builder for `quota` (the policy named [`DEFAULT_POLICY_NAME`]) decided on `backend`;
     /// see the [crate docs](crate) for an example.
-    pub fn builder(store: St, quota: Quota) -> RateLimitBuilder<St> {
+    pub fn builder(backend: B, quota: Quota) -> RateLimitBuilder<B> {
         RateLimitBuilder {
-            store,
+            backend,
             quota,
             name: DEFAULT_POLICY_NAME.into(),
             algorithm: Algorithm::Gcra,
@@ -54,7 +54,7 @@ impl<St: RateLimitStore> RateLimitLayer<St> {
             key: Arc::new(PeerIp::new()),
             quota_for: None,
             cost: None,
-            clock: Clock::store(),
+            clock: Clock::backend(),
             failure_policy: FailurePolicy::Open,
             deny_cache: Some(DEFAULT_DENY_CACHE_CAPACITY),
             shadow: false,
@@ -64,15 +64,15 @@ impl<St: RateLimitStore> RateLimitLayer<St> {
                 ietf: true,
                 legacy: true,
             },
-            response: Arc::new(DefaultRateLimitedResponse),
+            response: Responder::new(DefaultResponse),
         }
     }
 }
 
 /// Builds a [`RateLimitLayer`]; made by [`RateLimitLayer::builder`].
 #[must_use]
-pub struct RateLimitBuilder<St> {
-    store: St,
+pub struct RateLimitBuilder<B> {
+    backend: B,
     quota: Quota,
     name: String,
     algorithm: Algorithm,
@@ -87,10 +87,10 @@ pub struct RateLimitBuilder<St> {
     outcome: Outcome,
     missing_key: MissingKey,
     headers: HeaderSet,
-    response: Arc<dyn ResponseForRateLimited>,
+    response: Responder,
 }
 
-impl<St: RateLimitStore> RateLimitBuilder<St> {
+impl<B: Backend> RateLimitBuilder<B> {
     /// The name of the quota's policy (default [`DEFAULT_POLICY_NAME`]): it names the policy
     /// in the `RateLimit` headers and in its backend keys. 1 to 32 of `A-Z a-z 0-9 _ -`.
     pub fn name(mut self, name: impl Into<String>) -> Self {
@@ -134,13 +134,13 @@ impl<St: RateLimitStore> RateLimitBuilder<St> {
         self
     }
 
-    /// Whose time decides (default: the store's, Redis `TIME`).
+    /// Whose time decides (default: the backend's, Redis `TIME`).
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
     }
 
-    /// What to do when the store fails or times out: `Open` (default: let the request through,
+    /// What to do when the backend fails or times out: `Open` (default: let the request through,
     /// counted and traced), `Closed` (503), or `Local` (decide with an in-process memory
     /// limiter with the same policies).
     pub fn failure_policy(mut self, policy: FailurePolicy) -> Self {
@@ -151,7 +151,7 @@ impl<St: RateLimitStore> RateLimitBuilder<St> {
     /// Turns the in-process deny cache on (with room for `capacity` keys, at least 1) or off
     /// (`None`). On by default with [`DEFAULT_DENY_CACHE_CAPACITY`] keys. A cached denial
     /// answers requests of the same or a higher cost until its retry time; a cheaper request
-    /// still asks the store.
+    /// still asks the backend.
     pub fn deny_cache(mut self, capacity: Option<usize>) -> Self {
         self.deny_cache = capacity;
         self
@@ -168,7 +168,7 @@ impl<St: RateLimitStore> RateLimitBuilder<St> {
     /// before the call and given back after it when the status does not match, so requests
     /// sent at once run the inner service at most `limit` times (a request in flight holds
     /// its unit until its response is known). A response that never comes keeps its cost; a
-    /// refund the store fails to make leaves the unit charged (see the README). With
+    /// refund the backend fails to make leaves the unit charged (see the README). With
     /// [`refund_when`](Self::refund_when) too, a response counts when it passes both.
     pub fn charge_when(mut self, f: impl Fn(StatusCode) -> bool + Send + Sync + 'static) -> Self {
         self.outcome.charge_when = Some(Arc::new(f) as Arc<StatusFn>);
@@ -202,9 +202,15 @@ impl<St: RateLimitStore> RateLimitBuilder<St> {
         self
     }
 
-    /// How a denied request is answered (default: problem+json 429, or gRPC 8).
-    pub fn response(mut self, response: impl ResponseForRateLimited) -> Self {
-        self.response = Arc::new(response);
+    /// How the layer answers the requests it turns away ([`RateLimitRejection`]: over a
+    /// limit, without a key, backend unavailable): a
+    /// [`RejectionResponse<RateLimitRejection>`](RejectionResponse), such as a closure
+    /// `Fn(&RateLimitRejection) -> Response<Bytes>`, instead of [`DefaultResponse`]
+    /// (problem+json 429 / 400 / 503 with `Retry-After` when known; gRPC 8 / 3 / 14). Over a
+    /// limit, the layer then adds the rate-limit headers and `Retry-After` unless the response
+    /// has them; every rejection goes into the response's extensions.
+    pub fn response(mut self, response: impl RejectionResponse<RateLimitRejection>) -> Self {
+        self.response = Responder::new(response);
         self
     }
 
@@ -214,7 +220,7 @@ impl<St: RateLimitStore> RateLimitBuilder<St> {
     /// `quota.limit`, `quota.burst`, `quota.period`, `quota` (see [`Policy::with_algorithm`]),
     /// `policy` (two policies with one name), `deny_cache` (a capacity of 0), and the key
     /// extractor's own (`ipv6_prefix`, see [`KeyExtractor::check`]).
-    pub fn build(self) -> Result<RateLimitLayer<St>, ConfigError> {
+    pub fn build(self) -> Result<RateLimitLayer<B>, ConfigError> {
         // Every build, not once per process: a recorder installed after an earlier build
         // still gets its HELP lines, and a dozen describe calls cost nothing at startup.
         crate::metrics::describe();
@@ -243,13 +249,13 @@ impl<St: RateLimitStore> RateLimitBuilder<St> {
         let headers = Headers::new(self.headers, &policies);
         Ok(RateLimitLayer {
             config: Arc::new(Config {
-                store: self.store,
+                backend: self.backend,
                 key: self.key,
                 policies: policies.into(),
                 quota_for: self.quota_for,
                 cost: self.cost,
                 clock: self.clock,
-                on_failure: OnFailure::new(self.failure_policy),
+                on_failure: OnFailure::new(self.failure_policy)?,
                 deny_cache: self.deny_cache.map(DenyCache::new),
                 shadow: self.shadow,
                 outcome: self.outcome,
@@ -261,7 +267,7 @@ impl<St: RateLimitStore> RateLimitBuilder<St> {
     }
 }
 
-impl<St> std::fmt::Debug for RateLimitBuilder<St> {
+impl<B> std::fmt::Debug for RateLimitBuilder<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RateLimitBuilder")
             .field("quota", &self.quota)

@@ -9,15 +9,15 @@ use super::failure_policy::OnFailure;
 use super::headers::Headers;
 use super::missing_key::MissingKey;
 use super::outcome::Outcome;
-use super::response::ResponseForRateLimited;
+use super::response::Responder;
 use crate::key::{KeyExtractor, RequestHead};
 use crate::quota::{Policy, Quota};
 
 pub(crate) type QuotaFn = dyn Fn(&RequestHead<'_>) -> Option<Quota> + Send + Sync;
 pub(crate) type CostFn = dyn Fn(&RequestHead<'_>) -> u32 + Send + Sync;
 
-pub(crate) struct Config<St> {
-    pub(crate) store: St,
+pub(crate) struct Config<B> {
+    pub(crate) backend: B,
     pub(crate) key: Arc<dyn KeyExtractor>,
     /// The quota's policy first, then the added ones.
     pub(crate) policies: Arc<[Policy]>,
@@ -30,10 +30,10 @@ pub(crate) struct Config<St> {
     pub(crate) outcome: Outcome,
     pub(crate) missing_key: MissingKey,
     pub(crate) headers: Headers,
-    pub(crate) response: Arc<dyn ResponseForRateLimited>,
+    pub(crate) response: Responder,
 }
 
-impl<St> Config<St> {
+impl<B> Config<B> {
     /// The request's policies when a chooser picked another quota for it; `None`: the
     /// configured ones (no `Arc` clone on the usual path: two cores bumping one shared
     /// counter on every request cost more than the rest of this function).

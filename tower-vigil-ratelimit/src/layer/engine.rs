@@ -1,22 +1,23 @@
 //! The decision engine: how one request is decided. Before the inner service runs: the
-//! in-process deny cache, then one store call taking the cost from every policy (all or
-//! nothing), then the failure policy when the store fails. After it: the refund of a response
+//! in-process deny cache, then one backend call taking the cost from every policy (all or
+//! nothing, [`acquire`]), then the failure policy when the backend fails. After it: the refund of a response
 //! that does not count (`outcome.rs` says which).
 
 use http::StatusCode;
+use tower_vigil_core::Backend;
 
 use super::config::Config;
 use super::failure_policy::Fallback;
+use crate::acquire::{Acquire, acquire};
 use crate::algorithm::Mode;
 use crate::decision::Decision;
 use crate::metrics;
 use crate::quota::Policy;
-use crate::store::{Acquire, RateLimitStore};
 
 /// Where a decision came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Source {
-    Store,
+    Backend,
     DenyCache,
     Local,
 }
@@ -24,13 +25,13 @@ pub(crate) enum Source {
 /// The result of checking one request.
 pub(crate) enum Checked {
     Decided(Decision, Source),
-    /// The store failed and the failure policy lets the request through undecided.
+    /// The backend failed and the failure policy lets the request through undecided.
     Unchecked,
-    /// The store failed and the failure policy is `Closed`.
+    /// The backend failed and the failure policy is `Closed`.
     Unavailable,
 }
 
-impl<St: RateLimitStore> Config<St> {
+impl<B: Backend> Config<B> {
     /// One call for `key` under `policies`, at the configured clock.
     fn call<'a>(&self, key: &'a str, policies: &'a [Policy], cost: u32, mode: Mode) -> Acquire<'a> {
         let req = Acquire::new(key, policies).cost(cost).mode(mode);
@@ -52,14 +53,14 @@ impl<St: RateLimitStore> Config<St> {
         // charged after it is passed by every request sent at once (issue 12, item 1).
         // `settle` gives the cost back once the response says it does not count.
         let req = self.call(key, policies, cost, Mode::Acquire);
-        match metrics::timed(metrics::op::ACQUIRE, self.store.acquire(req)).await {
+        match metrics::timed(metrics::op::ACQUIRE, acquire(&self.backend, req)).await {
             Ok(d) => {
                 if !d.allowed()
                     && let Some(cache) = &self.deny_cache
                 {
                     cache.insert(key, policies, cost, &d);
                 }
-                Checked::Decided(d, Source::Store)
+                Checked::Decided(d, Source::Backend)
             }
             Err(e) => match self.on_failure.decide(req, &e).await {
                 Fallback::Decided(d) => Checked::Decided(d, Source::Local),
@@ -88,8 +89,8 @@ impl<St: RateLimitStore> Config<St> {
         let req = self.call(key, policies, cost, Mode::Refund);
         // The refund goes to the limiter that took the cost.
         let result = match (source, self.on_failure.local()) {
-            (Source::Local, Some(local)) => local.acquire(req).await,
-            _ => metrics::timed(metrics::op::REFUND, self.store.acquire(req)).await,
+            (Source::Local, Some(local)) => acquire(local, req).await,
+            _ => metrics::timed(metrics::op::REFUND, acquire(&self.backend, req)).await,
         };
         match result {
             Ok(refunded) => {
@@ -100,7 +101,7 @@ impl<St: RateLimitStore> Config<St> {
             }
             Err(e) => {
                 self.on_failure
-                    .store_failed(&e, "rate-limit refund failed: the unit stays charged");
+                    .backend_failed(&e, "rate-limit refund failed: the unit stays charged");
                 None
             }
         }

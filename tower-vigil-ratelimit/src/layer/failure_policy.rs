@@ -1,12 +1,12 @@
-//! What the layer does when the store fails or times out, by its [`FailurePolicy`]: `Open`
+//! What the layer does when the backend fails or times out, by its [`FailurePolicy`]: `Open`
 //! (serve the request undecided, counted and traced), `Closed` (answer 503), or `Local`
 //! (decide with an in-process memory limiter holding the same policies).
 
-use tower_vigil_core::{BackendError, FailurePolicy, MemoryBackend};
+use tower_vigil_core::{BackendError, ConfigError, FailurePolicy, MemoryBackend};
 
+use crate::acquire::{Acquire, acquire};
 use crate::decision::Decision;
 use crate::metrics;
-use crate::store::{Acquire, RateLimitStore};
 
 /// How many keys the `Local` fallback limiter holds at most.
 const LOCAL_MAX_ENTRIES: usize = 100_000;
@@ -17,7 +17,7 @@ pub(crate) struct OnFailure {
     local: Option<MemoryBackend>,
 }
 
-/// What the failure policy made of a request the store could not decide.
+/// What the failure policy made of a request the backend could not decide.
 pub(crate) enum Fallback {
     /// The local limiter decided it.
     Decided(Decision),
@@ -28,13 +28,16 @@ pub(crate) enum Fallback {
 }
 
 impl OnFailure {
-    pub(crate) fn new(policy: FailurePolicy) -> Self {
-        let local = (policy == FailurePolicy::Local).then(|| {
-            MemoryBackend::builder()
-                .max_entries(LOCAL_MAX_ENTRIES)
-                .build()
-        });
-        Self { policy, local }
+    pub(crate) fn new(policy: FailurePolicy) -> Result<Self, ConfigError> {
+        let local = match policy {
+            FailurePolicy::Local => Some(
+                MemoryBackend::builder()
+                    .max_entries(LOCAL_MAX_ENTRIES)
+                    .build()?,
+            ),
+            _ => None,
+        };
+        Ok(Self { policy, local })
     }
 
     pub(crate) fn policy(&self) -> FailurePolicy {
@@ -46,11 +49,11 @@ impl OnFailure {
         self.local.as_ref()
     }
 
-    /// Counts and traces the store's `error`, and applies the policy to `req`.
+    /// Counts and traces the backend's `error`, and applies the policy to `req`.
     pub(crate) async fn decide(&self, req: Acquire<'_>, error: &BackendError) -> Fallback {
-        self.store_failed(error, "rate-limit store failed");
+        self.backend_failed(error, "rate-limit backend call failed");
         match (&self.local, self.policy) {
-            (Some(local), _) => match local.acquire(req).await {
+            (Some(local), _) => match acquire(local, req).await {
                 Ok(d) => Fallback::Decided(d),
                 Err(_) => Fallback::Open,
             },
@@ -59,8 +62,8 @@ impl OnFailure {
         }
     }
 
-    /// Counts and traces a failed store call.
-    pub(crate) fn store_failed(&self, error: &BackendError, what: &'static str) {
+    /// Counts and traces a failed backend call.
+    pub(crate) fn backend_failed(&self, error: &BackendError, what: &'static str) {
         metrics::backend_error(self.policy, error);
         tracing::warn!(error = %error, failure_policy = %self.policy, "{what}");
     }

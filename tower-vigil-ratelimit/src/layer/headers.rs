@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use http::header::Entry;
 use http::{HeaderMap, HeaderName, HeaderValue};
+use tower_vigil_core::http::retry_after_secs;
 
 use super::clock::system_micros;
 use crate::decision::{Decision, PolicyDecision};
@@ -57,8 +58,8 @@ impl Headers {
     }
 }
 
-/// Whole seconds, rounded up.
-pub(crate) fn ceil_secs(d: Duration) -> u64 {
+/// Whole seconds, rounded up (0 stays 0: a policy at its full quota has `t=0`).
+fn ceil_secs(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
@@ -67,13 +68,8 @@ fn t_of(p: &PolicyDecision) -> u64 {
     if p.allowed() {
         ceil_secs(p.reset_after())
     } else {
-        ceil_secs(p.retry_after()).max(1)
+        retry_after_secs(p.retry_after())
     }
-}
-
-/// The `Retry-After` seconds of a denied decision.
-pub(crate) fn retry_after_secs(d: &Decision) -> u64 {
-    ceil_secs(d.retry_after().unwrap_or(Duration::ZERO)).max(1)
 }
 
 /// Adds the headers of `d`; `configured`: it decided the configured policies (no quota was
@@ -118,11 +114,11 @@ pub(crate) fn insert(headers: &mut HeaderMap, d: &Decision, h: &Headers, configu
         let reset = system_micros().div_ceil(1_000_000) + t_of(p);
         put(headers, X_RATELIMIT_RESET, number(reset));
     }
-    if !d.allowed() {
+    if let Some(after) = d.retry_after() {
         put(
             headers,
             http::header::RETRY_AFTER,
-            number(retry_after_secs(d)),
+            number(retry_after_secs(after)),
         );
     }
 }

@@ -10,11 +10,11 @@ use super::service::RateLimit;
 
 /// Applies [`RateLimit`] to a service. Cheap to clone: every clone (and every service it
 /// makes) shares one configuration, deny cache and local fallback.
-pub struct RateLimitLayer<St> {
-    pub(crate) config: Arc<Config<St>>,
+pub struct RateLimitLayer<B> {
+    pub(crate) config: Arc<Config<B>>,
 }
 
-impl<St> Clone for RateLimitLayer<St> {
+impl<B> Clone for RateLimitLayer<B> {
     fn clone(&self) -> Self {
         Self {
             config: self.config.clone(),
@@ -22,7 +22,7 @@ impl<St> Clone for RateLimitLayer<St> {
     }
 }
 
-impl<St> std::fmt::Debug for RateLimitLayer<St> {
+impl<B> std::fmt::Debug for RateLimitLayer<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RateLimitLayer")
             .field("policies", &self.config.policies)
@@ -32,8 +32,8 @@ impl<St> std::fmt::Debug for RateLimitLayer<St> {
     }
 }
 
-impl<S, St> Layer<S> for RateLimitLayer<St> {
-    type Service = RateLimit<S, St>;
+impl<S, B> Layer<S> for RateLimitLayer<B> {
+    type Service = RateLimit<S, B>;
 
     fn layer(&self, inner: S) -> Self::Service {
         RateLimit {

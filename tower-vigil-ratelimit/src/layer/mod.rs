@@ -2,15 +2,16 @@
 //!
 //! Where things are: `layer.rs` (the layer), `builder.rs` (its settings, checked at
 //! `build`), `service.rs` (one request's path), `engine.rs` (the decision engine: deny cache,
-//! store call, refund), `failure_policy.rs` (a failing store), `outcome.rs` (which responses
-//! count), `rejection.rs` and `response.rs` (a denied request and its default answer),
+//! backend call, refund), `failure_policy.rs` (a failing backend), `outcome.rs` (which responses
+//! count), `rejection.rs` (the requests it turns away) and `response.rs` (how they are answered),
 //! `headers.rs`, `deny_cache.rs`, `missing_key.rs`, `clock.rs`.
 //!
 //! Each request is keyed ([`KeyExtractor`](crate::key::KeyExtractor)), decided against one or
-//! more policies in one store round trip, and either served (with `RateLimit-Policy` /
+//! more policies in one backend round trip, and either served (with `RateLimit-Policy` /
 //! `RateLimit` and `X-RateLimit-*` headers) or answered with 429 problem+json and
 //! `Retry-After` (gRPC: `RESOURCE_EXHAUSTED`). The [`Decision`](crate::Decision) goes into the
-//! response's extensions either way.
+//! response's extensions either way, and a [`RateLimitRejection`] into every response the layer
+//! makes by itself.
 //!
 //! ```
 //! use std::convert::Infallible;
@@ -65,6 +66,5 @@ pub use self::deny_cache::DEFAULT_DENY_CACHE_CAPACITY;
 pub use self::future::ResponseFuture;
 pub use self::layer::RateLimitLayer;
 pub use self::missing_key::MissingKey;
-pub use self::rejection::RateLimited;
-pub use self::response::{DefaultRateLimitedResponse, ResponseForRateLimited};
+pub use self::rejection::{RateLimitRejection, RateLimitRejectionKind};
 pub use self::service::RateLimit;

@@ -12,10 +12,10 @@
 //!   requests beyond the limit are refused even if they would all have been refunded.
 //! - A response that never comes (the inner service failed, or the client went away and the
 //!   future was dropped) keeps its cost: a caller cannot dodge the charge by hanging up.
-//! - When the refund itself fails (the store is down or times out), the unit stays charged:
+//! - When the refund itself fails (the backend is down or times out), the unit stays charged:
 //!   the error is counted in `vigil_ratelimit_backend_errors_total` and traced, the response
 //!   is served unchanged, and the limit errs on the strict side until the unit ages out. The
-//!   refund goes to the limiter that took the cost (the store, or the local fallback).
+//!   refund goes to the limiter that took the cost (the backend, or the local fallback).
 //! - A denied request (in shadow mode it is still served) took nothing, so it is never
 //!   refunded: shadow mode counts exactly what enforcing would.
 //! - A refunded response carries the headers of the state after the refund (its unit given

@@ -10,8 +10,9 @@
 use crate::common::{T0, from_ip, ok_service};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
+use tower_vigil_core::Backend;
 use tower_vigil_core::{MemoryBackend, RedisBackend};
-use tower_vigil_ratelimit::{Algorithm, Clock, Quota, RateLimitLayer, RateLimitStore};
+use tower_vigil_ratelimit::{Algorithm, Clock, Quota, RateLimitLayer};
 use tower_vigil_tests::fixtures;
 
 const REQUESTS: usize = 2_000;
@@ -19,7 +20,7 @@ const LIMIT: u32 = 100;
 
 /// Sends `REQUESTS` concurrent requests from one IP, spread over the 4 stores' layers, and
 /// returns how many were admitted.
-async fn admitted<St: RateLimitStore>(stores: [St; 4], algorithm: Algorithm) -> usize {
+async fn admitted<B: Backend>(stores: [B; 4], algorithm: Algorithm) -> usize {
     let layers: Vec<_> = stores
         .into_iter()
         .map(|store| {
