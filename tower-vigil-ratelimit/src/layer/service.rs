@@ -92,7 +92,7 @@ where
     }
 }
 
-fn layer_made<B>(res: Response<Bytes>) -> Response<ResponseBody<B>> {
+fn layer_made<Body>(res: Response<Bytes>) -> Response<ResponseBody<Body>> {
     res.map(ResponseBody::full)
 }
 
