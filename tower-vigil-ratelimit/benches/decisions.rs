@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tower_vigil_core::{MemoryBackend, RedisBackend};
-use tower_vigil_ratelimit::{Acquire, Algorithm, Policy, Quota, RateLimitStore};
+use tower_vigil_ratelimit::{Acquire, Algorithm, Policy, Quota, acquire};
 use tower_vigil_tests::RedisServer;
 
 const KEYS: usize = 1_000;
@@ -44,7 +44,7 @@ async fn memory(algorithm: Algorithm, run: Duration) -> f64 {
     while started.elapsed() < run {
         for _ in 0..1_000 {
             let key = &keys[n as usize % KEYS];
-            std::hint::black_box(store.acquire(Acquire::new(key, &policies)).await.unwrap());
+            std::hint::black_box(acquire(&store, Acquire::new(key, &policies)).await.unwrap());
             n += 1;
         }
     }
@@ -64,7 +64,7 @@ async fn redis(store: &RedisBackend, algorithm: Algorithm) -> f64 {
             let mut i = t;
             while started.elapsed() < RUN {
                 let key = &keys[i % KEYS];
-                std::hint::black_box(store.acquire(Acquire::new(key, &policies)).await.unwrap());
+                std::hint::black_box(acquire(&store, Acquire::new(key, &policies)).await.unwrap());
                 done.fetch_add(1, Ordering::Relaxed);
                 i += REDIS_TASKS;
             }
@@ -85,7 +85,6 @@ fn main() {
     let server = RedisServer::start();
     rt.block_on(async {
         let store = RedisBackend::builder(&server.url())
-            .unwrap()
             .timeout(Duration::from_secs(5))
             .connect()
             .await

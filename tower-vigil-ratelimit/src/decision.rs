@@ -1,19 +1,19 @@
-//! [`Decision`] and [`PolicyDecision`]: what the store answered, also put into the response's
+//! [`Decision`] and [`PolicyDecision`]: what the backend answered, also put into the response's
 //! extensions so outer layers can tell what happened.
 //!
 //! ```
 //! use std::time::Duration;
-//! use tower_vigil_ratelimit::{Acquire, MemoryBackend, Policy, Quota, RateLimitStore};
+//! use tower_vigil_ratelimit::{Acquire, MemoryBackend, Policy, Quota, acquire};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), tower_vigil_core::BackendError> {
-//! let store = MemoryBackend::new();
+//! let backend = MemoryBackend::new();
 //! let policies = [Policy::new("default", Quota::per_minute(2)).unwrap()];
-//! let d = store.acquire(Acquire::new("ip:10.0.0.1", &policies)).await?;
+//! let d = acquire(&backend, Acquire::new("ip:10.0.0.1", &policies)).await?;
 //! assert!(d.allowed());
 //! assert_eq!(d.policies()[0].remaining(), 1);
-//! store.acquire(Acquire::new("ip:10.0.0.1", &policies)).await?;
-//! let denied = store.acquire(Acquire::new("ip:10.0.0.1", &policies)).await?;
+//! acquire(&backend, Acquire::new("ip:10.0.0.1", &policies)).await?;
+//! let denied = acquire(&backend, Acquire::new("ip:10.0.0.1", &policies)).await?;
 //! assert!(!denied.allowed());
 //! assert!(denied.retry_after().unwrap() <= Duration::from_secs(30));
 //! # Ok(())
@@ -62,7 +62,7 @@ impl PolicyDecision {
     }
 }
 
-/// The store's answer for one request: admitted only if every policy had room (all or
+/// The backend's answer for one request: admitted only if every policy had room (all or
 /// nothing: a denied request consumes no policy).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {

@@ -1,12 +1,14 @@
 //! # tower-vigil-ratelimit
 //!
-//! Keyed rate limiting for tower services (axum, tonic, hyper), in memory or on Redis / Redis
-//! Cluster, with one atomic round trip per decision.
+//! Keyed rate limiting for tower services (axum, tonic, hyper), on any
+//! [`Backend`](tower_vigil_core::Backend) (in memory, Redis, Redis Cluster, or your own), with
+//! one atomic round trip per decision.
 //!
 //! - **Algorithms** ([`Algorithm`]): GCRA (the default: one integer per key), token bucket,
-//!   sliding-window log (capped), sliding-window counter, fixed window. Each is a Lua script
-//!   for Redis (deciding with Redis `TIME` unless you pass the app's [`Clock`]) and a Rust twin
-//!   for [`MemoryBackend`]; a property test checks they decide identically.
+//!   sliding-window log (capped), sliding-window counter, fixed window, all in one core
+//!   [`Script`](tower_vigil_core::Script): Lua for Redis (deciding with Redis `TIME` unless you
+//!   pass the app's [`Clock`]) and its Rust twin for [`MemoryBackend`]; a property test checks
+//!   they decide identically. [`acquire`] decides outside a layer (a job, a message).
 //! - **Several policies per request** (say 10 per second and 1,000 per hour), all or nothing,
 //!   in one round trip; a request **cost**; **charge by outcome** (count only failed logins) or
 //!   refunds ([`RateLimitBuilder::charge_when`], [`RateLimitBuilder::refund_when`]).
@@ -14,11 +16,15 @@
 //!   [`Principal`](tower_vigil_core::Principal) of the API-key or session layer, global, or a
 //!   closure; the quota can be chosen per request ([`RateLimitBuilder::quota_for`]).
 //! - **Answers**: `RateLimit-Policy` / `RateLimit` (draft-10) and `X-RateLimit-*` headers;
-//!   429 `application/problem+json` with `Retry-After` rounded up (gRPC: `RESOURCE_EXHAUSTED`);
-//!   the [`Decision`] in the response's extensions.
-//! - **Operations**: a [`FailurePolicy`] for a failing store (open by default, closed, or a
+//!   429 `application/problem+json` with `Retry-After` rounded up (gRPC: `RESOURCE_EXHAUSTED`
+//!   with `grpc-retry-pushback-ms`); the [`Decision`] in the response's extensions, and a
+//!   [`RateLimitRejection`] in every response the layer makes by itself (over a limit, no key,
+//!   backend unavailable), answered through the family's
+//!   [`RejectionResponse`](tower_vigil_core::RejectionResponse) set with
+//!   [`RateLimitBuilder::response`].
+//! - **Operations**: a [`FailurePolicy`] for a failing backend (open by default, closed, or a
 //!   local in-memory limiter), an in-process deny cache, shadow mode, `tracing` spans and
-//!   counters through `metrics` ([`layer::metrics`]).
+//!   counters through `metrics` ([`metrics`]).
 //!
 //! ## With axum
 //!
@@ -31,9 +37,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // `RedisBackend::connect("redis://…").await?` shares the limit between app servers.
-//! let limiter = RateLimitLayer::builder(MemoryBackend::new())
-//!     .quota(Quota::per_minute(2))
-//!     .build()?;
+//! let limiter = RateLimitLayer::new(MemoryBackend::new(), Quota::per_minute(2));
 //! let app = Router::new()
 //!     .route("/", get(|| async { "hello" }))
 //!     .layer(limiter)
@@ -79,8 +83,7 @@
 //! use tower_vigil_ratelimit::{key::PrincipalKey, Quota, RateLimitLayer, RedisBackend};
 //!
 //! let redis = RedisBackend::connect("redis://127.0.0.1:6379").await?;
-//! let limiter = RateLimitLayer::builder(redis)
-//!     .quota(Quota::per_second(50).burst(100))
+//! let limiter = RateLimitLayer::builder(redis, Quota::per_second(50).burst(100))
 //!     .key(PrincipalKey::new())
 //!     .build()?;
 //! tonic::transport::Server::builder()
@@ -103,19 +106,32 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod acquire;
 mod algorithm;
 pub mod decision;
 pub mod key;
-pub mod layer;
+mod keys;
+mod layer;
+pub mod metrics;
 pub mod quota;
-pub mod store;
 
+pub use crate::acquire::{Acquire, acquire};
 pub use crate::algorithm::Mode;
 pub use crate::decision::{Decision, PolicyDecision};
 pub use crate::layer::{
-    Clock, DefaultRateLimitedResponse, MissingKey, RateLimit, RateLimitBuilder, RateLimitLayer,
-    RateLimited, ResponseForRateLimited, ResponseFuture,
+    Clock, DEFAULT_DENY_CACHE_CAPACITY, DEFAULT_POLICY_NAME, MissingKey, RateLimit,
+    RateLimitBuilder, RateLimitLayer, RateLimitRejection, RateLimitRejectionKind, ResponseFuture,
 };
-pub use crate::quota::{Algorithm, MAX_LOG_LIMIT, Policy, Quota};
-pub use crate::store::{Acquire, RateLimitStore};
+pub use crate::quota::{Algorithm, MAX_LOG_LIMIT, MAX_POLICY_NAME_LEN, Policy, Quota};
 pub use tower_vigil_core::{FailurePolicy, MemoryBackend, RedisBackend};
+
+/// Internals other crates of this workspace reach (the benchmarks): not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    /// The Lua script a Redis backend runs (every algorithm in one), for measuring it against
+    /// Redis directly (`SCRIPT LOAD`, then `redis-benchmark … EVALSHA`) without a copy that
+    /// could drift from it.
+    pub fn lua_source() -> &'static str {
+        crate::acquire::DECIDE.lua()
+    }
+}

@@ -128,7 +128,7 @@ pub enum Algorithm {
 impl Algorithm {
     /// A short stable code, used in keys (so changing a policy's algorithm never reads another
     /// algorithm's state) and in the Lua dispatcher.
-    pub fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             Self::Gcra => "g",
             Self::TokenBucket => "tb",
@@ -136,6 +136,11 @@ impl Algorithm {
             Self::SlidingWindowCounter => "sc",
             Self::FixedWindow => "fw",
         }
+    }
+
+    /// The algorithm of a [`code`](Self::code).
+    pub(crate) fn from_code(code: &[u8]) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.code().as_bytes() == code)
     }
 
     /// Every algorithm, for tests and benchmarks.
@@ -216,7 +221,7 @@ impl Policy {
     }
 
     /// The window in whole seconds (rounded up), as `w` of `RateLimit-Policy`.
-    pub fn window_secs(&self) -> u64 {
+    pub(crate) fn window_secs(&self) -> u64 {
         self.quota.period_micros().div_ceil(1_000_000)
     }
 }

@@ -5,7 +5,8 @@ mod common;
 use common::{from_ip, status_service};
 use http::{Request, StatusCode};
 use tower::{Layer, ServiceExt};
-use tower_vigil_ratelimit::{Algorithm, Quota, RateLimitLayer, RateLimitStore};
+use tower_vigil_core::Backend;
+use tower_vigil_ratelimit::{Algorithm, Quota, RateLimitLayer};
 
 fn with_status(status: u16) -> Request<String> {
     from(20, status)
@@ -17,10 +18,9 @@ fn from(host: u8, status: u16) -> Request<String> {
     req
 }
 
-async fn only_failed_logins_count<St: RateLimitStore>(store: St) {
+async fn only_failed_logins_count<B: Backend>(store: B) {
     for (host, algorithm) in (1u8..).zip(Algorithm::ALL) {
-        let svc = RateLimitLayer::builder(store.clone())
-            .quota(Quota::per_minute(3))
+        let svc = RateLimitLayer::builder(store.clone(), Quota::per_minute(3))
             .algorithm(algorithm)
             .charge_when(|s| s == StatusCode::UNAUTHORIZED)
             .deny_cache(None)
@@ -40,9 +40,8 @@ async fn only_failed_logins_count<St: RateLimitStore>(store: St) {
     }
 }
 
-async fn server_errors_are_refunded<St: RateLimitStore>(store: St) {
-    let svc = RateLimitLayer::builder(store)
-        .quota(Quota::per_minute(2))
+async fn server_errors_are_refunded<B: Backend>(store: B) {
+    let svc = RateLimitLayer::builder(store, Quota::per_minute(2))
         .refund_when(|s| s.is_server_error())
         .deny_cache(None)
         .build()

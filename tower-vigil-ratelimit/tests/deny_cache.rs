@@ -5,14 +5,14 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Counting, from_ip, ok_service};
+use common::{Probe, from_ip, ok_service};
 use tower::{Layer, ServiceExt};
-use tower_vigil_ratelimit::{Quota, RateLimitLayer, RateLimitStore};
+use tower_vigil_core::Backend;
+use tower_vigil_ratelimit::{Quota, RateLimitLayer};
 use tower_vigil_tests::fixtures;
 
-async fn flood<St: RateLimitStore>(store: Counting<St>, cache: bool, expected_calls: usize) {
-    let layer = RateLimitLayer::builder(store.clone())
-        .quota(Quota::per_minute(5))
+async fn flood<B: Backend>(store: Probe<B>, cache: bool, expected_calls: usize) {
+    let layer = RateLimitLayer::builder(store.clone(), Quota::per_minute(5))
         .deny_cache(cache.then_some(1_000))
         .build()
         .unwrap();
@@ -33,24 +33,23 @@ async fn flood<St: RateLimitStore>(store: Counting<St>, cache: bool, expected_ca
 
 #[tokio::test]
 async fn a_flood_costs_one_backend_call_per_interval_on_memory() {
-    flood(Counting::new(fixtures::memory()), true, 6).await;
+    flood(Probe::new(fixtures::memory()), true, 6).await;
 }
 
 #[tokio::test]
 async fn a_flood_costs_one_backend_call_per_interval_on_redis() {
-    flood(Counting::new(fixtures::redis().await), true, 6).await;
+    flood(Probe::new(fixtures::redis().await), true, 6).await;
 }
 
 #[tokio::test]
 async fn without_the_cache_every_request_asks_the_backend() {
-    flood(Counting::new(fixtures::memory()), false, 500).await;
+    flood(Probe::new(fixtures::memory()), false, 500).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn the_backend_is_asked_again_once_the_retry_time_has_passed() {
-    let store = Counting::new(fixtures::memory());
-    let svc = RateLimitLayer::builder(store.clone())
-        .quota(Quota::per_minute(1))
+    let store = Probe::new(fixtures::memory());
+    let svc = RateLimitLayer::builder(store.clone(), Quota::per_minute(1))
         .build()
         .unwrap()
         .layer(ok_service());

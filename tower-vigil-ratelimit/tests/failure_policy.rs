@@ -17,7 +17,6 @@ const HANG: Duration = Duration::from_secs(2);
 
 async fn backend(server: &RedisServer) -> RedisBackend {
     RedisBackend::builder(&server.url())
-        .unwrap()
         .timeout(TIMEOUT)
         .connect_timeout(TIMEOUT)
         .connect()
@@ -27,8 +26,7 @@ async fn backend(server: &RedisServer) -> RedisBackend {
 
 async fn statuses(policy: FailurePolicy) -> (Vec<u16>, Vec<u16>, RedisServer) {
     let mut server = RedisServer::start();
-    let layer = RateLimitLayer::builder(backend(&server).await)
-        .quota(Quota::per_minute(2))
+    let layer = RateLimitLayer::builder(backend(&server).await, Quota::per_minute(2))
         .failure_policy(policy)
         .deny_cache(None)
         .build()

@@ -28,8 +28,7 @@ fn request(ip: &str, cost: u32) -> Request<String> {
 }
 
 fn layer(backend: RedisBackend, failure: FailurePolicy) -> RateLimitLayer<RedisBackend> {
-    RateLimitLayer::builder(backend)
-        .quota(Quota::new(LIMIT, Duration::from_secs(86_400)))
+    RateLimitLayer::builder(backend, Quota::new(LIMIT, Duration::from_secs(86_400)))
         .cost(|head| {
             head.headers()
                 .get("x-cost")

@@ -1,9 +1,7 @@
-//! Layer options: shadow mode, several policies, per-request quotas and costs, missing keys,
-//! and configuration errors caught at build.
+//! Layer options: shadow mode, several policies, per-request quotas and costs, missing keys.
+//! Configuration errors caught at build are in `builder.rs`.
 
 mod common;
-
-use std::time::Duration;
 
 use common::{T0, from_ip, header, ok_service};
 use http::Request;
@@ -11,7 +9,7 @@ use tower::{Layer, ServiceExt};
 use tower_vigil_core::Principal;
 use tower_vigil_ratelimit::key::{GlobalKey, HeaderKey, PrincipalKey};
 use tower_vigil_ratelimit::{
-    Algorithm, Clock, Decision, MemoryBackend, MissingKey, Policy, Quota, RateLimitLayer,
+    Clock, Decision, MemoryBackend, MissingKey, Policy, Quota, RateLimitLayer,
 };
 use tower_vigil_tests::fixtures;
 
@@ -21,8 +19,7 @@ fn frozen(at: u64) -> Clock {
 
 #[tokio::test]
 async fn shadow_mode_decides_but_never_rejects() {
-    let layer = RateLimitLayer::builder(fixtures::memory())
-        .quota(Quota::per_minute(2))
+    let layer = RateLimitLayer::builder(fixtures::memory(), Quota::per_minute(2))
         .shadow(true)
         .build()
         .unwrap();
@@ -42,8 +39,7 @@ async fn shadow_mode_decides_but_never_rejects() {
 async fn the_quota_can_be_chosen_per_request() {
     #[derive(Clone)]
     struct KeyLimit(u32);
-    let layer = RateLimitLayer::builder(fixtures::memory())
-        .quota(Quota::per_minute(1))
+    let layer = RateLimitLayer::builder(fixtures::memory(), Quota::per_minute(1))
         .key(PrincipalKey::new())
         .quota_for(|head| {
             head.extensions()
@@ -110,8 +106,7 @@ async fn the_quota_can_be_chosen_per_request() {
 
 #[tokio::test]
 async fn cost_weighs_requests() {
-    let layer = RateLimitLayer::builder(fixtures::memory())
-        .quota(Quota::per_minute(10))
+    let layer = RateLimitLayer::builder(fixtures::memory(), Quota::per_minute(10))
         .key(GlobalKey)
         .cost(|head| {
             if head.method() == http::Method::POST {
@@ -137,8 +132,7 @@ async fn cost_weighs_requests() {
 
 #[tokio::test]
 async fn several_policies_are_all_or_nothing() {
-    let layer = RateLimitLayer::builder(MemoryBackend::new())
-        .quota(Quota::per_second(10))
+    let layer = RateLimitLayer::builder(MemoryBackend::new(), Quota::per_second(10))
         .policy(Policy::new("hour", Quota::per_hour(3)).unwrap())
         .clock(frozen(T0))
         .deny_cache(None)
@@ -172,8 +166,7 @@ async fn several_policies_are_all_or_nothing() {
 
 #[tokio::test]
 async fn a_request_without_a_key_is_rejected_by_default() {
-    let layer = RateLimitLayer::builder(fixtures::memory())
-        .quota(Quota::per_minute(1))
+    let layer = RateLimitLayer::builder(fixtures::memory(), Quota::per_minute(1))
         .build()
         .unwrap();
     let res = layer
@@ -187,9 +180,8 @@ async fn a_request_without_a_key_is_rejected_by_default() {
 
 #[tokio::test]
 async fn a_request_without_a_key_can_pass_or_share_a_quota() {
-    let allow = RateLimitLayer::builder(fixtures::memory())
-        .quota(Quota::per_minute(1))
-        .on_missing_key(MissingKey::Allow)
+    let allow = RateLimitLayer::builder(fixtures::memory(), Quota::per_minute(1))
+        .missing_key(MissingKey::Allow)
         .build()
         .unwrap()
         .layer(ok_service());
@@ -202,10 +194,9 @@ async fn a_request_without_a_key_can_pass_or_share_a_quota() {
         assert_eq!(res.status(), 200);
         assert!(res.headers().get("ratelimit").is_none());
     }
-    let shared = RateLimitLayer::builder(fixtures::memory())
-        .quota(Quota::per_minute(1))
+    let shared = RateLimitLayer::builder(fixtures::memory(), Quota::per_minute(1))
         .key(HeaderKey::new(http::HeaderName::from_static("x-api-key")))
-        .on_missing_key(MissingKey::Shared)
+        .missing_key(MissingKey::Shared)
         .build()
         .unwrap()
         .layer(ok_service());
@@ -232,50 +223,4 @@ async fn a_request_without_a_key_can_pass_or_share_a_quota() {
         .body(String::new())
         .unwrap();
     assert_eq!(shared.oneshot(with_key).await.unwrap().status(), 200);
-}
-
-#[test]
-fn bad_configuration_fails_at_build() {
-    let store = MemoryBackend::new();
-    assert!(
-        RateLimitLayer::builder(store.clone()).build().is_err(),
-        "no quota"
-    );
-    assert!(
-        RateLimitLayer::builder(store.clone())
-            .quota(Quota::per_minute(0))
-            .build()
-            .is_err()
-    );
-    assert!(
-        RateLimitLayer::builder(store.clone())
-            .quota(Quota::per_minute(10).burst(5))
-            .algorithm(Algorithm::FixedWindow)
-            .build()
-            .is_err(),
-        "a window algorithm has no separate burst"
-    );
-    assert!(
-        RateLimitLayer::builder(store.clone())
-            .quota(Quota::per_minute(20_000))
-            .algorithm(Algorithm::SlidingWindowLog)
-            .build()
-            .is_err(),
-        "the sliding log is capped"
-    );
-    assert!(
-        RateLimitLayer::builder(store.clone())
-            .quota(Quota::per_minute(1))
-            .policy(Policy::new("default", Quota::per_hour(5)).unwrap())
-            .build()
-            .is_err(),
-        "duplicate names"
-    );
-    assert!(
-        RateLimitLayer::builder(store)
-            .quota(Quota::new(1, Duration::from_micros(10)))
-            .build()
-            .is_err(),
-        "period under 1 ms"
-    );
 }

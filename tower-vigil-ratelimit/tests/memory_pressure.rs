@@ -9,7 +9,7 @@ mod common;
 use common::{from_ip, header, json, ok_service};
 use tower::{Layer, ServiceExt};
 use tower_vigil_core::{FailurePolicy, RedisBackend};
-use tower_vigil_ratelimit::layer::metrics::BACKEND_ERRORS_TOTAL;
+use tower_vigil_ratelimit::metrics::BACKEND_ERRORS_TOTAL;
 use tower_vigil_ratelimit::{Quota, RateLimitLayer};
 use tower_vigil_tests::metrics::Counters;
 use tower_vigil_tests::pressure::{Filled, Pressure};
@@ -17,8 +17,7 @@ use tower_vigil_tests::{RedisCluster, RedisServer, fixtures};
 
 /// Statuses of four requests from one client under `policy` (quota 2 per minute).
 async fn statuses(backend: &RedisBackend, policy: FailurePolicy, ip: &str) -> Vec<u16> {
-    let svc = RateLimitLayer::builder(backend.clone())
-        .quota(Quota::per_minute(2))
+    let svc = RateLimitLayer::builder(backend.clone(), Quota::per_minute(2))
         .failure_policy(policy)
         .deny_cache(None)
         .build()

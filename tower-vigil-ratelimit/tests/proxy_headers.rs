@@ -10,8 +10,9 @@ use common::ok_service;
 use http::{HeaderName, HeaderValue, Request};
 use proptest::prelude::*;
 use tower::{Layer, ServiceExt};
+use tower_vigil_core::Backend;
 use tower_vigil_ratelimit::key::{ForwardedHeader, KeyExtractor, RequestHead, TrustedProxies};
-use tower_vigil_ratelimit::{Quota, RateLimitLayer, RateLimitStore};
+use tower_vigil_ratelimit::{Quota, RateLimitLayer};
 
 const PEER: &str = "10.0.0.1:443";
 
@@ -72,11 +73,8 @@ fn one_junk_byte_does_not_collapse_x_forwarded_for() {
     );
 }
 
-async fn clients_sending_junk_behind_one_proxy_keep_their_own_quotas<St: RateLimitStore>(
-    store: St,
-) {
-    let svc = RateLimitLayer::builder(store)
-        .quota(Quota::per_minute(1))
+async fn clients_sending_junk_behind_one_proxy_keep_their_own_quotas<B: Backend>(store: B) {
+    let svc = RateLimitLayer::builder(store, Quota::per_minute(1))
         .key(proxies())
         .build()
         .unwrap()

@@ -8,11 +8,12 @@ use std::net::SocketAddr;
 use common::{from_ip, ok_service};
 use http::Request;
 use tower::{Layer, ServiceExt};
+use tower_vigil_core::Backend;
 use tower_vigil_ratelimit::key::{
     DEFAULT_IPV6_PREFIX, ForwardedHeader, KeyExtractor, MIN_IPV6_PREFIX, PeerIp, RequestHead,
     TrustedProxies,
 };
-use tower_vigil_ratelimit::{Quota, RateLimitLayer, RateLimitStore};
+use tower_vigil_ratelimit::{Quota, RateLimitLayer};
 use tower_vigil_tests::fixtures;
 
 fn via(peer: &str, header: (&str, &str)) -> Request<String> {
@@ -107,14 +108,14 @@ fn ipv6_clients_are_grouped_by_56_by_default() {
         key(&proxies(), &req).as_deref(),
         Some("ip:2001:db8:aa::/56")
     );
-    let p64 = proxies().ipv6_prefix(64).unwrap();
+    let p64 = proxies().ipv6_prefix(64);
     assert_eq!(key(&p64, &req).as_deref(), Some("ip:2001:db8:aa:bb::/64"));
     let direct = via("[2001:db8:5:6:7:8:9:a]:1", ("x", "y"));
     assert_eq!(
         key(&PeerIp::new(), &direct).as_deref(),
         Some("ip:2001:db8:5::/56")
     );
-    let full = PeerIp::new().ipv6_prefix(128).unwrap();
+    let full = PeerIp::new().ipv6_prefix(128);
     assert_eq!(
         key(&full, &direct).as_deref(),
         Some("ip:2001:db8:5:6:7:8:9:a")
@@ -123,19 +124,19 @@ fn ipv6_clients_are_grouped_by_56_by_default() {
 
 #[test]
 fn an_ipv6_prefix_outside_32_to_128_is_a_config_error() {
+    // Checked when the layer is built (`tests/builder.rs`), through `KeyExtractor::check`.
     for bad in [0, 31, 129, 200] {
-        let e = proxies().ipv6_prefix(bad).unwrap_err();
+        let e = proxies().ipv6_prefix(bad).check().unwrap_err();
         assert_eq!(e.field(), "ipv6_prefix");
-        assert!(PeerIp::new().ipv6_prefix(bad).is_err(), "{bad}");
+        assert!(PeerIp::new().ipv6_prefix(bad).check().is_err(), "{bad}");
     }
-    assert!(PeerIp::new().ipv6_prefix(MIN_IPV6_PREFIX).is_ok());
+    assert!(PeerIp::new().ipv6_prefix(MIN_IPV6_PREFIX).check().is_ok());
     assert_eq!(DEFAULT_IPV6_PREFIX, 56);
 }
 
 /// One customer's /56 holds 256 /64s: by default they share one quota.
-async fn one_customer_s_56_shares_one_quota<St: RateLimitStore>(store: St) {
-    let svc = RateLimitLayer::builder(store)
-        .quota(Quota::per_minute(1))
+async fn one_customer_s_56_shares_one_quota<B: Backend>(store: B) {
+    let svc = RateLimitLayer::builder(store, Quota::per_minute(1))
         .build()
         .unwrap()
         .layer(ok_service());
@@ -149,8 +150,7 @@ on_every_backend!(one_customer_s_56_shares_one_quota);
 
 #[tokio::test]
 async fn clients_behind_one_proxy_get_their_own_quotas() {
-    let layer = RateLimitLayer::builder(fixtures::memory())
-        .quota(Quota::per_minute(1))
+    let layer = RateLimitLayer::builder(fixtures::memory(), Quota::per_minute(1))
         .key(proxies())
         .build()
         .unwrap();

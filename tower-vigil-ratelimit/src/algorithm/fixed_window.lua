@@ -16,20 +16,10 @@ ALGO['fw'] = function(key, limit, period, burst, now, cost, mode)
     end
     return function() redis.call('DEL', key) end
   end
-  if mode == 2 or mode == 3 then
-    local c
-    if mode == 2 then
-      c = math.max(math.min(count + cost, limit), count)
-    else
-      c = math.max(count - cost, 0)
-    end
-    return 1, math.max(limit - c, 0), reset, 0, put(c)
-  end
-  if count + cost <= limit then
-    local c = count + cost
-    local w = nil
-    if mode == 0 and cost > 0 then w = put(c) end
-    return 1, math.max(limit - c, 0), reset, 0, w
-  end
-  return 0, math.max(limit - count, 0), reset, reset, nil
+  local c, write = transition(mode, cost, math.max(math.min(count + cost, limit), count),
+    math.max(count - cost, 0), count + cost <= limit, count + cost)
+  if c == nil then return 0, math.max(limit - count, 0), reset, reset, nil end
+  local w = nil
+  if write then w = put(c) end
+  return 1, math.max(limit - c, 0), reset, 0, w
 end

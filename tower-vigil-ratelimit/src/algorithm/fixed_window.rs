@@ -1,6 +1,7 @@
 //! Fixed window: one counter per window aligned to the Unix epoch. Twin: `fixed_window.lua`.
 
-use super::{Mode, Outcome, Params, State, Stored, Write};
+use super::mode::{Mode, transition};
+use super::state::{Outcome, Params, State, Stored, Write};
 
 pub(crate) fn eval(
     p: Params,
@@ -19,7 +20,22 @@ pub(crate) fn eval(
         }
     }
     let reset = (idx + 1) * p.period - now;
-    let put = |c: i64| {
+    let Some((c, write)) = transition(
+        mode,
+        cost,
+        || (count + cost).min(p.limit).max(count),
+        || (count - cost).max(0),
+        (count + cost <= p.limit).then_some(count + cost),
+    ) else {
+        let out = Outcome {
+            allowed: false,
+            remaining: (p.limit - count).max(0),
+            reset,
+            retry: reset,
+        };
+        return (out, Write::Keep);
+    };
+    let put = || {
         if c > 0 {
             Write::Put {
                 state: State::Fixed { w: idx, c },
@@ -29,38 +45,8 @@ pub(crate) fn eval(
             Write::Delete
         }
     };
-    let report = |c: i64| Outcome {
-        allowed: true,
-        remaining: (p.limit - c).max(0),
-        reset,
-        retry: 0,
-    };
-    match mode {
-        Mode::Charge | Mode::Refund => {
-            let c = if mode == Mode::Charge {
-                (count + cost).min(p.limit).max(count)
-            } else {
-                (count - cost).max(0)
-            };
-            (report(c), put(c))
-        }
-        _ if count + cost <= p.limit => {
-            let c = count + cost;
-            let write = if mode == Mode::Acquire && cost > 0 {
-                put(c)
-            } else {
-                Write::Keep
-            };
-            (report(c), write)
-        }
-        _ => {
-            let out = Outcome {
-                allowed: false,
-                remaining: (p.limit - count).max(0),
-                reset,
-                retry: reset,
-            };
-            (out, Write::Keep)
-        }
-    }
+    (
+        Outcome::allowed((p.limit - c).max(0), reset),
+        Write::when(write, put),
+    )
 }

@@ -11,21 +11,14 @@ ALGO['g'] = function(key, limit, period, burst, now, cost, mode)
     end
     return function() redis.call('DEL', key) end
   end
-  if mode == 2 or mode == 3 then
-    local new
-    if mode == 2 then
-      new = math.min(tat + cost * t, math.max(tat, now + tau))
-    else
-      new = math.max(tat - cost * t, now)
-    end
-    return 1, idiv(math.max(0, tau - (new - now)), t), new - now, 0, put(new)
-  end
   local new = tat + cost * t
   local allow_at = new - tau
-  if now >= allow_at then
-    local w = nil
-    if mode == 0 and cost > 0 then w = put(new) end
-    return 1, idiv(tau - (new - now), t), new - now, 0, w
+  local after, write = transition(mode, cost, math.min(new, math.max(tat, now + tau)),
+    math.max(tat - cost * t, now), now >= allow_at, new)
+  if after == nil then
+    return 0, idiv(math.max(0, tau - (tat - now)), t), tat - now, allow_at - now, nil
   end
-  return 0, idiv(math.max(0, tau - (tat - now)), t), tat - now, allow_at - now, nil
+  local w = nil
+  if write then w = put(after) end
+  return 1, idiv(math.max(0, tau - (after - now)), t), after - now, 0, w
 end

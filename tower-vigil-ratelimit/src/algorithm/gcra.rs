@@ -5,7 +5,8 @@
 //! `max(TAT, now) + c·T`. The key expires when `TAT` passes, when it would equal a fresh key.
 //! Twin: `gcra.lua`.
 
-use super::{Mode, Outcome, Params, Stored, Write, ceil_div};
+use super::mode::{Mode, transition};
+use super::state::{Outcome, Params, Stored, Write, ceil_div};
 
 pub(crate) fn eval(
     p: Params,
@@ -20,7 +21,24 @@ pub(crate) fn eval(
         Stored::Tat(v) => v.max(now),
         _ => now,
     };
-    let put = |new: i64| {
+    let new = tat + cost * t;
+    let allow_at = new - tau;
+    let Some((new, write)) = transition(
+        mode,
+        cost,
+        || new.min(tat.max(now + tau)),
+        || (tat - cost * t).max(now),
+        (now >= allow_at).then_some(new),
+    ) else {
+        let out = Outcome {
+            allowed: false,
+            remaining: (tau - (tat - now)).max(0) / t,
+            reset: tat - now,
+            retry: allow_at - now,
+        };
+        return (out, Write::Keep);
+    };
+    let put = || {
         if new > now {
             Write::Tat {
                 tat: new,
@@ -30,44 +48,10 @@ pub(crate) fn eval(
             Write::Delete
         }
     };
-    if mode.always_writes() {
-        let new = if mode == Mode::Charge {
-            (tat + cost * t).min(tat.max(now + tau))
-        } else {
-            (tat - cost * t).max(now)
-        };
-        let out = Outcome {
-            allowed: true,
-            remaining: (tau - (new - now)).max(0) / t,
-            reset: new - now,
-            retry: 0,
-        };
-        return (out, put(new));
-    }
-    let new = tat + cost * t;
-    let allow_at = new - tau;
-    if now >= allow_at {
-        let out = Outcome {
-            allowed: true,
-            remaining: (tau - (new - now)) / t,
-            reset: new - now,
-            retry: 0,
-        };
-        let write = if mode == Mode::Acquire && cost > 0 {
-            put(new)
-        } else {
-            Write::Keep
-        };
-        (out, write)
-    } else {
-        let out = Outcome {
-            allowed: false,
-            remaining: (tau - (tat - now)).max(0) / t,
-            reset: tat - now,
-            retry: allow_at - now,
-        };
-        (out, Write::Keep)
-    }
+    (
+        Outcome::allowed((tau - (new - now)).max(0) / t, new - now),
+        Write::when(write, put),
+    )
 }
 
 #[cfg(test)]

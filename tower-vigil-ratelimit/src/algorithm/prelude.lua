@@ -27,3 +27,14 @@ end
 local function px(ttl)
   return fmt(cdiv(ttl, 1000) + 1000)
 end
+
+-- The tail every algorithm shares once it has read its state (twin: `transition` in mode.rs):
+-- charge (mode 2) and refund (mode 3) move the state by the cost within its bounds and always
+-- write; acquire (0) and peek (1) take `admitted` when `fits`, written only by an acquire of
+-- some cost. Returns the state after the call and whether to write it; nil when denied.
+local function transition(mode, cost, charged, refunded, fits, admitted)
+  if mode == 2 then return charged, true end
+  if mode == 3 then return refunded, true end
+  if fits then return admitted, mode == 0 and cost > 0 end
+  return nil, false
+end

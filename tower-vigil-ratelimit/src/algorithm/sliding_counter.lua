@@ -33,19 +33,11 @@ ALGO['sc'] = function(key, limit, period, burst, now, cost, mode)
   local function rem(c)
     return idiv(math.max(cap - prev * weight - c * w, 0), w)
   end
-  if mode == 2 or mode == 3 then
-    local c
-    if mode == 2 then
-      c = math.max(math.min(cur + cost, limit), cur)
-    else
-      c = math.max(cur - cost, 0)
-    end
-    return 1, rem(c), reset(c, prev), 0, put(c)
-  end
-  if prev * weight + (cur + cost) * w <= cap then
-    local c = cur + cost
+  local c, write = transition(mode, cost, math.max(math.min(cur + cost, limit), cur),
+    math.max(cur - cost, 0), prev * weight + (cur + cost) * w <= cap, cur + cost)
+  if c ~= nil then
     local wr = nil
-    if mode == 0 and cost > 0 then wr = put(c) end
+    if write then wr = put(c) end
     return 1, rem(c), reset(c, prev), 0, wr
   end
   local free = limit - cur - cost

@@ -5,7 +5,8 @@
 //! Error bound: see [`Algorithm::SlidingWindowCounter`](crate::Algorithm::SlidingWindowCounter).
 //! Twin: `sliding_counter.lua`.
 
-use super::{Mode, Outcome, Params, State, Stored, Write};
+use super::mode::{Mode, transition};
+use super::state::{Outcome, Params, State, Stored, Write};
 
 pub(crate) fn eval(
     p: Params,
@@ -37,7 +38,7 @@ pub(crate) fn eval(
     }
     let weight = w - e;
     let cap = p.limit * w;
-    let reset = |cur: i64, prev: i64| {
+    let reset = |cur: i64| {
         if cur > 0 {
             weight + w
         } else if prev > 0 {
@@ -46,58 +47,48 @@ pub(crate) fn eval(
             0
         }
     };
-    let put = |cur: i64| {
-        if cur == 0 && prev == 0 {
+    let remaining = |cur: i64| (cap - prev * weight - cur * w).max(0) / w;
+    let Some((c, write)) = transition(
+        mode,
+        cost,
+        || (cur + cost).min(p.limit).max(cur),
+        || (cur - cost).max(0),
+        (prev * weight + (cur + cost) * w <= cap).then_some(cur + cost),
+    ) else {
+        let free = p.limit - cur - cost;
+        let retry = if free >= 0 {
+            // Only the previous window's weight is in the way (so prev > 0).
+            (w - free * w / prev) - e
+        } else if cost > p.limit {
+            weight + w
+        } else {
+            // Wait for the next window, where today's count becomes the weighted one.
+            weight + (w - (p.limit - cost) * w / cur).max(0)
+        };
+        let out = Outcome {
+            allowed: false,
+            remaining: remaining(cur),
+            reset: reset(cur),
+            retry,
+        };
+        return (out, Write::Keep);
+    };
+    let put = || {
+        if c == 0 && prev == 0 {
             Write::Delete
         } else {
             Write::Put {
-                state: State::Counter { w: idx, cur, prev },
-                ttl: reset(cur, prev),
+                state: State::Counter {
+                    w: idx,
+                    cur: c,
+                    prev,
+                },
+                ttl: reset(c),
             }
         }
     };
-    let report = |cur: i64| Outcome {
-        allowed: true,
-        remaining: (cap - prev * weight - cur * w).max(0) / w,
-        reset: reset(cur, prev),
-        retry: 0,
-    };
-    match mode {
-        Mode::Charge | Mode::Refund => {
-            let c = if mode == Mode::Charge {
-                (cur + cost).min(p.limit).max(cur)
-            } else {
-                (cur - cost).max(0)
-            };
-            (report(c), put(c))
-        }
-        _ if prev * weight + (cur + cost) * w <= cap => {
-            let c = cur + cost;
-            let write = if mode == Mode::Acquire && cost > 0 {
-                put(c)
-            } else {
-                Write::Keep
-            };
-            (report(c), write)
-        }
-        _ => {
-            let free = p.limit - cur - cost;
-            let retry = if free >= 0 {
-                // Only the previous window's weight is in the way (so prev > 0).
-                (w - free * w / prev) - e
-            } else if cost > p.limit {
-                weight + w
-            } else {
-                // Wait for the next window, where today's count becomes the weighted one.
-                weight + (w - (p.limit - cost) * w / cur).max(0)
-            };
-            let out = Outcome {
-                allowed: false,
-                remaining: (cap - prev * weight - cur * w).max(0) / w,
-                reset: reset(cur, prev),
-                retry,
-            };
-            (out, Write::Keep)
-        }
-    }
+    (
+        Outcome::allowed(remaining(c), reset(c)),
+        Write::when(write, put),
+    )
 }

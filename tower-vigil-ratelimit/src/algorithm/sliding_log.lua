@@ -18,14 +18,18 @@ ALGO['sl'] = function(key, limit, period, burst, now, cost, mode)
     if nw and count > 0 then return nw + period - now end
     return 0
   end
-  local function op(insert, remove_newest)
+  -- delta > 0: that many units logged at `now`; delta < 0: that many newest entries removed.
+  local delta, write = transition(mode, cost, math.min(cost, limit), -math.min(cost, n),
+    n + cost <= limit, cost)
+  if delta ~= nil then
+    local insert, remove_newest = math.max(delta, 0), math.max(-delta, 0)
     local cap = math.max(limit, n)
     local count = math.min(n + insert, cap) - remove_newest
     local nw = newest
     if insert > 0 then nw = now end
     local ttl = reset_of(count, nw)
-    local w
-    if count > 0 then
+    local w = nil
+    if write and count > 0 then
       w = function()
         redis.call('ZREMRANGEBYSCORE', key, '-inf', fmt(cutoff))
         local at = fmt(now)
@@ -48,17 +52,10 @@ ALGO['sl'] = function(key, limit, period, burst, now, cost, mode)
         end
         redis.call('PEXPIRE', key, px(ttl))
       end
-    else
+    elseif write then
       w = function() redis.call('DEL', key) end
     end
     return 1, math.max(limit - count, 0), ttl, 0, w
-  end
-  if mode == 2 then return op(math.min(cost, limit), 0) end
-  if mode == 3 then return op(0, math.min(cost, n)) end
-  if n + cost <= limit then
-    local ok, rem, reset, retry, w = op(cost, 0)
-    if mode ~= 0 or cost == 0 then w = nil end
-    return ok, rem, reset, retry, w
   end
   local retry
   if cost > limit then

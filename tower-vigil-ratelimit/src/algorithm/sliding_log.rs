@@ -6,38 +6,8 @@
 
 use std::collections::VecDeque;
 
-use super::{Mode, Outcome, Params, State, Stored, Write};
-
-/// How the log changes; applied to the stored entries by the store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct LogOp {
-    /// Entries at or before this time are dropped.
-    pub(crate) cutoff: i64,
-    /// Entries added at `at`.
-    pub(crate) insert: i64,
-    pub(crate) at: i64,
-    /// Oldest entries dropped until at most this many remain.
-    pub(crate) cap: i64,
-    /// Newest entries removed (a refund).
-    pub(crate) remove_newest: i64,
-}
-
-impl LogOp {
-    pub(crate) fn apply(&self, log: &mut VecDeque<i64>) {
-        while log.front().is_some_and(|&t| t <= self.cutoff) {
-            log.pop_front();
-        }
-        for _ in 0..self.insert {
-            log.push_back(self.at);
-        }
-        while i64::try_from(log.len()).unwrap_or(i64::MAX) > self.cap {
-            log.pop_front();
-        }
-        for _ in 0..self.remove_newest {
-            log.pop_back();
-        }
-    }
-}
+use super::mode::{Mode, transition};
+use super::state::{LogOp, Outcome, Params, State, Stored, Write};
 
 static EMPTY: VecDeque<i64> = VecDeque::new();
 
@@ -61,12 +31,35 @@ pub(crate) fn eval(
         Some(t) if count > 0 => t + p.period - now,
         _ => 0,
     };
-    let op = |insert: i64, remove_newest: i64| {
-        let cap = p.limit.max(n);
-        let count = (n + insert).min(cap) - remove_newest;
-        let newest_after = if insert > 0 { Some(now) } else { newest };
-        let ttl = reset_of(count, newest_after);
-        let write = if count > 0 {
+    // delta > 0: that many units logged at `now`; delta < 0: that many newest entries removed.
+    let Some((delta, write)) = transition(
+        mode,
+        cost,
+        || cost.min(p.limit),
+        || -cost.min(n),
+        (n + cost <= p.limit).then_some(cost),
+    ) else {
+        let retry = if cost > p.limit {
+            p.period
+        } else {
+            // The entry whose expiry frees enough room for `cost`.
+            let k = usize::try_from(n + cost - p.limit - 1).unwrap_or(0);
+            log[alive + k] + p.period - now
+        };
+        let out = Outcome {
+            allowed: false,
+            remaining: (p.limit - n).max(0),
+            reset: reset_of(n, newest),
+            retry,
+        };
+        return (out, Write::Keep);
+    };
+    let (insert, remove_newest) = (delta.max(0), (-delta).max(0));
+    let cap = p.limit.max(n);
+    let count = (n + insert).min(cap) - remove_newest;
+    let ttl = reset_of(count, if insert > 0 { Some(now) } else { newest });
+    let put = || {
+        if count > 0 {
             Write::Log {
                 op: LogOp {
                     cutoff,
@@ -79,42 +72,10 @@ pub(crate) fn eval(
             }
         } else {
             Write::Delete
-        };
-        let out = Outcome {
-            allowed: true,
-            remaining: (p.limit - count).max(0),
-            reset: ttl,
-            retry: 0,
-        };
-        (out, write)
+        }
     };
-    match mode {
-        Mode::Charge => op(cost.min(p.limit), 0),
-        Mode::Refund => op(0, cost.min(n)),
-        _ if n + cost <= p.limit => {
-            let (out, write) = op(cost, 0);
-            let write = if mode == Mode::Acquire && cost > 0 {
-                write
-            } else {
-                Write::Keep
-            };
-            (out, write)
-        }
-        _ => {
-            let retry = if cost > p.limit {
-                p.period
-            } else {
-                // The entry whose expiry frees enough room for `cost`.
-                let k = usize::try_from(n + cost - p.limit - 1).unwrap_or(0);
-                log[alive + k] + p.period - now
-            };
-            let out = Outcome {
-                allowed: false,
-                remaining: (p.limit - n).max(0),
-                reset: reset_of(n, newest),
-                retry,
-            };
-            (out, Write::Keep)
-        }
-    }
+    (
+        Outcome::allowed((p.limit - count).max(0), ttl),
+        Write::when(write, put),
+    )
 }

@@ -26,20 +26,12 @@ ALGO['tb'] = function(key, limit, period, burst, now, cost, mode)
     end
     return function() redis.call('DEL', key) end
   end
-  if mode == 2 or mode == 3 then
-    local new
-    if mode == 2 then
-      new = math.min(math.max(level - need, 0), level)
-    else
-      new = math.max(math.min(level + need, cap), level)
-    end
-    return 1, idiv(new, period), cdiv(cap - new, limit), 0, put(new)
+  local new, write = transition(mode, cost, math.min(math.max(level - need, 0), level),
+    math.max(math.min(level + need, cap), level), level >= need, level - need)
+  if new == nil then
+    return 0, idiv(level, period), cdiv(cap - level, limit), cdiv(need - level, limit), nil
   end
-  if level >= need then
-    local new = level - need
-    local w = nil
-    if mode == 0 and cost > 0 then w = put(new) end
-    return 1, idiv(new, period), cdiv(cap - new, limit), 0, w
-  end
-  return 0, idiv(level, period), cdiv(cap - level, limit), cdiv(need - level, limit), nil
+  local w = nil
+  if write then w = put(new) end
+  return 1, idiv(new, period), cdiv(cap - new, limit), 0, w
 end

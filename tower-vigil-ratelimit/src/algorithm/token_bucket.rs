@@ -4,7 +4,8 @@
 //! `elapsed × limit` units and no division is ever rounded. The key expires when the bucket
 //! would be full again. Twin: `token_bucket.lua`.
 
-use super::{Mode, Outcome, Params, State, Stored, Write, ceil_div};
+use super::mode::{Mode, transition};
+use super::state::{Outcome, Params, State, Stored, Write, ceil_div};
 
 pub(crate) fn eval(
     p: Params,
@@ -29,8 +30,23 @@ pub(crate) fn eval(
     }
     let ts = ts.max(now);
     let need = cost * p.period;
-    let put = |new: i64| {
-        let ttl = ceil_div(cap - new, p.limit);
+    let Some((new, write)) = transition(
+        mode,
+        cost,
+        || (level - need).max(0).min(level),
+        || (level + need).min(cap).max(level),
+        (level >= need).then_some(level - need),
+    ) else {
+        let out = Outcome {
+            allowed: false,
+            remaining: level / p.period,
+            reset: ceil_div(cap - level, p.limit),
+            retry: ceil_div(need - level, p.limit),
+        };
+        return (out, Write::Keep);
+    };
+    let ttl = ceil_div(cap - new, p.limit);
+    let put = || {
         if ttl > 0 {
             Write::Put {
                 state: State::Bucket { level: new, ts },
@@ -40,40 +56,10 @@ pub(crate) fn eval(
             Write::Delete
         }
     };
-    let report = |l: i64| Outcome {
-        allowed: true,
-        remaining: l / p.period,
-        reset: ceil_div(cap - l, p.limit),
-        retry: 0,
-    };
-    match mode {
-        Mode::Charge | Mode::Refund => {
-            let new = if mode == Mode::Charge {
-                (level - need).max(0).min(level)
-            } else {
-                (level + need).min(cap).max(level)
-            };
-            (report(new), put(new))
-        }
-        _ if level >= need => {
-            let new = level - need;
-            let write = if mode == Mode::Acquire && cost > 0 {
-                put(new)
-            } else {
-                Write::Keep
-            };
-            (report(new), write)
-        }
-        _ => {
-            let out = Outcome {
-                allowed: false,
-                remaining: level / p.period,
-                reset: ceil_div(cap - level, p.limit),
-                retry: ceil_div(need - level, p.limit),
-            };
-            (out, Write::Keep)
-        }
-    }
+    (
+        Outcome::allowed(new / p.period, ttl),
+        Write::when(write, put),
+    )
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use ipnet::Ipv6Net;
 use tower_vigil_core::ConfigError;
 
-use super::{KeyExtractor, RequestHead};
+use super::extractor::{KeyExtractor, RequestHead};
 
 /// The shortest IPv6 grouping prefix accepted: a wider group than an ISP's smallest usual
 /// allocation (/32) would put whole providers in one bucket.
@@ -47,10 +47,12 @@ impl PeerIp {
     }
 
     /// Group IPv6 addresses by `/len`: [`MIN_IPV6_PREFIX`] (32) to 128, where 128 keys on the
-    /// full address; another length is a [`ConfigError`].
-    pub fn ipv6_prefix(mut self, len: u8) -> Result<Self, ConfigError> {
-        self.ipv6_prefix = check_prefix(len)?;
-        Ok(self)
+    /// full address. Another length is a [`ConfigError`] (field `ipv6_prefix`) when the layer
+    /// is built ([`KeyExtractor::check`]); used outside a layer, it is clamped to that range.
+    #[must_use]
+    pub fn ipv6_prefix(mut self, len: u8) -> Self {
+        self.ipv6_prefix = len;
+        self
     }
 
     /// The peer address, unbucketed.
@@ -74,20 +76,26 @@ impl KeyExtractor for PeerIp {
     fn extract(&self, req: &RequestHead<'_>) -> Option<String> {
         Self::peer_addr(req).map(|ip| ip_key(ip, self.ipv6_prefix))
     }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        check_prefix(self.ipv6_prefix)
+    }
 }
 
-pub(super) fn check_prefix(len: u8) -> Result<u8, ConfigError> {
+pub(super) fn check_prefix(len: u8) -> Result<(), ConfigError> {
     if !(MIN_IPV6_PREFIX..=128).contains(&len) {
         return Err(ConfigError::new(
             "ipv6_prefix",
             format!("must be {MIN_IPV6_PREFIX} to 128, found {len}"),
         ));
     }
-    Ok(len)
+    Ok(())
 }
 
-/// `ip:<v4>` or `ip:<v6 network>/<len>` (an IPv4-mapped IPv6 address counts as the IPv4 one).
+/// `ip:<v4>` or `ip:<v6 network>/<len>` (an IPv4-mapped IPv6 address counts as the IPv4 one);
+/// a prefix outside 32 to 128 (never past a built layer's check) is clamped into it.
 pub(super) fn ip_key(ip: IpAddr, ipv6_prefix: u8) -> String {
+    let ipv6_prefix = ipv6_prefix.clamp(MIN_IPV6_PREFIX, 128);
     match ip {
         IpAddr::V4(v4) => v4_key(v4),
         IpAddr::V6(v6) => {
@@ -141,8 +149,11 @@ mod tests {
         assert!(check_prefix(129).is_err());
         assert!(check_prefix(31).is_err(), "whole providers in one bucket");
         assert!(check_prefix(0).is_err());
-        assert_eq!(check_prefix(32).unwrap(), 32);
-        assert_eq!(check_prefix(128).unwrap(), 128);
+        assert!(check_prefix(32).is_ok());
+        assert!(check_prefix(128).is_ok());
+        assert_eq!(ip_key(ip, 0), "ip:2001:db8::/32", "clamped outside a layer");
+        assert!(PeerIp::new().ipv6_prefix(31).check().is_err());
+        assert!(PeerIp::new().ipv6_prefix(64).check().is_ok());
     }
 }
 

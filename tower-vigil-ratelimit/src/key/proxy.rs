@@ -5,9 +5,10 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use tower_vigil_core::ConfigError;
 
+use super::extractor::{KeyExtractor, RequestHead};
 use super::hop::{Hop, canonical};
-use super::peer::{DEFAULT_IPV6_PREFIX, check_prefix, ip_key};
-use super::{KeyExtractor, PeerIp, RequestHead, forwarded, x_forwarded_for};
+use super::peer::{DEFAULT_IPV6_PREFIX, PeerIp, check_prefix, ip_key};
+use super::{forwarded, x_forwarded_for};
 
 /// Which header the proxies write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -30,7 +31,7 @@ pub enum ForwardedHeader {
 ///
 /// When the hop where the client should be is not an address (`unknown`, an obfuscated
 /// `_id`, a `Forwarded` element without `for`, or bytes that do not parse), a trusted proxy
-/// wrote it and cannot tell who the client is: the request is unidentified (`None`), and the
+/// wrote it and cannot tell who the client is: the request has no key (`None`), and the
 /// layer does what [`MissingKey`](crate::MissingKey) says (400 by default). Falling back to
 /// the proxy's address would put everyone behind it in one bucket.
 ///
@@ -89,10 +90,11 @@ impl TrustedProxies {
     }
 
     /// Groups IPv6 clients by `/len` (default [`DEFAULT_IPV6_PREFIX`], /56), 32 to 128 (see
-    /// [`PeerIp::ipv6_prefix`]); another length is a [`ConfigError`].
-    pub fn ipv6_prefix(mut self, len: u8) -> Result<Self, ConfigError> {
-        self.ipv6_prefix = check_prefix(len)?;
-        Ok(self)
+    /// [`PeerIp::ipv6_prefix`]): another length is a [`ConfigError`] when the layer is built.
+    #[must_use]
+    pub fn ipv6_prefix(mut self, len: u8) -> Self {
+        self.ipv6_prefix = len;
+        self
     }
 
     fn trusted(&self, ip: IpAddr) -> bool {
@@ -131,6 +133,10 @@ impl TrustedProxies {
 impl KeyExtractor for TrustedProxies {
     fn extract(&self, req: &RequestHead<'_>) -> Option<String> {
         self.client_addr(req).map(|ip| ip_key(ip, self.ipv6_prefix))
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        check_prefix(self.ipv6_prefix)
     }
 }
 

@@ -1,77 +1,111 @@
-//! [`RateLimitBuilder`]: everything a [`RateLimitLayer`] can be told, checked by `build`.
+//! [`RateLimitLayer::new`], [`RateLimitLayer::builder`] and [`RateLimitBuilder`]: everything a
+//! layer can be told. Setters only store what they are given; [`RateLimitBuilder::build`]
+//! checks every value and every rule between them, so the order of the calls never matters.
 
 use std::sync::Arc;
 
 use http::StatusCode;
-use tower_vigil_core::{ConfigError, FailurePolicy, MemoryBackend};
+use tower_vigil_core::{Backend, ConfigError, DefaultResponse, FailurePolicy, RejectionResponse};
 
+use super::clock::Clock;
 use super::config::{Config, CostFn, QuotaFn};
 use super::deny_cache::{DEFAULT_DENY_CACHE_CAPACITY, DenyCache};
+use super::failure_policy::OnFailure;
 use super::headers::{HeaderSet, Headers};
+use super::layer::RateLimitLayer;
+use super::missing_key::MissingKey;
 use super::outcome::{Outcome, StatusFn};
-use super::response::{DefaultRateLimitedResponse, ResponseForRateLimited};
-use super::{Clock, MissingKey, RateLimitLayer};
+use super::rejection::RateLimitRejection;
+use super::response::Responder;
 use crate::key::{KeyExtractor, PeerIp, RequestHead};
 use crate::quota::{Algorithm, Policy, Quota};
-use crate::store::RateLimitStore;
 
-/// Builds a [`RateLimitLayer`]; see the [module docs](crate::layer) for an example.
+/// The name of the policy a layer's quota makes, unless [`RateLimitBuilder::name`] says
+/// otherwise.
+pub const DEFAULT_POLICY_NAME: &str = "default";
+
+impl<B: Backend> RateLimitLayer<B> {
+    /// `quota` per caller IP ([`PeerIp`]), decided by GCRA on `backend` (a `MemoryBackend`, a
+    /// `RedisBackend`, or any [`Backend`]), every other setting at its default:
+    /// 400 for a request without a peer address, fail open, deny cache on, both header
+    /// families.
+    ///
+    /// # Panics
+    ///
+    /// When `quota` is invalid (a zero limit or burst, a period under 1 ms or over 366 days,
+    /// a limit × period too large): [`builder`](Self::builder) then `build` returns the
+    /// [`ConfigError`] instead. As `tower::limit::rate::Rate::new` panics on a zero rate.
+    pub fn new(backend: B, quota: Quota) -> Self {
+        match Self::builder(backend, quota).build() {
+            Ok(layer) => layer,
+            Err(e) => panic!("RateLimitLayer::new: {e}"),
+        }
+    }
+
+    /// A builder for `quota` (the policy named [`DEFAULT_POLICY_NAME`]) decided on `backend`;
+    /// see the [crate docs](crate) for an example.
+    pub fn builder(backend: B, quota: Quota) -> RateLimitBuilder<B> {
+        RateLimitBuilder {
+            backend,
+            quota,
+            name: DEFAULT_POLICY_NAME.into(),
+            algorithm: Algorithm::Gcra,
+            policies: Vec::new(),
+            key: Arc::new(PeerIp::new()),
+            quota_for: None,
+            cost: None,
+            clock: Clock::backend(),
+            failure_policy: FailurePolicy::Open,
+            deny_cache: Some(DEFAULT_DENY_CACHE_CAPACITY),
+            shadow: false,
+            outcome: Outcome::default(),
+            missing_key: MissingKey::Reject,
+            headers: HeaderSet {
+                ietf: true,
+                legacy: true,
+            },
+            response: Responder::new(DefaultResponse),
+        }
+    }
+}
+
+/// Builds a [`RateLimitLayer`]; made by [`RateLimitLayer::builder`].
 #[must_use]
-pub struct RateLimitBuilder<St> {
-    store: St,
-    quota: Option<Quota>,
+pub struct RateLimitBuilder<B> {
+    backend: B,
+    quota: Quota,
+    name: String,
     algorithm: Algorithm,
     policies: Vec<Policy>,
     key: Arc<dyn KeyExtractor>,
     quota_for: Option<Arc<QuotaFn>>,
     cost: Option<Arc<CostFn>>,
     clock: Clock,
-    failure: FailurePolicy,
+    failure_policy: FailurePolicy,
     deny_cache: Option<usize>,
     shadow: bool,
     outcome: Outcome,
     missing_key: MissingKey,
     headers: HeaderSet,
-    response: Arc<dyn ResponseForRateLimited>,
+    response: Responder,
 }
 
-impl<St: RateLimitStore> RateLimitBuilder<St> {
-    pub(super) fn new(store: St) -> Self {
-        Self {
-            store,
-            quota: None,
-            algorithm: Algorithm::Gcra,
-            policies: Vec::new(),
-            key: Arc::new(PeerIp::new()),
-            quota_for: None,
-            cost: None,
-            clock: Clock::store(),
-            failure: FailurePolicy::Open,
-            deny_cache: Some(DEFAULT_DENY_CACHE_CAPACITY),
-            shadow: false,
-            outcome: Outcome::Always,
-            missing_key: MissingKey::Reject,
-            headers: HeaderSet {
-                ietf: true,
-                legacy: true,
-            },
-            response: Arc::new(DefaultRateLimitedResponse),
-        }
-    }
-
-    /// The quota of the policy named `default`.
-    pub fn quota(mut self, quota: Quota) -> Self {
-        self.quota = Some(quota);
+impl<B: Backend> RateLimitBuilder<B> {
+    /// The name of the quota's policy (default [`DEFAULT_POLICY_NAME`]): it names the policy
+    /// in the `RateLimit` headers and in its backend keys. 1 to 32 of `A-Z a-z 0-9 _ -`.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
         self
     }
 
-    /// The algorithm of the `default` policy (GCRA unless set).
+    /// The algorithm of the quota's policy (GCRA unless set).
     pub fn algorithm(mut self, algorithm: Algorithm) -> Self {
         self.algorithm = algorithm;
         self
     }
 
-    /// Adds a named policy; a request must fit every policy (all or nothing, one round trip).
+    /// Adds a named policy; a request must fit the quota and every policy (all or nothing, one
+    /// round trip).
     pub fn policy(mut self, policy: Policy) -> Self {
         self.policies.push(policy);
         self
@@ -83,9 +117,9 @@ impl<St: RateLimitStore> RateLimitBuilder<St> {
         self
     }
 
-    /// Chooses the `default` policy's quota per request (e.g. the API key's own limit from the
-    /// extensions); `None` keeps the configured one. A chosen quota that is invalid (zero) is
-    /// ignored, with a warning, in favour of the configured one.
+    /// Chooses the quota per request (e.g. the API key's own limit from the extensions), in
+    /// place of the builder's for that request; `None` keeps the builder's. A chosen quota
+    /// that is invalid (zero) is ignored, with a warning, in favour of the builder's.
     pub fn quota_for(
         mut self,
         f: impl Fn(&RequestHead<'_>) -> Option<Quota> + Send + Sync + 'static,
@@ -100,23 +134,24 @@ impl<St: RateLimitStore> RateLimitBuilder<St> {
         self
     }
 
-    /// Whose time decides (default: the store's, Redis `TIME`).
+    /// Whose time decides (default: the backend's, Redis `TIME`).
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
     }
 
-    /// What to do when the store fails or times out: `Open` (default: let the request through,
+    /// What to do when the backend fails or times out: `Open` (default: let the request through,
     /// counted and traced), `Closed` (503), or `Local` (decide with an in-process memory
     /// limiter with the same policies).
     pub fn failure_policy(mut self, policy: FailurePolicy) -> Self {
-        self.failure = policy;
+        self.failure_policy = policy;
         self
     }
 
-    /// Turns the in-process deny cache on (with room for `capacity` keys) or off (`None`).
-    /// On by default with 10,000 keys. A cached denial answers requests of the same or a
-    /// higher cost until its retry time; a cheaper request still asks the store.
+    /// Turns the in-process deny cache on (with room for `capacity` keys, at least 1) or off
+    /// (`None`). On by default with [`DEFAULT_DENY_CACHE_CAPACITY`] keys. A cached denial
+    /// answers requests of the same or a higher cost until its retry time; a cheaper request
+    /// still asks the backend.
     pub fn deny_cache(mut self, capacity: Option<usize>) -> Self {
         self.deny_cache = capacity;
         self
@@ -133,23 +168,24 @@ impl<St: RateLimitStore> RateLimitBuilder<St> {
     /// before the call and given back after it when the status does not match, so requests
     /// sent at once run the inner service at most `limit` times (a request in flight holds
     /// its unit until its response is known). A response that never comes keeps its cost; a
-    /// refund the store fails to make leaves the unit charged (see the README).
+    /// refund the backend fails to make leaves the unit charged (see the README). With
+    /// [`refund_when`](Self::refund_when) too, a response counts when it passes both.
     pub fn charge_when(mut self, f: impl Fn(StatusCode) -> bool + Send + Sync + 'static) -> Self {
-        self.outcome = Outcome::ChargeWhen(Arc::new(f) as Arc<StatusFn>);
+        self.outcome.charge_when = Some(Arc::new(f) as Arc<StatusFn>);
         self
     }
 
     /// Refund by outcome: charge before the call and give the cost back when the response
-    /// status matches (e.g. `|s| s.is_server_error()`: our failures do not count). Replaces
-    /// [`charge_when`](Self::charge_when): the last of the two set wins.
+    /// status matches (e.g. `|s| s.is_server_error()`: our failures do not count). With
+    /// [`charge_when`](Self::charge_when) too, a response counts when it passes both.
     pub fn refund_when(mut self, f: impl Fn(StatusCode) -> bool + Send + Sync + 'static) -> Self {
-        self.outcome = Outcome::RefundWhen(Arc::new(f) as Arc<StatusFn>);
+        self.outcome.refund_when = Some(Arc::new(f) as Arc<StatusFn>);
         self
     }
 
     /// What to do with a request whose key cannot be extracted (default
     /// [`MissingKey::Reject`]).
-    pub fn on_missing_key(mut self, action: MissingKey) -> Self {
+    pub fn missing_key(mut self, action: MissingKey) -> Self {
         self.missing_key = action;
         self
     }
@@ -166,30 +202,35 @@ impl<St: RateLimitStore> RateLimitBuilder<St> {
         self
     }
 
-    /// How a denied request is answered (default: problem+json 429, or gRPC 8).
-    pub fn response(mut self, response: impl ResponseForRateLimited) -> Self {
-        self.response = Arc::new(response);
+    /// How the layer answers the requests it turns away ([`RateLimitRejection`]: over a
+    /// limit, without a key, backend unavailable): a
+    /// [`RejectionResponse<RateLimitRejection>`](RejectionResponse), such as a closure
+    /// `Fn(&RateLimitRejection) -> Response<Bytes>`, instead of [`DefaultResponse`]
+    /// (problem+json 429 / 400 / 503 with `Retry-After` when known; gRPC 8 / 3 / 14). Over a
+    /// limit, the layer then adds the rate-limit headers and `Retry-After` unless the response
+    /// has them; every rejection goes into the response's extensions.
+    pub fn response(mut self, response: impl RejectionResponse<RateLimitRejection>) -> Self {
+        self.response = Responder::new(response);
         self
     }
 
-    /// Checks the configuration and builds the layer.
-    pub fn build(self) -> Result<RateLimitLayer<St>, ConfigError> {
+    /// Checks every value and every rule between them, and builds the layer.
+    ///
+    /// Errors name the field: `policy.name` (a name outside 1 to 32 of `A-Z a-z 0-9 _ -`),
+    /// `quota.limit`, `quota.burst`, `quota.period`, `quota` (see [`Policy::with_algorithm`]),
+    /// `policy` (two policies with one name), `deny_cache` (a capacity of 0), and the key
+    /// extractor's own (`ipv6_prefix`, see [`KeyExtractor::check`]).
+    pub fn build(self) -> Result<RateLimitLayer<B>, ConfigError> {
         // Every build, not once per process: a recorder installed after an earlier build
         // still gets its HELP lines, and a dozen describe calls cost nothing at startup.
-        super::metrics::describe();
-        let mut policies = Vec::new();
-        if let Some(q) = self.quota {
-            policies.push(Policy::with_algorithm("default", q, self.algorithm)?);
-        } else if self.algorithm != Algorithm::Gcra {
-            return Err(ConfigError::new(
-                "algorithm",
-                "applies to the default policy: set `quota` too",
-            ));
-        }
+        crate::metrics::describe();
+        let mut policies = Vec::with_capacity(1 + self.policies.len());
+        policies.push(Policy::with_algorithm(
+            &self.name,
+            self.quota,
+            self.algorithm,
+        )?);
         policies.extend(self.policies);
-        if policies.is_empty() {
-            return Err(ConfigError::new("quota", "set a quota or add a policy"));
-        }
         for (i, p) in policies.iter().enumerate() {
             if policies[..i].iter().any(|q| q.name() == p.name()) {
                 return Err(ConfigError::new(
@@ -198,31 +239,23 @@ impl<St: RateLimitStore> RateLimitBuilder<St> {
                 ));
             }
         }
-        if self.quota_for.is_some() && policies[0].name() != "default" {
-            return Err(ConfigError::new(
-                "quota_for",
-                "chooses the default policy's quota: set `quota` too",
-            ));
-        }
         if self.deny_cache == Some(0) {
             return Err(ConfigError::new(
                 "deny_cache",
                 "capacity must be at least 1",
             ));
         }
-        let local = (self.failure == FailurePolicy::Local)
-            .then(|| MemoryBackend::builder().max_entries(100_000).build());
+        self.key.check()?;
         let headers = Headers::new(self.headers, &policies);
         Ok(RateLimitLayer {
             config: Arc::new(Config {
-                store: self.store,
+                backend: self.backend,
                 key: self.key,
                 policies: policies.into(),
                 quota_for: self.quota_for,
                 cost: self.cost,
                 clock: self.clock,
-                failure: self.failure,
-                local,
+                on_failure: OnFailure::new(self.failure_policy)?,
                 deny_cache: self.deny_cache.map(DenyCache::new),
                 shadow: self.shadow,
                 outcome: self.outcome,
@@ -234,12 +267,14 @@ impl<St: RateLimitStore> RateLimitBuilder<St> {
     }
 }
 
-impl<St> std::fmt::Debug for RateLimitBuilder<St> {
+impl<B> std::fmt::Debug for RateLimitBuilder<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RateLimitBuilder")
             .field("quota", &self.quota)
+            .field("name", &self.name)
+            .field("algorithm", &self.algorithm)
             .field("policies", &self.policies)
-            .field("failure", &self.failure)
+            .field("failure_policy", &self.failure_policy)
             .field("shadow", &self.shadow)
             .finish_non_exhaustive()
     }

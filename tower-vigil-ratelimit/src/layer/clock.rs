@@ -6,9 +6,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Whose time the layer decides with.
 ///
-/// The default is the store's: Redis `TIME` inside the script, so app servers whose clocks
+/// The default is the backend's: Redis `TIME` inside the script, so app servers whose clocks
 /// disagree still share one timeline (the memory backend uses its tokio-driven clock). The
-/// app's clock is an option, e.g. to make tests deterministic or when the store's clock is
+/// app's clock is an option, e.g. to make tests deterministic or when the backend's clock is
 /// known to be wrong.
 ///
 /// ```
@@ -16,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 ///
 /// let frozen = Clock::custom(|| 1_700_000_000_000_000);
 /// assert_eq!(frozen.now_micros(), Some(1_700_000_000_000_000));
-/// assert_eq!(Clock::store().now_micros(), None);
+/// assert_eq!(Clock::backend().now_micros(), None);
 /// assert!(Clock::system().now_micros().unwrap() > 1_700_000_000_000_000);
 /// ```
 #[derive(Clone, Default)]
@@ -25,15 +25,15 @@ pub struct Clock(Kind);
 #[derive(Clone, Default)]
 enum Kind {
     #[default]
-    Store,
+    Backend,
     System,
     Custom(Arc<dyn Fn() -> u64 + Send + Sync>),
 }
 
 impl Clock {
-    /// The store's own time (the default).
-    pub fn store() -> Self {
-        Self(Kind::Store)
+    /// The backend's own time (the default): Redis `TIME`, or the memory backend's clock.
+    pub fn backend() -> Self {
+        Self(Kind::Backend)
     }
 
     /// This process's system clock.
@@ -46,10 +46,10 @@ impl Clock {
         Self(Kind::Custom(Arc::new(f)))
     }
 
-    /// The time to pass to the store, or `None` for the store's own.
+    /// The time to pass to the backend, or `None` for the backend's own.
     pub fn now_micros(&self) -> Option<u64> {
         match &self.0 {
-            Kind::Store => None,
+            Kind::Backend => None,
             Kind::System => Some(system_micros()),
             Kind::Custom(f) => Some(f()),
         }
@@ -65,7 +65,7 @@ pub(crate) fn system_micros() -> u64 {
 impl fmt::Debug for Clock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self.0 {
-            Kind::Store => "Clock::Store",
+            Kind::Backend => "Clock::Backend",
             Kind::System => "Clock::System",
             Kind::Custom(_) => "Clock::Custom",
         })

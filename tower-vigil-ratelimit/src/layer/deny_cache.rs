@@ -129,7 +129,7 @@ impl DenyCache {
         }
         let hash = self.hash(key, policies);
         // The count only changes under the shard's lock, and a denial cached by another
-        // request a moment ago may be missed either way: the store answers then.
+        // request a moment ago may be missed either way: the backend answers then.
         if self.filter_slot(hash).load(Ordering::Relaxed) == 0 {
             return None;
         }
@@ -154,7 +154,7 @@ impl DenyCache {
     }
 
     /// Drops the cached denial of `key` under `policies`, if any: a refund gave units back,
-    /// so the next request must ask the store.
+    /// so the next request must ask the backend.
     pub(crate) fn forget(&self, key: &str, policies: &[Policy]) {
         if self.entries.load(Ordering::Relaxed) == 0 {
             return;
@@ -238,21 +238,25 @@ impl DenyCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Acquire, MemoryBackend, Policy, Quota, RateLimitStore};
+    use crate::{Acquire, MemoryBackend, Policy, Quota, acquire};
 
     #[tokio::test(start_paused = true)]
     async fn holds_a_denial_until_its_retry_time_and_stays_bounded() {
-        let store = MemoryBackend::new();
+        let backend = MemoryBackend::new();
         let policies = [Policy::new("default", Quota::per_second(1)).unwrap()];
-        store.acquire(Acquire::new("k", &policies)).await.unwrap();
-        let denied = store.acquire(Acquire::new("k", &policies)).await.unwrap();
+        acquire(&backend, Acquire::new("k", &policies))
+            .await
+            .unwrap();
+        let denied = acquire(&backend, Acquire::new("k", &policies))
+            .await
+            .unwrap();
         assert!(!denied.allowed());
         let cache = DenyCache::new(32);
         cache.insert("k", &policies, 1, &denied);
         tokio::time::advance(Duration::from_millis(400)).await;
         assert!(
             cache.get("k", &policies, 0).is_none(),
-            "a cheaper request asks the store"
+            "a cheaper request asks the backend"
         );
         let hit = cache.get("k", &policies, 1).unwrap();
         assert_eq!(hit.retry_after(), Some(Duration::from_millis(600)));
@@ -273,14 +277,14 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn answers_only_the_same_key_and_policies_and_empties_its_filter() {
-        let store = MemoryBackend::new();
+        let backend = MemoryBackend::new();
         let one = [Policy::new("a", Quota::per_second(1)).unwrap()];
         let two = [
             Policy::new("a", Quota::per_second(1)).unwrap(),
             Policy::new("b", Quota::per_second(5)).unwrap(),
         ];
-        store.acquire(Acquire::new("k", &one)).await.unwrap();
-        let denied = store.acquire(Acquire::new("k", &one)).await.unwrap();
+        acquire(&backend, Acquire::new("k", &one)).await.unwrap();
+        let denied = acquire(&backend, Acquire::new("k", &one)).await.unwrap();
         let cache = DenyCache::new(32);
         cache.insert("k", &one, 1, &denied);
         assert!(cache.get("k", &one, 1).is_some());

@@ -7,8 +7,8 @@ use std::task::{Context, Poll};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-/// The response future of [`RateLimit`](super::RateLimit): the store call, the inner service
-/// and any charge after the response, in one boxed future (the store call is async anyway).
+/// The response future of [`RateLimit`](super::RateLimit): the backend call, the inner service
+/// and any refund after the response, in one boxed future (the backend call is async anyway).
 pub struct ResponseFuture<T, E> {
     inner: BoxFuture<Result<T, E>>,
 }

@@ -5,34 +5,27 @@
 //! it denied the request, else until it is back to its full quota. `Retry-After` on a 429 is
 //! the longest retry-after of the denying policies, rounded up and at least 1, so it is never
 //! earlier than their `t`.
-//!
-//! ```
-//! use std::time::Duration;
-//! use tower_vigil_ratelimit::layer::headers::ceil_secs;
-//!
-//! assert_eq!(ceil_secs(Duration::from_millis(300)), 1); // a 0.3 s wait is `Retry-After: 1`
-//! assert_eq!(ceil_secs(Duration::from_millis(3_001)), 4);
-//! ```
 
 use std::time::Duration;
 
 use http::header::Entry;
 use http::{HeaderMap, HeaderName, HeaderValue};
+use tower_vigil_core::http::retry_after_secs;
 
 use super::clock::system_micros;
 use crate::decision::{Decision, PolicyDecision};
 use crate::quota::Policy;
 
 /// `ratelimit-policy`.
-pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 /// `ratelimit`.
-pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 /// `x-ratelimit-limit`.
-pub const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
 /// `x-ratelimit-remaining`.
-pub const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
 /// `x-ratelimit-reset` (Unix seconds).
-pub const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
 /// Which header families a layer sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,8 +58,8 @@ impl Headers {
     }
 }
 
-/// Whole seconds, rounded up.
-pub fn ceil_secs(d: Duration) -> u64 {
+/// Whole seconds, rounded up (0 stays 0: a policy at its full quota has `t=0`).
+fn ceil_secs(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
@@ -75,13 +68,8 @@ fn t_of(p: &PolicyDecision) -> u64 {
     if p.allowed() {
         ceil_secs(p.reset_after())
     } else {
-        ceil_secs(p.retry_after()).max(1)
+        retry_after_secs(p.retry_after())
     }
-}
-
-/// The `Retry-After` seconds of a denied decision.
-pub fn retry_after_secs(d: &Decision) -> u64 {
-    ceil_secs(d.retry_after().unwrap_or(Duration::ZERO)).max(1)
 }
 
 /// Adds the headers of `d`; `configured`: it decided the configured policies (no quota was
@@ -126,11 +114,11 @@ pub(crate) fn insert(headers: &mut HeaderMap, d: &Decision, h: &Headers, configu
         let reset = system_micros().div_ceil(1_000_000) + t_of(p);
         put(headers, X_RATELIMIT_RESET, number(reset));
     }
-    if !d.allowed() {
+    if let Some(after) = d.retry_after() {
         put(
             headers,
             http::header::RETRY_AFTER,
-            number(retry_after_secs(d)),
+            number(retry_after_secs(after)),
         );
     }
 }

@@ -1,29 +1,20 @@
-//! [`RateLimitLayer`].
+//! [`RateLimitLayer`]. It is made by [`RateLimitLayer::new`] or
+//! [`RateLimitLayer::builder`] (in `builder.rs`).
 
 use std::sync::Arc;
 
 use tower_layer::Layer;
 
-use super::RateLimit;
-use super::builder::RateLimitBuilder;
 use super::config::Config;
-use crate::store::RateLimitStore;
+use super::service::RateLimit;
 
 /// Applies [`RateLimit`] to a service. Cheap to clone: every clone (and every service it
 /// makes) shares one configuration, deny cache and local fallback.
-pub struct RateLimitLayer<St> {
-    pub(crate) config: Arc<Config<St>>,
+pub struct RateLimitLayer<B> {
+    pub(crate) config: Arc<Config<B>>,
 }
 
-impl<St: RateLimitStore> RateLimitLayer<St> {
-    /// A builder deciding with `store` (a `MemoryBackend`, a `RedisBackend`, or your own
-    /// [`RateLimitStore`]).
-    pub fn builder(store: St) -> RateLimitBuilder<St> {
-        RateLimitBuilder::new(store)
-    }
-}
-
-impl<St> Clone for RateLimitLayer<St> {
+impl<B> Clone for RateLimitLayer<B> {
     fn clone(&self) -> Self {
         Self {
             config: self.config.clone(),
@@ -31,18 +22,18 @@ impl<St> Clone for RateLimitLayer<St> {
     }
 }
 
-impl<St> std::fmt::Debug for RateLimitLayer<St> {
+impl<B> std::fmt::Debug for RateLimitLayer<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RateLimitLayer")
             .field("policies", &self.config.policies)
-            .field("failure", &self.config.failure)
+            .field("failure_policy", &self.config.on_failure.policy())
             .field("shadow", &self.config.shadow)
             .finish_non_exhaustive()
     }
 }
 
-impl<S, St> Layer<S> for RateLimitLayer<St> {
-    type Service = RateLimit<S, St>;
+impl<S, B> Layer<S> for RateLimitLayer<B> {
+    type Service = RateLimit<S, B>;
 
     fn layer(&self, inner: S) -> Self::Service {
         RateLimit {

@@ -1,10 +1,17 @@
 //! [`RateLimitLayer`]: keyed rate limiting as a tower layer.
 //!
+//! Where things are: `layer.rs` (the layer), `builder.rs` (its settings, checked at
+//! `build`), `service.rs` (one request's path), `engine.rs` (the decision engine: deny cache,
+//! backend call, refund), `failure_policy.rs` (a failing backend), `outcome.rs` (which responses
+//! count), `rejection.rs` (the requests it turns away) and `response.rs` (how they are answered),
+//! `headers.rs`, `deny_cache.rs`, `missing_key.rs`, `clock.rs`.
+//!
 //! Each request is keyed ([`KeyExtractor`](crate::key::KeyExtractor)), decided against one or
-//! more policies in one store round trip, and either served (with `RateLimit-Policy` /
+//! more policies in one backend round trip, and either served (with `RateLimit-Policy` /
 //! `RateLimit` and `X-RateLimit-*` headers) or answered with 429 problem+json and
 //! `Retry-After` (gRPC: `RESOURCE_EXHAUSTED`). The [`Decision`](crate::Decision) goes into the
-//! response's extensions either way.
+//! response's extensions either way, and a [`RateLimitRejection`] into every response the layer
+//! makes by itself.
 //!
 //! ```
 //! use std::convert::Infallible;
@@ -15,9 +22,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let layer = RateLimitLayer::builder(MemoryBackend::new())
-//!     .quota(Quota::per_minute(2))
-//!     .build()?;
+//! let layer = RateLimitLayer::new(MemoryBackend::new(), Quota::per_minute(2));
 //! let mut svc = ServiceBuilder::new()
 //!     .layer(layer)
 //!     .service_fn(|_req: Request<String>| async { Ok::<_, Infallible>(Response::new(String::new())) });
@@ -43,47 +48,23 @@ mod builder;
 mod clock;
 mod config;
 mod deny_cache;
+mod engine;
+mod failure_policy;
 mod future;
-pub mod headers;
+mod headers;
 #[allow(clippy::module_inception)]
 mod layer;
-pub mod metrics;
+mod missing_key;
 mod outcome;
+mod rejection;
 mod response;
 mod service;
 
-pub use self::builder::RateLimitBuilder;
+pub use self::builder::{DEFAULT_POLICY_NAME, RateLimitBuilder};
 pub use self::clock::Clock;
 pub use self::deny_cache::DEFAULT_DENY_CACHE_CAPACITY;
 pub use self::future::ResponseFuture;
 pub use self::layer::RateLimitLayer;
-pub use self::response::{DefaultRateLimitedResponse, RateLimited, ResponseForRateLimited};
+pub use self::missing_key::MissingKey;
+pub use self::rejection::{RateLimitRejection, RateLimitRejectionKind};
 pub use self::service::RateLimit;
-
-/// What the layer does with a request whose key cannot be extracted.
-///
-/// The default is `Reject` (400 problem+json): a limiter that silently stops limiting when,
-/// say, the server was not set up to record peer addresses or the API-key layer is not in
-/// front of it, is worse than one that fails loudly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum MissingKey {
-    /// Answer 400 problem+json (gRPC: `INVALID_ARGUMENT`).
-    #[default]
-    Reject,
-    /// Serve the request unmetered.
-    Allow,
-    /// Count every unidentified request against one shared key, `unidentified`.
-    Shared,
-}
-
-impl MissingKey {
-    /// `reject`, `allow` or `shared`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Reject => "reject",
-            Self::Allow => "allow",
-            Self::Shared => "shared",
-        }
-    }
-}

@@ -1,5 +1,5 @@
-//! Counting by outcome: which responses keep the cost the layer took before the call, and
-//! the refund of those that do not.
+//! Counting by outcome: which responses keep the cost the layer took before the call. The
+//! refund of those that do not is the decision engine's (`engine.rs`).
 //!
 //! The cost is always **taken before** the inner service runs and **given back after** when
 //! the response does not count, never checked before and charged after: N requests sent at
@@ -12,10 +12,10 @@
 //!   requests beyond the limit are refused even if they would all have been refunded.
 //! - A response that never comes (the inner service failed, or the client went away and the
 //!   future was dropped) keeps its cost: a caller cannot dodge the charge by hanging up.
-//! - When the refund itself fails (the store is down or times out), the unit stays charged:
+//! - When the refund itself fails (the backend is down or times out), the unit stays charged:
 //!   the error is counted in `vigil_ratelimit_backend_errors_total` and traced, the response
 //!   is served unchanged, and the limit errs on the strict side until the unit ages out. The
-//!   refund goes to the limiter that took the cost (the store, or the local fallback).
+//!   refund goes to the limiter that took the cost (the backend, or the local fallback).
 //! - A denied request (in shadow mode it is still served) took nothing, so it is never
 //!   refunded: shadow mode counts exactly what enforcing would.
 //! - A refunded response carries the headers of the state after the refund (its unit given
@@ -31,71 +31,26 @@ use std::sync::Arc;
 
 use http::StatusCode;
 
-use super::config::{Config, Source};
-use super::metrics;
-use crate::algorithm::Mode;
-use crate::decision::Decision;
-use crate::quota::Policy;
-use crate::store::RateLimitStore;
-
 pub(crate) type StatusFn = dyn Fn(StatusCode) -> bool + Send + Sync;
 
-/// Which responses keep the cost taken before the call.
-#[derive(Clone)]
-pub(crate) enum Outcome {
-    /// Every response.
-    Always,
-    /// Only responses whose status matches; the others are refunded.
-    ChargeWhen(Arc<StatusFn>),
-    /// Every response except those whose status matches, which are refunded.
-    RefundWhen(Arc<StatusFn>),
+/// Which responses keep the cost taken before the call: those `charge_when` matches (every
+/// response when unset) that `refund_when` does not match (none when unset). Both may be set,
+/// in either order: a response counts when it passes both.
+#[derive(Clone, Default)]
+pub(crate) struct Outcome {
+    pub(crate) charge_when: Option<Arc<StatusFn>>,
+    pub(crate) refund_when: Option<Arc<StatusFn>>,
 }
 
 impl Outcome {
     /// True when a response with `status` gets its cost back.
-    fn refunds(&self, status: StatusCode) -> bool {
-        match self {
-            Self::Always => false,
-            Self::ChargeWhen(counts) => !counts(status),
-            Self::RefundWhen(refund) => refund(status),
-        }
-    }
-}
-
-impl<St: RateLimitStore> Config<St> {
-    /// Gives the cost of an admitted request back when its response does not count, and
-    /// returns the decision after the refund (for the response's headers); `None` when
-    /// nothing was given back (the response counts, nothing was taken, or the refund failed).
-    pub(crate) async fn settle(
-        &self,
-        key: &str,
-        policies: &[Policy],
-        cost: u32,
-        decision: &Decision,
-        source: Source,
-        status: StatusCode,
-    ) -> Option<Decision> {
-        // A denied request (served only in shadow mode) took nothing.
-        if !decision.allowed() || !self.outcome.refunds(status) {
-            return None;
-        }
-        let req = self.acquire(key, policies, cost, Mode::Refund);
-        let result = match (source, &self.local) {
-            (Source::Local, Some(local)) => local.acquire(req).await,
-            _ => metrics::timed(metrics::op::REFUND, self.store.acquire(req)).await,
-        };
-        match result {
-            Ok(refunded) => {
-                if let Some(cache) = &self.deny_cache {
-                    cache.forget(key, policies);
-                }
-                Some(refunded)
-            }
-            Err(e) => {
-                metrics::backend_error(self.failure, &e);
-                tracing::warn!(error = %e, "rate-limit refund failed: the unit stays charged");
-                None
-            }
-        }
+    pub(crate) fn refunds(&self, status: StatusCode) -> bool {
+        self.charge_when
+            .as_ref()
+            .is_some_and(|counts| !counts(status))
+            || self
+                .refund_when
+                .as_ref()
+                .is_some_and(|refund| refund(status))
     }
 }

@@ -1,139 +1,39 @@
-//! [`ResponseForRateLimited`]: the 429 (or gRPC `RESOURCE_EXHAUSTED`) a denied request gets.
+//! How the layer answers a [`RateLimitRejection`]: through the
+//! [`RejectionResponse`] set with the builder's `.response(..)` (default
+//! [`DefaultResponse`](tower_vigil_core::DefaultResponse)), with the rejection put in the
+//! response's extensions.
+
+use std::fmt;
+use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderValue, Response, StatusCode, header};
-use tower_vigil_core::http::{GrpcCode, PROBLEM_JSON, Problem, grpc_response};
+use http::Response;
+use tower_vigil_core::RejectionResponse;
 
-use super::headers::retry_after_secs;
-use crate::decision::Decision;
+use super::rejection::RateLimitRejection;
 
-/// A denied request, as given to the rejection builder.
-#[derive(Debug, Clone)]
-pub struct RateLimited {
-    pub(crate) decision: Decision,
-    pub(crate) grpc: bool,
-}
+type ResponseFn = dyn Fn(&RateLimitRejection) -> Response<Bytes> + Send + Sync;
 
-impl RateLimited {
-    /// The store's decision.
-    pub fn decision(&self) -> &Decision {
-        &self.decision
+/// The configured [`RejectionResponse`], erased once at build time so the layer and its
+/// service are one type whatever the response (a rejection is the cold path).
+#[derive(Clone)]
+pub(crate) struct Responder(Arc<ResponseFn>);
+
+impl Responder {
+    pub(crate) fn new(response: impl RejectionResponse<RateLimitRejection>) -> Self {
+        Self(Arc::new(move |r: &RateLimitRejection| response.response(r)))
     }
 
-    /// Whole seconds until the request may be retried (rounded up, at least 1).
-    pub fn retry_after_secs(&self) -> u64 {
-        retry_after_secs(&self.decision)
-    }
-
-    /// True for a gRPC request (answer with a gRPC status, not an HTTP error body).
-    pub fn is_grpc(&self) -> bool {
-        self.grpc
-    }
-
-    /// The name of the first policy that denied the request.
-    pub fn policy_name(&self) -> &str {
-        self.decision
-            .policies()
-            .iter()
-            .find(|p| !p.allowed())
-            .map_or("default", |p| p.policy().name())
+    /// The response for `rejection`, carrying it in its extensions.
+    pub(crate) fn respond(&self, rejection: RateLimitRejection) -> Response<Bytes> {
+        let mut res = (self.0)(&rejection);
+        res.extensions_mut().insert(rejection);
+        res
     }
 }
 
-/// Builds the response for a denied request. The layer then adds the rate-limit headers and
-/// `Retry-After` (unless the response already has them) and the [`Decision`] extension.
-///
-/// Any `Fn(&RateLimited) -> Response<Bytes>` is one:
-///
-/// ```
-/// use bytes::Bytes;
-/// use tower_vigil_ratelimit::{RateLimited, ResponseForRateLimited};
-///
-/// let plain = |r: &RateLimited| {
-///     http::Response::builder()
-///         .status(429)
-///         .body(Bytes::from(format!("slow down for {}s", r.retry_after_secs())))
-///         .unwrap()
-/// };
-/// # fn takes(_: impl ResponseForRateLimited) {}
-/// takes(plain);
-/// ```
-pub trait ResponseForRateLimited: Send + Sync + 'static {
-    /// The response for `rejected`.
-    fn response(&self, rejected: &RateLimited) -> Response<Bytes>;
-}
-
-impl<F> ResponseForRateLimited for F
-where
-    F: Fn(&RateLimited) -> Response<Bytes> + Send + Sync + 'static,
-{
-    fn response(&self, rejected: &RateLimited) -> Response<Bytes> {
-        self(rejected)
+impl fmt::Debug for Responder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Responder(..)")
     }
-}
-
-/// The default: 429 `application/problem+json` with `type` (`about:blank`: the status says
-/// it all), `title`, `status`, `detail` and `retryAfter` (seconds); for gRPC requests `RESOURCE_EXHAUSTED` (8) with the delay in
-/// `grpc-message` and `grpc-retry-pushback-ms`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DefaultRateLimitedResponse;
-
-impl ResponseForRateLimited for DefaultRateLimitedResponse {
-    fn response(&self, r: &RateLimited) -> Response<Bytes> {
-        let secs = r.retry_after_secs();
-        let detail = format!(
-            "Rate limit {:?} exceeded; retry in {secs} second{}",
-            r.policy_name(),
-            if secs == 1 { "" } else { "s" }
-        );
-        if r.grpc {
-            let mut res =
-                grpc_response::<()>(GrpcCode::ResourceExhausted, &detail).map(|_| Bytes::new());
-            res.headers_mut().insert(
-                "grpc-retry-pushback-ms",
-                HeaderValue::from(secs.saturating_mul(1000)),
-            );
-            return res;
-        }
-        problem(
-            Problem::new(StatusCode::TOO_MANY_REQUESTS)
-                .title("Too Many Requests")
-                .detail(detail)
-                .extension("retryAfter", secs),
-        )
-    }
-}
-
-/// A problem as a `Response<Bytes>`.
-pub(crate) fn problem(p: Problem) -> Response<Bytes> {
-    let mut res = Response::new(Bytes::from(p.to_json()));
-    *res.status_mut() = p.status();
-    res.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-    res
-}
-
-/// 503 when the store failed under `FailurePolicy::Closed`.
-pub(crate) fn unavailable(grpc: bool) -> Response<Bytes> {
-    let detail = "The rate limiter's store is unavailable; try again shortly";
-    if grpc {
-        return grpc_response::<()>(GrpcCode::Unavailable, detail).map(|_| Bytes::new());
-    }
-    let mut res = problem(Problem::new(StatusCode::SERVICE_UNAVAILABLE).detail(detail));
-    res.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    res
-}
-
-/// 400 when no key could be extracted under `MissingKey::Reject`.
-pub(crate) fn unidentified(grpc: bool) -> Response<Bytes> {
-    let detail = "The request does not say who is calling, so no rate limit applies to it";
-    if grpc {
-        return grpc_response::<()>(GrpcCode::InvalidArgument, detail).map(|_| Bytes::new());
-    }
-    problem(
-        Problem::new(StatusCode::BAD_REQUEST)
-            .title("Unidentified Client")
-            .detail(detail),
-    )
 }

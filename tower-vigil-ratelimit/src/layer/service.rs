@@ -9,22 +9,42 @@ use tower_service::Service;
 use tower_vigil_core::http::{ResponseBody, is_grpc};
 use tracing::Instrument;
 
-use super::MissingKey;
-use super::config::{Checked, Config};
+use super::config::Config;
+use super::engine::{Checked, Source};
 use super::future::ResponseFuture;
 use super::headers;
-use super::metrics;
-use super::response::{RateLimited, unavailable, unidentified};
+use super::missing_key::{MissingKey, SHARED_KEY};
+use super::rejection::RateLimitRejection;
+use crate::decision::Decision;
 use crate::key::RequestHead;
-use crate::store::RateLimitStore;
+use crate::metrics;
+use crate::quota::Policy;
+use tower_vigil_core::Backend;
 
-/// Rate-limits requests to `S`; built by [`RateLimitLayer`](super::RateLimitLayer).
-pub struct RateLimit<S, St> {
+/// Rate-limits requests to `S`; made by [`RateLimitLayer`](crate::RateLimitLayer).
+pub struct RateLimit<S, B> {
     pub(crate) inner: S,
-    pub(crate) config: Arc<Config<St>>,
+    pub(crate) config: Arc<Config<B>>,
 }
 
-impl<S: Clone, St> Clone for RateLimit<S, St> {
+impl<S, B> RateLimit<S, B> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, consuming this one.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: Clone, B> Clone for RateLimit<S, B> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
@@ -33,7 +53,7 @@ impl<S: Clone, St> Clone for RateLimit<S, St> {
     }
 }
 
-impl<S: std::fmt::Debug, St> std::fmt::Debug for RateLimit<S, St> {
+impl<S: std::fmt::Debug, B> std::fmt::Debug for RateLimit<S, B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RateLimit")
             .field("inner", &self.inner)
@@ -41,11 +61,11 @@ impl<S: std::fmt::Debug, St> std::fmt::Debug for RateLimit<S, St> {
     }
 }
 
-impl<S, St, ReqBody, ResBody> Service<Request<ReqBody>> for RateLimit<S, St>
+impl<S, B, ReqBody, ResBody> Service<Request<ReqBody>> for RateLimit<S, B>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send,
-    St: RateLimitStore,
+    B: Backend,
     ReqBody: Send + 'static,
     ResBody: Send + 'static,
 {
@@ -72,18 +92,18 @@ where
     }
 }
 
-fn layer_made<B>(res: Response<Bytes>) -> Response<ResponseBody<B>> {
+fn layer_made<Body>(res: Response<Bytes>) -> Response<ResponseBody<Body>> {
     res.map(ResponseBody::full)
 }
 
-async fn run<S, St, ReqBody, ResBody>(
-    config: Arc<Config<St>>,
+async fn run<S, B, ReqBody, ResBody>(
+    config: Arc<Config<B>>,
     mut inner: S,
     req: Request<ReqBody>,
 ) -> Result<Response<ResponseBody<ResBody>>, S::Error>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    St: RateLimitStore,
+    B: Backend,
 {
     let grpc = is_grpc(req.headers());
     let head = RequestHead::new(&req);
@@ -91,18 +111,21 @@ where
         Some(key) => key,
         None => {
             let action = config.missing_key;
-            metrics::unidentified(action.as_str());
+            metrics::missing_key(action.as_str());
             match action {
                 MissingKey::Allow => {
                     return Ok(inner.call(req).await?.map(ResponseBody::inner));
                 }
-                MissingKey::Shared => "unidentified".to_owned(),
-                MissingKey::Reject => return Ok(layer_made(unidentified(grpc))),
+                MissingKey::Shared => SHARED_KEY.to_owned(),
+                MissingKey::Reject => {
+                    let rejection = RateLimitRejection::missing_key(grpc);
+                    return Ok(layer_made(config.response.respond(rejection)));
+                }
             }
         }
     };
     let chosen = config.chosen_policies(&head);
-    let policies: &[crate::Policy] = chosen.as_deref().unwrap_or(&config.policies);
+    let policies: &[Policy] = chosen.as_deref().unwrap_or(&config.policies);
     let cost = config.cost_of(&head);
     let (decision, source) = match config.check(&key, policies, cost).await {
         Checked::Decided(d, source) => (d, source),
@@ -113,7 +136,8 @@ where
         }
         Checked::Unavailable => {
             metrics::unavailable();
-            return Ok(layer_made(unavailable(grpc)));
+            let rejection = RateLimitRejection::unavailable(grpc);
+            return Ok(layer_made(config.response.respond(rejection)));
         }
     };
     let span = tracing::Span::current();
@@ -122,28 +146,24 @@ where
     if decision.allowed() {
         metrics::allowed(config.shadow);
     } else {
-        let rejected = RateLimited { decision, grpc };
-        metrics::limited(rejected.policy_name().to_owned(), config.shadow);
+        let denying = decision
+            .policies()
+            .iter()
+            .find(|p| !p.allowed())
+            .map_or("", |p| p.policy().name());
+        metrics::limited(denying.to_owned(), config.shadow);
         if !config.shadow {
-            let mut res = config.response.response(&rejected);
+            let rejection = RateLimitRejection::limited(decision.clone(), grpc);
+            let mut res = config.response.respond(rejection);
             headers::insert(
                 res.headers_mut(),
-                &rejected.decision,
+                &decision,
                 &config.headers,
                 chosen.is_none(),
             );
-            res.extensions_mut().insert(rejected.decision);
+            res.extensions_mut().insert(decision);
             return Ok(layer_made(res));
         }
-        return serve(
-            &config,
-            inner,
-            req,
-            rejected.decision,
-            source,
-            (&key, policies, cost),
-        )
-        .await;
     }
     serve(
         &config,
@@ -158,17 +178,17 @@ where
 
 /// Calls the inner service, refunds a response that does not count, and adds the headers and
 /// the decision.
-async fn serve<S, St, ReqBody, ResBody>(
-    config: &Config<St>,
+async fn serve<S, B, ReqBody, ResBody>(
+    config: &Config<B>,
     mut inner: S,
     req: Request<ReqBody>,
-    decision: crate::Decision,
-    source: super::config::Source,
-    (key, policies, cost): (&str, &[crate::Policy], u32),
+    decision: Decision,
+    source: Source,
+    (key, policies, cost): (&str, &[Policy], u32),
 ) -> Result<Response<ResponseBody<ResBody>>, S::Error>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    St: RateLimitStore,
+    B: Backend,
 {
     let mut res = inner.call(req).await?.map(ResponseBody::inner);
     // A refunded response describes the state after its unit was given back.

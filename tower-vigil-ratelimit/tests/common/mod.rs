@@ -3,15 +3,19 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use tower::{Service, service_fn};
-use tower_vigil_core::BackendError;
+use tower_vigil_core::backend::{BackendInfo, BackendKind, BackendResult, Subscription};
 use tower_vigil_core::http::ResponseBody;
-use tower_vigil_ratelimit::{Acquire, Decision, RateLimitStore};
+use tower_vigil_core::keys::KeyPrefix;
+use tower_vigil_core::script::{Arg, Script};
+use tower_vigil_core::{Backend, BackendError};
 
 /// A fixed instant (µs since the epoch) for tests with an injected clock.
 pub const T0: u64 = 1_800_000_000_000_000;
@@ -59,6 +63,12 @@ pub async fn json(res: Response<ResponseBody<String>>) -> serde_json::Value {
     serde_json::from_slice(&bytes).unwrap()
 }
 
+/// The body as text.
+pub async fn text(res: Response<ResponseBody<String>>) -> String {
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
 /// A header as a string.
 pub fn header<B>(res: &Response<B>, name: &str) -> String {
     res.headers()
@@ -69,30 +79,69 @@ pub fn header<B>(res: &Response<B>, name: &str) -> String {
         .to_owned()
 }
 
-/// A store that counts the calls reaching the store it wraps.
+/// Makes the error a [`Probe`] fails with.
+pub type MakeError = fn() -> BackendError;
+
+/// A backend passing every call to the one it wraps, counting the scripts it runs, and failing
+/// them all (as a dead Redis would) while [`fail_with`](Self::fail_with) says so.
 #[derive(Debug, Clone)]
-pub struct Counting<St> {
-    pub inner: St,
-    pub calls: Arc<AtomicUsize>,
+pub struct Probe<B> {
+    pub inner: B,
+    calls: Arc<AtomicUsize>,
+    failure: Arc<Mutex<Option<MakeError>>>,
 }
 
-impl<St> Counting<St> {
-    pub fn new(inner: St) -> Self {
+impl<B: Backend> Probe<B> {
+    pub fn new(inner: B) -> Self {
         Self {
             inner,
             calls: Arc::default(),
+            failure: Arc::default(),
         }
     }
 
+    /// Scripts run (or failed) so far.
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
     }
+
+    /// From now on every script fails with `error()` (`None`: runs again).
+    pub fn fail_with(&self, error: Option<MakeError>) {
+        *self.failure.lock().unwrap() = error;
+    }
 }
 
-impl<St: RateLimitStore> RateLimitStore for Counting<St> {
-    async fn acquire(&self, req: Acquire<'_>) -> Result<Decision, BackendError> {
+impl<B: Backend> Backend for Probe<B> {
+    fn kind(&self) -> BackendKind {
+        self.inner.kind()
+    }
+    fn prefix(&self) -> &KeyPrefix {
+        self.inner.prefix()
+    }
+    async fn run<T: Send + 'static>(
+        &self,
+        script: &Script<T>,
+        keys: &[&str],
+        args: &[Arg<'_>],
+    ) -> BackendResult<T> {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.acquire(req).await
+        let failure = *self.failure.lock().unwrap();
+        if let Some(error) = failure {
+            return Err(error());
+        }
+        self.inner.run(script, keys, args).await
+    }
+    async fn publish(&self, channel: &str, message: Bytes) -> BackendResult<()> {
+        self.inner.publish(channel, message).await
+    }
+    async fn subscribe(&self, channel: &str) -> BackendResult<Subscription> {
+        self.inner.subscribe(channel).await
+    }
+    async fn ping(&self) -> BackendResult<Duration> {
+        self.inner.ping().await
+    }
+    async fn info(&self) -> BackendResult<BackendInfo> {
+        self.inner.info().await
     }
 }
 

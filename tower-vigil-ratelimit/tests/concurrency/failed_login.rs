@@ -8,25 +8,24 @@
 //!
 //! The clock is frozen (an injected app clock), so every algorithm is exact at one instant.
 
-mod common;
-
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{T0, from_ip};
+use crate::common::{T0, from_ip};
 use http::{Request, Response, StatusCode};
 use tokio::sync::Barrier;
 use tower::{Layer, ServiceExt, service_fn};
-use tower_vigil_ratelimit::{Algorithm, Clock, Quota, RateLimitLayer, RateLimitStore};
+use tower_vigil_core::Backend;
+use tower_vigil_ratelimit::{Algorithm, Clock, Quota, RateLimitLayer};
 
 const LIMIT: u32 = 10;
 const GUESSES: usize = 400;
 
 /// Sends `GUESSES` logins at once over the four stores' layers, one in `correct_every`
 /// correct (0: none); returns how many wrong guesses reached the handler.
-async fn wrong_guesses_run<St: RateLimitStore>(
-    stores: &[St; 4],
+async fn wrong_guesses_run<B: Backend>(
+    stores: &[B; 4],
     algorithm: Algorithm,
     host: u8,
     correct_every: usize,
@@ -54,8 +53,7 @@ async fn wrong_guesses_run<St: RateLimitStore>(
     let services: Vec<_> = stores
         .iter()
         .map(|store| {
-            RateLimitLayer::builder(store.clone())
-                .quota(Quota::per_minute(LIMIT))
+            RateLimitLayer::builder(store.clone(), Quota::per_minute(LIMIT))
                 .algorithm(algorithm)
                 .clock(Clock::custom(|| T0 + 17_000_000))
                 .charge_when(|status| status == StatusCode::UNAUTHORIZED)
@@ -85,18 +83,14 @@ async fn wrong_guesses_run<St: RateLimitStore>(
     wrong_run.load(Ordering::SeqCst)
 }
 
-async fn four_instances_let_exactly_the_limit_of_wrong_guesses_through<St: RateLimitStore>(
-    stores: [St; 4],
-) {
+async fn four_instances_let_exactly_the_limit_of_wrong_guesses_through<B: Backend>(stores: [B; 4]) {
     for (host, algorithm) in (1u8..).zip(Algorithm::ALL) {
         let run = wrong_guesses_run(&stores, algorithm, host, 0).await;
         assert_eq!(run, LIMIT as usize, "{algorithm}");
     }
 }
 
-async fn correct_logins_mixed_in_never_make_room_for_more_guesses<St: RateLimitStore>(
-    stores: [St; 4],
-) {
+async fn correct_logins_mixed_in_never_make_room_for_more_guesses<B: Backend>(stores: [B; 4]) {
     for (host, algorithm) in (101u8..).zip(Algorithm::ALL) {
         let run = wrong_guesses_run(&stores, algorithm, host, 4).await;
         assert!(

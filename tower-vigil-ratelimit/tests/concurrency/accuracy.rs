@@ -7,13 +7,12 @@
 //! requests take on a loaded machine: with real time, GCRA would rightly admit a 101st
 //! request 600 ms in.
 
-mod common;
-
-use common::{T0, from_ip, ok_service};
+use crate::common::{T0, from_ip, ok_service};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
+use tower_vigil_core::Backend;
 use tower_vigil_core::{MemoryBackend, RedisBackend};
-use tower_vigil_ratelimit::{Algorithm, Clock, Quota, RateLimitLayer, RateLimitStore};
+use tower_vigil_ratelimit::{Algorithm, Clock, Quota, RateLimitLayer};
 use tower_vigil_tests::fixtures;
 
 const REQUESTS: usize = 2_000;
@@ -21,12 +20,11 @@ const LIMIT: u32 = 100;
 
 /// Sends `REQUESTS` concurrent requests from one IP, spread over the 4 stores' layers, and
 /// returns how many were admitted.
-async fn admitted<St: RateLimitStore>(stores: [St; 4], algorithm: Algorithm) -> usize {
+async fn admitted<B: Backend>(stores: [B; 4], algorithm: Algorithm) -> usize {
     let layers: Vec<_> = stores
         .into_iter()
         .map(|store| {
-            RateLimitLayer::builder(store)
-                .quota(Quota::per_minute(LIMIT))
+            RateLimitLayer::builder(store, Quota::per_minute(LIMIT))
                 .algorithm(algorithm)
                 .clock(Clock::custom(|| T0))
                 .build()

@@ -6,19 +6,18 @@
 //! them arrive there or be refused: every admitted request is in flight at once, without
 //! sleeps. A limiter that checked before the call and charged after would let all of them in.
 
-mod common;
-
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{T0, from_ip};
+use crate::common::{Probe, T0, from_ip};
 use http::{Request, Response, StatusCode};
 use tokio::sync::{Semaphore, mpsc};
 use tower::{Layer, Service, ServiceExt, service_fn};
+use tower_vigil_core::Backend;
 use tower_vigil_core::{BackendError, BackendErrorKind};
 use tower_vigil_ratelimit::{
-    Acquire, Algorithm, Clock, Decision, Mode, Policy, Quota, RateLimitLayer, RateLimitStore,
+    Acquire, Algorithm, Clock, Decision, Mode, Policy, Quota, RateLimitLayer, acquire,
 };
 
 const LIMIT: u32 = 10;
@@ -115,9 +114,8 @@ fn count(responses: &[Response<impl Sized>], status: u16) -> usize {
     responses.iter().filter(|r| r.status() == status).count()
 }
 
-fn layer<St: RateLimitStore>(store: St, algorithm: Algorithm) -> RateLimitLayer<St> {
-    RateLimitLayer::builder(store)
-        .quota(Quota::per_minute(LIMIT))
+fn layer<B: Backend>(store: B, algorithm: Algorithm) -> RateLimitLayer<B> {
+    RateLimitLayer::builder(store, Quota::per_minute(LIMIT))
         .algorithm(algorithm)
         // A frozen clock: every algorithm, windows included, is exact at one instant.
         .clock(Clock::custom(|| T0 + 17_000_000))
@@ -126,7 +124,7 @@ fn layer<St: RateLimitStore>(store: St, algorithm: Algorithm) -> RateLimitLayer<
         .unwrap()
 }
 
-async fn concurrent_failures_run_the_handler_at_most_limit_times<St: RateLimitStore>(store: St) {
+async fn concurrent_failures_run_the_handler_at_most_limit_times<B: Backend>(store: B) {
     for (host, algorithm) in (1u8..).zip(Algorithm::ALL) {
         let (gate, mut arrivals) = Gate::new();
         let svc = layer(store.clone(), algorithm).layer(gate.service());
@@ -141,7 +139,7 @@ async fn concurrent_failures_run_the_handler_at_most_limit_times<St: RateLimitSt
     }
 }
 
-async fn outcomes_that_do_not_count_are_refunded<St: RateLimitStore>(store: St) {
+async fn outcomes_that_do_not_count_are_refunded<B: Backend>(store: B) {
     for (host, algorithm) in (20u8..).zip(Algorithm::ALL) {
         let (gate, mut arrivals) = Gate::new();
         let svc = layer(store.clone(), algorithm).layer(gate.service());
@@ -168,10 +166,9 @@ async fn outcomes_that_do_not_count_are_refunded<St: RateLimitStore>(store: St) 
     }
 }
 
-async fn a_refund_clears_the_denial_it_caused<St: RateLimitStore>(store: St) {
+async fn a_refund_clears_the_denial_it_caused<B: Backend>(store: B) {
     let (gate, mut arrivals) = Gate::new();
-    let svc = RateLimitLayer::builder(store)
-        .quota(Quota::per_minute(1))
+    let svc = RateLimitLayer::builder(store, Quota::per_minute(1))
         .charge_when(|s| s == StatusCode::UNAUTHORIZED)
         .build()
         .unwrap()
@@ -194,11 +191,10 @@ async fn a_refund_clears_the_denial_it_caused<St: RateLimitStore>(store: St) {
     assert_eq!(third.status(), 200);
 }
 
-async fn shadow_mode_refunds_only_what_it_took<St: RateLimitStore>(store: St) {
+async fn shadow_mode_refunds_only_what_it_took<B: Backend>(store: B) {
     let (gate, _arrivals) = Gate::new();
     gate.open.add_permits(1_000);
-    let svc = RateLimitLayer::builder(store.clone())
-        .quota(Quota::per_minute(LIMIT))
+    let svc = RateLimitLayer::builder(store.clone(), Quota::per_minute(LIMIT))
         .clock(Clock::custom(|| T0 + 17_000_000))
         .charge_when(|s| s == StatusCode::UNAUTHORIZED)
         .shadow(true)
@@ -220,37 +216,20 @@ async fn shadow_mode_refunds_only_what_it_took<St: RateLimitStore>(store: St) {
     let peek = Acquire::new("ip:198.51.100.60", &policies)
         .at(T0 + 17_000_000)
         .mode(Mode::Peek);
-    let state = store.acquire(peek).await.unwrap();
+    let state = acquire(&store, peek).await.unwrap();
     assert!(!state.allowed(), "the quota stays spent, as when enforcing");
 }
 
-/// A store that fails every call while `down` is set.
-#[derive(Debug, Clone)]
-struct Flaky<St> {
-    inner: St,
-    down: Arc<AtomicBool>,
-}
-
-impl<St: RateLimitStore> RateLimitStore for Flaky<St> {
-    async fn acquire(&self, req: Acquire<'_>) -> Result<Decision, BackendError> {
-        if self.down.load(Ordering::SeqCst) {
-            return Err(BackendError::new(BackendErrorKind::Unavailable, "down"));
-        }
-        self.inner.acquire(req).await
-    }
-}
-
-async fn a_failed_refund_leaves_the_unit_charged<St: RateLimitStore>(store: St) {
+async fn a_failed_refund_leaves_the_unit_charged<B: Backend>(store: B) {
     let (gate, mut arrivals) = Gate::new();
-    let flaky = Flaky {
-        inner: store.clone(),
-        down: Arc::default(),
-    };
+    let flaky = Probe::new(store.clone());
     let svc = layer(flaky.clone(), Algorithm::Gcra).layer(gate.service());
     let call = tokio::spawn(svc.oneshot(request(50, 200)));
     arrivals.recv().await.unwrap();
     // The store goes down while the handler runs: the refund after it fails.
-    flaky.down.store(true, Ordering::SeqCst);
+    flaky.fail_with(Some(|| {
+        BackendError::new(BackendErrorKind::Unavailable, "down")
+    }));
     gate.open.add_permits(1);
     let res = call.await.unwrap().unwrap();
     assert_eq!(res.status(), 200, "the response is served unchanged");
@@ -264,7 +243,7 @@ async fn a_failed_refund_leaves_the_unit_charged<St: RateLimitStore>(store: St) 
     let peek = Acquire::new("ip:198.51.100.50", &policies)
         .at(now)
         .mode(Mode::Peek);
-    let state = store.acquire(peek).await.unwrap();
+    let state = acquire(&store, peek).await.unwrap();
     // A peek answers what one more request would leave: 10 - 1 charged - 1.
     assert_eq!(state.policies()[0].remaining(), 8, "the unit stays charged");
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use tower_vigil_ratelimit::{
-    Acquire, Algorithm, MemoryBackend, Mode, Policy, Quota, RateLimitStore, RedisBackend,
+    Acquire, Algorithm, MemoryBackend, Mode, Policy, Quota, RedisBackend, acquire,
 };
 use tower_vigil_tests::fixtures;
 
@@ -117,8 +117,8 @@ proptest! {
                     }
                 };
                 let req = Acquire::new(&key, &policies).cost(*cost).mode(*mode).at(now);
-                let in_memory = memory.acquire(req).await.unwrap();
-                let in_redis = redis.acquire(req).await.unwrap();
+                let in_memory = acquire(memory, req).await.unwrap();
+                let in_redis = acquire(redis, req).await.unwrap();
                 prop_assert_eq!(
                     &in_memory, &in_redis,
                     "step {} ({:?}, cost {}, {:?})", i, advance, cost, mode

@@ -7,7 +7,7 @@
 //! backend call: `acquire`, `refund`).
 //!
 //! ```
-//! use tower_vigil_ratelimit::layer::metrics;
+//! use tower_vigil_ratelimit::metrics;
 //!
 //! assert_eq!(metrics::LIMITED_TOTAL, "vigil_ratelimit_limited_total");
 //! assert!(metrics::ALL.iter().all(|(name, _)| name.starts_with("vigil_ratelimit_")));
@@ -21,20 +21,21 @@ use tower_vigil_core::{BackendError, FailurePolicy};
 pub const ALLOWED_TOTAL: &str = "vigil_ratelimit_allowed_total";
 /// Requests over a limit (labels `policy`: the first denying policy, `shadow`).
 pub const LIMITED_TOTAL: &str = "vigil_ratelimit_limited_total";
-/// Store calls that failed or timed out (labels `failure_policy`, `kind`).
+/// Backend calls that failed or timed out (labels `failure_policy`, `kind`).
 pub const BACKEND_ERRORS_TOTAL: &str = "vigil_ratelimit_backend_errors_total";
-/// Requests let through without a decision because the store failed (and no local fallback
+/// Requests let through without a decision because the backend failed (and no local fallback
 /// decided): with [`ALLOWED_TOTAL`], [`LIMITED_TOTAL`] and [`UNAVAILABLE_TOTAL`], every
 /// request with a key is counted exactly once. [`BACKEND_ERRORS_TOTAL`] is no substitute: it
-/// also counts failed refunds and store failures a local fallback then decided.
+/// also counts failed refunds and backend failures a local fallback then decided.
 pub const FAILED_OPEN_TOTAL: &str = "vigil_ratelimit_failed_open_total";
-/// Requests answered 503 because the store failed under `FailurePolicy::Closed`.
+/// Requests answered 503 because the backend failed under `FailurePolicy::Closed`.
 pub const UNAVAILABLE_TOTAL: &str = "vigil_ratelimit_unavailable_total";
-/// Denials answered from the in-process deny cache, without a store call.
+/// Denials answered from the in-process deny cache, without a backend call.
 pub const DENY_CACHE_HITS_TOTAL: &str = "vigil_ratelimit_deny_cache_hits_total";
-/// Requests whose key could not be extracted (label `action`: `reject`, `allow`, `shared`).
-pub const UNIDENTIFIED_TOTAL: &str = "vigil_ratelimit_unidentified_total";
-/// Seconds each store call took, failed ones included (label `op`: `acquire`, `refund`).
+/// Requests whose key could not be extracted (label `action`: what
+/// [`MissingKey`](crate::MissingKey) said to do: `reject`, `allow`, `shared`).
+pub const MISSING_KEY_TOTAL: &str = "vigil_ratelimit_missing_key_total";
+/// Seconds each backend call took, failed ones included (label `op`: `acquire`, `refund`).
 pub const BACKEND_DURATION_SECONDS: &str = "vigil_ratelimit_backend_duration_seconds";
 
 /// Every metric this crate records, with the description [`describe`] registers for it.
@@ -46,27 +47,27 @@ pub const ALL: [(&str, &str); 8] = [
     ),
     (
         BACKEND_ERRORS_TOTAL,
-        "Rate-limit store calls that failed or timed out.",
+        "Rate-limit backend calls that failed or timed out.",
     ),
     (
         FAILED_OPEN_TOTAL,
-        "Requests let through undecided because the store failed.",
+        "Requests let through undecided because the backend failed.",
     ),
     (
         UNAVAILABLE_TOTAL,
-        "Requests answered 503 because the store failed (fail closed).",
+        "Requests answered 503 because the backend failed (fail closed).",
     ),
     (
         DENY_CACHE_HITS_TOTAL,
         "Denials answered from the in-process deny cache.",
     ),
     (
-        UNIDENTIFIED_TOTAL,
+        MISSING_KEY_TOTAL,
         "Requests whose rate-limit key could not be extracted.",
     ),
     (
         BACKEND_DURATION_SECONDS,
-        "Duration of rate-limit store calls.",
+        "Duration of rate-limit backend calls.",
     ),
 ];
 
@@ -77,7 +78,7 @@ pub fn describe() {
     tower_vigil_core::metrics::describe(&ALL);
 }
 
-/// The store calls [`timed`] names in its `op` label.
+/// The backend calls [`timed`] names in its `op` label.
 pub(crate) mod op {
     pub(crate) const ACQUIRE: &str = "acquire";
     pub(crate) const REFUND: &str = "refund";
@@ -98,7 +99,7 @@ pub(crate) fn limited(policy: String, shadow: bool) {
     metrics::counter!(LIMITED_TOTAL, "policy" => policy, "shadow" => shadow).increment(1);
 }
 
-/// Counts a failed store call, by the failure policy then applied and the error's kind.
+/// Counts a failed backend call, by the failure policy then applied and the error's kind.
 pub(crate) fn backend_error(failure_policy: FailurePolicy, e: &BackendError) {
     metrics::counter!(
         BACKEND_ERRORS_TOTAL,
@@ -121,11 +122,11 @@ pub(crate) fn deny_cache_hit() {
 }
 
 /// Counts a request without a key, by what was done with it.
-pub(crate) fn unidentified(action: &'static str) {
-    metrics::counter!(UNIDENTIFIED_TOTAL, "action" => action).increment(1);
+pub(crate) fn missing_key(action: &'static str) {
+    metrics::counter!(MISSING_KEY_TOTAL, "action" => action).increment(1);
 }
 
-/// Runs one store call, recording how long it took under `op`.
+/// Runs one backend call, recording how long it took under `op`.
 pub(crate) async fn timed<T>(op: &'static str, call: impl Future<Output = T>) -> T {
     tower_vigil_core::metrics::timed(BACKEND_DURATION_SECONDS, op, call).await
 }

@@ -1,4 +1,7 @@
-//! The `RateLimitStore` suite, written once and run on memory, Redis and Redis Cluster.
+//! The `RateLimitStore` suite, written once and run on memory, Redis and Redis Cluster; and,
+//! on memory with its own clock (tokio's, paused), every algorithm denied until exactly the
+//! retry time the decision gave, admitted from then on, with state that expires with the
+//! clock.
 
 mod common;
 
@@ -6,7 +9,8 @@ use std::time::Duration;
 
 use common::T0;
 use tower_vigil_core::Backend;
-use tower_vigil_ratelimit::{Acquire, Algorithm, Mode, Policy, Quota, RateLimitStore};
+use tower_vigil_ratelimit::{Acquire, Algorithm, Mode, Policy, Quota, acquire};
+use tower_vigil_tests::fixtures;
 
 fn policy(name: &str, quota: Quota, algorithm: Algorithm) -> Policy {
     Policy::with_algorithm(name, quota, algorithm).unwrap()
@@ -16,23 +20,27 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap()
 }
 
-async fn every_algorithm_admits_exactly_the_limit_at_one_instant<St: RateLimitStore>(store: St) {
+async fn every_algorithm_admits_exactly_the_limit_at_one_instant<B: Backend>(store: B) {
     for algo in Algorithm::ALL {
         let p = [policy("default", Quota::per_minute(5), algo)];
         let key = format!("burst-{algo}");
         for i in 0..5 {
-            let d = store.acquire(Acquire::new(&key, &p).at(T0)).await.unwrap();
+            let d = acquire(&store, Acquire::new(&key, &p).at(T0))
+                .await
+                .unwrap();
             assert!(d.allowed(), "{algo}: request {i}");
             assert_eq!(d.policies()[0].remaining(), 4 - i, "{algo}");
         }
-        let d = store.acquire(Acquire::new(&key, &p).at(T0)).await.unwrap();
+        let d = acquire(&store, Acquire::new(&key, &p).at(T0))
+            .await
+            .unwrap();
         assert!(!d.allowed(), "{algo}: the 6th");
         assert_eq!(d.policies()[0].remaining(), 0);
         assert!(d.retry_after().unwrap() > Duration::ZERO, "{algo}");
     }
 }
 
-async fn retry_after_is_exactly_when_the_request_fits<St: RateLimitStore>(store: St) {
+async fn retry_after_is_exactly_when_the_request_fits<B: Backend>(store: B) {
     for algo in Algorithm::ALL {
         let p = [policy(
             "default",
@@ -42,25 +50,32 @@ async fn retry_after_is_exactly_when_the_request_fits<St: RateLimitStore>(store:
         let key = format!("retry-{algo}");
         let mut now = T0 + 1_234_567;
         for step in 0..8 {
-            let d = store.acquire(Acquire::new(&key, &p).at(now)).await.unwrap();
+            let d = acquire(&store, Acquire::new(&key, &p).at(now))
+                .await
+                .unwrap();
             if d.allowed() {
                 now += 250_000;
                 continue;
             }
             let wait = micros(d.retry_after().unwrap());
-            let early = store.acquire(Acquire::new(&key, &p).at(now + wait - 1).mode(Mode::Peek));
+            let early = acquire(
+                &store,
+                Acquire::new(&key, &p).at(now + wait - 1).mode(Mode::Peek),
+            );
             assert!(
                 !early.await.unwrap().allowed(),
                 "{algo} step {step}: 1 µs early"
             );
             now += wait;
-            let on_time = store.acquire(Acquire::new(&key, &p).at(now)).await.unwrap();
+            let on_time = acquire(&store, Acquire::new(&key, &p).at(now))
+                .await
+                .unwrap();
             assert!(on_time.allowed(), "{algo} step {step}: on time");
         }
     }
 }
 
-async fn a_denied_request_consumes_no_policy<St: RateLimitStore>(store: St) {
+async fn a_denied_request_consumes_no_policy<B: Backend>(store: B) {
     for algo in Algorithm::ALL {
         let p = [
             policy("burst", Quota::per_second(10), algo),
@@ -69,52 +84,49 @@ async fn a_denied_request_consumes_no_policy<St: RateLimitStore>(store: St) {
         let key = format!("multi-{algo}");
         for _ in 0..2 {
             assert!(
-                store
-                    .acquire(Acquire::new(&key, &p).at(T0))
+                acquire(&store, Acquire::new(&key, &p).at(T0))
                     .await
                     .unwrap()
                     .allowed()
             );
         }
         for _ in 0..5 {
-            let d = store.acquire(Acquire::new(&key, &p).at(T0)).await.unwrap();
+            let d = acquire(&store, Acquire::new(&key, &p).at(T0))
+                .await
+                .unwrap();
             assert!(!d.allowed());
             assert!(d.policies()[0].allowed() && !d.policies()[1].allowed());
         }
         // The per-second policy saw only the 2 admitted requests.
         let alone = [p[0].clone()];
-        let d = store
-            .acquire(Acquire::new(&key, &alone).at(T0).mode(Mode::Peek))
+        let d = acquire(&store, Acquire::new(&key, &alone).at(T0).mode(Mode::Peek))
             .await
             .unwrap();
         assert_eq!(d.policies()[0].remaining(), 7, "{algo}");
     }
 }
 
-async fn cost_weighs_a_request<St: RateLimitStore>(store: St) {
+async fn cost_weighs_a_request<B: Backend>(store: B) {
     for algo in Algorithm::ALL {
         let p = [policy("default", Quota::per_minute(10), algo)];
         let key = format!("cost-{algo}");
-        let d = store
-            .acquire(Acquire::new(&key, &p).cost(7).at(T0))
+        let d = acquire(&store, Acquire::new(&key, &p).cost(7).at(T0))
             .await
             .unwrap();
         assert_eq!(d.policies()[0].remaining(), 3, "{algo}");
         assert!(
-            !store
-                .acquire(Acquire::new(&key, &p).cost(4).at(T0))
+            !acquire(&store, Acquire::new(&key, &p).cost(4).at(T0))
                 .await
                 .unwrap()
                 .allowed()
         );
         assert!(
-            store
-                .acquire(Acquire::new(&key, &p).cost(3).at(T0))
+            acquire(&store, Acquire::new(&key, &p).cost(3).at(T0))
                 .await
                 .unwrap()
                 .allowed()
         );
-        let huge = store.acquire(Acquire::new("cost-huge", &p).cost(u32::MAX).at(T0));
+        let huge = acquire(&store, Acquire::new("cost-huge", &p).cost(u32::MAX).at(T0));
         assert!(
             !huge.await.unwrap().allowed(),
             "{algo}: a cost above the quota never fits"
@@ -122,98 +134,89 @@ async fn cost_weighs_a_request<St: RateLimitStore>(store: St) {
     }
 }
 
-async fn peek_charge_and_refund<St: RateLimitStore>(store: St) {
+async fn peek_charge_and_refund<B: Backend>(store: B) {
     for algo in Algorithm::ALL {
         let p = [policy("default", Quota::per_minute(3), algo)];
         let key = format!("modes-{algo}");
         let at = |mode| Acquire::new(&key, &p).at(T0).mode(mode);
         for _ in 0..5 {
             assert_eq!(
-                store.acquire(at(Mode::Peek)).await.unwrap().policies()[0].remaining(),
+                acquire(&store, at(Mode::Peek)).await.unwrap().policies()[0].remaining(),
                 2
             );
         }
         // Charging never goes below empty…
-        let d = store.acquire(at(Mode::Charge).cost(10)).await.unwrap();
+        let d = acquire(&store, at(Mode::Charge).cost(10)).await.unwrap();
         assert_eq!(d.policies()[0].remaining(), 0, "{algo}");
-        assert!(!store.acquire(at(Mode::Peek)).await.unwrap().allowed());
+        assert!(!acquire(&store, at(Mode::Peek)).await.unwrap().allowed());
         // …and refunding gives units back, never above full.
-        let d = store.acquire(at(Mode::Refund).cost(2)).await.unwrap();
+        let d = acquire(&store, at(Mode::Refund).cost(2)).await.unwrap();
         assert_eq!(d.policies()[0].remaining(), 2, "{algo}");
-        let d = store.acquire(at(Mode::Refund).cost(50)).await.unwrap();
+        let d = acquire(&store, at(Mode::Refund).cost(50)).await.unwrap();
         assert_eq!(d.policies()[0].remaining(), 3, "{algo}");
     }
 }
 
-async fn keys_are_independent<St: RateLimitStore>(store: St) {
+async fn keys_are_independent<B: Backend>(store: B) {
     let p = [policy("default", Quota::per_minute(1), Algorithm::Gcra)];
     assert!(
-        store
-            .acquire(Acquire::new("a", &p).at(T0))
+        acquire(&store, Acquire::new("a", &p).at(T0))
             .await
             .unwrap()
             .allowed()
     );
     assert!(
-        !store
-            .acquire(Acquire::new("a", &p).at(T0))
+        !acquire(&store, Acquire::new("a", &p).at(T0))
             .await
             .unwrap()
             .allowed()
     );
     assert!(
-        store
-            .acquire(Acquire::new("b", &p).at(T0))
+        acquire(&store, Acquire::new("b", &p).at(T0))
             .await
             .unwrap()
             .allowed()
     );
     // A key that looks like another key's hash tag or separator stays its own.
     assert!(
-        store
-            .acquire(Acquire::new("a}:default", &p).at(T0))
+        acquire(&store, Acquire::new("a}:default", &p).at(T0))
             .await
             .unwrap()
             .allowed()
     );
     let long = "x".repeat(10_000);
     assert!(
-        store
-            .acquire(Acquire::new(&long, &p).at(T0))
+        acquire(&store, Acquire::new(&long, &p).at(T0))
             .await
             .unwrap()
             .allowed()
     );
     assert!(
-        !store
-            .acquire(Acquire::new(&long, &p).at(T0))
+        !acquire(&store, Acquire::new(&long, &p).at(T0))
             .await
             .unwrap()
             .allowed()
     );
 }
 
-async fn the_store_clock_is_used_by_default<St: RateLimitStore>(store: St) {
+async fn the_store_clock_is_used_by_default<B: Backend>(store: B) {
     for algo in Algorithm::ALL {
         let p = [policy("default", Quota::per_hour(2), algo)];
         let key = format!("clock-{algo}");
         assert!(
-            store
-                .acquire(Acquire::new(&key, &p))
+            acquire(&store, Acquire::new(&key, &p))
                 .await
                 .unwrap()
                 .allowed()
         );
         assert!(
-            store
-                .acquire(Acquire::new(&key, &p))
+            acquire(&store, Acquire::new(&key, &p))
                 .await
                 .unwrap()
                 .allowed()
         );
         assert!(
-            !store
-                .acquire(Acquire::new(&key, &p))
+            !acquire(&store, Acquire::new(&key, &p))
                 .await
                 .unwrap()
                 .allowed()
@@ -221,11 +224,11 @@ async fn the_store_clock_is_used_by_default<St: RateLimitStore>(store: St) {
     }
 }
 
-async fn every_key_has_a_ttl<St: RateLimitStore + Backend>(store: St) {
+async fn every_key_has_a_ttl<B: Backend>(store: B) {
     for algo in Algorithm::ALL {
         let p = [policy("default", Quota::per_minute(5), algo)];
         let req = Acquire::new("ttl", &p);
-        store.acquire(req).await.unwrap();
+        acquire(&store, req).await.unwrap();
         let key = &req.keys()[0];
         let ttl = store.ttl(key).await.unwrap();
         let ttl = ttl.unwrap_or_else(|| panic!("{algo}: {key} has no TTL"));
@@ -233,10 +236,10 @@ async fn every_key_has_a_ttl<St: RateLimitStore + Backend>(store: St) {
     }
 }
 
-async fn duplicate_policies_are_an_error_not_a_panic<St: RateLimitStore>(store: St) {
+async fn duplicate_policies_are_an_error_not_a_panic<B: Backend>(store: B) {
     let p = policy("default", Quota::per_minute(5), Algorithm::Gcra);
     let twice = [p.clone(), p];
-    assert!(store.acquire(Acquire::new("dup", &twice)).await.is_err());
+    assert!(acquire(&store, Acquire::new("dup", &twice)).await.is_err());
 }
 
 on_every_backend!(
@@ -250,3 +253,46 @@ on_every_backend!(
     every_key_has_a_ttl,
     duplicate_policies_are_an_error_not_a_panic,
 );
+
+#[tokio::test(start_paused = true)]
+async fn each_algorithm_recovers_exactly_at_its_retry_time() {
+    let store = fixtures::memory();
+    for algorithm in Algorithm::ALL {
+        let p = [Policy::with_algorithm("default", Quota::per_second(4), algorithm).unwrap()];
+        let key = format!("paused-{algorithm}");
+        for _ in 0..4 {
+            assert!(
+                acquire(&store, Acquire::new(&key, &p))
+                    .await
+                    .unwrap()
+                    .allowed()
+            );
+        }
+        let denied = acquire(&store, Acquire::new(&key, &p)).await.unwrap();
+        let wait = denied.retry_after().expect("denied");
+        tokio::time::advance(wait - Duration::from_micros(1)).await;
+        assert!(
+            !acquire(&store, Acquire::new(&key, &p))
+                .await
+                .unwrap()
+                .allowed(),
+            "{algorithm}"
+        );
+        tokio::time::advance(Duration::from_micros(1)).await;
+        assert!(
+            acquire(&store, Acquire::new(&key, &p))
+                .await
+                .unwrap()
+                .allowed(),
+            "{algorithm}"
+        );
+        // Once idle for a period (plus the TTL slack), the key is gone, not merely full.
+        tokio::time::advance(Duration::from_secs(4)).await;
+        let k = &Acquire::new(&key, &p).keys()[0];
+        assert_eq!(
+            store.ttl(k).await.unwrap(),
+            None,
+            "{algorithm}: {k} outlived its state"
+        );
+    }
+}

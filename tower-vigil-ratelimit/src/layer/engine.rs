@@ -1,0 +1,109 @@
+//! The decision engine: how one request is decided. Before the inner service runs: the
+//! in-process deny cache, then one backend call taking the cost from every policy (all or
+//! nothing, [`acquire`]), then the failure policy when the backend fails. After it: the refund of a response
+//! that does not count (`outcome.rs` says which).
+
+use http::StatusCode;
+use tower_vigil_core::Backend;
+
+use super::config::Config;
+use super::failure_policy::Fallback;
+use crate::acquire::{Acquire, acquire};
+use crate::algorithm::Mode;
+use crate::decision::Decision;
+use crate::metrics;
+use crate::quota::Policy;
+
+/// Where a decision came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    Backend,
+    DenyCache,
+    Local,
+}
+
+/// The result of checking one request.
+pub(crate) enum Checked {
+    Decided(Decision, Source),
+    /// The backend failed and the failure policy lets the request through undecided.
+    Unchecked,
+    /// The backend failed and the failure policy is `Closed`.
+    Unavailable,
+}
+
+impl<B: Backend> Config<B> {
+    /// One call for `key` under `policies`, at the configured clock.
+    fn call<'a>(&self, key: &'a str, policies: &'a [Policy], cost: u32, mode: Mode) -> Acquire<'a> {
+        let req = Acquire::new(key, policies).cost(cost).mode(mode);
+        match self.clock.now_micros() {
+            Some(now) => req.at(now),
+            None => req,
+        }
+    }
+
+    /// Decides the request before it is served.
+    pub(crate) async fn check(&self, key: &str, policies: &[Policy], cost: u32) -> Checked {
+        if let Some(cache) = &self.deny_cache
+            && let Some(d) = cache.get(key, policies, cost)
+        {
+            metrics::deny_cache_hit();
+            return Checked::Decided(d, Source::DenyCache);
+        }
+        // Always taken now, whatever the outcome rule: a limit checked before the call and
+        // charged after it is passed by every request sent at once (issue 12, item 1).
+        // `settle` gives the cost back once the response says it does not count.
+        let req = self.call(key, policies, cost, Mode::Acquire);
+        match metrics::timed(metrics::op::ACQUIRE, acquire(&self.backend, req)).await {
+            Ok(d) => {
+                if !d.allowed()
+                    && let Some(cache) = &self.deny_cache
+                {
+                    cache.insert(key, policies, cost, &d);
+                }
+                Checked::Decided(d, Source::Backend)
+            }
+            Err(e) => match self.on_failure.decide(req, &e).await {
+                Fallback::Decided(d) => Checked::Decided(d, Source::Local),
+                Fallback::Open => Checked::Unchecked,
+                Fallback::Closed => Checked::Unavailable,
+            },
+        }
+    }
+
+    /// Gives the cost of an admitted request back when its response does not count, and
+    /// returns the decision after the refund (for the response's headers); `None` when
+    /// nothing was given back (the response counts, nothing was taken, or the refund failed).
+    pub(crate) async fn settle(
+        &self,
+        key: &str,
+        policies: &[Policy],
+        cost: u32,
+        decision: &Decision,
+        source: Source,
+        status: StatusCode,
+    ) -> Option<Decision> {
+        // A denied request (served only in shadow mode) took nothing.
+        if !decision.allowed() || !self.outcome.refunds(status) {
+            return None;
+        }
+        let req = self.call(key, policies, cost, Mode::Refund);
+        // The refund goes to the limiter that took the cost.
+        let result = match (source, self.on_failure.local()) {
+            (Source::Local, Some(local)) => acquire(local, req).await,
+            _ => metrics::timed(metrics::op::REFUND, acquire(&self.backend, req)).await,
+        };
+        match result {
+            Ok(refunded) => {
+                if let Some(cache) = &self.deny_cache {
+                    cache.forget(key, policies);
+                }
+                Some(refunded)
+            }
+            Err(e) => {
+                self.on_failure
+                    .backend_failed(&e, "rate-limit refund failed: the unit stays charged");
+                None
+            }
+        }
+    }
+}
