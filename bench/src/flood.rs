@@ -47,7 +47,7 @@ async fn once(
     deny_cache: bool,
     run: Duration,
 ) -> (f64, f64) {
-    let mut builder = RateLimitLayer::builder(store.clone()).quota(Quota::per_second(QUOTA));
+    let mut builder = RateLimitLayer::builder(store.clone(), Quota::per_second(QUOTA));
     if !deny_cache {
         builder = builder.deny_cache(None);
     }

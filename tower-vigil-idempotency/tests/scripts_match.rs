@@ -90,7 +90,16 @@ async fn apply<B: Backend>(s: &B, op: &Op) -> String {
             key,
             owner: o,
             record,
-        } => shown(store::complete(s, KEYS[*key], &owner(o), &Bytes::copy_from_slice(&[*record; 3]), LONG).await),
+        } => shown(
+            store::complete(
+                s,
+                KEYS[*key],
+                &owner(o),
+                &Bytes::copy_from_slice(&[*record; 3]),
+                LONG,
+            )
+            .await,
+        ),
         Op::Release { key, owner: o } => shown(store::release(s, KEYS[*key], &owner(o)).await),
         Op::Foreign { key } => {
             s.set(KEYS[*key], Bytes::from_static(b"1"), LONG)

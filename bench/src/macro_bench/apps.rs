@@ -54,8 +54,7 @@ pub(crate) fn rate_limit(store: impl RateLimitStore, headers: bool) -> Router {
 
 /// [`rate_limit()`] admitting `per_second`.
 pub(crate) fn rate_limit_at(store: impl RateLimitStore, headers: bool, per_second: u32) -> Router {
-    let layer = RateLimitLayer::builder(store)
-        .quota(Quota::per_second(per_second))
+    let layer = RateLimitLayer::builder(store, Quota::per_second(per_second))
         .ietf_headers(headers)
         .legacy_headers(headers)
         .build()

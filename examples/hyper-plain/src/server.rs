@@ -29,9 +29,10 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
-use tower_vigil_idempotency::{IdempotencyLayer, IdempotencyStore, RequestBody};
+use tower_vigil_core::Backend;
+use tower_vigil_idempotency::{IdempotencyLayer, RequestBody};
 use tower_vigil_ratelimit::key::PeerIp;
-use tower_vigil_ratelimit::{Quota, RateLimitLayer, RateLimitStore};
+use tower_vigil_ratelimit::{Quota, RateLimitLayer};
 
 use crate::{Config, handler};
 
@@ -50,16 +51,17 @@ pub async fn serve<B>(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error>
 where
-    B: RateLimitStore + IdempotencyStore + Clone,
+    B: Backend,
 {
-    let limiter = RateLimitLayer::builder(backend.clone())
-        .quota(Quota::per_minute(config.per_minute))
+    let limiter = RateLimitLayer::builder(backend.clone(), Quota::per_minute(config.per_minute))
         // Reads the `SocketAddr` each connection's `map_request` below inserts.
         .key(PeerIp::new())
         .build()?;
     // Without an authentication layer there is no `Principal`: scope the keys per client IP
     // so two clients choosing the same key never see each other's responses.
-    let idempotency = IdempotencyLayer::new(backend).scope(client_scope);
+    let idempotency = IdempotencyLayer::builder(backend)
+        .scope(client_scope)
+        .build()?;
     let stack = ServiceBuilder::new()
         .layer(limiter)
         .layer(idempotency)

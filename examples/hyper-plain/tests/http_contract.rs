@@ -4,12 +4,11 @@
 use std::net::SocketAddr;
 
 use hyper_plain::{Config, serve};
+use tower_vigil_core::Backend;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tower_vigil_idempotency::IdempotencyStore;
-use tower_vigil_ratelimit::RateLimitStore;
 
 /// A running server; it stops when this is dropped.
 struct Running {
@@ -20,7 +19,7 @@ struct Running {
 }
 
 impl Running {
-    async fn start<B: RateLimitStore + IdempotencyStore + Clone>(backend: B, limit: u32) -> Self {
+    async fn start<B: Backend>(backend: B, limit: u32) -> Self {
         let config = Config::with_limit(limit);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
@@ -74,7 +73,7 @@ async fn order_id(res: reqwest::Response) -> String {
 
 async fn quota_exhausted_is_429_with_retry_after<B>(backend: B)
 where
-    B: RateLimitStore + IdempotencyStore + Clone,
+    B: Backend,
 {
     let server = Running::start(backend, 3).await;
     for n in 0..3 {
@@ -103,7 +102,7 @@ where
 
 async fn repeated_key_replays_the_stored_response<B>(backend: B)
 where
-    B: RateLimitStore + IdempotencyStore + Clone,
+    B: Backend,
 {
     let server = Running::start(backend, 100).await;
     let order = json!({"item": "book", "qty": 2});
@@ -133,7 +132,7 @@ where
 
 async fn same_key_with_another_body_is_422<B>(backend: B)
 where
-    B: RateLimitStore + IdempotencyStore + Clone,
+    B: Backend,
 {
     let server = Running::start(backend, 100).await;
     let first = server
@@ -162,7 +161,7 @@ where
 
 async fn handler_errors_pass_through_as_problems<B>(backend: B)
 where
-    B: RateLimitStore + IdempotencyStore + Clone,
+    B: Backend,
 {
     let server = Running::start(backend, 100).await;
     let res = server
@@ -189,7 +188,7 @@ where
 
 async fn clients_are_told_apart_by_ip<B>(backend: B)
 where
-    B: RateLimitStore + IdempotencyStore + Clone,
+    B: Backend,
 {
     let server = Running::start(backend, 2).await;
     // A second client on another loopback address (Linux routes all of 127.0.0.0/8 locally).

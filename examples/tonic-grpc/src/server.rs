@@ -22,11 +22,10 @@ use tokio::net::TcpListener;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tower::ServiceBuilder;
-use tower_vigil_apikey::{
-    ApiKeyBackend, ApiKeyCache, ApiKeyData, ApiKeyLayer, StaticKeyStore, require,
-};
+use tower_vigil_apikey::{ApiKeyCache, ApiKeyData, ApiKeyLayer, StaticKeyStore, require};
+use tower_vigil_core::Backend;
 use tower_vigil_ratelimit::key::{PrincipalKey, RequestHead};
-use tower_vigil_ratelimit::{Quota, RateLimitLayer, RateLimitStore};
+use tower_vigil_ratelimit::{Quota, RateLimitLayer};
 
 use crate::config::ANALYZE;
 use crate::proto::analyzer_server::AnalyzerServer;
@@ -44,18 +43,17 @@ pub async fn serve<B>(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error>
 where
-    B: ApiKeyBackend + RateLimitStore + Clone,
+    B: Backend,
 {
     // The key database: a map from key hash to key data (a real service would query its own
     // database in a `KeyStore` impl). Only hashes are stored, never the keys.
     let store = StaticKeyStore::new();
-    let cache = ApiKeyCache::builder(backend.clone(), store.clone()).build()?;
+    let cache = ApiKeyCache::new(backend.clone(), store.clone());
     for entry in &config.keys {
         store.insert(&cache.hash_key(&entry.key), entry.data.clone());
     }
 
-    let limiter = RateLimitLayer::builder(backend)
-        .quota(Quota::per_minute(config.per_minute))
+    let limiter = RateLimitLayer::builder(backend, Quota::per_minute(config.per_minute))
         // One quota per API key: the principal the API-key layer put in the extensions.
         .key(PrincipalKey::new())
         // Each key's own limit, when it has one.

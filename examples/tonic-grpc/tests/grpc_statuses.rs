@@ -11,8 +11,7 @@ use tonic::{Code, Status};
 use tonic_grpc::proto::analyzer_client::AnalyzerClient;
 use tonic_grpc::proto::{AnalyzeReply, AnalyzeRequest};
 use tonic_grpc::{Config, DEMO_KEY, KeyEntry, READONLY_KEY, serve};
-use tower_vigil_apikey::ApiKeyBackend;
-use tower_vigil_ratelimit::RateLimitStore;
+use tower_vigil_core::Backend;
 
 const SECOND_KEY: &str = "vg_second_key_0123456789abcdef";
 const LIMIT: u32 = 3;
@@ -25,7 +24,7 @@ struct Running {
 }
 
 impl Running {
-    async fn start<B: ApiKeyBackend + RateLimitStore + Clone>(backend: B) -> Self {
+    async fn start<B: Backend>(backend: B) -> Self {
         let mut config = Config::with_limit(LIMIT);
         config
             .keys
@@ -86,7 +85,7 @@ impl Drop for Running {
 
 async fn valid_key_is_served_with_its_principal<B>(backend: B)
 where
-    B: ApiKeyBackend + RateLimitStore + Clone,
+    B: Backend,
 {
     let mut server = Running::start(backend).await;
     let reply = server
@@ -110,7 +109,7 @@ where
 
 async fn missing_or_unknown_key_is_unauthenticated<B>(backend: B)
 where
-    B: ApiKeyBackend + RateLimitStore + Clone,
+    B: Backend,
 {
     let mut server = Running::start(backend).await;
     for key in [
@@ -127,7 +126,7 @@ where
 
 async fn key_without_permission_is_permission_denied<B>(backend: B)
 where
-    B: ApiKeyBackend + RateLimitStore + Clone,
+    B: Backend,
 {
     let mut server = Running::start(backend).await;
     let status = server
@@ -140,7 +139,7 @@ where
 
 async fn quota_exhausted_is_resource_exhausted_per_key<B>(backend: B)
 where
-    B: ApiKeyBackend + RateLimitStore + Clone,
+    B: Backend,
 {
     let mut server = Running::start(backend).await;
     // Refused calls spend no quota: they never reach the rate limit.

@@ -50,8 +50,7 @@ pub fn router<B: AppBackend>(
 ) -> Result<Router, ConfigError> {
     let limits = &settings.limits;
     let window = limits.window;
-    let per_key = RateLimitLayer::builder(state.backend.clone())
-        .quota(limits.per_key_default)
+    let per_key = RateLimitLayer::builder(state.backend.clone(), limits.per_key_default)
         .algorithm(limits.algorithm)
         .key(PrincipalKey::new())
         .quota_for(move |req| {

@@ -74,8 +74,7 @@ impl Layers {
     /// store when the backend fails, so their check is that a second instance finds the
     /// first one's fill in L2.
     pub fn new(backend: &RedisBackend) -> Self {
-        let ratelimit = RateLimitLayer::builder(backend.clone())
-            .quota(Quota::per_second(1_000))
+        let ratelimit = RateLimitLayer::builder(backend.clone(), Quota::per_second(1_000))
             .key(|req: &RequestHead<'_>| {
                 req.headers()
                     .get("x-client")

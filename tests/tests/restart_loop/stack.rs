@@ -59,8 +59,7 @@ pub(crate) async fn build(backend: RedisBackend, runs: Runs) -> Svc {
         .expect("a valid cache");
     keys.insert(&cache.hash_key(API_KEY), ApiKeyData::new("k-1", "u-1"));
     cache.ready().await;
-    let rate_limit = RateLimitLayer::builder(backend.clone())
-        .quota(Quota::per_second(PER_CLIENT))
+    let rate_limit = RateLimitLayer::builder(backend.clone(), Quota::per_second(PER_CLIENT))
         .quota_for(|req| {
             let greedy = req.headers().get("x-client").is_some_and(|c| c == "0");
             greedy.then_some(Quota::per_second(GREEDY))

@@ -37,7 +37,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 use tower_vigil_core::Rejection;
-use tower_vigil_core::http::{GrpcCode, Problem, retry_after_secs};
+use tower_vigil_core::http::{GrpcCode, Problem};
 
 use crate::key::KeyError;
 use crate::record::NotReplayableReason;
