@@ -5,8 +5,14 @@
 use http::{HeaderMap, HeaderName};
 use tower_vigil_core::BackendError;
 
-use crate::store::StoredSession;
-use crate::token::{CookieConfig, CookieSigner, SessionToken};
+pub use crate::store::record::{
+    ABSOLUTE_FIELD, CREATED_FIELD, DATA_PREFIX, DEADLINE_FIELD, Expiry, LAST_FIELD, SECRET_FIELD,
+    StoredSession, USER_FIELD,
+};
+pub use crate::token::{
+    CookieConfig, CookiePrefix, CookieSigner, MAX_COOKIE_HEADER_LEN, SessionToken, TOKEN_LEN,
+    find_cookie,
+};
 
 /// The token the layer would read from `headers` (the header `header` if configured and
 /// present, else the cookie), and whether it came from the header.

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tower_vigil_core::{Backend, RedisBackend};
-use tower_vigil_session::SessionLayer;
+use tower_vigil_session::__private::{SessionToken, user_index_key};
+use tower_vigil_session::SessionManagerLayer;
 use tower_vigil_session::store::{Expiry, SessionStore};
-use tower_vigil_session::token::{SessionToken, user_index_key};
 use tower_vigil_tests::fixtures;
 
 mod common;
@@ -30,9 +30,9 @@ async fn legacy_set_is_converted(store: RedisBackend) {
         .await
         .unwrap();
 
-    let layer = SessionLayer::new(store.clone());
-    let manager = layer.manager();
-    assert_eq!(manager.list_user_sessions("erin").await.unwrap().len(), 1);
+    let layer = SessionManagerLayer::new(store.clone());
+    let admin = layer.admin();
+    assert_eq!(admin.list_user_sessions("erin").await.unwrap().len(), 1);
     // A value written without reading the session re-indexes it first: it gets a deadline.
     let app = App::new(layer);
     let r = app.send("/set/a/1", Some(old.as_str())).await;
@@ -46,7 +46,7 @@ async fn legacy_set_is_converted(store: RedisBackend) {
         .await
         .unwrap();
     assert_eq!(store.index_members(&index).await.unwrap().len(), 2);
-    assert_eq!(manager.destroy_user_sessions("erin").await.unwrap(), 1);
+    assert_eq!(admin.destroy_user_sessions("erin").await.unwrap(), 1);
     assert!(store.load(&key, None).await.unwrap().is_none());
 }
 

@@ -11,7 +11,8 @@ use http::{HeaderValue, Response};
 use pin_project_lite::pin_project;
 use tower_vigil_core::http::ResponseBody;
 
-use super::response::{ResponseForSession, SessionRejection, SessionRejectionKind};
+use super::rejection::{SessionRejection, SessionRejectionKind};
+use super::response::ResponseForSession;
 use crate::config::Carrier;
 use crate::session::{SaveOutcome, Session};
 
@@ -26,7 +27,7 @@ pub(crate) struct Finish {
 type EagerFuture<O> = BoxFuture<'static, Option<O>>;
 
 pin_project! {
-    /// The response future of [`SessionService`](super::SessionService).
+    /// The response future of [`SessionManager`](super::SessionManager).
     pub struct ResponseFuture<F: Future, B> {
         #[pin]
         kind: Kind<F, B>,

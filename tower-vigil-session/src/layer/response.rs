@@ -1,44 +1,11 @@
 //! [`ResponseForSession`]: the responses the layer answers with when a session cannot be
-//! served, and [`SessionRejection`], put in their extensions.
+//! served.
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use tower_vigil_core::http::{GrpcCode, PROBLEM_JSON, Problem, grpc_response};
 
-/// Why the layer replaced the inner service's response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum SessionRejectionKind {
-    /// The backend failed while the request used its session (load or save): 503.
-    Unavailable,
-    /// The session was destroyed, expired or cycled away while this request changed it; the
-    /// change was not written: 401. The cookie is left alone (it may already hold the token of
-    /// the session that replaced this one).
-    Ended,
-}
-
-/// The typed rejection, found in the extensions of the response the layer produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionRejection {
-    kind: SessionRejectionKind,
-    grpc: bool,
-}
-
-impl SessionRejection {
-    pub(crate) fn new(kind: SessionRejectionKind, grpc: bool) -> Self {
-        Self { kind, grpc }
-    }
-
-    /// Why the request was rejected.
-    pub fn kind(&self) -> SessionRejectionKind {
-        self.kind
-    }
-
-    /// True when the request was a gRPC call (answer with a gRPC status).
-    pub fn is_grpc(&self) -> bool {
-        self.grpc
-    }
-}
+use super::rejection::{SessionRejection, SessionRejectionKind};
 
 /// Builds the response for a [`SessionRejection`]. Implemented by [`DefaultSessionResponse`]
 /// (problem+json, or a gRPC status for gRPC calls) and by any
@@ -48,14 +15,17 @@ impl SessionRejection {
 /// use bytes::Bytes;
 /// use http::{Response, StatusCode};
 /// use tower_vigil_core::MemoryBackend;
-/// use tower_vigil_session::{SessionLayer, SessionRejection};
+/// use tower_vigil_session::{SessionManagerLayer, SessionRejection};
 ///
-/// let layer = SessionLayer::new(MemoryBackend::new()).response_for(|r: &SessionRejection| {
-///     let mut res = Response::new(Bytes::from_static(b"try again later"));
-///     *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-///     res
-/// });
+/// let layer = SessionManagerLayer::builder(MemoryBackend::new())
+///     .response(|r: &SessionRejection| {
+///         let mut res = Response::new(Bytes::from_static(b"try again later"));
+///         *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+///         res
+///     })
+///     .build()?;
 /// # let _ = layer;
+/// # Ok::<(), tower_vigil_core::ConfigError>(())
 /// ```
 pub trait ResponseForSession: Send + Sync + 'static {
     /// The response for `rejection`.

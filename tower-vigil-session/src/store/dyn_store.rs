@@ -1,5 +1,5 @@
 //! An object-safe view of [`SessionStore`], so [`Session`](crate::Session) and
-//! [`SessionManager`](crate::SessionManager) are not generic over the backend. Every store
+//! [`SessionAdmin`](crate::SessionAdmin) are not generic over the backend. Every store
 //! call passes here, so this is where each is timed and its failure counted.
 
 use std::time::Duration;

@@ -44,7 +44,7 @@
 
 mod dyn_store;
 mod memory;
-mod record;
+pub(crate) mod record;
 pub(crate) mod redis;
 
 use std::future::Future;
@@ -54,23 +54,12 @@ use bytes::Bytes;
 use tower_vigil_core::{Backend, BackendResult};
 
 pub(crate) use self::dyn_store::DynStore;
+pub(crate) use self::record::{
+    ABSOLUTE_FIELD, CREATED_FIELD, DATA_PREFIX, DEADLINE_FIELD, LAST_FIELD, SECRET_FIELD,
+    USER_FIELD,
+};
 pub use self::record::{Expiry, StoredSession, WriteOutcome};
 
-/// Field holding the user id.
-pub const USER_FIELD: &str = "_user";
-/// Field holding the creation time (ms).
-pub const CREATED_FIELD: &str = "_created";
-/// Field holding the last activity (ms), updated with each write and TTL refresh.
-pub const LAST_FIELD: &str = "_last";
-/// Field holding the absolute expiry (ms, `0` for none).
-pub const ABSOLUTE_FIELD: &str = "_abs";
-/// Field holding the deadline of the session's entry in its user's index (ms): no TTL reaches
-/// past it.
-pub const DEADLINE_FIELD: &str = "_dl";
-/// Field holding the SHA-256 of the whole token (never returned by loads).
-pub const SECRET_FIELD: &str = "_sec";
-/// Prefix of the fields holding values.
-pub const DATA_PREFIX: &str = "d:";
 /// How long a user index keeps a member past its deadline: the clock skew allowed between
 /// the Redis Cluster node holding the index and the one holding the session (each applies the
 /// deadline with its own `TIME`). On one server or in memory one clock serves both.

@@ -6,10 +6,23 @@ use std::time::Duration;
 use bytes::Bytes;
 use tower_vigil_core::BackendError;
 
-use super::{
-    ABSOLUTE_FIELD, CREATED_FIELD, DATA_PREFIX, DEADLINE_FIELD, LAST_FIELD, SECRET_FIELD,
-    USER_FIELD,
-};
+// The fields of a session hash (public for the fuzz targets, through `__fuzz`).
+
+/// Field holding the user id.
+pub const USER_FIELD: &str = "_user";
+/// Field holding the creation time (ms).
+pub const CREATED_FIELD: &str = "_created";
+/// Field holding the last activity (ms), updated with each write and TTL refresh.
+pub const LAST_FIELD: &str = "_last";
+/// Field holding the absolute expiry (ms, `0` for none).
+pub const ABSOLUTE_FIELD: &str = "_abs";
+/// Field holding the deadline of the session's entry in its user's index (ms): no TTL reaches
+/// past it.
+pub const DEADLINE_FIELD: &str = "_dl";
+/// Field holding the SHA-256 of the whole token (never returned by loads).
+pub const SECRET_FIELD: &str = "_sec";
+/// Prefix of the fields holding values.
+pub const DATA_PREFIX: &str = "d:";
 
 /// Timeouts in milliseconds, as the stores take them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! [`Gated`]: a store that stops at chosen points of the session operations, so a test can run
 //! two flows in an exact interleaving (a login's create between a revoke-all's delete and its
-//! index cleanup). Everything else is passed straight through.
+//! index cleanup), and that can be switched to failing every session operation (a backend
+//! down, without a Redis to stop). Everything else is passed straight through.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,7 +11,7 @@ use bytes::Bytes;
 use tokio::sync::Semaphore;
 use tower_vigil_core::backend::{BackendInfo, BackendKind, Subscription};
 use tower_vigil_core::keys::KeyPrefix;
-use tower_vigil_core::{Backend, BackendResult};
+use tower_vigil_core::{Backend, BackendError, BackendErrorKind, BackendResult};
 use tower_vigil_session::SessionStore;
 use tower_vigil_session::store::{Expiry, StoredSession, WriteOutcome};
 
@@ -61,6 +62,20 @@ pub struct Gates {
     pub before_create: Gate,
     /// After a session delete ran (the flow holds its answer).
     pub after_destroy: Gate,
+    /// Set: every session operation fails as a backend that is down.
+    pub down: AtomicBool,
+}
+
+impl Gates {
+    fn check(&self) -> BackendResult<()> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(BackendError::new(
+                BackendErrorKind::Unavailable,
+                "the test took the backend down",
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -80,6 +95,7 @@ impl<S> Gated<S> {
 
 impl<S: SessionStore> SessionStore for Gated<S> {
     async fn load(&self, key: &str, secret: Option<&str>) -> BackendResult<Option<StoredSession>> {
+        self.gates.check()?;
         self.inner.load(key, secret).await
     }
 
@@ -90,6 +106,7 @@ impl<S: SessionStore> SessionStore for Gated<S> {
         fields: &[(String, Bytes)],
         expiry: Expiry,
     ) -> BackendResult<bool> {
+        self.gates.check()?;
         self.gates.before_create.pass().await;
         self.inner.create(key, secret, fields, expiry).await
     }
@@ -102,24 +119,29 @@ impl<S: SessionStore> SessionStore for Gated<S> {
         delete: &[String],
         expiry: Expiry,
     ) -> BackendResult<WriteOutcome> {
+        self.gates.check()?;
         self.inner.write(key, secret, set, delete, expiry).await
     }
 
     async fn destroy(&self, key: &str, secret: Option<&str>) -> BackendResult<bool> {
+        self.gates.check()?;
         let r = self.inner.destroy(key, secret).await;
         self.gates.after_destroy.pass().await;
         r
     }
 
     async fn index_add(&self, index: &str, member: &str, ttl: Duration) -> BackendResult<u64> {
+        self.gates.check()?;
         self.inner.index_add(index, member, ttl).await
     }
 
     async fn index_remove(&self, index: &str, members: &[String]) -> BackendResult<u64> {
+        self.gates.check()?;
         self.inner.index_remove(index, members).await
     }
 
     async fn index_members(&self, index: &str) -> BackendResult<Vec<String>> {
+        self.gates.check()?;
         self.inner.index_members(index).await
     }
 }

@@ -1,0 +1,31 @@
+//! Every backend key this crate uses, relative to the backend's prefix (the backend prepends
+//! it): built here and nowhere else.
+//!
+//! - `session:{<hash>}`: a session, under the hex hash of its token's id part, which is also its
+//!   Redis Cluster hash tag.
+//! - `session:user:{<escaped user id>}`: the index of a user's sessions (its own slot).
+
+use tower_vigil_core::keys::hash_tag;
+
+/// `session:{<hash>}`: the session stored under `hash` (its token's id hash, hex: the tag
+/// escapes nothing in it).
+pub fn session_key(hash: &str) -> String {
+    format!("session:{}", hash_tag(hash))
+}
+
+/// `session:user:{<escaped user id>}`: the index of the sessions of `user_id`.
+pub fn user_index_key(user_id: &str) -> String {
+    format!("session:user:{}", hash_tag(user_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_carry_their_hash_tag() {
+        assert_eq!(session_key("ab12"), "session:{ab12}");
+        // A user id cannot forge another tag or key.
+        assert_eq!(user_index_key("bob:{x}"), "session:user:{bob%3A%7Bx%7D}");
+    }
+}
