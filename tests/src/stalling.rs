@@ -20,9 +20,11 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use tower_vigil_core::backend::{BackendInfo, BackendKind, BackendResult, Subscription};
 use tower_vigil_core::keys::KeyPrefix;
+use tower_vigil_core::script::{Arg, Script};
 use tower_vigil_core::{Backend, BackendError};
 
-/// Wraps a backend; every call goes through, except `compare_and_extend` (a lease renewal)
+/// Wraps a backend (only the trait's required methods: the rest are scripts run through
+/// [`Backend::run`]); every call goes through, except `compare_and_extend` (a lease renewal)
 /// while stalled: it then waits the stall (on tokio's clock) and fails with a timeout; and
 /// `acquire_lease` once its replies are lost: it runs, then fails as timed out.
 #[derive(Clone, Debug)]
@@ -61,92 +63,38 @@ impl<B: Backend> Backend for Stalling<B> {
     fn prefix(&self) -> &KeyPrefix {
         self.inner.prefix()
     }
-    async fn get(&self, key: &str) -> BackendResult<Option<Bytes>> {
-        self.inner.get(key).await
-    }
-    async fn set(&self, key: &str, value: Bytes, ttl: Duration) -> BackendResult<()> {
-        self.inner.set(key, value, ttl).await
-    }
-    async fn set_nx(&self, key: &str, value: Bytes, ttl: Duration) -> BackendResult<bool> {
-        self.inner.set_nx(key, value, ttl).await
-    }
-    async fn get_refresh(&self, key: &str, ttl: Duration) -> BackendResult<Option<Bytes>> {
-        self.inner.get_refresh(key, ttl).await
-    }
-    async fn compare_and_delete(&self, key: &str, expected: &[u8]) -> BackendResult<bool> {
-        self.inner.compare_and_delete(key, expected).await
-    }
-    async fn compare_and_extend(
+    /// Lease renewals and acquisitions are the core scripts `core.compare_and_extend` and
+    /// `core.acquire_lease`, which every backend runs through here.
+    async fn run<T: Send + 'static>(
         &self,
-        key: &str,
-        expected: &[u8],
-        ttl: Duration,
-    ) -> BackendResult<bool> {
-        let stall = *self.stall.lock();
-        match stall {
-            Some(timeout) => {
-                tokio::time::sleep(timeout).await;
-                Err(BackendError::timeout(timeout))
+        script: &Script<T>,
+        keys: &[&str],
+        args: &[Arg<'_>],
+    ) -> BackendResult<T> {
+        match script.name() {
+            "core.compare_and_extend" => {
+                let stall = *self.stall.lock();
+                if let Some(timeout) = stall {
+                    tokio::time::sleep(timeout).await;
+                    return Err(BackendError::timeout(timeout));
+                }
+                self.inner.run(script, keys, args).await
             }
-            None => self.inner.compare_and_extend(key, expected, ttl).await,
+            "core.acquire_lease" => {
+                let acquired = self.inner.run(script, keys, args).await;
+                if self.lose_lease_replies.load(Ordering::SeqCst) {
+                    return Err(BackendError::timeout(Duration::ZERO));
+                }
+                acquired
+            }
+            _ => self.inner.run(script, keys, args).await,
         }
-    }
-    async fn delete(&self, key: &str) -> BackendResult<bool> {
-        self.inner.delete(key).await
-    }
-    async fn expire(&self, key: &str, ttl: Duration) -> BackendResult<bool> {
-        self.inner.expire(key, ttl).await
-    }
-    async fn ttl(&self, key: &str) -> BackendResult<Option<Duration>> {
-        self.inner.ttl(key).await
-    }
-    async fn incr_by(&self, key: &str, delta: i64, ttl: Duration) -> BackendResult<i64> {
-        self.inner.incr_by(key, delta, ttl).await
-    }
-    async fn set_add(&self, key: &str, members: &[Bytes], ttl: Duration) -> BackendResult<u64> {
-        self.inner.set_add(key, members, ttl).await
-    }
-    async fn set_remove(&self, key: &str, members: &[Bytes]) -> BackendResult<u64> {
-        self.inner.set_remove(key, members).await
-    }
-    async fn set_members(&self, key: &str) -> BackendResult<Vec<Bytes>> {
-        self.inner.set_members(key).await
-    }
-    async fn hash_set(
-        &self,
-        key: &str,
-        fields: &[(&str, Bytes)],
-        ttl: Duration,
-    ) -> BackendResult<()> {
-        self.inner.hash_set(key, fields, ttl).await
-    }
-    async fn hash_get(&self, key: &str, field: &str) -> BackendResult<Option<Bytes>> {
-        self.inner.hash_get(key, field).await
-    }
-    async fn hash_get_all(&self, key: &str) -> BackendResult<Vec<(String, Bytes)>> {
-        self.inner.hash_get_all(key).await
-    }
-    async fn hash_delete(&self, key: &str, fields: &[&str]) -> BackendResult<u64> {
-        self.inner.hash_delete(key, fields).await
     }
     async fn publish(&self, channel: &str, message: Bytes) -> BackendResult<()> {
         self.inner.publish(channel, message).await
     }
     async fn subscribe(&self, channel: &str) -> BackendResult<Subscription> {
         self.inner.subscribe(channel).await
-    }
-    async fn acquire_lease(
-        &self,
-        key: &str,
-        fence_key: &str,
-        owner: &[u8],
-        ttl: Duration,
-    ) -> BackendResult<Option<u64>> {
-        let acquired = self.inner.acquire_lease(key, fence_key, owner, ttl).await;
-        if self.lose_lease_replies.load(Ordering::SeqCst) {
-            return Err(BackendError::timeout(Duration::ZERO));
-        }
-        acquired
     }
     async fn ping(&self) -> BackendResult<Duration> {
         self.inner.ping().await

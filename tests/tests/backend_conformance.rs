@@ -16,4 +16,8 @@ tower_vigil_tests::backend_conformance!(
     lock_loss_is_signalled_within_the_lease,
     absurd_ttls_are_capped,
     health_reports_a_live_backend,
+    scripts_run_atomically,
+    scripts_span_keys_of_one_tag,
+    script_misuse_is_an_error,
+    scripts_see_the_backend_clock,
 );

@@ -199,35 +199,16 @@ async fn every_key_carries_the_prefix_and_a_ttl() {
         .await
         .unwrap();
 
-    let mut cursor = 0u64;
-    let mut seen = Vec::new();
-    loop {
-        let (next, batch): (u64, Vec<String>) = backend
-            .query(
-                redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(format!("{prefix}:*"))
-                    .arg("COUNT")
-                    .arg(1000),
-            )
-            .await
-            .unwrap();
-        seen.extend(batch);
-        cursor = next;
-        if cursor == 0 {
-            break;
-        }
-    }
+    let stored = tower_vigil_tests::inspect::dump(&[server.url()], &prefix).await;
+    let mut seen: Vec<String> = stored.iter().map(|k| k.key.clone()).collect();
     seen.sort();
     let expected: Vec<String> = ["a", "b", "c", "d", "e", "lock:{g}", "lock:{g}:fence"]
         .iter()
         .map(|k| format!("{prefix}:{k}"))
         .collect();
     assert_eq!(seen, expected);
-    for key in seen {
-        let ttl: i64 = backend.query(redis::cmd("PTTL").arg(&key)).await.unwrap();
-        assert!(ttl > 0, "{key} has no TTL ({ttl})");
+    for key in stored {
+        assert!(key.ttl_ms > 0, "{} has no TTL ({})", key.key, key.ttl_ms);
     }
 }
 

@@ -102,6 +102,12 @@ impl BackendError {
         Self::new(BackendErrorKind::Corrupt, message)
     }
 
+    /// A script failed while it ran: the Lua raised an error, or its twin rejected an
+    /// argument as the Lua would have.
+    pub fn script(message: impl Into<String>) -> Self {
+        Self::new(BackendErrorKind::Script, message)
+    }
+
     /// A reply or value had an unexpected shape.
     pub fn protocol(message: impl Into<String>) -> Self {
         Self::new(BackendErrorKind::Protocol, message)

@@ -2,7 +2,9 @@
 //!
 //! The shared foundation of the tower-vigil middleware family: one [`Backend`] trait with an
 //! embedded in-memory implementation ([`MemoryBackend`]) and a Redis / Redis Cluster one
-//! ([`RedisBackend`]) that pass the same conformance suite; distributed [`Lock`]s with fencing
+//! ([`RedisBackend`]) that pass the same conformance suite, whose primitive is the atomic
+//! [`Script`] (Lua for Redis, its Rust twin for memory); one [`Rejection`] contract for every
+//! layer; distributed [`Lock`]s with fencing
 //! tokens; [`health`] probes; and the types the layers share ([`Principal`], [`FailurePolicy`],
 //! key naming, secret hashing, problem+json and gRPC rejections).
 //!
@@ -35,6 +37,8 @@ pub mod metrics;
 pub mod policy;
 pub mod principal;
 pub mod redis;
+pub mod rejection;
+pub mod script;
 pub mod secret;
 
 pub use crate::backend::{
@@ -46,3 +50,5 @@ pub use crate::memory::MemoryBackend;
 pub use crate::policy::FailurePolicy;
 pub use crate::principal::{Principal, PrincipalKind};
 pub use crate::redis::RedisBackend;
+pub use crate::rejection::{DefaultResponse, Rejection, RejectionResponse};
+pub use crate::script::{Arg, Reply, Script};

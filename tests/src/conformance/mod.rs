@@ -8,12 +8,13 @@
 //! are kept short.
 //!
 //! The cases are filed by what they exercise: `primitives` (keys, TTLs, counters, sets,
-//! hashes), `pubsub`, `leases` (leases, fencing tokens and `Lock`) and `health`.
+//! hashes), `scripts` ([`Backend::run`](tower_vigil_core::Backend::run)), `pubsub`, `leases` (leases, fencing tokens and `Lock`) and `health`.
 
 mod health;
 mod leases;
 mod primitives;
 mod pubsub;
+mod scripts;
 
 use std::time::Duration;
 
@@ -30,6 +31,10 @@ pub use self::primitives::{
     wrong_type_is_an_error,
 };
 pub use self::pubsub::pubsub_delivers_in_order;
+pub use self::scripts::{
+    script_misuse_is_an_error, scripts_run_atomically, scripts_see_the_backend_clock,
+    scripts_span_keys_of_one_tag,
+};
 
 const LONG: Duration = Duration::from_secs(60);
 const SHORT: Duration = Duration::from_millis(200);

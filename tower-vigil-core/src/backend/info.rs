@@ -70,7 +70,7 @@ impl BackendInfo {
 }
 
 /// Formats a byte count the way Redis' `used_memory_human` does: `512B`, `1.50K`, `2.00M`, `1.25G`.
-pub fn format_bytes(bytes: u64) -> String {
+pub(crate) fn format_bytes(bytes: u64) -> String {
     const UNITS: [(&str, f64); 4] = [
         ("T", 1024.0 * 1024.0 * 1024.0 * 1024.0),
         ("G", 1024.0 * 1024.0 * 1024.0),

@@ -15,6 +15,8 @@
 //! assert_eq!(res.headers()["content-type"], "application/problem+json");
 //! ```
 
+use std::time::Duration;
+
 mod body;
 mod grpc;
 mod problem;
@@ -22,3 +24,20 @@ mod problem;
 pub use self::body::ResponseBody;
 pub use self::grpc::{GrpcCode, grpc_response, is_grpc};
 pub use self::problem::{PROBLEM_JSON, Problem};
+
+/// Whole seconds for a `Retry-After` header or a `retryAfter` member: rounded up (a client that
+/// waits the figure it is given must find the wait over), at least 1 (`0` would invite an
+/// immediate retry that fails again).
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_vigil_core::http::retry_after_secs;
+///
+/// assert_eq!(retry_after_secs(Duration::ZERO), 1);
+/// assert_eq!(retry_after_secs(Duration::from_millis(1001)), 2);
+/// assert_eq!(retry_after_secs(Duration::from_secs(3)), 3);
+/// ```
+pub fn retry_after_secs(after: Duration) -> u64 {
+    let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+    secs.max(1)
+}

@@ -1,5 +1,6 @@
 //! [`Problem`]: an RFC 9457 `application/problem+json` response.
 
+use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use serde_json::{Map, Value};
 
@@ -63,6 +64,15 @@ impl Problem {
     /// The JSON body.
     pub fn to_json(&self) -> String {
         Value::Object(self.fields.clone()).to_string()
+    }
+
+    /// The response as `Response<Bytes>`, with `Content-Type: application/problem+json`.
+    pub fn to_response(&self) -> Response<Bytes> {
+        let mut res = Response::new(Bytes::from(self.to_json()));
+        *res.status_mut() = self.status;
+        res.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        res
     }
 
     /// The response, with `Content-Type: application/problem+json`.

@@ -109,7 +109,7 @@ impl MemoryBackendBuilder {
                 prefix: self.prefix,
                 pubsub: PubSub::default(),
                 evictions: AtomicU64::new(0),
-                last_fence: AtomicU64::new(0),
+                last_token: AtomicU64::new(0),
                 epoch_micros,
                 started,
             }),

@@ -13,7 +13,7 @@
 //! never another's state held within its share. [`MemoryBackend::usage`] reports entries and
 //! bytes per concern from counters, in O(1) of the entries.
 //!
-//! Concern crates implement their atomic operations in memory with [`MemoryBackend::atomic`]:
+//! [`Backend::run`](crate::Backend::run) runs a [`Script`](crate::script::Script)'s Rust twin under [`MemoryBackend::atomic`]:
 //! a closure run while the entries it names are locked, the in-memory twin of a Lua script.
 //!
 //! ```
@@ -80,9 +80,9 @@ struct Inner {
     prefix: KeyPrefix,
     pubsub: PubSub,
     evictions: AtomicU64,
-    /// The last fencing token issued by this backend, for any resource: tokens stay strictly
-    /// increasing even if a fence key was evicted while the clock stood still (paused tests).
-    last_fence: AtomicU64,
+    /// The last token handed out by [`TwinCall::next_token`](crate::script::TwinCall), for any
+    /// resource.
+    last_token: AtomicU64,
     /// Wall-clock milliseconds at `started`, so `now_micros` is absolute yet driven by
     /// tokio's (pausable) clock.
     epoch_micros: u64,
@@ -219,21 +219,8 @@ impl MemoryBackend {
         i
     }
 
-    /// A fencing token at least `floor` and above every token issued before.
-    pub(crate) fn next_fence(&self, floor: u64) -> u64 {
-        let mut current = self.inner.last_fence.load(Ordering::Relaxed);
-        loop {
-            let token = floor.max(current.saturating_add(1));
-            match self.inner.last_fence.compare_exchange_weak(
-                current,
-                token,
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return token,
-                Err(seen) => current = seen,
-            }
-        }
+    pub(crate) fn last_token(&self) -> &AtomicU64 {
+        &self.inner.last_token
     }
 
     fn count_evictions(&self, n: u64) {

@@ -9,8 +9,8 @@
 //! since the call began) is replaced by a new one in the background, so a black-holed socket
 //! costs seconds, not the minutes TCP takes to give up.
 //!
-//! Concern crates run their own Lua through [`RedisBackend::script`]: `EVALSHA`, with the script
-//! loaded on `NOSCRIPT` (after a restart or failover) and the call retried.
+//! [`Backend::run`](crate::Backend::run) runs a [`Script`](crate::script::Script)'s Lua with
+//! `EVALSHA`, loading it on `NOSCRIPT` (after a restart or failover) and retrying the call.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -43,7 +43,6 @@ mod pubsub;
 mod reconnecting;
 mod replication;
 mod script_call;
-mod scripts;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,12 +50,9 @@ use std::time::Duration;
 pub use self::builder::RedisBackendBuilder;
 use self::connection::Conn;
 pub use self::replication::WaitForReplicas;
-pub use self::script_call::ScriptCall;
 use crate::backend::{BackendKind, BackendResult};
 use crate::error::BackendError;
 use crate::keys::KeyPrefix;
-
-pub use redis::{FromRedisValue, Script, ToRedisArgs};
 
 /// The default per-call timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
@@ -118,15 +114,12 @@ impl RedisBackend {
         }
     }
 
-    /// Prepares a call of `script` (loaded once, called with `EVALSHA`). Keys given to the call
-    /// are relative to the prefix, like every key of the backend.
-    pub fn script<'a>(&'a self, script: &'a Script) -> ScriptCall<'a> {
-        ScriptCall::new(self, script)
-    }
-
     /// Runs one raw command with the backend's timeout. Keys in `cmd` must already carry the
-    /// prefix (see [`KeyPrefix::apply`]); prefer the [`Backend`](crate::Backend) methods.
-    pub async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> BackendResult<T> {
+    /// prefix.
+    pub(crate) async fn query<T: redis::FromRedisValue>(
+        &self,
+        cmd: &redis::Cmd,
+    ) -> BackendResult<T> {
         let mut conn = self.conn.clone();
         self.bounded(async move { cmd.query_async(&mut conn).await })
             .await

@@ -63,7 +63,7 @@ impl RedisBackend {
     /// [`wait_for_replicas`](super::RedisBackendBuilder::wait_for_replicas) set, it uses a
     /// connection of its own (a `WAIT` holds up every later command on its connection, and
     /// must not delay the backend's other calls); otherwise it is a clone of this backend.
-    pub fn guarded(&self) -> RedisBackend {
+    pub(crate) fn guarded(&self) -> RedisBackend {
         RedisBackend {
             conn: self
                 .shared
@@ -90,7 +90,7 @@ impl RedisBackend {
     /// a failover, so the caller must not treat it as durable. Costs one round trip plus the
     /// replication delay; meanwhile later guarded writes on the same connection queue behind
     /// the `WAIT` (Redis serves one connection's commands in order).
-    pub async fn ensure_replicated(&self, key: &str) -> BackendResult<()> {
+    pub(crate) async fn ensure_replicated(&self, key: &str) -> BackendResult<()> {
         let Some(wait) = self.shared.wait else {
             return Ok(());
         };

@@ -1,65 +1,63 @@
-//! [`ScriptCall`]: one invocation of a concern's Lua script.
+//! Running a [`Script`] on Redis: `EVALSHA` with the keys prefixed, the script loaded on
+//! `NOSCRIPT` (after a restart or failover) and the call retried, and the reply turned into a
+//! [`Reply`].
 
-use redis::{FromRedisValue, Script, ToRedisArgs};
+use bytes::Bytes;
 
 use super::RedisBackend;
 use crate::backend::BackendResult;
+use crate::error::BackendError;
+use crate::script::{Arg, Reply, Script};
 
-/// A script call being prepared: add keys (relative to the prefix) and arguments, then
-/// [`invoke`](Self::invoke).
-///
-/// ```no_run
-/// use std::sync::LazyLock;
-/// use tower_vigil_core::redis::{RedisBackend, Script};
-///
-/// static GET_OR_ZERO: LazyLock<Script> =
-///     LazyLock::new(|| Script::new("return redis.call('GET', KEYS[1]) or '0'"));
-///
-/// # async fn run(redis: RedisBackend) -> Result<(), tower_vigil_core::BackendError> {
-/// let v: String = redis.script(&GET_OR_ZERO).key("counter:{a}").invoke().await?;
-/// # Ok(())
-/// # }
-/// ```
-#[must_use]
-pub struct ScriptCall<'a> {
-    backend: &'a RedisBackend,
-    invocation: redis::ScriptInvocation<'a>,
-}
-
-impl<'a> ScriptCall<'a> {
-    pub(crate) fn new(backend: &'a RedisBackend, script: &'a Script) -> Self {
-        Self {
-            backend,
-            invocation: script.prepare_invoke(),
+impl RedisBackend {
+    /// Runs the Lua of `script` within the backend's timeout and returns its raw reply.
+    pub(crate) async fn eval<T>(
+        &self,
+        script: &Script<T>,
+        keys: &[&str],
+        args: &[Arg<'_>],
+    ) -> BackendResult<Reply> {
+        let mut invocation = script.redis_script().prepare_invoke();
+        for key in keys {
+            invocation.key(self.full_key(key));
         }
-    }
-
-    /// Adds `KEYS[n]`: `key` with the backend's prefix in front. Keys of one call must share a
-    /// hash tag to run on Redis Cluster.
-    pub fn key(mut self, key: &str) -> Self {
-        self.invocation.key(self.backend.full_key(key));
-        self
-    }
-
-    /// Adds `ARGV[n]`.
-    pub fn arg<T: ToRedisArgs>(mut self, arg: T) -> Self {
-        self.invocation.arg(arg);
-        self
-    }
-
-    /// Runs the script (`EVALSHA`, loading it on `NOSCRIPT`) within the backend's timeout.
-    pub async fn invoke<T: FromRedisValue>(self) -> BackendResult<T> {
-        let mut conn = self.backend.conn.clone();
-        let invocation = self.invocation;
-        self.backend
+        for arg in args {
+            match arg {
+                Arg::Int(i) => invocation.arg(*i),
+                Arg::Bytes(b) => invocation.arg(*b),
+            };
+        }
+        let mut conn = self.conn.clone();
+        let value: redis::Value = self
             .bounded(async move { invocation.invoke_async(&mut conn).await })
-            .await
+            .await?;
+        reply(value)
     }
 }
 
-impl std::fmt::Debug for ScriptCall<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Keys and arguments may carry secrets' hashes; show neither.
-        f.debug_struct("ScriptCall").finish_non_exhaustive()
-    }
+/// A RESP value as a [`Reply`], the way Lua values come back from a script.
+fn reply(value: redis::Value) -> BackendResult<Reply> {
+    use redis::Value as V;
+    Ok(match value {
+        V::Nil => Reply::Nil,
+        V::Int(i) => Reply::Int(i),
+        V::BulkString(b) => Reply::Data(Bytes::from(b)),
+        V::Array(items) | V::Set(items) => {
+            Reply::Array(items.into_iter().map(reply).collect::<BackendResult<_>>()?)
+        }
+        V::SimpleString(s) => Reply::Status(s),
+        V::Okay => Reply::Status("OK".to_owned()),
+        V::Boolean(b) => Reply::Int(i64::from(b)),
+        V::ServerError(e) => {
+            return Err(BackendError::protocol(format!(
+                "script failed: {}",
+                e.details().unwrap_or("server error")
+            )));
+        }
+        other => {
+            return Err(BackendError::protocol(format!(
+                "script returned a RESP3 value a Lua script cannot: {other:?}"
+            )));
+        }
+    })
 }

@@ -1,0 +1,171 @@
+//! [`Script`]: an atomic program over a few keys, carrying its Lua source and its Rust twin,
+//! run by [`Backend::run`](crate::Backend::run).
+//!
+//! Every concern's multi-step operation (a rate-limit decision, an idempotency claim, a
+//! session write) is one `Script`. [`RedisBackend`](crate::RedisBackend) runs the Lua with
+//! `EVALSHA` (loading it on `NOSCRIPT`); [`MemoryBackend`](crate::MemoryBackend) runs the twin
+//! while the keys' entries are locked. Both get the same keys and the same [`Arg`]s and must
+//! give the same result: each concern checks that with a property test. A third-party backend
+//! implements [`Backend::run`](crate::Backend::run) once, with the Lua (Valkey, Dragonfly) or
+//! with the twin, and gets every concern.
+//!
+//! ```
+//! use std::time::Duration;
+//! use tower_vigil_core::memory::Value;
+//! use tower_vigil_core::script::{Arg, Reply, Script, TwinCall};
+//! use tower_vigil_core::{Backend, BackendResult, MemoryBackend};
+//!
+//! /// Takes one unit from a counter that starts at `ARGV[1]`; false when none is left.
+//! static TAKE: Script<bool> = Script::new(
+//!     "example.take",
+//!     r"
+//! local left = tonumber(redis.call('GET', KEYS[1]) or ARGV[1])
+//! if left <= 0 then return 0 end
+//! redis.call('SET', KEYS[1], left - 1, 'PX', 60000)
+//! return 1
+//! ",
+//!     take,
+//!     |reply| Ok(reply.into_int()? == 1),
+//! );
+//!
+//! fn take(call: &mut TwinCall<'_>) -> BackendResult<bool> {
+//!     let start = call.args().int(0)?;
+//!     let slot = call.slot(0)?;
+//!     let left = match slot.value() {
+//!         Some(Value::Int(n)) => *n,
+//!         _ => start,
+//!     };
+//!     if left <= 0 {
+//!         return Ok(false);
+//!     }
+//!     slot.set(Value::Int(left - 1), Duration::from_secs(60));
+//!     Ok(true)
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> BackendResult<()> {
+//! let backend = MemoryBackend::new();
+//! assert!(backend.run(&TAKE, &["tickets"], &[Arg::Int(1)]).await?);
+//! assert!(!backend.run(&TAKE, &["tickets"], &[Arg::Int(1)]).await?);
+//! # Ok(())
+//! # }
+//! ```
+
+mod arg;
+mod reply;
+mod twin;
+
+use std::fmt;
+use std::sync::OnceLock;
+
+pub use self::arg::{Arg, Args};
+pub use self::reply::Reply;
+pub use self::twin::TwinCall;
+use crate::backend::BackendResult;
+use crate::error::BackendError;
+
+/// A script's Rust twin: what the memory backend runs under the entries' locks.
+pub type Twin<T> = fn(&mut TwinCall<'_>) -> BackendResult<T>;
+
+/// Turns the Lua version's [`Reply`] into what the twin returns.
+pub type Decode<T> = fn(Reply) -> BackendResult<T>;
+
+/// An atomic program over a fixed number of keys: Lua for Redis, a Rust twin for memory, and
+/// the decoder that makes the Lua reply the twin's result. Meant to live in a `static`.
+pub struct Script<T> {
+    name: &'static str,
+    lua: &'static str,
+    twin: Twin<T>,
+    decode: Decode<T>,
+    replicated: bool,
+    /// The redis-rs handle (its SHA-1), made on first use.
+    pub(crate) redis: OnceLock<redis::Script>,
+}
+
+impl<T> Script<T> {
+    /// A script named `name` (for errors and traces).
+    pub const fn new(
+        name: &'static str,
+        lua: &'static str,
+        twin: Twin<T>,
+        decode: Decode<T>,
+    ) -> Self {
+        Self {
+            name,
+            lua,
+            twin,
+            decode,
+            replicated: false,
+            redis: OnceLock::new(),
+        }
+    }
+
+    /// Marks a write that a guarantee rests on (an idempotency claim, a completed record):
+    /// on a Redis backend built with
+    /// [`wait_for_replicas`](crate::redis::RedisBackendBuilder::wait_for_replicas), every run
+    /// is followed by `WAIT`, and fails with kind
+    /// [`Unavailable`](crate::BackendErrorKind::Unavailable) when too few replicas
+    /// acknowledged (the write may be lost in a failover, so the caller must not rely on it).
+    pub const fn replicated(mut self) -> Self {
+        self.replicated = true;
+        self
+    }
+
+    /// The name given at construction.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The Lua source.
+    pub fn lua(&self) -> &'static str {
+        self.lua
+    }
+
+    /// The SHA-1 of the Lua source, hex: what `EVALSHA` names.
+    pub fn sha1(&self) -> &str {
+        self.redis_script().get_hash()
+    }
+
+    /// True when marked [`replicated`](Self::replicated).
+    pub fn is_replicated(&self) -> bool {
+        self.replicated
+    }
+
+    /// Runs the twin: what a backend that keeps its own entries (like
+    /// [`MemoryBackend`](crate::MemoryBackend)) calls with the keys' entries locked.
+    pub fn run_twin(&self, call: &mut TwinCall<'_>) -> BackendResult<T> {
+        (self.twin)(call)
+    }
+
+    /// Decodes the Lua version's reply: what a backend that runs the Lua calls on its result.
+    pub fn decode(&self, reply: Reply) -> BackendResult<T> {
+        (self.decode)(reply)
+    }
+
+    /// Checks a call's keys before it runs: none named twice (the memory backend locks each
+    /// entry once; Lua would see one key through two names).
+    pub fn check_keys(&self, keys: &[&str]) -> BackendResult<()> {
+        for (i, key) in keys.iter().enumerate() {
+            if keys[..i].contains(key) {
+                return Err(BackendError::protocol(format!(
+                    "script {} was given the key {key:?} twice",
+                    self.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn redis_script(&self) -> &redis::Script {
+        self.redis.get_or_init(|| redis::Script::new(self.lua))
+    }
+}
+
+impl<T> fmt::Debug for Script<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Script")
+            .field("name", &self.name)
+            .field("replicated", &self.replicated)
+            .finish_non_exhaustive()
+    }
+}
