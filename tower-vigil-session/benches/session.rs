@@ -12,14 +12,15 @@ use futures_util::{StreamExt, stream};
 use http::{Request, Response, header};
 use tower::util::BoxCloneSyncService;
 use tower::{ServiceBuilder, ServiceExt, service_fn};
+use tower_vigil_core::Backend;
 use tower_vigil_core::http::ResponseBody;
 use tower_vigil_core::{MemoryBackend, RedisBackend};
-use tower_vigil_session::{Session, SessionManagerLayer, SessionStore};
+use tower_vigil_session::{Session, SessionManagerLayer};
 use tower_vigil_tests::RedisServer;
 
 type Svc = BoxCloneSyncService<Request<String>, Response<ResponseBody<String>>, Infallible>;
 
-fn app(store: impl SessionStore) -> Svc {
+fn app(store: impl Backend) -> Svc {
     let svc = ServiceBuilder::new()
         .layer(SessionManagerLayer::new(store))
         .service(service_fn(|req: Request<String>| async move {

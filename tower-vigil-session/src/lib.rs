@@ -73,17 +73,16 @@ mod keys;
 mod layer;
 pub mod metrics;
 mod session;
-pub mod store;
+mod store;
 mod timeouts;
 mod token;
 
 pub use crate::admin::{SessionAdmin, SessionInfo};
 pub use crate::error::{SessionError, SessionErrorKind};
 pub use crate::layer::{
-    DefaultSessionResponse, ResponseForSession, ResponseFuture, SessionManager,
-    SessionManagerLayer, SessionManagerLayerBuilder, SessionRejection, SessionRejectionKind,
+    ResponseFuture, SessionManager, SessionManagerLayer, SessionManagerLayerBuilder,
+    SessionRejection, SessionRejectionKind,
 };
 pub use crate::session::Session;
-pub use crate::store::SessionStore;
 pub use crate::timeouts::{DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT};
 pub use crate::token::{CookieConfig, CookiePrefix, SameSite};

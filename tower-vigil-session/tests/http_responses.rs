@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use http::{Response, StatusCode};
-use tower_vigil_core::MemoryBackend;
+use tower_vigil_core::{MemoryBackend, Rejection};
 use tower_vigil_session::{SessionManagerLayer, SessionRejection, SessionRejectionKind};
 
 use common::App;
@@ -68,15 +68,23 @@ async fn unavailable_is_a_503_problem_with_retry_after() {
     let p = problem(&r);
     assert_eq!(p["status"], 503);
     assert_eq!(p["title"], "Session store unavailable");
+    assert_eq!(p["reason"], "backend_unavailable");
+    assert_eq!(p["retryAfter"], 1);
     assert_eq!(r.headers["retry-after"], "1");
     assert!(r.set_cookie.is_empty());
     let rejection = r.rejection.expect("in the extensions");
     assert_eq!(rejection.kind(), SessionRejectionKind::Unavailable);
     assert!(!rejection.is_grpc());
+    assert_eq!(rejection.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        rejection.retry_after(),
+        Some(std::time::Duration::from_secs(1))
+    );
 
     let r = send_grpc(&app, "/get/a", &t).await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
     assert_eq!(r.headers["grpc-status"], "14");
+    assert_eq!(r.headers["grpc-retry-pushback-ms"], "1000");
     assert_eq!(r.headers["content-type"], "application/grpc");
     assert!(r.rejection.expect("in the extensions").is_grpc());
 
@@ -92,6 +100,8 @@ async fn ended_is_a_401_problem_without_retry_after() {
     let p = problem(&r);
     assert_eq!(p["status"], 401);
     assert_eq!(p["title"], "Session ended");
+    assert_eq!(p["reason"], "session_ended");
+    assert!(p.get("retryAfter").is_none(), "{p}");
     assert!(!r.headers.contains_key("retry-after"), "{r:?}");
     assert!(r.set_cookie.is_empty(), "{r:?}");
     assert_eq!(
@@ -102,6 +112,7 @@ async fn ended_is_a_401_problem_without_retry_after() {
     let r = ended(&app, true).await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
     assert_eq!(r.headers["grpc-status"], "16");
+    assert!(r.rejection.expect("in the extensions").is_grpc());
 }
 
 #[tokio::test]

@@ -5,10 +5,11 @@
 
 mod common;
 
+use tower_vigil_core::Backend;
+use tower_vigil_session::SessionManagerLayer;
 use tower_vigil_session::metrics::{
     ALL, BACKEND_DURATION_SECONDS, DESTROYS_TOTAL, REVOCATIONS_TOTAL, SAVES_TOTAL,
 };
-use tower_vigil_session::{SessionManagerLayer, SessionStore};
 use tower_vigil_tests::fixtures;
 
 use common::{App, Counts};
@@ -22,7 +23,7 @@ fn building_a_layer_describes_every_metric() {
     counts.assert_described(&ALL);
 }
 
-async fn ends_are_told_apart_and_store_calls_timed<S: SessionStore>(counts: &Counts, store: S) {
+async fn ends_are_told_apart_and_store_calls_timed<B: Backend>(counts: &Counts, store: B) {
     let layer = SessionManagerLayer::new(store);
     let admin = layer.admin();
     let app = App::new(layer);

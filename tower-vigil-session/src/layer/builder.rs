@@ -5,14 +5,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderName;
-use tower_vigil_core::ConfigError;
 use tower_vigil_core::backend::check_ttl;
 use tower_vigil_core::secret::SecretHasher;
+use tower_vigil_core::{Backend, ConfigError, DefaultResponse, RejectionResponse};
 
 use super::layer::SessionManagerLayer;
-use super::response::{DefaultSessionResponse, ResponseForSession};
+use super::rejection::SessionRejection;
+use super::response::Responder;
 use crate::config::Config;
-use crate::store::{DynStore, SessionStore};
+use crate::store::DynStore;
 use crate::timeouts::{DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT};
 use crate::token::{CookieConfig, CookieSigner};
 
@@ -20,18 +21,19 @@ use crate::token::{CookieConfig, CookieSigner};
 const MIN_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl SessionManagerLayer {
-    /// A layer with the default settings, storing sessions in `store` (a
-    /// [`MemoryBackend`](tower_vigil_core::MemoryBackend) or a
-    /// [`RedisBackend`](tower_vigil_core::RedisBackend)).
-    pub fn new(store: impl SessionStore) -> Self {
-        Self::builder(store)
+    /// A layer with the default settings, storing sessions in `backend` (a
+    /// [`MemoryBackend`](tower_vigil_core::MemoryBackend), a
+    /// [`RedisBackend`](tower_vigil_core::RedisBackend), or any other
+    /// [`Backend`]).
+    pub fn new<B: Backend>(backend: B) -> Self {
+        Self::builder(backend)
             .build()
             .expect("the default settings are valid")
     }
 
-    /// A builder starting from the default settings.
-    pub fn builder(store: impl SessionStore) -> SessionManagerLayerBuilder {
-        SessionManagerLayerBuilder::new(store)
+    /// A builder starting from the default settings, storing sessions in `backend`.
+    pub fn builder<B: Backend>(backend: B) -> SessionManagerLayerBuilder {
+        SessionManagerLayerBuilder::new(backend)
     }
 }
 
@@ -72,13 +74,15 @@ pub struct SessionManagerLayerBuilder {
     header_only: bool,
     signing_keys: Option<Vec<Vec<u8>>>,
     eager_principal: bool,
-    responder: Arc<dyn ResponseForSession>,
+    responder: Responder,
 }
 
 impl SessionManagerLayerBuilder {
-    fn new(store: impl SessionStore) -> Self {
+    fn new<B: Backend>(backend: B) -> Self {
         Self {
-            store: Arc::new(store),
+            // Erased once here: the `Session` in each request's extensions is one type,
+            // whatever the backend.
+            store: Arc::new(backend),
             idle: DEFAULT_IDLE_TIMEOUT,
             absolute: Some(DEFAULT_ABSOLUTE_TIMEOUT),
             refresh_after: None,
@@ -88,7 +92,7 @@ impl SessionManagerLayerBuilder {
             header_only: false,
             signing_keys: None,
             eager_principal: false,
-            responder: Arc::new(DefaultSessionResponse),
+            responder: Responder::new(DefaultResponse),
         }
     }
 
@@ -183,9 +187,30 @@ impl SessionManagerLayerBuilder {
         self
     }
 
-    /// The responses for rejections (default [`DefaultSessionResponse`]).
-    pub fn response(mut self, response: impl ResponseForSession) -> Self {
-        self.responder = Arc::new(response);
+    /// How a [`SessionRejection`] becomes the response (default
+    /// [`DefaultResponse`]: `503` / `401` problem+json with `Retry-After` on the `503`, or a
+    /// gRPC `UNAVAILABLE` / `UNAUTHENTICATED` status for gRPC calls). Any
+    /// `Fn(&SessionRejection) -> Response<Bytes>` works. The rejection is put in the response's
+    /// extensions whatever builds it.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http::{Response, StatusCode};
+    /// use tower_vigil_core::{MemoryBackend, Rejection};
+    /// use tower_vigil_session::{SessionManagerLayer, SessionRejection};
+    ///
+    /// let layer = SessionManagerLayer::builder(MemoryBackend::new())
+    ///     .response(|r: &SessionRejection| {
+    ///         let mut res = Response::new(Bytes::from(r.detail().into_owned()));
+    ///         *res.status_mut() = r.status();
+    ///         res
+    ///     })
+    ///     .build()?;
+    /// # let _ = layer;
+    /// # Ok::<(), tower_vigil_core::ConfigError>(())
+    /// ```
+    pub fn response(mut self, response: impl RejectionResponse<SessionRejection>) -> Self {
+        self.responder = Responder::new(response);
         self
     }
 

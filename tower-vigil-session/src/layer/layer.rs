@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tower_layer::Layer;
 
-use super::response::ResponseForSession;
+use super::response::Responder;
 use super::service::SessionManager;
 use crate::admin::SessionAdmin;
 use crate::config::Config;
@@ -26,11 +26,11 @@ use crate::config::Config;
 #[must_use]
 pub struct SessionManagerLayer {
     config: Arc<Config>,
-    responder: Arc<dyn ResponseForSession>,
+    responder: Responder,
 }
 
 impl SessionManagerLayer {
-    pub(super) fn from_parts(config: Config, responder: Arc<dyn ResponseForSession>) -> Self {
+    pub(super) fn from_parts(config: Config, responder: Responder) -> Self {
         // Every layer, not once per process: a recorder installed after an earlier layer
         // still gets its HELP lines, and a few describe calls cost nothing at startup.
         crate::metrics::describe();

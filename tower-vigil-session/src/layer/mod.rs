@@ -1,5 +1,6 @@
 //! The middleware: [`SessionManagerLayer`] (and its builder), the [`SessionManager`] service,
-//! its [`ResponseFuture`], the [`SessionRejection`] and its default response.
+//! its [`ResponseFuture`], and the [`SessionRejection`] (answered through the builder's
+//! [`response`](SessionManagerLayerBuilder::response)).
 //!
 //! ```
 //! use std::convert::Infallible;
@@ -44,5 +45,4 @@ pub use self::builder::SessionManagerLayerBuilder;
 pub use self::future::ResponseFuture;
 pub use self::layer::SessionManagerLayer;
 pub use self::rejection::{SessionRejection, SessionRejectionKind};
-pub use self::response::{DefaultSessionResponse, ResponseForSession};
 pub use self::service::SessionManager;

@@ -9,7 +9,7 @@ use tower_vigil_core::Principal;
 use tower_vigil_core::http::{ResponseBody, is_grpc};
 
 use super::future::{Finish, ResponseFuture};
-use super::response::ResponseForSession;
+use super::response::Responder;
 use crate::config::Config;
 use crate::session::Session;
 
@@ -18,15 +18,11 @@ use crate::session::Session;
 pub struct SessionManager<S> {
     inner: S,
     config: Arc<Config>,
-    responder: Arc<dyn ResponseForSession>,
+    responder: Responder,
 }
 
 impl<S> SessionManager<S> {
-    pub(super) fn new(
-        inner: S,
-        config: Arc<Config>,
-        responder: Arc<dyn ResponseForSession>,
-    ) -> Self {
+    pub(super) fn new(inner: S, config: Arc<Config>, responder: Responder) -> Self {
         Self {
             inner,
             config,
@@ -77,7 +73,7 @@ where
         req.extensions_mut().insert(session.clone());
         let finish = Finish {
             session: session.clone(),
-            responder: Arc::clone(&self.responder),
+            responder: self.responder.clone(),
             carrier,
             grpc: is_grpc(req.headers()),
         };

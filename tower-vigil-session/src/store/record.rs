@@ -1,4 +1,5 @@
-//! [`StoredSession`] and the small value types of [`SessionStore`](super::SessionStore) calls.
+//! [`StoredSession`] and the small value types of the store's calls, and the field names of a
+//! session hash.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -32,7 +33,7 @@ pub struct Expiry {
     /// The absolute timeout from creation; `0` for none.
     pub absolute_ms: u64,
     /// A new deadline (ms since the Unix epoch, `0` for none) of the session's entry in its
-    /// user's index, as [`SessionStore::index_add`](super::SessionStore::index_add) returned
+    /// user's index, as [`index_add`](super::index_add) returned
     /// it. A create or write stores it in the session (`_dl`), and no TTL ever reaches past the
     /// stored deadline: a session never outlives its index entry.
     pub not_after_ms: u64,
@@ -89,7 +90,7 @@ impl Expiry {
     }
 }
 
-/// What a [`SessionStore::write`](super::SessionStore::write) did.
+/// What a [`write`](super::write) did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum WriteOutcome {

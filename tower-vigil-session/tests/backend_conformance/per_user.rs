@@ -6,9 +6,8 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use futures_util::{StreamExt, stream};
 use tokio::time::sleep;
-use tower_vigil_session::__private::user_index_key;
+use tower_vigil_session::__private::{INDEX_GRACE, index_members, user_index_key};
 use tower_vigil_session::SessionManagerLayer;
-use tower_vigil_session::store::INDEX_GRACE;
 
 use crate::common::{App, Fixture, admin, exists, id_hash, timed_layer};
 
@@ -134,7 +133,7 @@ pub(crate) async fn user_index_stays_bounded_by_live_sessions<S: Fixture>(
     let idle_past = unit * 5 + INDEX_GRACE;
     for round in 0..4 {
         let tokens: Vec<String> = join_all((0..PER_ROUND).map(|_| app.login("carol"))).await;
-        let members = store.index_members(&index).await.unwrap();
+        let members = index_members(&store, &index).await.unwrap();
         assert_eq!(
             members.len(),
             PER_ROUND + 1,

@@ -8,9 +8,10 @@ pub mod gated;
 
 use std::time::Duration;
 
+use tower_vigil_core::Backend;
 use tower_vigil_core::secret::SecretHasher;
-use tower_vigil_session::__private::SessionToken;
-use tower_vigil_session::{SessionAdmin, SessionManagerLayer, SessionStore};
+use tower_vigil_session::__private::{self, SessionToken};
+use tower_vigil_session::{SessionAdmin, SessionManagerLayer};
 
 // Not every test binary uses every helper.
 #[allow(unused_imports)]
@@ -26,10 +27,9 @@ pub fn id_hash(token: &str) -> String {
 }
 
 /// True when `token` opens a live session.
-pub async fn exists<S: SessionStore>(store: &S, token: &str) -> bool {
+pub async fn exists<B: Backend>(store: &B, token: &str) -> bool {
     let (t, h) = (parse(token), SecretHasher::sha256());
-    store
-        .load(&t.key(&h), Some(&t.secret_hash(&h)))
+    __private::load(store, &t.key(&h), Some(&t.secret_hash(&h)))
         .await
         .unwrap()
         .is_some()
