@@ -126,7 +126,6 @@ impl Drop for VigilApi {
 /// reaches (a timeout here would be a failed measurement, not a figure).
 pub(crate) async fn bench_backend(url: &str) -> RedisBackend {
     RedisBackend::builder(url)
-        .expect("url")
         .timeout(Duration::from_secs(5))
         .connect()
         .await

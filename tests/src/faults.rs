@@ -48,14 +48,14 @@ impl Faulty {
     /// A backend (timeout [`TIMEOUT`], unique prefix) to the shared server through a new proxy.
     pub async fn standalone() -> (Self, RedisBackend) {
         let proxy = FaultProxy::start(fixtures::shared_server().port()).await;
-        let backend = configure(RedisBackend::builder(&proxy.url()).expect("valid url")).await;
+        let backend = configure(RedisBackend::builder(&proxy.url())).await;
         (Self::Proxy(proxy), backend)
     }
 
     /// A backend (timeout [`TIMEOUT`], unique prefix) on a new 3-master cluster.
     pub async fn cluster() -> (Self, RedisBackend) {
         let cluster = RedisCluster::start();
-        let builder = RedisBackend::cluster_builder(cluster.urls()).expect("valid urls");
+        let builder = RedisBackend::cluster_builder(cluster.urls());
         (Self::Cluster(cluster), configure(builder).await)
     }
 
@@ -67,9 +67,7 @@ impl Faulty {
             Self::Cluster(c) => RedisBackend::cluster_builder(c.urls()),
         };
         builder
-            .expect("valid url")
             .prefix(like.prefix().as_str())
-            .expect("valid prefix")
             .timeout(TIMEOUT)
             .connect_timeout(TIMEOUT)
             .connect()
@@ -141,7 +139,6 @@ impl Drop for Faulty {
 async fn configure(builder: tower_vigil_core::redis::RedisBackendBuilder) -> RedisBackend {
     builder
         .prefix(fixtures::unique_prefix())
-        .expect("valid prefix")
         .timeout(TIMEOUT)
         .connect_timeout(TIMEOUT)
         .connect()

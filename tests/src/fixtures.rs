@@ -49,8 +49,8 @@ pub fn unique_prefix() -> String {
 pub fn memory() -> MemoryBackend {
     MemoryBackend::builder()
         .prefix(unique_prefix())
-        .expect("valid prefix")
         .build()
+        .unwrap()
 }
 
 /// A Redis backend on the shared server, under a unique prefix.
@@ -61,9 +61,7 @@ pub async fn redis() -> RedisBackend {
 /// A Redis backend on the server at `url`, under a unique prefix.
 pub async fn redis_on(url: &str) -> RedisBackend {
     RedisBackend::builder(url)
-        .expect("valid url")
         .prefix(unique_prefix())
-        .expect("valid prefix")
         .timeout(TEST_TIMEOUT)
         .connect_timeout(TEST_TIMEOUT)
         .connect()
@@ -79,9 +77,7 @@ pub async fn cluster() -> RedisBackend {
 /// A Redis Cluster backend on the nodes at `urls`, under a unique prefix.
 pub async fn cluster_on(urls: &[String]) -> RedisBackend {
     RedisBackend::cluster_builder(urls)
-        .expect("valid urls")
         .prefix(unique_prefix())
-        .expect("valid prefix")
         .timeout(TEST_TIMEOUT)
         .connect_timeout(TEST_TIMEOUT)
         .connect()
@@ -93,13 +89,13 @@ pub async fn cluster_on(urls: &[String]) -> RedisBackend {
 /// sharing their state, each with a connection of its own (as separate processes would).
 pub async fn redis_instances<const N: usize>() -> [RedisBackend; N] {
     let url = shared_server().url();
-    instances(|| RedisBackend::builder(&url).expect("valid url")).await
+    instances(|| RedisBackend::builder(&url)).await
 }
 
 /// `N` connections to the shared cluster under one unique prefix (see [`redis_instances`]).
 pub async fn cluster_instances<const N: usize>() -> [RedisBackend; N] {
     let urls = shared_cluster().urls();
-    instances(|| RedisBackend::cluster_builder(&urls).expect("valid urls")).await
+    instances(|| RedisBackend::cluster_builder(&urls)).await
 }
 
 async fn instances<const N: usize>(
@@ -110,7 +106,6 @@ async fn instances<const N: usize>(
     for _ in 0..N {
         let backend = builder()
             .prefix(&prefix)
-            .expect("valid prefix")
             .timeout(TEST_TIMEOUT)
             .connect_timeout(TEST_TIMEOUT)
             .connect()

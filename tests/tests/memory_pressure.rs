@@ -224,8 +224,8 @@ async fn evicted_until<T>(pressure: &Pressure, mut gone: impl AsyncFnMut() -> Op
 async fn the_memory_backend_reports_its_budget_and_warns_once_it_evicts() {
     let backend = MemoryBackend::builder()
         .max_bytes(tower_vigil_core::memory::MIN_MAX_BYTES)
-        .unwrap()
-        .build();
+        .build()
+        .unwrap();
     let report = health::check(&backend).await;
     assert_eq!(report.status, "healthy", "{report:?}");
     assert_eq!(

@@ -14,9 +14,7 @@ const LONG: Duration = Duration::from_secs(60);
 
 async fn backend_with_default_timeout(url: &str) -> RedisBackend {
     RedisBackend::builder(url)
-        .unwrap()
         .prefix(fixtures::unique_prefix())
-        .unwrap()
         .timeout(TIMEOUT)
         .connect()
         .await
@@ -127,9 +125,7 @@ async fn a_subscription_reports_loss_and_restoration() {
 async fn a_stopped_cluster_node_fails_its_slots_fast_and_recovers() {
     let mut cluster = RedisCluster::start();
     let backend = RedisBackend::cluster_builder(cluster.urls())
-        .unwrap()
         .prefix(fixtures::unique_prefix())
-        .unwrap()
         .timeout(TIMEOUT)
         .connect()
         .await
@@ -241,9 +237,7 @@ async fn a_frozen_server_makes_the_lock_watchdog_report_loss_within_the_lease() 
     // three times the lease) must not delay the loss signal past the lease's deadline.
     let mut server = RedisServer::start();
     let backend = RedisBackend::builder(&server.url())
-        .unwrap()
         .prefix(fixtures::unique_prefix())
-        .unwrap()
         .timeout(LEASE * 3)
         .connect()
         .await
@@ -257,9 +251,7 @@ async fn a_frozen_server_makes_the_lock_watchdog_report_loss_within_the_lease() 
 async fn a_frozen_cluster_makes_the_lock_watchdog_report_loss_within_the_lease() {
     let mut cluster = RedisCluster::start();
     let backend = RedisBackend::cluster_builder(cluster.urls())
-        .unwrap()
         .prefix(fixtures::unique_prefix())
-        .unwrap()
         .timeout(LEASE * 3)
         .connect()
         .await

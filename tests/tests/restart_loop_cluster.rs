@@ -19,9 +19,7 @@ async fn cluster_masters_killed_and_restarted_in_turn_under_load() {
         .await
         .unwrap();
     let backend = RedisBackend::cluster_builder(cluster.urls())
-        .unwrap()
         .prefix(fixtures::unique_prefix())
-        .unwrap()
         .timeout(driver::TIMEOUT)
         .connect_timeout(driver::TIMEOUT)
         .connect()

@@ -15,11 +15,7 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 const LEASE: Duration = Duration::from_secs(60);
 
 async fn backend(url: &str, prefix: &str, wait: bool) -> RedisBackend {
-    let mut builder = RedisBackend::builder(url)
-        .unwrap()
-        .prefix(prefix)
-        .unwrap()
-        .timeout(TIMEOUT);
+    let mut builder = RedisBackend::builder(url).prefix(prefix).timeout(TIMEOUT);
     if wait {
         builder = builder.wait_for_replicas(1, Duration::from_millis(100));
     }
@@ -40,7 +36,6 @@ async fn a_bad_setting_fails_before_connecting() {
     ] {
         // Port 1: nothing is contacted, the check comes first.
         let err = RedisBackend::builder("redis://127.0.0.1:1")
-            .unwrap()
             .timeout(Duration::from_secs(1))
             .wait_for_replicas(replicas, wait)
             .connect()

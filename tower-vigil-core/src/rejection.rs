@@ -82,8 +82,15 @@ pub trait Rejection: fmt::Debug + fmt::Display + Clone + Send + Sync + 'static {
     /// of an HTTP error body.
     fn is_grpc(&self) -> bool;
 
+    /// Adds what this kind says beyond the common members (a problem `type` URI, extension
+    /// members) to the problem [`problem`](Self::problem) built. Nothing by default.
+    fn extend_problem(&self, problem: Problem) -> Problem {
+        problem
+    }
+
     /// The RFC 9457 problem: `type` (`about:blank`), `title`, `status`, `detail`, `reason`,
-    /// and `retryAfter` (whole seconds) when [`retry_after`](Self::retry_after) is known.
+    /// `retryAfter` (whole seconds) when [`retry_after`](Self::retry_after) is known, and
+    /// whatever [`extend_problem`](Self::extend_problem) adds.
     fn problem(&self) -> Problem {
         let mut problem = Problem::new(self.status())
             .title(self.title())
@@ -92,7 +99,7 @@ pub trait Rejection: fmt::Debug + fmt::Display + Clone + Send + Sync + 'static {
         if let Some(after) = self.retry_after() {
             problem = problem.extension("retryAfter", retry_after_secs(after));
         }
-        problem
+        self.extend_problem(problem)
     }
 
     /// The response [`DefaultResponse`] gives: [`problem`](Self::problem) as

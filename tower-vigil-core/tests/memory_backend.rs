@@ -12,7 +12,11 @@ const LONG: Duration = Duration::from_secs(3600);
 
 #[tokio::test(start_paused = true)]
 async fn a_flood_of_keys_stays_within_the_bound() {
-    let backend = MemoryBackend::builder().max_entries(100).shards(4).build();
+    let backend = MemoryBackend::builder()
+        .max_entries(100)
+        .shards(4)
+        .build()
+        .unwrap();
     for i in 0..10_000u32 {
         // Later keys live longer, so eviction (soonest expiry first) drops the oldest.
         backend
@@ -38,7 +42,11 @@ async fn a_flood_of_keys_stays_within_the_bound() {
 
 #[tokio::test(start_paused = true)]
 async fn expired_entries_are_purged_before_anything_is_evicted() {
-    let backend = MemoryBackend::builder().max_entries(64).shards(1).build();
+    let backend = MemoryBackend::builder()
+        .max_entries(64)
+        .shards(1)
+        .build()
+        .unwrap();
     for i in 0..64 {
         backend
             .set(
@@ -70,7 +78,7 @@ async fn expired_entries_are_purged_before_anything_is_evicted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multi_key_updates_are_atomic() {
     // Tasks move units between accounts; any torn update would change the total.
-    let backend = MemoryBackend::builder().shards(8).build();
+    let backend = MemoryBackend::builder().shards(8).build().unwrap();
     let accounts: Vec<String> = (0..6).map(|i| format!("acct{i}")).collect();
     for a in &accounts {
         backend.update(a, |slot| slot.set(Value::Int(1000), LONG));
@@ -148,7 +156,11 @@ async fn a_custom_value_is_a_type_error_for_generic_reads() {
 
 #[tokio::test(start_paused = true)]
 async fn a_refreshed_key_is_never_evicted_by_its_old_expiry() {
-    let backend = MemoryBackend::builder().max_entries(3).shards(1).build();
+    let backend = MemoryBackend::builder()
+        .max_entries(3)
+        .shards(1)
+        .build()
+        .unwrap();
     let set = |key: &'static str, secs: u64| {
         let backend = backend.clone();
         async move {
@@ -179,7 +191,11 @@ async fn a_refreshed_key_is_never_evicted_by_its_old_expiry() {
 
 #[tokio::test(start_paused = true)]
 async fn a_hot_key_rewritten_many_times_does_not_crowd_out_new_keys() {
-    let backend = MemoryBackend::builder().max_entries(10).shards(1).build();
+    let backend = MemoryBackend::builder()
+        .max_entries(10)
+        .shards(1)
+        .build()
+        .unwrap();
     // Ten thousand writes whose expiry moves across many index buckets.
     for i in 0..10_000u64 {
         backend.update("hot", |slot| {

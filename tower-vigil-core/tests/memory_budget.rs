@@ -11,7 +11,7 @@ const LONG: Duration = Duration::from_secs(3600);
 
 #[tokio::test(start_paused = true)]
 async fn one_key_rewritten_100k_times_keeps_one_index_record() {
-    let backend = MemoryBackend::builder().shards(1).build();
+    let backend = MemoryBackend::builder().shards(1).build().unwrap();
     for i in 0..100_000u64 {
         // A long TTL that moves to another 100 ms bucket on every write, as a busy client's
         // GCRA state does.
@@ -44,7 +44,8 @@ async fn a_flood_of_negative_apikey_records_leaves_rate_limit_state_alone() {
     let backend = MemoryBackend::builder()
         .max_entries(4_000)
         .shards(4)
-        .build();
+        .build()
+        .unwrap();
     // Rate-limit state for 1,000 clients, well within its fair share. GCRA state lives only
     // until the client's quota is whole again: a few seconds.
     for i in 0..1_000 {
@@ -78,7 +79,7 @@ async fn a_flood_of_negative_apikey_records_leaves_rate_limit_state_alone() {
 #[tokio::test(start_paused = true)]
 async fn large_values_stay_within_the_byte_budget() {
     let budget = 8 << 20;
-    let backend = MemoryBackend::builder().max_bytes(budget).unwrap().build();
+    let backend = MemoryBackend::builder().max_bytes(budget).build().unwrap();
     for i in 0..1_000 {
         backend.update(&rate_limit_key(i), |slot| {
             slot.set(Value::Int(1), Duration::from_secs(60));
@@ -122,8 +123,8 @@ async fn large_values_stay_within_the_byte_budget() {
 async fn a_value_larger_than_a_shard_is_not_kept() {
     let backend = MemoryBackend::builder()
         .max_bytes(MIN_MAX_BYTES)
-        .unwrap()
-        .build();
+        .build()
+        .unwrap();
     backend
         .set(
             "idempotency:{huge}",
@@ -141,14 +142,33 @@ async fn a_value_larger_than_a_shard_is_not_kept() {
 fn a_byte_budget_below_the_minimum_is_a_config_error() {
     let err = MemoryBackend::builder()
         .max_bytes(MIN_MAX_BYTES - 1)
+        .build()
         .unwrap_err();
     assert_eq!(err.field(), "max_bytes");
-    assert!(MemoryBackend::builder().max_bytes(usize::MAX).is_ok());
+    assert!(
+        MemoryBackend::builder()
+            .max_bytes(usize::MAX)
+            .build()
+            .is_ok()
+    );
+    // Checked at build, whatever the order of the setters.
+    let err = MemoryBackend::builder()
+        .max_bytes(1)
+        .prefix("fine")
+        .shards(4)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.field(), "max_bytes");
+    let err = MemoryBackend::builder()
+        .prefix("no spaces")
+        .build()
+        .unwrap_err();
+    assert_eq!(err.field(), "prefix");
 }
 
 #[tokio::test(start_paused = true)]
 async fn typed_state_is_measured_by_its_type_and_declared_heap() {
-    let backend = MemoryBackend::builder().shards(1).build();
+    let backend = MemoryBackend::builder().shards(1).build().unwrap();
     let base = |backend: &MemoryBackend| backend.usage().bytes;
     backend.update("x:small", |slot| slot.set(Value::Any(Box::new(1u8)), LONG));
     let small = base(&backend);
@@ -171,7 +191,11 @@ async fn typed_state_is_measured_by_its_type_and_declared_heap() {
 
 #[tokio::test(start_paused = true)]
 async fn the_entry_bound_holds_across_concerns() {
-    let backend = MemoryBackend::builder().max_entries(200).shards(2).build();
+    let backend = MemoryBackend::builder()
+        .max_entries(200)
+        .shards(2)
+        .build()
+        .unwrap();
     for i in 0..5_000u32 {
         let key = match i % 3 {
             0 => format!("ratelimit:{{{i}}}"),

@@ -124,9 +124,8 @@ proptest! {
             let backend = MemoryBackend::builder()
                 .max_entries(24)
                 .max_bytes(max_bytes)
-                .unwrap()
                 .shards(shards)
-                .build();
+                .build().unwrap();
             for op in ops {
                 apply(&backend, op).await;
                 let usage = backend.usage();
@@ -171,7 +170,7 @@ proptest! {
             .build()
             .unwrap();
         rt.block_on(async {
-            let backend = MemoryBackend::builder().shards(2).build();
+            let backend = MemoryBackend::builder().shards(2).build().unwrap();
             let mut model = std::collections::HashMap::new();
             let ms = Duration::from_millis;
             for op in ops {
@@ -213,7 +212,11 @@ proptest! {
 async fn counters_stay_exact_under_concurrent_writers() {
     // Tasks write, grow, shrink, move and delete entries across shards at once, under budgets
     // small enough that they evict all the time.
-    let backend = MemoryBackend::builder().max_entries(64).shards(4).build();
+    let backend = MemoryBackend::builder()
+        .max_entries(64)
+        .shards(4)
+        .build()
+        .unwrap();
     let tasks: Vec<_> = (0..8u8)
         .map(|t| {
             let backend = backend.clone();

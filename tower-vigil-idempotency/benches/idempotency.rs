@@ -16,17 +16,15 @@ use http_body_util::{BodyExt, Full};
 use tower::ServiceExt;
 use tower::util::BoxCloneService;
 use tower_vigil_core::http::ResponseBody;
-use tower_vigil_core::{MemoryBackend, RedisBackend};
-use tower_vigil_idempotency::{
-    IdempotencyBody, IdempotencyLayer, IdempotencyStore, RequestBody, Unscoped,
-};
+use tower_vigil_core::{Backend, MemoryBackend, RedisBackend};
+use tower_vigil_idempotency::{IdempotencyBody, IdempotencyLayer, RequestBody, Unscoped};
 use tower_vigil_tests::RedisServer;
 
 type Svc = BoxCloneService<Request<Full<Bytes>>, Response<Bytes>, Infallible>;
 
 const BODY: &str = r#"{"amount":1000,"currency":"EUR","description":"benchmark order"}"#;
 
-fn service<St: IdempotencyStore>(store: St) -> Svc {
+fn service<St: Backend>(store: St) -> Svc {
     let handler = tower::service_fn(|req: Request<RequestBody<Full<Bytes>>>| async move {
         let body = req.into_body().collect().await.unwrap().to_bytes();
         let mut res = Response::new(Full::new(body));
@@ -37,7 +35,12 @@ fn service<St: IdempotencyStore>(store: St) -> Svc {
     });
     let svc = tower::ServiceBuilder::new()
         // One anonymous client: the shared namespace keeps the path measured before.
-        .layer(IdempotencyLayer::new(store).unscoped(Unscoped::SharedUnsafe))
+        .layer(
+            IdempotencyLayer::builder(store)
+                .unscoped(Unscoped::SharedUnsafe)
+                .build()
+                .unwrap(),
+        )
         .service(handler)
         .and_then(
             |res: Response<ResponseBody<IdempotencyBody<Full<Bytes>>>>| async move {
@@ -79,7 +82,7 @@ async fn measure(svc: &Svc, n: usize, concurrency: usize, key: impl Fn(usize) ->
     n as f64 / start.elapsed().as_secs_f64()
 }
 
-async fn run_backend<St: IdempotencyStore>(name: &str, store: St, n: usize) {
+async fn run_backend<St: Backend>(name: &str, store: St, n: usize) {
     let svc = service(store);
     // Warm up (and store the replayed key).
     measure(&svc, n / 10, 1, |i| format!("warm-{i}")).await;
@@ -104,7 +107,6 @@ fn main() {
         run_backend("memory", MemoryBackend::new(), 50_000).await;
         let server = RedisServer::start();
         let redis = RedisBackend::builder(&server.url())
-            .unwrap()
             .timeout(Duration::from_secs(2))
             .connect()
             .await

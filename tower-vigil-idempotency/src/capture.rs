@@ -1,17 +1,14 @@
-//! Capturing a response for storage, and replaying a stored one.
+//! Capturing a response for storage: what is kept of it (headers, body up to the limit,
+//! trailers), what counts as a server failure, and the mark on a response left unstored.
 
 use std::pin::Pin;
 
 use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, HeaderName, HeaderValue, Response, header};
+use http::{HeaderMap, HeaderName, HeaderValue, header};
 use http_body::Body;
 use http_body_util::BodyExt;
 
 use crate::body::IdempotencyBody;
-use crate::record::StoredResponse;
-
-/// `Idempotent-Replayed: true` marks a replayed response.
-pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 /// `Idempotency-Status: not-stored` marks a response that ran but left no record under its
 /// key (a `5xx` with [`ServerErrors::Release`](crate::ServerErrors::Release), a failed store
@@ -139,16 +136,6 @@ pub(crate) fn stored_headers(headers: &HeaderMap) -> HeaderMap {
     out
 }
 
-/// The response to a replay of `record`.
-pub(crate) fn replay<B: Body>(record: StoredResponse) -> Response<IdempotencyBody<B>> {
-    let mut res = Response::new(IdempotencyBody::complete(record.body, record.trailers));
-    *res.status_mut() = record.status;
-    *res.headers_mut() = record.headers;
-    res.headers_mut()
-        .insert(&IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
-    res
-}
-
 /// Marks a response that ran but was not stored.
 pub(crate) fn mark_not_stored(headers: &mut HeaderMap) {
     headers.insert(&IDEMPOTENCY_STATUS, HeaderValue::from_static("not-stored"));
@@ -205,7 +192,7 @@ mod tests {
 
     #[test]
     fn server_failures_are_recognised() {
-        let (mut parts, ()) = Response::new(()).into_parts();
+        let (mut parts, ()) = http::Response::new(()).into_parts();
         assert!(!server_failed(&parts, None));
         parts.status = http::StatusCode::BAD_GATEWAY;
         assert!(server_failed(&parts, None));

@@ -1,46 +1,54 @@
 //! Running a claimed request: on its own task (so a client disconnect cannot stop the
-//! recording), with the lease renewed while the handler runs and its body is read, then
-//! recording the outcome before the client gets what is left of the response.
+//! recording), with the [lease](crate::lease) renewed while the handler runs and its body is
+//! read, then recording the outcome under the key before the client gets what is left of the
+//! response, and announcing the settled key to waiters.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
 use http::{Request, Response};
 use http_body::Body;
 use tokio::sync::oneshot;
-use tokio::time::Instant;
 use tower_service::Service;
 use tower_vigil_core::http::ResponseBody;
+use tower_vigil_core::{Backend, RejectionResponse};
 
 use crate::body::RequestBody;
+use crate::intake::Keyed;
+use crate::layer::rejection::{Cause, IdempotencyRejection};
+use crate::layer::response::{Answer, reject};
+use crate::lease::renew;
 use crate::metrics::{op, timed};
-use crate::response::{Rejection, ResponseForRejection};
-use crate::shared::{Answer, Shared, reject};
-use crate::store::IdempotencyStore;
+use crate::shared::Shared;
+use crate::store;
 use crate::stream::BoxError;
 use crate::tee::{self, Caller, Delivery, Outcome};
 
-pub(crate) async fn run<S, St, R, ReqBody, ResBody>(
+/// Runs `req`, whose key this layer holds, and answers with its response.
+pub(crate) async fn run<S, B, R, ReqBody, ResBody>(
     mut inner: S,
-    shared: Arc<Shared<St, R>>,
-    req: Request<RequestBody<ReqBody>>,
-    key: String,
-    owner: String,
-    grpc: bool,
+    shared: Arc<Shared<B, R>>,
+    req: Keyed<ReqBody>,
 ) -> Result<Answer<ResBody>, S::Error>
 where
     S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
-    St: IdempotencyStore,
-    R: ResponseForRejection,
+    B: Backend,
+    R: RejectionResponse<IdempotencyRejection>,
     ResBody: Body<Data = Bytes> + Send + 'static,
     ResBody::Error: Into<BoxError> + Send + 'static,
 {
-    let fut = inner.call(req);
+    let Keyed {
+        request,
+        key,
+        owner,
+        grpc,
+        ..
+    } = req;
+    let fut = inner.call(request);
     let (caller, head) = oneshot::channel();
     let task = tokio::spawn(drive(fut, shared.clone(), key, owner, caller));
     match head.await {
@@ -51,27 +59,27 @@ where
         // lease lapses by itself).
         Err(_) => match task.await {
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            _ => Ok(reject(&shared, Rejection::Unavailable, grpc)),
+            _ => Ok(reject(&shared.response, Cause::Unavailable, grpc)),
         },
     }
 }
 
 /// The handler's task: runs the handler and reads its body with the lease renewed beside,
 /// records the outcome, then hands the client the rest of the response.
-async fn drive<F, B, E, St, R>(
+async fn drive<F, ResBody, E, B, R>(
     fut: F,
-    shared: Arc<Shared<St, R>>,
+    shared: Arc<Shared<B, R>>,
     key: String,
     owner: String,
-    caller: Caller<B, E>,
+    caller: Caller<ResBody, E>,
 ) where
-    F: Future<Output = Result<Response<B>, E>> + Send,
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-    St: IdempotencyStore,
+    F: Future<Output = Result<Response<ResBody>, E>> + Send,
+    ResBody: Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
+    B: Backend,
 {
     let config = &shared.config;
-    let store = &shared.store;
+    let backend = &shared.backend;
     let work = AssertUnwindSafe(async move {
         match fut.await {
             Ok(res) => tee::respond(res, config, caller).await,
@@ -81,7 +89,7 @@ async fn drive<F, B, E, St, R>(
     .catch_unwind();
     // Renewal runs beside the handler on this task (no second task to spawn and abort);
     // when it stops (lease lost, maximum hold reached) the handler runs on alone.
-    let renewal = renew(store, &key, &owner, config.lease, config.max_hold);
+    let renewal = renew(backend, &key, &owner, config.lease, config.max_hold);
     tokio::pin!(work, renewal);
     let outcome = tokio::select! {
         outcome = &mut work => outcome,
@@ -90,7 +98,7 @@ async fn drive<F, B, E, St, R>(
     let (outcome, delivery) = match outcome {
         Ok(done) => done,
         Err(panic) => {
-            release(store, &key, &owner).await;
+            release(backend, &key, &owner).await;
             announce(&shared, &key);
             std::panic::resume_unwind(panic);
         }
@@ -102,23 +110,23 @@ async fn drive<F, B, E, St, R>(
 
 /// Leaves `outcome` under the key; true when the key now holds a record (a retry will not
 /// run the handler again).
-async fn record<St: IdempotencyStore, R>(
-    shared: &Shared<St, R>,
+async fn record<B: Backend, R>(
+    shared: &Shared<B, R>,
     key: &str,
     owner: &str,
     outcome: Outcome,
 ) -> bool {
-    let (store, config) = (&shared.store, &shared.config);
+    let (backend, config) = (&shared.backend, &shared.config);
     let record = match outcome {
         Outcome::Release => {
-            release(store, key, owner).await;
+            release(backend, key, owner).await;
             return false;
         }
         Outcome::Record(record) => record,
     };
     match timed(
         op::COMPLETE,
-        store.complete(key, owner.as_bytes(), record, config.ttl),
+        store::complete(backend, key, owner.as_bytes(), &record, config.ttl),
     )
     .await
     {
@@ -135,64 +143,29 @@ async fn record<St: IdempotencyStore, R>(
             tracing::warn!(error = %e, "storing the idempotent outcome failed; freeing the key");
             // Best effort: if the write did land, the record is kept (release only
             // deletes an in-flight marker); if the store is down, the lease lapses.
-            release(store, key, owner).await;
+            release(backend, key, owner).await;
             false
         }
     }
 }
 
-async fn release<St: IdempotencyStore>(store: &St, key: &str, owner: &str) {
-    if let Err(e) = timed(op::RELEASE, store.release(key, owner.as_bytes())).await {
+async fn release<B: Backend>(backend: &B, key: &str, owner: &str) {
+    if let Err(e) = timed(op::RELEASE, store::release(backend, key, owner.as_bytes())).await {
         tracing::warn!(error = %e, "releasing an idempotency key failed; its lease will lapse");
     }
 }
 
 /// Wakes the duplicates waiting on `key` (when waiting is on), without delaying this
 /// response for the extra round trip.
-fn announce<St: IdempotencyStore, R>(shared: &Arc<Shared<St, R>>, key: &str) {
+fn announce<B: Backend, R>(shared: &Arc<Shared<B, R>>, key: &str) {
     if shared.config.wait_for_in_flight.is_none() {
         return;
     }
-    let store = shared.store.clone();
+    let backend = shared.backend.clone();
     let key = key.to_owned();
     tokio::spawn(async move {
-        if let Err(e) = timed(op::ANNOUNCE, store.announce(&key)).await {
+        if let Err(e) = timed(op::ANNOUNCE, store::announce(&backend, &key)).await {
             tracing::debug!(error = %e, "announcing a settled idempotency key failed");
         }
     });
-}
-
-/// Renews the lease every third of its length, for at most `max_hold` in all: the last
-/// renewal is cut so the key frees at `max_hold` even if the handler hangs. Returns when it
-/// stops renewing; dropped (with the handler's end) otherwise.
-async fn renew<St: IdempotencyStore>(
-    store: &St,
-    key: &str,
-    owner: &str,
-    lease: Duration,
-    max_hold: Duration,
-) {
-    let stop_at = Instant::now() + max_hold;
-    loop {
-        tokio::time::sleep(lease / 3).await;
-        let left = stop_at.saturating_duration_since(Instant::now());
-        if left < Duration::from_millis(1) {
-            tracing::warn!("idempotent handler exceeded its maximum hold; lease not renewed");
-            return;
-        }
-        match timed(
-            op::EXTEND,
-            store.extend(key, owner.as_bytes(), lease.min(left)),
-        )
-        .await
-        {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::warn!("idempotency lease lost while the handler runs");
-                return;
-            }
-            // A failed renewal is retried next tick; the lease may still hold.
-            Err(e) => tracing::debug!(error = %e, "renewing an idempotency lease failed"),
-        }
-    }
 }

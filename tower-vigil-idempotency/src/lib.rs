@@ -8,17 +8,17 @@
 //!
 //! - **Scoped**: keys live in the scope of the caller (the
 //!   [`Principal`](tower_vigil_core::Principal) an authentication layer put in the request's
-//!   extensions, or what [`IdempotencyLayer::scope`] chooses), so two callers using the same
+//!   extensions, or what [`IdempotencyLayerBuilder::scope`] chooses), so two callers using the same
 //!   key never see each other's responses. The store key is a SHA-256 of the length-prefixed
 //!   scope and key: a `:` in a key cannot reach another scope, and raw keys are never stored.
-//!   A keyed request with no scope is refused with `401` ([`Rejection::Unscoped`]): put an
-//!   authentication layer that publishes a principal in front (for sessions,
-//!   `SessionLayer::principal(true)`). One shared namespace for unscoped requests is an
+//!   A keyed request with no scope is refused with `401`
+//!   ([`IdempotencyRejectionKind::Unscoped`]): put an authentication layer that publishes a
+//!   principal in front (API keys do; sessions in their principal mode). One shared namespace for unscoped requests is an
 //!   explicit, unsafe opt-in ([`Unscoped::SharedUnsafe`]).
 //! - **Fingerprinted**: the key is bound to a SHA-256 of the method, path, query and body;
 //!   reusing it for a different request is `422`.
 //! - **Atomic**: one store operation claims the key or reports it in flight (`409` with
-//!   `Retry-After`, or wait with [`IdempotencyLayer::wait_for_in_flight`]) or completed
+//!   `Retry-After`, or wait with [`IdempotencyLayerBuilder::wait_for_in_flight`]) or completed
 //!   (replay). Of 200 concurrent duplicates exactly one runs.
 //! - **Leased**: the in-flight marker carries an owner token and a lease (60 s) renewed while
 //!   the handler runs, up to a maximum hold (10 min). A handler that panics releases the key;
@@ -32,7 +32,7 @@
 //!   captured on the way, and stored when it ends.
 //! - **Exactly once, even when the response cannot be kept**: a response larger than the
 //!   limit, or whose body fails part way, is recorded as completed but not replayable; a retry
-//!   gets `409` ([`Rejection::NotReplayable`], with the original status), never a second
+//!   gets `409` ([`IdempotencyRejectionKind::NotReplayable`], with the original status), never a second
 //!   execution. Request bodies are buffered up to 1 MiB (`413` beyond). A stored record that
 //!   cannot be read is a `500`, never a second execution.
 //! - **Failure policy**: a failing store answers `503` (fail closed) by default;
@@ -40,10 +40,14 @@
 //!   idempotency instead.
 //! - **gRPC**: unary calls take the key from `idempotency-key` metadata; rejections are gRPC
 //!   statuses (`INVALID_ARGUMENT`, `ABORTED` in flight, `FAILED_PRECONDITION` on mismatch,
-//!   `UNAVAILABLE`).
+//!   `ALREADY_EXISTS` when not replayable, `UNAVAILABLE`).
 //!
-//! Rejections are `application/problem+json` responses carrying the typed [`Rejection`] in
-//! their extensions; replace them with [`IdempotencyLayer::responder`].
+//! Every answer the layer gives by itself is an [`IdempotencyRejection`] (its
+//! [`kind`](IdempotencyRejection::kind), and the family's
+//! [`Rejection`](tower_vigil_core::Rejection) contract), turned into a response by the
+//! builder's [`response`](IdempotencyLayerBuilder::response) (by default
+//! `application/problem+json`, with `Retry-After` where a retry can succeed) and put in that
+//! response's extensions.
 //!
 //! # Example: an axum router
 //!
@@ -96,18 +100,21 @@
 mod body;
 mod capture;
 mod config;
+mod decision;
 mod execute;
-pub mod fingerprint;
+mod failure_policy;
+mod fingerprint;
 mod flow;
-mod future;
+mod intake;
 pub mod key;
 mod layer;
+mod lease;
 pub mod metrics;
-pub mod record;
-mod response;
-mod service;
+mod record;
+mod replay;
+mod scope;
 mod shared;
-pub mod store;
+mod store;
 mod stream;
 mod tee;
 mod waiters;
@@ -115,14 +122,16 @@ mod waiters;
 use std::time::Duration;
 
 pub use crate::body::{IdempotencyBody, RequestBody};
-pub use crate::capture::{IDEMPOTENCY_STATUS, IDEMPOTENT_REPLAYED};
-pub use crate::config::{ServerErrors, Unscoped};
-pub use crate::future::ResponseFuture;
-pub use crate::key::IdempotencyKey;
-pub use crate::layer::IdempotencyLayer;
-pub use crate::response::{DefaultResponse, Rejection, ResponseForRejection};
-pub use crate::service::Idempotency;
-pub use crate::store::{Claim, IdempotencyStore};
+pub use crate::capture::IDEMPOTENCY_STATUS;
+pub use crate::config::ServerErrors;
+pub use crate::key::{IdempotencyKey, KeyError};
+pub use crate::layer::{
+    Idempotency, IdempotencyLayer, IdempotencyLayerBuilder, IdempotencyRejection,
+    IdempotencyRejectionKind, ResponseFuture,
+};
+pub use crate::record::NotReplayableReason;
+pub use crate::replay::IDEMPOTENT_REPLAYED;
+pub use crate::scope::Unscoped;
 pub use crate::stream::BoxError;
 
 /// The default lease of an in-flight marker.
@@ -133,3 +142,28 @@ pub const DEFAULT_MAX_HOLD: Duration = Duration::from_secs(600);
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
 /// The default request and response body limits (1 MiB).
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Entry points for the fuzz targets (`fuzz/` at the workspace root) into the record
+/// encoding, which is internal to this crate. **Not API**: hidden from the docs, exempt from
+/// semver, and may change or vanish in any release.
+#[doc(hidden)]
+pub mod __fuzz {
+    pub use crate::record::{
+        DecodeError, NotReplayable, NotReplayableReason, Record, StoredResponse,
+    };
+}
+
+/// Internals the crate's own tests (and the workspace's failover tests) reach: the store's
+/// operations, run on any backend without the layer. **Not API**: hidden from the docs,
+/// exempt from semver, and may change or vanish in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::fingerprint::Fingerprint;
+    pub use crate::store::{Claim, announce, announcements, claim, complete, extend, release};
+
+    /// The record key (relative to the backend prefix) of `client_key` sent by a caller whose
+    /// principal (or scope closure) gave `scope`.
+    pub fn record_key(scope: &str, client_key: &str) -> String {
+        crate::store::keys::record_key(&crate::scope::principal_scope(scope), client_key)
+    }
+}

@@ -11,7 +11,9 @@ use bytes::Bytes;
 use tokio::sync::{OnceCell, broadcast};
 use tower_vigil_core::backend::{Subscription, SubscriptionEvent};
 
-use crate::store::IdempotencyStore;
+use tower_vigil_core::Backend;
+
+use crate::store;
 
 /// Announcements a slow waiter may fall behind by; past that it just looks again.
 const FAN_OUT: usize = 1024;
@@ -19,30 +21,28 @@ const FAN_OUT: usize = 1024;
 /// The in-process fan-out of the store's announcements, started on first use.
 #[derive(Default)]
 pub(crate) struct Waiters {
-    hub: OnceCell<Option<Arc<broadcast::Sender<Bytes>>>>,
+    hub: OnceCell<Arc<broadcast::Sender<Bytes>>>,
 }
 
 impl Waiters {
-    /// A receiver of settled keys, or `None` when the store has no announcements (or could not
-    /// subscribe now; a later waiter tries again).
-    pub(crate) async fn listen<St: IdempotencyStore>(
+    /// A receiver of settled keys, or `None` when the backend could not subscribe now (a
+    /// later waiter tries again; this one polls).
+    pub(crate) async fn listen<B: Backend>(
         &self,
-        store: &St,
+        backend: &B,
     ) -> Option<broadcast::Receiver<Bytes>> {
         let hub = self
             .hub
             .get_or_try_init(|| async {
-                let Some(subscription) = store.announcements().await? else {
-                    return Ok::<_, tower_vigil_core::BackendError>(None);
-                };
+                let subscription = store::announcements(backend).await?;
                 let (tx, _) = broadcast::channel(FAN_OUT);
                 let tx = Arc::new(tx);
                 tokio::spawn(dispatch(subscription, Arc::downgrade(&tx)));
-                Ok(Some(tx))
+                Ok::<_, tower_vigil_core::BackendError>(tx)
             })
             .await;
         match hub {
-            Ok(hub) => hub.as_ref().map(|tx| tx.subscribe()),
+            Ok(tx) => Some(tx.subscribe()),
             Err(e) => {
                 tracing::debug!(error = %e, "subscribing to idempotency announcements failed; polling");
                 None

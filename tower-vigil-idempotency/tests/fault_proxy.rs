@@ -8,17 +8,13 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
-
+use common::failing::{self, Failing};
 use common::{Counter, Svc, header, post, send, service};
 use http::StatusCode;
-use tower_vigil_core::{BackendError, RedisBackend};
-use tower_vigil_idempotency::fingerprint::Fingerprint;
-use tower_vigil_idempotency::{Claim, IdempotencyLayer, IdempotencyStore};
+use tower_vigil_core::{Backend, RedisBackend};
+use tower_vigil_idempotency::IdempotencyLayer;
 use tower_vigil_tests::faults::{self, Faulty};
 
 /// Requests sent at once.
@@ -64,7 +60,10 @@ fn count(statuses: &[StatusCode], status: StatusCode) -> usize {
 
 async fn stall_then_heal(mut redis: Faulty, backend: RedisBackend) {
     let runs = Counter::default();
-    let layer = IdempotencyLayer::new(backend).lease(LEASE).unwrap();
+    let layer = IdempotencyLayer::builder(backend)
+        .lease(LEASE)
+        .build()
+        .unwrap();
     let svc = service(layer, runs.clone());
     // Completed: their replays are their own responses.
     let done = answers_are_their_own(&svc, "done").await;
@@ -136,61 +135,21 @@ async fn cluster_frozen_and_thawed() {
     stall_then_heal(redis, backend).await;
 }
 
-/// A store whose claims, while `lossy`, run but answer as timed out: the reply lost on the way
-/// back, as a partition does to a call past its timeout.
-#[derive(Clone, Debug)]
-struct LostClaimReplies<St> {
-    inner: St,
-    lossy: Arc<AtomicBool>,
-}
-
-impl<St: IdempotencyStore> IdempotencyStore for LostClaimReplies<St> {
-    async fn claim(
-        &self,
-        key: &str,
-        fingerprint: &Fingerprint,
-        owner: &[u8],
-        lease: Duration,
-    ) -> Result<Claim, BackendError> {
-        let claimed = self.inner.claim(key, fingerprint, owner, lease).await;
-        if self.lossy.load(Ordering::SeqCst) {
-            return Err(BackendError::timeout(Duration::ZERO));
-        }
-        claimed
-    }
-    async fn extend(&self, key: &str, owner: &[u8], lease: Duration) -> Result<bool, BackendError> {
-        self.inner.extend(key, owner, lease).await
-    }
-    async fn complete(
-        &self,
-        key: &str,
-        owner: &[u8],
-        record: Bytes,
-        ttl: Duration,
-    ) -> Result<bool, BackendError> {
-        self.inner.complete(key, owner, record, ttl).await
-    }
-    async fn release(&self, key: &str, owner: &[u8]) -> Result<bool, BackendError> {
-        self.inner.release(key, owner).await
-    }
-}
-
 /// A claim that landed but whose reply was lost: the client's retry runs (once) as soon as the
 /// store answers again, instead of getting 409 for a whole lease.
-async fn a_lost_claim_reply_does_not_hold_the_key<St: IdempotencyStore>(store: St) {
-    let lossy = Arc::new(AtomicBool::new(true));
-    let store = LostClaimReplies {
-        inner: store,
-        lossy: Arc::clone(&lossy),
-    };
+async fn a_lost_claim_reply_does_not_hold_the_key<B: Backend>(backend: B) {
+    let backend = Failing::new(backend).lose_replies(failing::CLAIM);
     let runs = Counter::default();
     let svc = service(
-        IdempotencyLayer::new(store).lease(LEASE).unwrap(),
+        IdempotencyLayer::builder(backend.clone())
+            .lease(LEASE)
+            .build()
+            .unwrap(),
         runs.clone(),
     );
     let res = send(&svc, post("/ok", "k", "x")).await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
-    lossy.store(false, Ordering::SeqCst);
+    backend.heal();
     let mut statuses = Vec::new();
     // Well within the lease, on the paused clock too.
     for _ in 0..20 {

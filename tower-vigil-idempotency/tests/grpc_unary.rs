@@ -105,7 +105,12 @@ async fn server_failures_are_replayed_by_default() {
 async fn released_server_failures_and_rejections_are_grpc_statuses() {
     let runs = Arc::new(AtomicUsize::new(0));
     let svc = tower::ServiceBuilder::new()
-        .layer(IdempotencyLayer::new(MemoryBackend::new()).server_errors(ServerErrors::Release))
+        .layer(
+            IdempotencyLayer::builder(MemoryBackend::new())
+                .server_errors(ServerErrors::Release)
+                .build()
+                .unwrap(),
+        )
         .service(grpc_handler(runs.clone()));
     // UNAVAILABLE (14) from the handler: not stored, the retry runs. The status is only known
     // from the trailers, after the head went out: the trailers say it was not stored.

@@ -7,19 +7,19 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{Counter, header, post, send, service, tester_key};
+use common::{Counter, header, not_replayable, post, rejection, send, service, tester_key};
 use http::StatusCode;
 use tower::ServiceExt;
 use tower_vigil_core::Backend;
-use tower_vigil_idempotency::fingerprint::Fingerprint;
-use tower_vigil_idempotency::record::NotReplayableReason;
-use tower_vigil_idempotency::{IdempotencyLayer, IdempotencyStore, Rejection, ServerErrors};
+use tower_vigil_idempotency::__private::{self as store, Fingerprint};
+use tower_vigil_idempotency::NotReplayableReason;
+use tower_vigil_idempotency::{IdempotencyLayer, IdempotencyRejectionKind, ServerErrors};
 
-async fn a_crashed_holder_blocks_only_until_its_lease_lapses<S: IdempotencyStore>(s: S) {
+async fn a_crashed_holder_blocks_only_until_its_lease_lapses<S: Backend>(s: S) {
     // Another process claimed the key, then died without releasing it.
     let fp = Fingerprint::of(&http::Method::POST, "/ok", None, b"x");
     let key = tester_key("k");
-    s.claim(&key, &fp, b"dead-process", Duration::from_millis(300))
+    store::claim(&s, &key, &fp, b"dead-process", Duration::from_millis(300))
         .await
         .unwrap();
     let runs = Counter::default();
@@ -36,12 +36,12 @@ async fn a_crashed_holder_blocks_only_until_its_lease_lapses<S: IdempotencyStore
     assert_eq!(runs.get(), 1);
 }
 
-async fn a_hung_handler_frees_the_key_after_its_maximum_hold<S: IdempotencyStore>(s: S) {
+async fn a_hung_handler_frees_the_key_after_its_maximum_hold<S: Backend>(s: S) {
     let runs = Counter::default();
-    let layer = IdempotencyLayer::new(s)
+    let layer = IdempotencyLayer::builder(s)
         .lease(Duration::from_millis(150))
-        .unwrap()
         .max_hold(Duration::from_millis(400))
+        .build()
         .unwrap();
     let svc = service(layer, runs.clone());
     let hung = tokio::spawn({
@@ -71,7 +71,7 @@ async fn a_hung_handler_frees_the_key_after_its_maximum_hold<S: IdempotencyStore
     retry.abort();
 }
 
-async fn a_panicking_handler_releases_the_key<S: IdempotencyStore>(s: S) {
+async fn a_panicking_handler_releases_the_key<S: Backend>(s: S) {
     let runs = Counter::default();
     let svc = service(IdempotencyLayer::new(s), runs.clone());
     let crashed = tokio::spawn({
@@ -91,7 +91,7 @@ async fn a_panicking_handler_releases_the_key<S: IdempotencyStore>(s: S) {
     assert_eq!(runs.get(), 2);
 }
 
-async fn a_disconnected_client_still_gets_its_outcome_recorded<S: IdempotencyStore>(s: S) {
+async fn a_disconnected_client_still_gets_its_outcome_recorded<S: Backend>(s: S) {
     let runs = Counter::default();
     let svc = service(IdempotencyLayer::new(s), runs.clone());
     // The client gives up after 50 ms: the response future is dropped mid-handler.
@@ -108,7 +108,7 @@ async fn a_disconnected_client_still_gets_its_outcome_recorded<S: IdempotencySto
     assert_eq!(runs.get(), 1);
 }
 
-async fn server_errors_are_replayed_by_default<S: IdempotencyStore>(s: S) {
+async fn server_errors_are_replayed_by_default<S: Backend>(s: S) {
     // The handler may have had side effects before it failed: a retry must not repeat them.
     let runs = Counter::default();
     let svc = service(IdempotencyLayer::new(s), runs.clone());
@@ -122,9 +122,12 @@ async fn server_errors_are_replayed_by_default<S: IdempotencyStore>(s: S) {
     assert_eq!(runs.get(), 1);
 }
 
-async fn released_server_errors_free_the_key<S: IdempotencyStore>(s: S) {
+async fn released_server_errors_free_the_key<S: Backend>(s: S) {
     let runs = Counter::default();
-    let layer = IdempotencyLayer::new(s).server_errors(ServerErrors::Release);
+    let layer = IdempotencyLayer::builder(s)
+        .server_errors(ServerErrors::Release)
+        .build()
+        .unwrap();
     let svc = service(layer, runs.clone());
     let res = send(&svc, post("/fail", "k", "x")).await;
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
@@ -134,9 +137,12 @@ async fn released_server_errors_free_the_key<S: IdempotencyStore>(s: S) {
     assert_eq!(runs.get(), 2);
 }
 
-async fn an_oversized_request_body_is_413<S: IdempotencyStore>(s: S) {
+async fn an_oversized_request_body_is_413<S: Backend>(s: S) {
     let runs = Counter::default();
-    let layer = IdempotencyLayer::new(s).max_request_body(8).unwrap();
+    let layer = IdempotencyLayer::builder(s)
+        .max_request_body(8)
+        .build()
+        .unwrap();
     let svc = service(layer, runs.clone());
     let res = send(&svc, post("/ok", "k", "123456789")).await;
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
@@ -148,9 +154,12 @@ async fn an_oversized_request_body_is_413<S: IdempotencyStore>(s: S) {
     assert_eq!(runs.get(), 1);
 }
 
-async fn an_oversized_response_runs_once_and_its_retry_is_409<S: IdempotencyStore>(s: S) {
+async fn an_oversized_response_runs_once_and_its_retry_is_409<S: Backend>(s: S) {
     let runs = Counter::default();
-    let layer = IdempotencyLayer::new(s).max_response_body(1024).unwrap();
+    let layer = IdempotencyLayer::builder(s)
+        .max_response_body(1024)
+        .build()
+        .unwrap();
     let svc = service(layer, runs.clone());
     let res = send(&svc, post("/big", "k", "x")).await;
     assert_eq!(res.status(), StatusCode::CREATED);
@@ -158,11 +167,8 @@ async fn an_oversized_response_runs_once_and_its_retry_is_409<S: IdempotencyStor
     let again = send(&svc, post("/big", "k", "x")).await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
     assert_eq!(
-        again.extensions().get::<Rejection>(),
-        Some(&Rejection::NotReplayable {
-            status: StatusCode::CREATED,
-            reason: NotReplayableReason::TooLarge
-        })
+        not_replayable(&again),
+        Some((StatusCode::CREATED, NotReplayableReason::TooLarge))
     );
     assert_eq!(
         header(&again, "content-type"),
@@ -171,16 +177,18 @@ async fn an_oversized_response_runs_once_and_its_retry_is_409<S: IdempotencyStor
     assert_eq!(header(&again, "retry-after"), None, "retrying cannot help");
     let problem: serde_json::Value = serde_json::from_slice(again.body()).unwrap();
     assert_eq!(problem["originalStatus"], 201);
-    assert_eq!(problem["reason"], "too-large");
+    assert_eq!(problem["reason"], "not_replayable");
+    assert_eq!(problem["cause"], "too-large");
     assert_eq!(runs.get(), 1);
 }
 
-async fn a_storm_on_an_oversized_response_runs_the_handler_once<S: IdempotencyStore>(s: S) {
+async fn a_storm_on_an_oversized_response_runs_the_handler_once<S: Backend>(s: S) {
     let runs = Counter::default();
-    let layer = IdempotencyLayer::new(s)
+    let layer = IdempotencyLayer::builder(s)
         .max_response_body(1024)
-        .unwrap()
-        .wait_for_in_flight(Duration::from_secs(20));
+        .wait_for_in_flight(Duration::from_secs(20))
+        .build()
+        .unwrap();
     let svc = service(layer, runs.clone());
     let tasks: Vec<_> = (0..50)
         .map(|_| tokio::spawn(send(&svc, post("/big", "storm", "x"))))
@@ -194,10 +202,7 @@ async fn a_storm_on_an_oversized_response_runs_the_handler_once<S: IdempotencySt
                 sent += 1;
             }
             StatusCode::CONFLICT => {
-                assert!(matches!(
-                    res.extensions().get::<Rejection>(),
-                    Some(Rejection::NotReplayable { .. })
-                ));
+                assert!(rejection(&res) == Some(IdempotencyRejectionKind::NotReplayable));
                 refused += 1;
             }
             other => panic!("unexpected {other}"),
@@ -207,9 +212,12 @@ async fn a_storm_on_an_oversized_response_runs_the_handler_once<S: IdempotencySt
     assert_eq!(runs.get(), 1);
 }
 
-async fn a_storm_on_a_failing_handler_runs_it_once<S: IdempotencyStore>(s: S) {
+async fn a_storm_on_a_failing_handler_runs_it_once<S: Backend>(s: S) {
     let runs = Counter::default();
-    let layer = IdempotencyLayer::new(s).wait_for_in_flight(Duration::from_secs(20));
+    let layer = IdempotencyLayer::builder(s)
+        .wait_for_in_flight(Duration::from_secs(20))
+        .build()
+        .unwrap();
     let svc = service(layer, runs.clone());
     let tasks: Vec<_> = (0..50)
         .map(|_| tokio::spawn(send(&svc, post("/slowfail", "storm", "x"))))
@@ -224,15 +232,15 @@ async fn a_storm_on_a_failing_handler_runs_it_once<S: IdempotencyStore>(s: S) {
     assert_eq!(runs.get(), 1);
 }
 
-async fn an_unreadable_record_is_500_and_never_runs_again<S: IdempotencyStore>(s: S) {
+async fn an_unreadable_record_is_500_and_never_runs_again<S: Backend>(s: S) {
     let fp = Fingerprint::of(&http::Method::POST, "/ok", None, b"x");
     let key = tester_key("k");
-    s.claim(&key, &fp, b"old", Duration::from_secs(60))
+    store::claim(&s, &key, &fp, b"old", Duration::from_secs(60))
         .await
         .unwrap();
     let garbage = Bytes::from_static(b"VIR\x09not a record");
     assert!(
-        s.complete(&key, b"old", garbage, Duration::from_secs(60))
+        store::complete(&s, &key, b"old", &garbage, Duration::from_secs(60))
             .await
             .unwrap()
     );
@@ -241,13 +249,13 @@ async fn an_unreadable_record_is_500_and_never_runs_again<S: IdempotencyStore>(s
     let res = send(&svc, post("/ok", "k", "x")).await;
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(
-        res.extensions().get::<Rejection>(),
-        Some(&Rejection::UnreadableRecord)
+        rejection(&res),
+        Some(IdempotencyRejectionKind::UnreadableRecord)
     );
     assert_eq!(runs.get(), 0);
 }
 
-async fn a_foreign_value_under_the_key_is_500_and_never_runs<S: IdempotencyStore + Backend>(s: S) {
+async fn a_foreign_value_under_the_key_is_500_and_never_runs<S: Backend>(s: S) {
     // What the Node original left behind: a plain `SET NX` string.
     Backend::set(
         &s,
@@ -263,7 +271,7 @@ async fn a_foreign_value_under_the_key_is_500_and_never_runs<S: IdempotencyStore
     assert_eq!(runs.get(), 0);
 }
 
-async fn grpc_requests_get_grpc_statuses<S: IdempotencyStore>(s: S) {
+async fn grpc_requests_get_grpc_statuses<S: Backend>(s: S) {
     let runs = Counter::default();
     let svc = service(IdempotencyLayer::new(s), runs.clone());
     let grpc = |body: &'static str| {

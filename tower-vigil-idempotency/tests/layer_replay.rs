@@ -6,13 +6,14 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{Counter, anonymous_post, header, post, send, service};
+use common::{Counter, anonymous_post, header, post, rejection, send, service};
 use http::{Request, StatusCode};
 use http_body_util::Full;
+use tower_vigil_core::Backend;
 use tower_vigil_core::Principal;
-use tower_vigil_idempotency::{IdempotencyLayer, IdempotencyStore, Rejection};
+use tower_vigil_idempotency::{IdempotencyLayer, IdempotencyRejectionKind};
 
-async fn a_duplicate_is_replayed_without_running_again<S: IdempotencyStore>(s: S) {
+async fn a_duplicate_is_replayed_without_running_again<S: Backend>(s: S) {
     let runs = Counter::default();
     let svc = service(IdempotencyLayer::new(s), runs.clone());
     let first = send(&svc, post("/ok", "k1", "{\"amount\":5}")).await;
@@ -31,7 +32,7 @@ async fn a_duplicate_is_replayed_without_running_again<S: IdempotencyStore>(s: S
     assert_eq!(runs.get(), 1);
 }
 
-async fn the_same_key_with_another_request_is_422<S: IdempotencyStore>(s: S) {
+async fn the_same_key_with_another_request_is_422<S: Backend>(s: S) {
     let runs = Counter::default();
     let svc = service(IdempotencyLayer::new(s), runs.clone());
     assert_eq!(send(&svc, post("/ok", "k1", "a")).await.status(), 201);
@@ -50,9 +51,12 @@ async fn the_same_key_with_another_request_is_422<S: IdempotencyStore>(s: S) {
     assert_eq!(runs.get(), 1);
 }
 
-async fn bad_or_missing_keys_are_400<S: IdempotencyStore>(s: S) {
+async fn bad_or_missing_keys_are_400<S: Backend>(s: S) {
     let runs = Counter::default();
-    let svc = service(IdempotencyLayer::new(s).required(), runs.clone());
+    let svc = service(
+        IdempotencyLayer::builder(s).required(true).build().unwrap(),
+        runs.clone(),
+    );
     let raw = |value: &str| {
         Request::post("/ok")
             .header("idempotency-key", value)
@@ -83,10 +87,7 @@ async fn bad_or_missing_keys_are_400<S: IdempotencyStore>(s: S) {
     let missing = Request::post("/ok").body(Full::new(Bytes::new())).unwrap();
     let res = send(&svc, missing).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(
-        res.extensions().get::<Rejection>(),
-        Some(&Rejection::MissingKey)
-    );
+    assert_eq!(rejection(&res), Some(IdempotencyRejectionKind::MissingKey));
     assert_eq!(runs.get(), 0);
     // Methods outside the set pass through without a key; a bare token is accepted.
     let get = Request::get("/ok").body(Full::new(Bytes::new())).unwrap();
@@ -95,7 +96,7 @@ async fn bad_or_missing_keys_are_400<S: IdempotencyStore>(s: S) {
     assert_eq!(runs.get(), 2);
 }
 
-async fn callers_with_the_same_key_never_see_each_others_responses<S: IdempotencyStore>(s: S) {
+async fn callers_with_the_same_key_never_see_each_others_responses<S: Backend>(s: S) {
     let runs = Counter::default();
     let svc = service(IdempotencyLayer::new(s), runs.clone());
     let as_user = |user: &str, body: &'static str| {
@@ -125,9 +126,12 @@ async fn callers_with_the_same_key_never_see_each_others_responses<S: Idempotenc
     assert_eq!(runs.get(), 3);
 }
 
-async fn a_storm_of_200_duplicates_runs_the_handler_once<S: IdempotencyStore>(s: S) {
+async fn a_storm_of_200_duplicates_runs_the_handler_once<S: Backend>(s: S) {
     let runs = Counter::default();
-    let layer = IdempotencyLayer::new(s).wait_for_in_flight(Duration::from_secs(20));
+    let layer = IdempotencyLayer::builder(s)
+        .wait_for_in_flight(Duration::from_secs(20))
+        .build()
+        .unwrap();
     let svc = service(layer, runs.clone());
     let tasks: Vec<_> = (0..200)
         .map(|_| {
@@ -147,7 +151,7 @@ async fn a_storm_of_200_duplicates_runs_the_handler_once<S: IdempotencyStore>(s:
     assert_eq!(replayed, 199);
 }
 
-async fn a_request_in_flight_answers_409_with_retry_after<S: IdempotencyStore>(s: S) {
+async fn a_request_in_flight_answers_409_with_retry_after<S: Backend>(s: S) {
     let runs = Counter::default();
     let svc = service(IdempotencyLayer::new(s), runs.clone());
     let first = tokio::spawn({
@@ -191,10 +195,7 @@ mod options {
         let svc = service(IdempotencyLayer::new(MemoryBackend::new()), runs.clone());
         let res = send(&svc, anonymous_post("/ok", "k", "x")).await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(
-            res.extensions().get::<Rejection>(),
-            Some(&Rejection::Unscoped)
-        );
+        assert_eq!(rejection(&res), Some(IdempotencyRejectionKind::Unscoped));
         let problem: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
         assert!(
             problem["type"]
@@ -214,7 +215,10 @@ mod options {
     #[tokio::test]
     async fn one_shared_unscoped_namespace_is_an_explicit_opt_in() {
         let runs = Counter::default();
-        let layer = IdempotencyLayer::new(MemoryBackend::new()).unscoped(Unscoped::SharedUnsafe);
+        let layer = IdempotencyLayer::builder(MemoryBackend::new())
+            .unscoped(Unscoped::SharedUnsafe)
+            .build()
+            .unwrap();
         let svc = service(layer, runs.clone());
         send(&svc, anonymous_post("/ok", "k", "x")).await;
         let other_client = send(&svc, anonymous_post("/ok", "k", "x")).await;
@@ -226,13 +230,16 @@ mod options {
     async fn a_scope_closure_chooses_the_scope() {
         let runs = Counter::default();
         // The closure's answer wins over the principal every `post` carries.
-        let layer = IdempotencyLayer::new(MemoryBackend::new()).scope(|parts| {
-            parts
-                .headers
-                .get("x-tenant")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        });
+        let layer = IdempotencyLayer::builder(MemoryBackend::new())
+            .scope(|parts| {
+                parts
+                    .headers
+                    .get("x-tenant")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            })
+            .build()
+            .unwrap();
         let svc = service(layer, runs.clone());
         let for_tenant = |t: &'static str| {
             let mut req = post("/ok", "k", "x");
@@ -249,9 +256,11 @@ mod options {
     #[tokio::test(start_paused = true)]
     async fn a_waiter_runs_the_request_when_the_first_fails() {
         let runs = Counter::default();
-        let layer = IdempotencyLayer::new(MemoryBackend::new())
+        let layer = IdempotencyLayer::builder(MemoryBackend::new())
             .wait_for_in_flight(Duration::from_secs(5))
-            .server_errors(ServerErrors::Release);
+            .server_errors(ServerErrors::Release)
+            .build()
+            .unwrap();
         let svc = service(layer, runs.clone());
         // `/slowfail` answers 500 after 200 ms, which (released on request) frees the key; the duplicates that were
         // waiting claim it in turn and run: none of them gets a 409.

@@ -13,7 +13,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use common::{Counter, Req, Svc, header, post, send, tester_key};
+use common::{Counter, Req, Svc, header, post, rejection, send, tester_key};
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use tokio::sync::Notify;
@@ -21,7 +21,9 @@ use tower::ServiceExt;
 use tower::util::BoxCloneService;
 use tower_vigil_core::http::ResponseBody;
 use tower_vigil_core::{Backend, FailurePolicy, RedisBackend, health};
-use tower_vigil_idempotency::{IdempotencyBody, IdempotencyLayer, Rejection, RequestBody};
+use tower_vigil_idempotency::{
+    IdempotencyBody, IdempotencyLayer, IdempotencyRejectionKind, RequestBody,
+};
 use tower_vigil_tests::metrics::Counters;
 use tower_vigil_tests::pressure::{Filled, Pressure};
 use tower_vigil_tests::{RedisCluster, RedisServer, fixtures};
@@ -79,7 +81,10 @@ async fn full_redis_never_loses_an_outcome_silently(backend: RedisBackend, press
         gate.clone(),
     );
     let open = gated_service(
-        IdempotencyLayer::new(backend.clone()).failure_policy(FailurePolicy::Open),
+        IdempotencyLayer::builder(backend.clone())
+            .failure_policy(FailurePolicy::Open)
+            .build()
+            .unwrap(),
         runs.clone(),
         gate.clone(),
     );
@@ -100,10 +105,7 @@ async fn full_redis_never_loses_an_outcome_silently(backend: RedisBackend, press
     // New claims are refused: 503, the handler does not run.
     let res = send(&svc, post("/pay", "new", "x")).await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(
-        res.extensions().get::<Rejection>(),
-        Some(&Rejection::Unavailable)
-    );
+    assert_eq!(rejection(&res), Some(IdempotencyRejectionKind::Unavailable));
     assert_eq!(runs.get(), 1);
     // Failing open runs it without idempotency.
     assert_eq!(

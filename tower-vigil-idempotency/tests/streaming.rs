@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{Counter, post};
+use common::{Counter, not_replayable, post};
 use futures_util::stream::BoxStream;
 use http::{Request, Response, StatusCode};
 use http_body::Frame;
@@ -18,11 +18,10 @@ use http_body_util::{BodyExt, Full, StreamBody};
 use tokio::sync::mpsc;
 use tower::ServiceExt;
 use tower::util::BoxCloneService;
+use tower_vigil_core::Backend;
 use tower_vigil_core::http::ResponseBody;
-use tower_vigil_idempotency::record::NotReplayableReason;
-use tower_vigil_idempotency::{
-    IdempotencyBody, IdempotencyLayer, IdempotencyStore, Rejection, RequestBody,
-};
+use tower_vigil_idempotency::NotReplayableReason;
+use tower_vigil_idempotency::{IdempotencyBody, IdempotencyLayer, RequestBody};
 
 type Chunk = Result<Frame<Bytes>, io::Error>;
 type HandlerBody = StreamBody<BoxStream<'static, Chunk>>;
@@ -35,7 +34,7 @@ type Feed = mpsc::Sender<Chunk>;
 
 /// A handler that answers 200 at once with a body fed by the test, frame by frame. A
 /// second run (which must not happen) gets an empty body.
-fn streaming(layer: IdempotencyLayer<impl IdempotencyStore>, runs: Counter) -> (Svc, Feed) {
+fn streaming(layer: IdempotencyLayer<impl Backend>, runs: Counter) -> (Svc, Feed) {
     let (feed, rx) = mpsc::channel::<Chunk>(4);
     let rx = Arc::new(Mutex::new(Some(rx)));
     let handler = tower::service_fn(move |_req: Request<RequestBody<Full<Bytes>>>| {
@@ -84,7 +83,7 @@ async fn text(res: Answer) -> (http::response::Parts, Bytes) {
     (parts, body.collect().await.unwrap().to_bytes())
 }
 
-async fn the_first_frame_reaches_the_client_before_the_handler_finishes<S: IdempotencyStore>(s: S) {
+async fn the_first_frame_reaches_the_client_before_the_handler_finishes<S: Backend>(s: S) {
     let runs = Counter::default();
     let (svc, feed) = streaming(IdempotencyLayer::new(s), runs.clone());
     let res = call(&svc, post("/events", "k", "x")).await;
@@ -104,7 +103,7 @@ async fn the_first_frame_reaches_the_client_before_the_handler_finishes<S: Idemp
     assert_eq!(runs.get(), 1);
 }
 
-async fn a_failing_body_runs_once_and_its_retry_is_409<S: IdempotencyStore>(s: S) {
+async fn a_failing_body_runs_once_and_its_retry_is_409<S: Backend>(s: S) {
     let runs = Counter::default();
     let (svc, feed) = streaming(IdempotencyLayer::new(s), runs.clone());
     feed.send(data("part")).await.unwrap();
@@ -117,23 +116,24 @@ async fn a_failing_body_runs_once_and_its_retry_is_409<S: IdempotencyStore>(s: S
     let retry = call(&svc, post("/events", "k", "x")).await;
     assert_eq!(retry.status(), StatusCode::CONFLICT);
     assert_eq!(
-        retry.extensions().get::<Rejection>(),
-        Some(&Rejection::NotReplayable {
-            status: StatusCode::OK,
-            reason: NotReplayableReason::BodyFailed
-        })
+        not_replayable(&retry),
+        Some((StatusCode::OK, NotReplayableReason::BodyFailed))
     );
     let (_, problem) = text(retry).await;
     let problem: serde_json::Value = serde_json::from_slice(&problem).unwrap();
     assert_eq!(problem["originalStatus"], 200);
-    assert_eq!(problem["reason"], "body-failed");
+    assert_eq!(problem["reason"], "not_replayable");
+    assert_eq!(problem["cause"], "body-failed");
     assert_eq!(runs.get(), 1);
 }
 
-async fn a_client_gone_mid_stream_still_gets_the_response_recorded<S: IdempotencyStore>(s: S) {
+async fn a_client_gone_mid_stream_still_gets_the_response_recorded<S: Backend>(s: S) {
     let runs = Counter::default();
     // The retry waits for the first request's task to settle instead of answering 409.
-    let layer = IdempotencyLayer::new(s).wait_for_in_flight(PATIENCE);
+    let layer = IdempotencyLayer::builder(s)
+        .wait_for_in_flight(PATIENCE)
+        .build()
+        .unwrap();
     let (svc, feed) = streaming(layer, runs.clone());
     let mut body = call(&svc, post("/events", "k", "x")).await.into_body();
     feed.send(data("first ")).await.unwrap();
@@ -150,14 +150,13 @@ async fn a_client_gone_mid_stream_still_gets_the_response_recorded<S: Idempotenc
     assert_eq!(runs.get(), 1);
 }
 
-async fn a_client_gone_past_the_limit_frees_nothing_and_runs_nothing_twice<S: IdempotencyStore>(
-    s: S,
-) {
+async fn a_client_gone_past_the_limit_frees_nothing_and_runs_nothing_twice<S: Backend>(s: S) {
     let runs = Counter::default();
-    let layer = IdempotencyLayer::new(s)
+    let layer = IdempotencyLayer::builder(s)
         .max_response_body(8)
-        .unwrap()
-        .wait_for_in_flight(PATIENCE);
+        .wait_for_in_flight(PATIENCE)
+        .build()
+        .unwrap();
     let (svc, feed) = streaming(layer, runs.clone());
     let mut body = call(&svc, post("/events", "k", "x")).await.into_body();
     feed.send(data("0123456789")).await.unwrap();
@@ -169,11 +168,8 @@ async fn a_client_gone_past_the_limit_frees_nothing_and_runs_nothing_twice<S: Id
     let _ = feed.send(data("more")).await;
     let retry = call(&svc, post("/events", "k", "x")).await;
     assert_eq!(
-        retry.extensions().get::<Rejection>(),
-        Some(&Rejection::NotReplayable {
-            status: StatusCode::OK,
-            reason: NotReplayableReason::TooLarge
-        })
+        not_replayable(&retry),
+        Some((StatusCode::OK, NotReplayableReason::TooLarge))
     );
     assert_eq!(runs.get(), 1);
 }
@@ -191,70 +187,25 @@ mod failed_write {
     //! again), and trailers, when the body has some, say it was not stored. On memory: the
     //! behaviour is the layer's, the failing store a wrapper.
 
-    use std::time::Duration;
-
-    use bytes::Bytes;
     use http::HeaderMap;
     use http_body::Frame;
     use http_body_util::BodyExt;
-    use tower_vigil_core::backend::Subscription;
-    use tower_vigil_core::{BackendError, BackendErrorKind, MemoryBackend};
-    use tower_vigil_idempotency::fingerprint::Fingerprint;
-    use tower_vigil_idempotency::{Claim, IdempotencyLayer, IdempotencyStore};
+    use tower_vigil_core::MemoryBackend;
+    use tower_vigil_idempotency::IdempotencyLayer;
 
+    use super::common::failing::{self, Failing};
     use super::common::{Counter, post};
     use super::{call, data, next_data, streaming};
 
-    /// A memory store whose `complete` always fails.
-    #[derive(Clone, Debug)]
-    struct CompleteFails(MemoryBackend);
-
-    impl IdempotencyStore for CompleteFails {
-        async fn claim(
-            &self,
-            key: &str,
-            fingerprint: &Fingerprint,
-            owner: &[u8],
-            lease: Duration,
-        ) -> Result<Claim, BackendError> {
-            self.0.claim(key, fingerprint, owner, lease).await
-        }
-
-        async fn extend(
-            &self,
-            key: &str,
-            owner: &[u8],
-            lease: Duration,
-        ) -> Result<bool, BackendError> {
-            self.0.extend(key, owner, lease).await
-        }
-
-        async fn complete(
-            &self,
-            _key: &str,
-            _owner: &[u8],
-            _record: Bytes,
-            _ttl: Duration,
-        ) -> Result<bool, BackendError> {
-            Err(BackendError::new(
-                BackendErrorKind::Connection,
-                "write refused",
-            ))
-        }
-
-        async fn release(&self, key: &str, owner: &[u8]) -> Result<bool, BackendError> {
-            self.0.release(key, owner).await
-        }
-
-        async fn announcements(&self) -> Result<Option<Subscription>, BackendError> {
-            Ok(None)
-        }
+    /// A memory backend on which every completion fails.
+    fn complete_fails() -> Failing<MemoryBackend> {
+        Failing::new(MemoryBackend::new()).refuse(failing::COMPLETE)
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_streamed_body_ends_cleanly_and_its_trailers_say_not_stored() {
         let runs = Counter::default();
-        let layer = IdempotencyLayer::new(CompleteFails(MemoryBackend::new()));
+        let layer = IdempotencyLayer::new(complete_fails());
         let (svc, feed) = streaming(layer, runs.clone());
         let mut body = call(&svc, post("/events", "k", "x")).await.into_body();
         feed.send(data("all of it")).await.unwrap();
@@ -272,7 +223,7 @@ mod failed_write {
     #[tokio::test(start_paused = true)]
     async fn a_small_body_of_known_size_says_so_in_its_head() {
         let runs = Counter::default();
-        let layer = IdempotencyLayer::new(CompleteFails(MemoryBackend::new()));
+        let layer = IdempotencyLayer::new(complete_fails());
         let svc = super::common::service(layer, runs);
         let res = super::common::send(&svc, post("/ok", "k", "x")).await;
         assert_eq!(res.status(), 201);

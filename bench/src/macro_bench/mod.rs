@@ -79,8 +79,7 @@ struct Scenario {
 
 async fn backend(url: &str, prefix: &str) -> RedisBackend {
     RedisBackend::builder(url)
-        .and_then(|b| b.prefix(prefix))
-        .expect("redis backend config")
+        .prefix(prefix)
         .timeout(Duration::from_secs(2))
         .connect()
         .await

@@ -85,8 +85,8 @@ async fn run() -> Result<(), String> {
         BackendTarget::Memory => {
             let backend = MemoryBackend::builder()
                 .prefix(&prefix)
-                .map_err(cfg)?
-                .build();
+                .build()
+                .map_err(cfg)?;
             serve(backend, settings, db, hasher, metrics).await
         }
         BackendTarget::Redis(url) => {
@@ -103,13 +103,12 @@ async fn run() -> Result<(), String> {
 
 /// Connects a standalone or cluster builder with the configured prefix and timeout.
 async fn connect(
-    builder: Result<RedisBackendBuilder, ConfigError>,
+    builder: RedisBackendBuilder,
     settings: &Settings,
     what: &str,
 ) -> Result<RedisBackend, String> {
     builder
-        .and_then(|b| b.prefix(&settings.config.backend.prefix))
-        .map_err(|e| e.to_string())?
+        .prefix(&settings.config.backend.prefix)
         .timeout(settings.backend_timeout)
         .connect()
         .await

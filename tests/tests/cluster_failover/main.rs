@@ -43,9 +43,7 @@ async fn cluster() -> MutexGuard<'static, Option<RedisCluster>> {
 /// A backend on `cluster` under `prefix`; with `wait`, its guarded writes wait for a replica.
 async fn backend(cluster: &RedisCluster, wait: bool, prefix: &str) -> RedisBackend {
     let mut builder = RedisBackend::cluster_builder(cluster.urls())
-        .unwrap()
         .prefix(prefix)
-        .unwrap()
         .timeout(TIMEOUT)
         .connect_timeout(TIMEOUT);
     if wait {

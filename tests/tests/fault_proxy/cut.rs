@@ -40,9 +40,7 @@ async fn a_subscription_resumes_after_a_cut() {
     let (proxy, backend) = proxied().await;
     // The publisher goes straight to the server: only the subscriber is cut.
     let publisher = RedisBackend::builder(&fixtures::shared_server().url())
-        .unwrap()
         .prefix(backend.prefix().as_str())
-        .unwrap()
         .connect()
         .await
         .unwrap();
@@ -77,9 +75,7 @@ async fn a_stalled_subscription_reports_loss_and_resumes_after_heal() {
     // cache trusting the stream would miss every revocation published meanwhile.
     let (proxy, backend) = proxied().await;
     let publisher = RedisBackend::builder(&fixtures::shared_server().url())
-        .unwrap()
         .prefix(backend.prefix().as_str())
-        .unwrap()
         .connect()
         .await
         .unwrap();

@@ -20,9 +20,7 @@ pub(crate) const CALLS: usize = 40;
 
 pub(crate) async fn standalone(url: &str) -> RedisBackend {
     RedisBackend::builder(url)
-        .unwrap()
         .prefix(fixtures::unique_prefix())
-        .unwrap()
         .timeout(TIMEOUT)
         .connect_timeout(TIMEOUT)
         .connect()
@@ -32,9 +30,7 @@ pub(crate) async fn standalone(url: &str) -> RedisBackend {
 
 pub(crate) async fn cluster(urls: &[String]) -> RedisBackend {
     RedisBackend::cluster_builder(urls)
-        .unwrap()
         .prefix(fixtures::unique_prefix())
-        .unwrap()
         .timeout(TIMEOUT)
         .connect_timeout(TIMEOUT)
         .connect()

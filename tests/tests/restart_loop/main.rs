@@ -25,9 +25,7 @@ async fn redis_killed_and_restarted_every_few_seconds_under_load() {
         .await
         .unwrap();
     let backend = RedisBackend::builder(&server.url())
-        .unwrap()
         .prefix(fixtures::unique_prefix())
-        .unwrap()
         .timeout(driver::TIMEOUT)
         .connect_timeout(driver::TIMEOUT)
         .connect()

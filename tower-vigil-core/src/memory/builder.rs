@@ -32,7 +32,7 @@ pub struct MemoryBackendBuilder {
     max_entries: usize,
     max_bytes: usize,
     shards: usize,
-    prefix: KeyPrefix,
+    prefix: String,
 }
 
 impl Default for MemoryBackendBuilder {
@@ -41,7 +41,7 @@ impl Default for MemoryBackendBuilder {
             max_entries: DEFAULT_MAX_ENTRIES,
             max_bytes: DEFAULT_MAX_BYTES,
             shards: DEFAULT_SHARDS,
-            prefix: KeyPrefix::default(),
+            prefix: KeyPrefix::DEFAULT.to_owned(),
         }
     }
 }
@@ -54,20 +54,15 @@ impl MemoryBackendBuilder {
     }
 
     /// The most bytes kept (default [`DEFAULT_MAX_BYTES`], 256 MiB), counting keys, values of
-    /// every kind and the backend's per-entry overhead. Below [`MIN_MAX_BYTES`] is an error.
+    /// every kind and the backend's per-entry overhead. Below [`MIN_MAX_BYTES`],
+    /// [`build`](Self::build) fails.
     ///
     /// Each shard keeps its share of the budget; a budget under 128 MiB uses fewer shards so
     /// that each holds at least 4 MiB. A single value larger than its shard's share is not
     /// kept (it is evicted at once, as the bound requires).
-    pub fn max_bytes(mut self, n: usize) -> Result<Self, ConfigError> {
-        if n < MIN_MAX_BYTES {
-            return Err(ConfigError::new(
-                "max_bytes",
-                format!("must be at least {MIN_MAX_BYTES} bytes (64 KiB), found {n}"),
-            ));
-        }
+    pub fn max_bytes(mut self, n: usize) -> Self {
         self.max_bytes = n;
-        Ok(self)
+        self
     }
 
     /// How many independently locked shards (default 32; a bound under 32 entries uses one
@@ -77,14 +72,26 @@ impl MemoryBackendBuilder {
         self
     }
 
-    /// The key prefix reported by [`Backend::prefix`](crate::Backend::prefix).
-    pub fn prefix(mut self, prefix: impl AsRef<str>) -> Result<Self, ConfigError> {
-        self.prefix = KeyPrefix::new(prefix)?;
-        Ok(self)
+    /// The key prefix reported by [`Backend::prefix`](crate::Backend::prefix) (default
+    /// `vigil`; checked by [`build`](Self::build) as [`KeyPrefix::new`] does).
+    pub fn prefix(mut self, prefix: impl AsRef<str>) -> Self {
+        self.prefix = prefix.as_ref().to_owned();
+        self
     }
 
-    /// The backend.
-    pub fn build(self) -> MemoryBackend {
+    /// The backend, once every setting is checked: the byte budget at least
+    /// [`MIN_MAX_BYTES`], a valid prefix.
+    pub fn build(self) -> Result<MemoryBackend, ConfigError> {
+        if self.max_bytes < MIN_MAX_BYTES {
+            return Err(ConfigError::new(
+                "max_bytes",
+                format!(
+                    "must be at least {MIN_MAX_BYTES} bytes (64 KiB), found {}",
+                    self.max_bytes
+                ),
+            ));
+        }
+        let prefix = KeyPrefix::new(&self.prefix)?;
         let max = self.max_entries.max(1);
         let max_bytes = self.max_bytes.max(MIN_MAX_BYTES);
         let shards = self.shards.min(max).min(max_bytes / MIN_SHARD_BYTES).max(1);
@@ -100,19 +107,19 @@ impl MemoryBackendBuilder {
             .duration_since(UNIX_EPOCH)
             .map(|d| u64::try_from(d.as_micros()).unwrap_or(0))
             .unwrap_or(0);
-        MemoryBackend {
+        Ok(MemoryBackend {
             inner: Arc::new(Inner {
                 shards: (0..shards)
                     .map(|_| Mutex::new(Shard::new(budget, hasher.clone(), started)))
                     .collect(),
                 hasher,
-                prefix: self.prefix,
+                prefix,
                 pubsub: PubSub::default(),
                 evictions: AtomicU64::new(0),
                 last_token: AtomicU64::new(0),
                 epoch_micros,
                 started,
             }),
-        }
+        })
     }
 }

@@ -24,7 +24,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), tower_vigil_core::BackendError> {
-//! let backend = MemoryBackend::builder().max_entries(10_000).build();
+//! let backend = MemoryBackend::builder().max_entries(10_000).build().unwrap();
 //! backend.set("greeting", Bytes::from_static(b"hello"), Duration::from_secs(60)).await?;
 //! assert_eq!(backend.get("greeting").await?.as_deref(), Some(&b"hello"[..]));
 //!
@@ -92,7 +92,9 @@ struct Inner {
 impl MemoryBackend {
     /// A backend with the default bound of one million entries and prefix `vigil`.
     pub fn new() -> Self {
-        Self::builder().build()
+        Self::builder()
+            .build()
+            .expect("the default settings are valid")
     }
 
     /// A builder to set the bound and prefix.

@@ -16,15 +16,32 @@ use crate::backend::check_ttl;
 use crate::error::{BackendError, BackendErrorKind, ConfigError};
 use crate::keys::KeyPrefix;
 
-/// Builds a [`RedisBackend`]: set the prefix and timeouts, then [`connect`](Self::connect).
-#[derive(Debug, Clone)]
+/// Builds a [`RedisBackend`]: set the prefix and timeouts, then [`connect`](Self::connect),
+/// which checks every setting (URLs, prefix, timeouts) before it connects.
+#[derive(Clone)]
 #[must_use]
 pub struct RedisBackendBuilder {
-    target: Target,
-    prefix: KeyPrefix,
+    /// Node URLs as given (one for a standalone server); parsed by `connect`.
+    urls: Vec<String>,
+    cluster: bool,
+    prefix: String,
     timeout: Duration,
     connect_timeout: Duration,
     wait: Option<WaitForReplicas>,
+}
+
+impl std::fmt::Debug for RedisBackendBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // URLs may carry a password: show how many, not what.
+        f.debug_struct("RedisBackendBuilder")
+            .field("nodes", &self.urls.len())
+            .field("cluster", &self.cluster)
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("wait", &self.wait)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -52,49 +69,42 @@ fn parse(url: &str) -> Result<redis::Client, ConfigError> {
 }
 
 impl RedisBackendBuilder {
-    /// A standalone server at `url`.
-    pub fn standalone(url: &str) -> Result<Self, ConfigError> {
-        Ok(Self::with_target(Target::Standalone(parse(url)?)))
+    /// A standalone server at `url` (`redis://[user:password@]host:port[/db]`, or `rediss://`
+    /// with the `tls` feature).
+    pub fn standalone(url: &str) -> Self {
+        Self::with_urls(vec![url.to_owned()], false)
     }
 
     /// A cluster reachable through any of `urls` (one is enough; more survive a node being down).
-    pub fn cluster<I, S>(urls: I) -> Result<Self, ConfigError>
+    pub fn cluster<I, S>(urls: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let urls: Vec<String> = urls
+        let urls = urls
             .into_iter()
             .map(|u| u.as_ref().trim().to_owned())
             .filter(|u| !u.is_empty())
             .collect();
-        if urls.is_empty() {
-            return Err(ConfigError::new(
-                "cluster_urls",
-                "at least one node URL is needed",
-            ));
-        }
-        let clients = urls
-            .iter()
-            .map(|u| parse(u))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self::with_target(Target::Cluster(clients, urls)))
+        Self::with_urls(urls, true)
     }
 
-    fn with_target(target: Target) -> Self {
+    fn with_urls(urls: Vec<String>, cluster: bool) -> Self {
         Self {
-            target,
-            prefix: KeyPrefix::default(),
+            urls,
+            cluster,
+            prefix: KeyPrefix::DEFAULT.to_owned(),
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: Duration::from_secs(1),
             wait: None,
         }
     }
 
-    /// The prefix of every key and channel (default `vigil`).
-    pub fn prefix(mut self, prefix: impl AsRef<str>) -> Result<Self, ConfigError> {
-        self.prefix = KeyPrefix::new(prefix)?;
-        Ok(self)
+    /// The prefix of every key and channel (default `vigil`; checked by
+    /// [`connect`](Self::connect) as [`KeyPrefix::new`] does).
+    pub fn prefix(mut self, prefix: impl AsRef<str>) -> Self {
+        self.prefix = prefix.as_ref().to_owned();
+        self
     }
 
     /// The bound on every call (default 250 ms). Zero or more than
@@ -131,27 +141,58 @@ impl RedisBackendBuilder {
         self
     }
 
-    /// Connects. Fails when a timeout is out of range (kind
-    /// [`Config`](BackendErrorKind::Config)) or the server (or no cluster node) does not answer
-    /// within the connect timeout.
+    /// Every setting checked: the URLs, the prefix, the timeouts and the `WAIT` setting. What
+    /// [`connect`](Self::connect) checks first; call it to validate a configuration without
+    /// connecting.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        self.target()?;
+        KeyPrefix::new(&self.prefix)?;
+        for (field, d) in [
+            ("timeout", self.timeout),
+            ("connect_timeout", self.connect_timeout),
+        ] {
+            check_ttl(field, d)?;
+        }
+        self.wait.map(|w| w.check(self.timeout)).transpose()?;
+        Ok(())
+    }
+
+    fn target(&self) -> Result<Target, ConfigError> {
+        if !self.cluster {
+            let url = self.urls.first().map_or("", String::as_str);
+            return Ok(Target::Standalone(parse(url)?));
+        }
+        if self.urls.is_empty() {
+            return Err(ConfigError::new(
+                "cluster_urls",
+                "at least one node URL is needed",
+            ));
+        }
+        let clients = self
+            .urls
+            .iter()
+            .map(|u| parse(u))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Target::Cluster(clients, self.urls.clone()))
+    }
+
+    /// Connects. Fails with kind [`Config`](BackendErrorKind::Config) (the source a
+    /// [`ConfigError`] naming the setting) when a setting is invalid (see
+    /// [`check`](Self::check)), and otherwise when the server (or no cluster node) does not
+    /// answer within the connect timeout.
     pub async fn connect(self) -> Result<RedisBackend, BackendError> {
+        let config =
+            |e: ConfigError| BackendError::with_source(BackendErrorKind::Config, e.to_string(), e);
+        self.check().map_err(config)?;
+        let target = self.target().map_err(config)?;
+        let prefix = KeyPrefix::new(&self.prefix).map_err(config)?;
         let Self {
-            target,
-            prefix,
             timeout,
             connect_timeout,
             wait,
+            ..
         } = self;
-        // Before any client library adds them to an `Instant`.
-        for (field, d) in [("timeout", timeout), ("connect_timeout", connect_timeout)] {
-            check_ttl(field, d).map_err(|e| {
-                BackendError::with_source(BackendErrorKind::Config, e.to_string(), e)
-            })?;
-        }
-        let wait = wait
-            .map(|w| w.check(timeout))
-            .transpose()
-            .map_err(|e| BackendError::with_source(BackendErrorKind::Config, e.to_string(), e))?;
+        let wait = wait.map(|w| w.check(timeout)).transpose().map_err(config)?;
         let conn = open(&target, timeout, connect_timeout).await?;
         // Guarded writes get a connection of their own: a `WAIT` blocks every later command
         // on its connection, and must not hold up the other calls for its timeout.
@@ -229,21 +270,38 @@ async fn bounded<T>(
 mod tests {
     use super::*;
 
+    fn check(b: RedisBackendBuilder) -> Result<(), ConfigError> {
+        b.check()
+    }
+
     #[test]
     fn urls_are_checked_before_connecting() {
-        assert!(RedisBackendBuilder::standalone("redis://127.0.0.1:6379/2").is_ok());
-        assert!(RedisBackendBuilder::standalone("redis://user:pw@host:1").is_ok());
-        assert_eq!(
-            RedisBackendBuilder::standalone("http://host")
-                .unwrap_err()
-                .field(),
-            "url"
-        );
-        assert!(RedisBackendBuilder::cluster(Vec::<String>::new()).is_err());
-        assert!(RedisBackendBuilder::cluster(["redis://a:1", "nope"]).is_err());
+        assert!(check(RedisBackendBuilder::standalone("redis://127.0.0.1:6379/2")).is_ok());
+        assert!(check(RedisBackendBuilder::standalone("redis://user:pw@host:1")).is_ok());
+        let err = check(RedisBackendBuilder::standalone("http://host")).unwrap_err();
+        assert_eq!(err.field(), "url");
+        assert!(check(RedisBackendBuilder::cluster(Vec::<String>::new())).is_err());
+        assert!(check(RedisBackendBuilder::cluster(["redis://a:1", "nope"])).is_err());
         if !cfg!(feature = "tls") {
-            assert!(RedisBackendBuilder::standalone("rediss://host").is_err());
+            assert!(check(RedisBackendBuilder::standalone("rediss://host")).is_err());
         }
+    }
+
+    #[test]
+    fn setters_are_checked_whatever_their_order() {
+        let bad_prefix = RedisBackendBuilder::standalone("redis://127.0.0.1:1").prefix("a b");
+        assert_eq!(check(bad_prefix.clone()).unwrap_err().field(), "prefix");
+        let later = bad_prefix.timeout(Duration::from_millis(100));
+        assert_eq!(check(later).unwrap_err().field(), "prefix");
+    }
+
+    #[tokio::test]
+    async fn a_bad_setting_fails_connect_as_a_config_error() {
+        let err = RedisBackendBuilder::standalone("nope://x")
+            .connect()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), BackendErrorKind::Config, "{err}");
     }
 
     #[tokio::test]
@@ -255,7 +313,6 @@ mod tests {
         ] {
             // Port 1 on loopback: nothing is contacted, the check comes first.
             let err = RedisBackendBuilder::standalone("redis://127.0.0.1:1")
-                .unwrap()
                 .timeout(timeout)
                 .connect_timeout(connect_timeout)
                 .connect()
@@ -267,7 +324,9 @@ mod tests {
 
     #[test]
     fn a_bad_url_error_does_not_echo_the_password() {
-        let err = RedisBackendBuilder::standalone("redis://u:hunter2@host:notaport").unwrap_err();
+        let builder = RedisBackendBuilder::standalone("redis://u:hunter2@host:notaport");
+        assert!(!format!("{builder:?}").contains("hunter2"));
+        let err = check(builder).unwrap_err();
         assert!(!err.to_string().contains("hunter2"));
     }
 }

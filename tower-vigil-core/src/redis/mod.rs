@@ -19,14 +19,14 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let redis = RedisBackend::builder("redis://127.0.0.1:6379/0")?
-//!     .prefix("myapp")?
+//! let redis = RedisBackend::builder("redis://127.0.0.1:6379/0")
+//!     .prefix("myapp")
 //!     .timeout(Duration::from_millis(100))
 //!     .connect()
 //!     .await?;
 //! redis.set("greeting", Bytes::from_static(b"hello"), Duration::from_secs(60)).await?; // key `myapp:greeting`
 //!
-//! let cluster = RedisBackend::cluster_builder(["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"])?
+//! let cluster = RedisBackend::cluster_builder(["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"])
 //!     .connect()
 //!     .await?;
 //! println!("{:?}", cluster.info().await?);
@@ -78,12 +78,12 @@ struct Shared {
 impl RedisBackend {
     /// A builder for a standalone server at `url` (`redis://[user:password@]host:port[/db]`,
     /// or `rediss://` with the `tls` feature).
-    pub fn builder(url: &str) -> Result<RedisBackendBuilder, crate::ConfigError> {
+    pub fn builder(url: &str) -> RedisBackendBuilder {
         RedisBackendBuilder::standalone(url)
     }
 
     /// A builder for a Redis Cluster reachable through any of `urls`.
-    pub fn cluster_builder<I, S>(urls: I) -> Result<RedisBackendBuilder, crate::ConfigError>
+    pub fn cluster_builder<I, S>(urls: I) -> RedisBackendBuilder
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -93,12 +93,7 @@ impl RedisBackend {
 
     /// Connects to a standalone server at `url` with the default settings.
     pub async fn connect(url: &str) -> Result<Self, BackendError> {
-        RedisBackendBuilder::standalone(url)
-            .map_err(|e| {
-                BackendError::with_source(crate::BackendErrorKind::Connection, "bad url", e)
-            })?
-            .connect()
-            .await
+        RedisBackendBuilder::standalone(url).connect().await
     }
 
     /// The per-call timeout.

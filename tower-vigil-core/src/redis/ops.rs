@@ -35,7 +35,10 @@ impl Backend for RedisBackend {
         };
         let reply = via.eval(script, keys, args).await?;
         let out = script.decode(reply)?;
-        if replicated && let Some(first) = keys.first() {
+        if replicated
+            && script.needs_replicas(&out)
+            && let Some(first) = keys.first()
+        {
             via.ensure_replicated(first).await?;
         }
         Ok(out)

@@ -25,6 +25,7 @@ impl RedisBackend {
             match arg {
                 Arg::Int(i) => invocation.arg(*i),
                 Arg::Bytes(b) => invocation.arg(*b),
+                Arg::Shared(b) => invocation.arg(b.as_ref()),
             };
         }
         let mut conn = self.conn.clone();

@@ -20,6 +20,9 @@ pub enum Arg<'a> {
     Int(i64),
     /// A string of bytes.
     Bytes(&'a [u8]),
+    /// A string of bytes the twin can keep without copying ([`Args::bytes`] clones the
+    /// handle): for large values such as a stored response.
+    Shared(&'a Bytes),
 }
 
 impl From<i64> for Arg<'_> {
@@ -80,7 +83,18 @@ impl<'a> From<&'a Vec<u8>> for Arg<'a> {
 
 impl<'a> From<&'a Bytes> for Arg<'a> {
     fn from(v: &'a Bytes) -> Self {
-        Self::Bytes(v)
+        Self::Shared(v)
+    }
+}
+
+impl Arg<'_> {
+    /// The bytes Redis receives for this argument, where they are bytes already.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Self::Int(_) => None,
+            Self::Bytes(b) => Some(b),
+            Self::Shared(b) => Some(b),
+        }
     }
 }
 
@@ -134,8 +148,10 @@ impl<'a> Args<'a> {
     pub fn int(&self, i: usize) -> BackendResult<i64> {
         match self.get(i)? {
             Arg::Int(v) => Ok(*v),
-            Arg::Bytes(b) => std::str::from_utf8(b)
+            Arg::Bytes(_) | Arg::Shared(_) => self
+                .raw(i)
                 .ok()
+                .and_then(|b| std::str::from_utf8(b).ok())
                 .and_then(|s| s.trim().parse().ok())
                 .ok_or_else(|| {
                     BackendError::script(format!("script argument {} is not an integer", i + 1))
@@ -143,11 +159,13 @@ impl<'a> Args<'a> {
         }
     }
 
-    /// Argument `i` (from 0) as bytes: an [`Arg::Bytes`], or an integer's decimal digits.
+    /// Argument `i` (from 0) as bytes: an [`Arg::Bytes`] (copied), an [`Arg::Shared`] (the
+    /// handle cloned, no copy), or an integer's decimal digits.
     pub fn bytes(&self, i: usize) -> BackendResult<Bytes> {
         match self.get(i)? {
             Arg::Int(v) => Ok(Bytes::from(v.to_string())),
             Arg::Bytes(b) => Ok(Bytes::copy_from_slice(b)),
+            Arg::Shared(b) => Ok((*b).clone()),
         }
     }
 
@@ -156,6 +174,7 @@ impl<'a> Args<'a> {
     pub fn raw(&self, i: usize) -> BackendResult<&'a [u8]> {
         match self.get(i)? {
             Arg::Bytes(b) => Ok(b),
+            Arg::Shared(b) => Ok(b),
             Arg::Int(_) => Err(BackendError::script(format!(
                 "script argument {} is an integer where bytes were expected",
                 i + 1

@@ -77,7 +77,7 @@ pub struct Script<T> {
     lua: &'static str,
     twin: Twin<T>,
     decode: Decode<T>,
-    replicated: bool,
+    replicated: Option<fn(&T) -> bool>,
     /// The redis-rs handle (its SHA-1), made on first use.
     pub(crate) redis: OnceLock<redis::Script>,
 }
@@ -95,7 +95,7 @@ impl<T> Script<T> {
             lua,
             twin,
             decode,
-            replicated: false,
+            replicated: None,
             redis: OnceLock::new(),
         }
     }
@@ -107,7 +107,15 @@ impl<T> Script<T> {
     /// [`Unavailable`](crate::BackendErrorKind::Unavailable) when too few replicas
     /// acknowledged (the write may be lost in a failover, so the caller must not rely on it).
     pub const fn replicated(mut self) -> Self {
-        self.replicated = true;
+        self.replicated = Some(|_| true);
+        self
+    }
+
+    /// As [`replicated`](Self::replicated), for the runs whose result `wrote` says changed
+    /// something a guarantee rests on (an acquired claim, not one that found the key taken):
+    /// a run that only read does not wait for replicas, nor fail when they are down.
+    pub const fn replicated_when(mut self, wrote: fn(&T) -> bool) -> Self {
+        self.replicated = Some(wrote);
         self
     }
 
@@ -126,9 +134,15 @@ impl<T> Script<T> {
         self.redis_script().get_hash()
     }
 
-    /// True when marked [`replicated`](Self::replicated).
+    /// True when marked [`replicated`](Self::replicated) or
+    /// [`replicated_when`](Self::replicated_when).
     pub fn is_replicated(&self) -> bool {
-        self.replicated
+        self.replicated.is_some()
+    }
+
+    /// True when a run that returned `out` must be confirmed on the replicas.
+    pub fn needs_replicas(&self, out: &T) -> bool {
+        self.replicated.is_some_and(|wrote| wrote(out))
     }
 
     /// Runs the twin: what a backend that keeps its own entries (like
@@ -165,7 +179,7 @@ impl<T> fmt::Debug for Script<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Script")
             .field("name", &self.name)
-            .field("replicated", &self.replicated)
+            .field("replicated", &self.replicated.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -10,7 +10,7 @@
 //! ```
 //! use bytes::Bytes;
 //! use http::{HeaderMap, StatusCode};
-//! use tower_vigil_idempotency::record::StoredResponse;
+//! use tower_vigil_idempotency::__fuzz::StoredResponse;
 //!
 //! let mut headers = HeaderMap::new();
 //! headers.insert("content-type", "application/json".parse().unwrap());

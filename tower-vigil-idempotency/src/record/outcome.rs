@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use http::StatusCode;
-//! use tower_vigil_idempotency::record::{NotReplayable, NotReplayableReason, Record};
+//! use tower_vigil_idempotency::__fuzz::{NotReplayable, NotReplayableReason, Record};
 //!
 //! let outcome = NotReplayable::new(StatusCode::OK, NotReplayableReason::TooLarge);
 //! assert_eq!(Record::decode(&outcome.encode()), Ok(Record::NotReplayable(outcome)));

@@ -1,6 +1,10 @@
 -- Replaces the in-flight marker owned by ARGV[1] with the completed record.
 -- KEYS[1] the record key; ARGV[1] the owner token; ARGV[2] the encoded response;
 -- ARGV[3] the retention in ms. Returns 1, or 0 when ARGV[1] does not hold the key.
+-- A value this layer did not write is never touched (and HMGET on it would be an error).
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then
+  return 0
+end
 local h = redis.call('HMGET', KEYS[1], 's', 'o')
 if h[1] ~= 'p' or h[2] ~= ARGV[1] then
   return 0

@@ -2,6 +2,8 @@
 //! macro running one generic async test on memory, Redis and the 3-master cluster.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod failing;
+
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,9 +14,12 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use tower::ServiceExt;
 use tower::util::BoxCloneService;
-use tower_vigil_core::Principal;
 use tower_vigil_core::http::ResponseBody;
-use tower_vigil_idempotency::{IdempotencyBody, IdempotencyLayer, IdempotencyStore, RequestBody};
+use tower_vigil_core::{Backend, Principal, RejectionResponse};
+use tower_vigil_idempotency::{
+    IdempotencyBody, IdempotencyLayer, IdempotencyRejection, IdempotencyRejectionKind,
+    NotReplayableReason, RequestBody,
+};
 
 /// Generates `memory`, `redis` and `cluster` tests calling `$case(store)`. Memory runs on a
 /// paused clock (time advances when the test is idle); Redis runs on real time.
@@ -108,7 +113,11 @@ pub fn handler(
 }
 
 /// The layer over [`handler`], with the response body collected for easy assertions.
-pub fn service<St: IdempotencyStore>(layer: IdempotencyLayer<St>, counter: Counter) -> Svc {
+pub fn service<B, R>(layer: IdempotencyLayer<B, R>, counter: Counter) -> Svc
+where
+    B: Backend,
+    R: RejectionResponse<IdempotencyRejection>,
+{
     let svc = tower::ServiceBuilder::new()
         .layer(layer)
         .service(handler(counter))
@@ -145,12 +154,9 @@ pub fn anonymous_post(path: &str, key: &str, body: &'static str) -> Req {
         .unwrap()
 }
 
-/// The store key of `key` sent by [`TESTER`] (the layer prefixes principal scopes with `s:`).
+/// The record key of `key` sent by [`TESTER`].
 pub fn tester_key(key: &str) -> String {
-    tower_vigil_idempotency::fingerprint::store_key(
-        &format!("s:{}", Principal::user(TESTER).scope()),
-        key,
-    )
+    tower_vigil_idempotency::__private::record_key(&Principal::user(TESTER).scope(), key)
 }
 
 pub fn send(svc: &Svc, req: Req) -> impl Future<Output = Response<Bytes>> + Send + use<> {
@@ -160,4 +166,23 @@ pub fn send(svc: &Svc, req: Req) -> impl Future<Output = Response<Bytes>> + Send
 
 pub fn header<'a>(res: &'a Response<Bytes>, name: &str) -> Option<&'a str> {
     res.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The kind of the rejection the layer put in `res`'s extensions.
+pub fn rejection<T>(res: &Response<T>) -> Option<IdempotencyRejectionKind> {
+    res.extensions()
+        .get::<IdempotencyRejection>()
+        .map(IdempotencyRejection::kind)
+}
+
+/// For a not-replayable rejection in `res`'s extensions: the first request's status and why
+/// its response was not kept.
+pub fn not_replayable<T>(res: &Response<T>) -> Option<(StatusCode, NotReplayableReason)> {
+    let r = res.extensions().get::<IdempotencyRejection>()?;
+    (r.kind() == IdempotencyRejectionKind::NotReplayable).then(|| {
+        (
+            r.original_status().unwrap(),
+            r.not_replayable_reason().unwrap(),
+        )
+    })
 }

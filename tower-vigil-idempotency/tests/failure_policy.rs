@@ -5,17 +5,15 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Counter, header, post, send, service};
+use common::{Counter, header, post, rejection, send, service};
 use http::StatusCode;
 use tower_vigil_core::{FailurePolicy, RedisBackend};
-use tower_vigil_idempotency::{IdempotencyLayer, Rejection};
+use tower_vigil_idempotency::{IdempotencyLayer, IdempotencyRejectionKind};
 use tower_vigil_tests::RedisServer;
 
 async fn backend(server: &RedisServer) -> RedisBackend {
     RedisBackend::builder(&server.url())
-        .unwrap()
         .prefix(tower_vigil_tests::fixtures::unique_prefix())
-        .unwrap()
         .timeout(Duration::from_millis(300))
         .connect()
         .await
@@ -34,10 +32,7 @@ async fn a_stopped_redis_gives_503_then_recovers() {
     let res = bounded.await.expect("no request hangs on a dead Redis");
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(header(&res, "retry-after"), Some("1"));
-    assert_eq!(
-        res.extensions().get::<Rejection>(),
-        Some(&Rejection::Unavailable)
-    );
+    assert_eq!(rejection(&res), Some(IdempotencyRejectionKind::Unavailable));
     assert_eq!(runs.get(), 1);
 
     server.restart();
@@ -56,7 +51,10 @@ async fn a_stopped_redis_gives_503_then_recovers() {
 async fn a_stopped_redis_with_fail_open_runs_the_request() {
     let mut server = RedisServer::start();
     let runs = Counter::default();
-    let layer = IdempotencyLayer::new(backend(&server).await).failure_policy(FailurePolicy::Open);
+    let layer = IdempotencyLayer::builder(backend(&server).await)
+        .failure_policy(FailurePolicy::Open)
+        .build()
+        .unwrap();
     let svc = service(layer, runs.clone());
     server.stop();
     let res = send(&svc, post("/ok", "k", "x")).await;

@@ -8,12 +8,12 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
 use tower_service::Service;
+use tower_vigil_core::{Backend, DefaultResponse, RejectionResponse};
 
+use super::future::ResponseFuture;
 use crate::body::{IdempotencyBody, RequestBody};
-use crate::future::ResponseFuture;
-use crate::response::{DefaultResponse, ResponseForRejection};
+use crate::layer::rejection::IdempotencyRejection;
 use crate::shared::Shared;
-use crate::store::IdempotencyStore;
 
 /// Runs each keyed request at most once per (scope, key) and replays its response to
 /// duplicates. Built by [`IdempotencyLayer`](crate::IdempotencyLayer).
@@ -22,13 +22,13 @@ use crate::store::IdempotencyStore;
 /// [`IdempotencyBody`] inside a core [`ResponseBody`](tower_vigil_core::http::ResponseBody).
 /// The handler runs on its own task (`tokio::spawn`, so the service needs a tokio runtime),
 /// so it finishes and its response is recorded even if the client goes away.
-pub struct Idempotency<S, St, R = DefaultResponse> {
+pub struct Idempotency<S, B, R = DefaultResponse> {
     inner: S,
-    shared: Arc<Shared<St, R>>,
+    shared: Arc<Shared<B, R>>,
 }
 
-impl<S, St, R> Idempotency<S, St, R> {
-    pub(crate) fn new(inner: S, shared: Arc<Shared<St, R>>) -> Self {
+impl<S, B, R> Idempotency<S, B, R> {
+    pub(crate) fn new(inner: S, shared: Arc<Shared<B, R>>) -> Self {
         Self { inner, shared }
     }
 
@@ -36,9 +36,19 @@ impl<S, St, R> Idempotency<S, St, R> {
     pub fn get_ref(&self) -> &S {
         &self.inner
     }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, unwrapped.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
 }
 
-impl<S: Clone, St, R> Clone for Idempotency<S, St, R> {
+impl<S: Clone, B, R> Clone for Idempotency<S, B, R> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
@@ -47,17 +57,17 @@ impl<S: Clone, St, R> Clone for Idempotency<S, St, R> {
     }
 }
 
-impl<S: std::fmt::Debug, St: std::fmt::Debug, R> std::fmt::Debug for Idempotency<S, St, R> {
+impl<S: std::fmt::Debug, B: std::fmt::Debug, R> std::fmt::Debug for Idempotency<S, B, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Idempotency")
             .field("inner", &self.inner)
-            .field("store", &self.shared.store)
-            .field("config", &self.shared.config)
+            .field("backend", &self.shared.backend)
+            .field("config", &*self.shared.config)
             .finish_non_exhaustive()
     }
 }
 
-impl<S, St, R, ReqBody, ResBody> Service<Request<ReqBody>> for Idempotency<S, St, R>
+impl<S, B, R, ReqBody, ResBody> Service<Request<ReqBody>> for Idempotency<S, B, R>
 where
     S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>
         + Clone
@@ -65,8 +75,8 @@ where
         + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
-    St: IdempotencyStore,
-    R: ResponseForRejection,
+    B: Backend,
+    R: RejectionResponse<IdempotencyRejection>,
     ReqBody: Body<Data = Bytes> + Send + 'static,
     ReqBody::Error: Into<Box<dyn StdError + Send + Sync>>,
     ResBody: Body<Data = Bytes> + Send + 'static,

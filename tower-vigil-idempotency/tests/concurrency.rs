@@ -17,9 +17,10 @@ use bytes::Bytes;
 use futures_util::future::join_all;
 use http::StatusCode;
 use tokio::sync::Barrier;
+use tower_vigil_core::Backend;
+use tower_vigil_idempotency::__private::Fingerprint;
+use tower_vigil_idempotency::__private::{self as store, Claim};
 use tower_vigil_idempotency::IdempotencyLayer;
-use tower_vigil_idempotency::fingerprint::Fingerprint;
-use tower_vigil_idempotency::store::{Claim, IdempotencyStore};
 
 use common::{Counter, header, post, send, service};
 
@@ -33,27 +34,27 @@ fn fp(body: &str) -> Fingerprint {
 type Seen = (usize, usize, String, &'static str, Claim);
 
 /// 8 keys × 48 claims (12 per instance, half with each of two fingerprints), all at once.
-async fn claims_from_four_instances_acquire_once_per_key<S: IdempotencyStore>(stores: [S; 4]) {
+async fn claims_from_four_instances_acquire_once_per_key<S: Backend>(stores: [S; 4]) {
     const KEYS: usize = 8;
     const PER_KEY: usize = 48;
     let barrier = Arc::new(Barrier::new(KEYS * PER_KEY));
     let claims = (0..KEYS * PER_KEY).map(|i| {
         let (key, n) = (i / PER_KEY, i % PER_KEY);
         let instance = n % 4;
-        let (store, barrier) = (stores[instance].clone(), barrier.clone());
+        let (backend, barrier) = (stores[instance].clone(), barrier.clone());
         let body = if n % 2 == 0 { "a" } else { "b" };
         tokio::spawn(async move {
             let owner = format!("owner-{i}");
             barrier.wait().await;
-            let claim = store
-                .claim(
-                    &format!("idempotency:{{k{key}}}"),
-                    &fp(body),
-                    owner.as_bytes(),
-                    LONG,
-                )
-                .await
-                .unwrap();
+            let claim = store::claim(
+                &backend,
+                &format!("idempotency:{{k{key}}}"),
+                &fp(body),
+                owner.as_bytes(),
+                LONG,
+            )
+            .await
+            .unwrap();
             (key, instance, owner, body, claim)
         })
     });
@@ -77,16 +78,21 @@ async fn claims_from_four_instances_acquire_once_per_key<S: IdempotencyStore>(st
             }
         }
         // The winner completes from its instance; every instance then sees its record.
-        let store_key = format!("idempotency:{{k{key}}}");
+        let record_key = format!("idempotency:{{k{key}}}");
         let record = Bytes::from(format!("record of {owner}"));
         assert!(
-            stores[*instance]
-                .complete(&store_key, owner.as_bytes(), record.clone(), LONG)
-                .await
-                .unwrap()
+            store::complete(
+                &stores[*instance],
+                &record_key,
+                owner.as_bytes(),
+                &record,
+                LONG
+            )
+            .await
+            .unwrap()
         );
-        for (i, store) in stores.iter().enumerate() {
-            let again = store.claim(&store_key, &fp(won), b"late", LONG).await;
+        for (i, backend) in stores.iter().enumerate() {
+            let again = store::claim(backend, &record_key, &fp(won), b"late", LONG).await;
             assert_eq!(
                 again.unwrap(),
                 Claim::Completed(record.clone()),
@@ -98,11 +104,14 @@ async fn claims_from_four_instances_acquire_once_per_key<S: IdempotencyStore>(st
 
 /// 100 duplicates sent at once, alternately to two layer instances that wait for the request
 /// in flight: the handler runs once and every duplicate gets its answer.
-async fn duplicates_across_two_layer_instances_run_once<S: IdempotencyStore>(stores: [S; 4]) {
+async fn duplicates_across_two_layer_instances_run_once<S: Backend>(stores: [S; 4]) {
     let runs = Counter::default();
     let [first, second, ..] = stores;
     let services = [first, second].map(|s| {
-        let layer = IdempotencyLayer::new(s).wait_for_in_flight(Duration::from_secs(20));
+        let layer = IdempotencyLayer::builder(s)
+            .wait_for_in_flight(Duration::from_secs(20))
+            .build()
+            .unwrap();
         service(layer, runs.clone())
     });
     let barrier = Arc::new(Barrier::new(100));

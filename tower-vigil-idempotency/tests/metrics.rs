@@ -5,18 +5,14 @@
 
 mod common;
 
-use std::time::Duration;
-
-use bytes::Bytes;
 use http::StatusCode;
-use tower_vigil_core::backend::Subscription;
-use tower_vigil_core::{BackendError, BackendErrorKind, FailurePolicy, MemoryBackend};
-use tower_vigil_idempotency::fingerprint::Fingerprint;
+use tower_vigil_core::{Backend, BackendErrorKind, FailurePolicy, MemoryBackend};
+use tower_vigil_idempotency::IdempotencyLayer;
 use tower_vigil_idempotency::metrics::{ALL, BACKEND_DURATION_SECONDS, BACKEND_ERRORS_TOTAL};
-use tower_vigil_idempotency::{Claim, IdempotencyLayer, IdempotencyStore};
 use tower_vigil_tests::fixtures;
 use tower_vigil_tests::metrics::Counters;
 
+use common::failing::{self, Failing};
 use common::{Counter, post, send, service};
 
 #[test]
@@ -29,7 +25,7 @@ fn building_a_layer_describes_every_metric() {
 }
 
 /// A first request (claim, complete) and its replay (claim).
-async fn store_calls_are_timed<St: IdempotencyStore>(counters: &Counters, store: St) {
+async fn store_calls_are_timed<B: Backend>(counters: &Counters, store: B) {
     let svc = service(IdempotencyLayer::new(store), Counter::default());
     for _ in 0..2 {
         let res = send(&svc, post("/pay", "timed", "x")).await;
@@ -61,51 +57,17 @@ fn store_calls_are_timed_on_cluster() {
     counters.run(|| async { store_calls_are_timed(&counters, fixtures::cluster().await).await });
 }
 
-/// A store whose every claim fails, as a dead Redis would.
-#[derive(Clone, Debug)]
-struct ClaimFails(MemoryBackend);
-
-impl IdempotencyStore for ClaimFails {
-    async fn claim(
-        &self,
-        _: &str,
-        _: &Fingerprint,
-        _: &[u8],
-        _: Duration,
-    ) -> Result<Claim, BackendError> {
-        Err(BackendError::new(BackendErrorKind::Connection, "down"))
-    }
-
-    async fn extend(&self, key: &str, owner: &[u8], lease: Duration) -> Result<bool, BackendError> {
-        self.0.extend(key, owner, lease).await
-    }
-
-    async fn complete(
-        &self,
-        key: &str,
-        owner: &[u8],
-        record: Bytes,
-        ttl: Duration,
-    ) -> Result<bool, BackendError> {
-        self.0.complete(key, owner, record, ttl).await
-    }
-
-    async fn release(&self, key: &str, owner: &[u8]) -> Result<bool, BackendError> {
-        self.0.release(key, owner).await
-    }
-
-    async fn announcements(&self) -> Result<Option<Subscription>, BackendError> {
-        Ok(None)
-    }
-}
-
 #[test]
 fn a_store_failure_is_counted_by_failure_policy_and_kind() {
     let counters = Counters::default();
     counters.run(|| async {
-        let down = ClaimFails(MemoryBackend::new());
+        // Every claim fails, as on a dead Redis.
+        let down = Failing::new(MemoryBackend::new()).refuse(failing::CLAIM);
         let closed = service(IdempotencyLayer::new(down.clone()), Counter::default());
-        let open = IdempotencyLayer::new(down).failure_policy(FailurePolicy::Open);
+        let open = IdempotencyLayer::builder(down)
+            .failure_policy(FailurePolicy::Open)
+            .build()
+            .unwrap();
         let open = service(open, Counter::default());
         let res = send(&closed, post("/pay", "a", "x")).await;
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
