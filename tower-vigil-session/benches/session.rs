@@ -107,7 +107,6 @@ fn main() {
         run("memory", app(MemoryBackend::new()), 200_000).await;
         let server = RedisServer::start();
         let redis = RedisBackend::builder(&server.url())
-            .unwrap()
             .timeout(Duration::from_secs(2))
             .connect()
             .await

@@ -15,9 +15,7 @@ use tower_vigil_session::metrics::BACKEND_ERRORS_TOTAL;
 
 async fn backend(server: &RedisServer) -> RedisBackend {
     RedisBackend::builder(&server.url())
-        .unwrap()
         .prefix(unique_prefix())
-        .unwrap()
         .timeout(Duration::from_millis(300))
         .connect()
         .await

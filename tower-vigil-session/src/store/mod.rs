@@ -11,7 +11,7 @@
 //! a write racing a logout can never bring the session back, and a cycled token replaces
 //! `_sec` in place. Reads and writes take the time from the store (Redis `TIME`, the memory
 //! backend's pausable clock), so the store ends an expired session on its own clock, and a
-//! read checks the secret and the absolute expiry in the store: the secret never leaves it.
+//! read checks the secret and the absolute expiry in the store, in the same step.
 //!
 //! A user's index is a sorted set at `session:user:{<user>}`: session hashes scored by their
 //! deadline (plus [`INDEX_GRACE`]), pruned on every add, so it holds the user's live sessions

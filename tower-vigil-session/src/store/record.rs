@@ -131,21 +131,22 @@ impl StoredSession {
         }
     }
 
-    /// From a load's replies: the clock `now_ms`, `PTTL` and the flat `HGETALL` reply.
-    pub(crate) fn from_reply(
+    /// From the load script's reply: the store's clock `now_ms`, the `PTTL` and the flat
+    /// `HGETALL` (name, value, name, value...; the values are kept without a copy).
+    pub(crate) fn from_reply<V: Into<Bytes>>(
         now_ms: i64,
         ttl_ms: i64,
-        flat: Vec<Vec<u8>>,
+        flat: Vec<V>,
     ) -> Result<Self, BackendError> {
         if !flat.len().is_multiple_of(2) {
             return Err(BackendError::protocol("odd HGETALL reply"));
         }
         let mut fields = BTreeMap::new();
-        let mut it = flat.into_iter();
+        let mut it = flat.into_iter().map(Into::into);
         while let (Some(k), Some(v)) = (it.next(), it.next()) {
-            let k = String::from_utf8(k)
+            let k = std::str::from_utf8(&k)
                 .map_err(|_| BackendError::corrupt("non-UTF-8 session field"))?;
-            fields.insert(k, Bytes::from(v));
+            fields.insert(k.to_owned(), v);
         }
         Ok(Self::new(
             fields,

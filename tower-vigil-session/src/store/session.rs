@@ -48,7 +48,8 @@ static DESTROY: Script<bool> = Script::new(
 
 /// The session at `key`, or `None` when it does not exist, is past its absolute expiry (then
 /// it is deleted) or, with `secret`, holds another secret. The expiry is checked on the
-/// store's clock (Redis `TIME`), as every write; the secret never leaves the store.
+/// store's clock (Redis `TIME`), as every write, and the secret in the store: a wrong one
+/// gets nothing back.
 pub async fn load<B: Backend>(
     backend: &B,
     key: &str,
@@ -127,8 +128,8 @@ fn decode_load(reply: Reply) -> BackendResult<Option<StoredSession>> {
     let flat = fields
         .into_array()?
         .into_iter()
-        .map(|r| Ok(r.into_data()?.unwrap_or_default().to_vec()))
-        .collect::<BackendResult<Vec<Vec<u8>>>>()?;
+        .map(|r| Ok(r.into_data()?.unwrap_or_default()))
+        .collect::<BackendResult<Vec<Bytes>>>()?;
     StoredSession::from_reply(now.into_int()?, ttl.into_int()?, flat).map(Some)
 }
 
