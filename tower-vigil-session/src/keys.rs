@@ -7,10 +7,12 @@
 
 use tower_vigil_core::keys::hash_tag;
 
-/// `session:{<hash>}`: the session stored under `hash` (its token's id hash, hex: the tag
-/// escapes nothing in it).
+/// `session:{<hash>}`: the session stored under `hash` (its token's id hash, or an index
+/// member checked to be one). Hex needs no escaping, and this runs on every session call: no
+/// [`hash_tag`] pass over it.
 pub fn session_key(hash: &str) -> String {
-    format!("session:{}", hash_tag(hash))
+    debug_assert!(hash.bytes().all(|b| b.is_ascii_hexdigit()), "{hash:?}");
+    format!("session:{{{hash}}}")
 }
 
 /// `session:user:{<escaped user id>}`: the index of the sessions of `user_id`.
@@ -25,6 +27,7 @@ mod tests {
     #[test]
     fn keys_carry_their_hash_tag() {
         assert_eq!(session_key("ab12"), "session:{ab12}");
+        assert_eq!(session_key("ab12"), format!("session:{}", hash_tag("ab12")));
         // A user id cannot forge another tag or key.
         assert_eq!(user_index_key("bob:{x}"), "session:user:{bob%3A%7Bx%7D}");
     }
