@@ -1,4 +1,4 @@
-//! Requests per second through `SessionLayer` (an in-process tower service, no network), for a
+//! Requests per second through `SessionManagerLayer` (an in-process tower service, no network), for a
 //! request without a token, a session read and a session write, on memory and on a
 //! `redis-server` this benchmark starts itself.
 //!
@@ -12,16 +12,17 @@ use futures_util::{StreamExt, stream};
 use http::{Request, Response, header};
 use tower::util::BoxCloneSyncService;
 use tower::{ServiceBuilder, ServiceExt, service_fn};
+use tower_vigil_core::Backend;
 use tower_vigil_core::http::ResponseBody;
 use tower_vigil_core::{MemoryBackend, RedisBackend};
-use tower_vigil_session::{Session, SessionLayer, SessionStore};
+use tower_vigil_session::{Session, SessionManagerLayer};
 use tower_vigil_tests::RedisServer;
 
 type Svc = BoxCloneSyncService<Request<String>, Response<ResponseBody<String>>, Infallible>;
 
-fn app(store: impl SessionStore) -> Svc {
+fn app(store: impl Backend) -> Svc {
     let svc = ServiceBuilder::new()
-        .layer(SessionLayer::new(store))
+        .layer(SessionManagerLayer::new(store))
         .service(service_fn(|req: Request<String>| async move {
             let session = req.extensions().get::<Session>().unwrap().clone();
             let body = match req.uri().path() {
@@ -106,7 +107,6 @@ fn main() {
         run("memory", app(MemoryBackend::new()), 200_000).await;
         let server = RedisServer::start();
         let redis = RedisBackend::builder(&server.url())
-            .unwrap()
             .timeout(Duration::from_secs(2))
             .connect()
             .await

@@ -1,4 +1,4 @@
-//! The settings a [`SessionLayer`](crate::SessionLayer) and its [`Session`](crate::Session)s share.
+//! The settings a [`SessionManagerLayer`](crate::SessionManagerLayer) and its [`Session`](crate::Session)s share.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,10 +9,6 @@ use tower_vigil_core::secret::SecretHasher;
 use crate::store::{DynStore, Expiry};
 use crate::token::{CookieConfig, CookieSigner, SessionToken};
 
-/// The default idle timeout: 24 hours (the original service's session lifetime).
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
-/// The default absolute timeout: 7 days from creation, whatever the activity.
-pub const DEFAULT_ABSOLUTE_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Header tokens longer than this are ignored.
 const MAX_HEADER_TOKEN_LEN: usize = 256;
 

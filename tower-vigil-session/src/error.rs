@@ -1,5 +1,5 @@
 //! [`SessionError`]: what a [`Session`](crate::Session) method or a
-//! [`SessionManager`](crate::SessionManager) call can fail with.
+//! [`SessionAdmin`](crate::SessionAdmin) call can fail with.
 //!
 //! ```
 //! use tower_vigil_session::{SessionError, SessionErrorKind};
@@ -55,11 +55,6 @@ impl SessionError {
     /// What kind of failure this is.
     pub fn kind(&self) -> SessionErrorKind {
         self.kind
-    }
-
-    /// True when the backend failed (the request cannot be served correctly).
-    pub fn is_backend(&self) -> bool {
-        self.kind == SessionErrorKind::Backend
     }
 }
 

@@ -3,7 +3,7 @@
 //! ```
 //! use axum::{Router, routing::get};
 //! use tower_vigil_core::MemoryBackend;
-//! use tower_vigil_session::{Session, SessionLayer};
+//! use tower_vigil_session::{Session, SessionManagerLayer};
 //!
 //! async fn count(session: Session) -> Result<String, tower_vigil_session::SessionError> {
 //!     let n: u64 = session.get("n").await?.unwrap_or(0) + 1;
@@ -13,7 +13,7 @@
 //!
 //! let app: Router = Router::new()
 //!     .route("/", get(count))
-//!     .layer(SessionLayer::new(MemoryBackend::new()));
+//!     .layer(SessionManagerLayer::new(MemoryBackend::new()));
 //! # let _ = app;
 //! ```
 
@@ -25,29 +25,29 @@ use http::request::Parts;
 use crate::error::{SessionError, SessionErrorKind};
 use crate::session::Session;
 
-/// The [`SessionLayer`](crate::SessionLayer) is missing: a server bug, answered with 500.
+/// The [`SessionManagerLayer`](crate::SessionManagerLayer) is missing: a server bug, answered with 500.
 #[derive(Debug, Clone, Copy)]
-pub struct MissingSessionLayer;
+pub struct MissingSessionManagerLayer;
 
-impl IntoResponse for MissingSessionLayer {
+impl IntoResponse for MissingSessionManagerLayer {
     fn into_response(self) -> Response {
         (
             StatusCode::INTERNAL_SERVER_ERROR,
-            "SessionLayer is not installed",
+            "SessionManagerLayer is not installed",
         )
             .into_response()
     }
 }
 
 impl<St: Send + Sync> FromRequestParts<St> for Session {
-    type Rejection = MissingSessionLayer;
+    type Rejection = MissingSessionManagerLayer;
 
     async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Self::Rejection> {
         parts
             .extensions
             .get::<Session>()
             .cloned()
-            .ok_or(MissingSessionLayer)
+            .ok_or(MissingSessionManagerLayer)
     }
 }
 

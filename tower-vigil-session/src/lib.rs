@@ -15,21 +15,21 @@
 //!   refreshed at most once per quarter of the idle window, with `lastActivity` as one field.
 //! - **Fixation**: [`Session::cycle_id`] gives the session a new secret in one atomic write;
 //!   the old token is dead at once.
-//! - **Per user**: [`SessionManager::destroy_user_sessions`] and
-//!   [`SessionManager::list_user_sessions`] read a per-user index: O(that user's sessions).
+//! - **Per user**: [`SessionAdmin::destroy_user_sessions`] and
+//!   [`SessionAdmin::list_user_sessions`] read a per-user index: O(that user's sessions).
 //!
 //! ```
 //! use std::convert::Infallible;
 //! use http::{Request, Response, header};
 //! use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
 //! use tower_vigil_core::MemoryBackend;
-//! use tower_vigil_session::{Session, SessionLayer};
+//! use tower_vigil_session::{Session, SessionManagerLayer};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // `RedisBackend::connect("redis://…")` works the same way.
-//! let layer = SessionLayer::new(MemoryBackend::new());
-//! let sessions = layer.manager();
+//! let layer = SessionManagerLayer::new(MemoryBackend::new());
+//! let sessions = layer.admin();
 //! let mut app = ServiceBuilder::new().layer(layer).service(service_fn(|req: Request<String>| async move {
 //!     let session = req.extensions().get::<Session>().unwrap().clone();
 //!     session.cycle_id().await.unwrap(); // a login gets a fresh token
@@ -46,6 +46,10 @@
 //! # }
 //! ```
 //!
+//! Settings (timeouts, cookie, header tokens, signing keys, eager principal, responses) go
+//! through [`SessionManagerLayer::builder`]; every setter is infallible and
+//! [`build`](SessionManagerLayerBuilder::build) checks them all.
+//!
 //! Metrics (through the `metrics` facade): loads, saves, refreshes, destroys, revocations,
 //! store failures and a latency histogram of store calls; the names and their descriptions
 //! are in [`metrics`].
@@ -57,23 +61,28 @@
 #[doc(hidden)]
 #[path = "fuzzing.rs"]
 pub mod __fuzz;
+/// Internals the crate's own tests reach. Not API: exempt from semver.
+#[doc(hidden)]
+pub mod __private;
+mod admin;
 mod config;
 mod error;
 #[cfg(feature = "axum")]
 pub mod extract;
-pub mod layer;
-mod manager;
+mod keys;
+mod layer;
 pub mod metrics;
-pub mod session;
-pub mod store;
-pub mod token;
+mod session;
+mod store;
+mod timeouts;
+mod token;
 
-pub use crate::config::{DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT};
+pub use crate::admin::{SessionAdmin, SessionInfo};
 pub use crate::error::{SessionError, SessionErrorKind};
 pub use crate::layer::{
-    DefaultSessionResponse, ResponseForSession, ResponseFuture, SessionLayer, SessionRejection,
-    SessionRejectionKind, SessionService,
+    ResponseFuture, SessionManager, SessionManagerLayer, SessionManagerLayerBuilder,
+    SessionRejection, SessionRejectionKind,
 };
-pub use crate::manager::{SessionInfo, SessionManager};
 pub use crate::session::Session;
-pub use crate::store::SessionStore;
+pub use crate::timeouts::{DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT};
+pub use crate::token::{CookieConfig, CookiePrefix, SameSite};

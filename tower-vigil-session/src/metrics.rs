@@ -1,6 +1,6 @@
 //! Every metric this crate records, with its description, through the [`metrics`] facade:
 //! install any `metrics` recorder (Prometheus exporter, statsd, ...) and these appear.
-//! [`SessionLayer::new`](crate::SessionLayer::new) calls [`describe`], so a `/metrics`
+//! [`SessionManagerLayerBuilder::build`](crate::SessionManagerLayerBuilder::build) calls [`describe`], so a `/metrics`
 //! exporter prints a `# HELP` line for each.
 //!
 //! Labels are named as in every tower-vigil crate: `kind` (a backend error's kind), `op` (the
@@ -26,7 +26,7 @@ pub const SAVES_TOTAL: &str = "vigil_session_saves_total";
 pub const REFRESHES_TOTAL: &str = "vigil_session_refreshes_total";
 /// Sessions a request ended (a logout, or the old id of a cycle).
 pub const DESTROYS_TOTAL: &str = "vigil_session_destroys_total";
-/// Sessions ended through [`SessionManager`](crate::SessionManager) (revoke one or all of a
+/// Sessions ended through [`SessionAdmin`](crate::SessionAdmin) (revoke one or all of a
 /// user's sessions).
 pub const REVOCATIONS_TOTAL: &str = "vigil_session_revocations_total";
 /// Store calls that failed (labels `op`, `kind`).

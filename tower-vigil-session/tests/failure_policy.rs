@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use tower_vigil_core::RedisBackend;
-use tower_vigil_session::{SessionLayer, SessionRejectionKind};
+use tower_vigil_session::{SessionManagerLayer, SessionRejectionKind};
 use tower_vigil_tests::RedisServer;
 use tower_vigil_tests::fixtures::unique_prefix;
 
@@ -15,9 +15,7 @@ use tower_vigil_session::metrics::BACKEND_ERRORS_TOTAL;
 
 async fn backend(server: &RedisServer) -> RedisBackend {
     RedisBackend::builder(&server.url())
-        .unwrap()
         .prefix(unique_prefix())
-        .unwrap()
         .timeout(Duration::from_millis(300))
         .connect()
         .await
@@ -30,8 +28,13 @@ async fn backend_down_is_503_only_for_requests_that_use_the_session() {
     let _guard = counts.install();
     let mut server = RedisServer::start();
     let store = backend(&server).await;
-    let app = App::new(SessionLayer::new(store.clone()));
-    let eager = App::new(SessionLayer::new(store.clone()).principal(true));
+    let app = App::new(SessionManagerLayer::new(store.clone()));
+    let eager = App::new(
+        SessionManagerLayer::builder(store.clone())
+            .principal(true)
+            .build()
+            .unwrap(),
+    );
     let t = app.login("dave").await;
     assert_eq!(eager.send("/principal", Some(&t)).await.body, "dave");
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use common::App;
 use tower_vigil_core::RedisBackend;
-use tower_vigil_session::SessionLayer;
+use tower_vigil_session::SessionManagerLayer;
 use tower_vigil_tests::faults::{self, Faulty};
 
 /// Sessions read at once.
@@ -57,7 +57,7 @@ async fn reads_are_their_own(app: &App, tokens: &Arc<Vec<String>>, base: usize) 
 }
 
 async fn stall_then_heal(mut redis: Faulty, backend: RedisBackend) {
-    let app = App::new(SessionLayer::new(backend));
+    let app = App::new(SessionManagerLayer::new(backend));
     let early = Arc::new(sessions(&app, 1000).await);
     let later = Arc::new(sessions(&app, 2000).await);
 

@@ -7,7 +7,7 @@
 mod common;
 
 use tower_vigil_core::RedisBackend;
-use tower_vigil_session::{SessionLayer, SessionRejectionKind};
+use tower_vigil_session::{SessionManagerLayer, SessionRejectionKind};
 use tower_vigil_tests::pressure::{Filled, Pressure};
 use tower_vigil_tests::{RedisCluster, RedisServer, fixtures};
 
@@ -29,7 +29,7 @@ fn unavailable(what: &str, r: &Resp) {
 }
 
 async fn full_redis_never_answers_an_unsaved_session(backend: RedisBackend, pressure: Pressure) {
-    let app = App::new(SessionLayer::new(backend));
+    let app = App::new(SessionManagerLayer::new(backend));
     let user = app.login("dave").await;
     let other = app.new_session("a", "1").await;
 

@@ -2,7 +2,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use futures_util::future::BoxFuture;
@@ -11,14 +10,15 @@ use http::{HeaderValue, Response};
 use pin_project_lite::pin_project;
 use tower_vigil_core::http::ResponseBody;
 
-use super::response::{ResponseForSession, SessionRejection, SessionRejectionKind};
+use super::rejection::{SessionRejection, SessionRejectionKind};
+use super::response::Responder;
 use crate::config::Carrier;
 use crate::session::{SaveOutcome, Session};
 
 /// What the future needs once the inner service responded.
 pub(crate) struct Finish {
     pub(crate) session: Session,
-    pub(crate) responder: Arc<dyn ResponseForSession>,
+    pub(crate) responder: Responder,
     pub(crate) carrier: Carrier,
     pub(crate) grpc: bool,
 }
@@ -26,7 +26,7 @@ pub(crate) struct Finish {
 type EagerFuture<O> = BoxFuture<'static, Option<O>>;
 
 pin_project! {
-    /// The response future of [`SessionService`](super::SessionService).
+    /// The response future of [`SessionManager`](super::SessionManager).
     pub struct ResponseFuture<F: Future, B> {
         #[pin]
         kind: Kind<F, B>,
@@ -105,10 +105,8 @@ where
 
 impl Finish {
     fn reject<B>(&self, kind: SessionRejectionKind) -> Response<ResponseBody<B>> {
-        let rejection = SessionRejection::new(kind, self.grpc);
-        let mut res = self.responder.response(&rejection).map(ResponseBody::full);
-        res.extensions_mut().insert(rejection);
-        res
+        self.responder
+            .respond(SessionRejection::new(kind, self.grpc))
     }
 
     /// Saves the session and turns the inner response into the one the client gets.

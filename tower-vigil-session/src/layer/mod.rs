@@ -1,16 +1,17 @@
-//! The middleware: [`SessionLayer`], [`SessionService`], [`ResponseFuture`] and the
-//! rejection responses.
+//! The middleware: [`SessionManagerLayer`] (and its builder), the [`SessionManager`] service,
+//! its [`ResponseFuture`], and the [`SessionRejection`] (answered through the builder's
+//! [`response`](SessionManagerLayerBuilder::response)).
 //!
 //! ```
 //! use std::convert::Infallible;
 //! use http::{Request, Response, header};
 //! use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
 //! use tower_vigil_core::MemoryBackend;
-//! use tower_vigil_session::{Session, SessionLayer};
+//! use tower_vigil_session::{Session, SessionManagerLayer};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
-//! let layer = SessionLayer::new(MemoryBackend::new());
+//! let layer = SessionManagerLayer::new(MemoryBackend::new());
 //! let mut app = ServiceBuilder::new().layer(layer).service(service_fn(|req: Request<String>| async move {
 //!     let session = req.extensions().get::<Session>().unwrap().clone();
 //!     if req.uri().path() == "/login" {
@@ -32,15 +33,16 @@
 //! # }
 //! ```
 
+mod builder;
 mod future;
 #[allow(clippy::module_inception)]
 mod layer;
+mod rejection;
 mod response;
 mod service;
 
+pub use self::builder::SessionManagerLayerBuilder;
 pub use self::future::ResponseFuture;
-pub use self::layer::SessionLayer;
-pub use self::response::{
-    DefaultSessionResponse, ResponseForSession, SessionRejection, SessionRejectionKind,
-};
-pub use self::service::SessionService;
+pub use self::layer::SessionManagerLayer;
+pub use self::rejection::{SessionRejection, SessionRejectionKind};
+pub use self::service::SessionManager;

@@ -1,110 +1,40 @@
-//! [`ResponseForSession`]: the responses the layer answers with when a session cannot be
-//! served, and [`SessionRejection`], put in their extensions.
+//! How the layer answers a [`SessionRejection`]: through the
+//! [`RejectionResponse`] set with the builder's `.response(..)` (default
+//! [`DefaultResponse`](tower_vigil_core::DefaultResponse)), with the rejection put in the
+//! response's extensions.
+
+use std::fmt;
+use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderValue, Response, StatusCode, header};
-use tower_vigil_core::http::{GrpcCode, PROBLEM_JSON, Problem, grpc_response};
+use http::Response;
+use tower_vigil_core::RejectionResponse;
+use tower_vigil_core::http::ResponseBody;
 
-/// Why the layer replaced the inner service's response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum SessionRejectionKind {
-    /// The backend failed while the request used its session (load or save): 503.
-    Unavailable,
-    /// The session was destroyed, expired or cycled away while this request changed it; the
-    /// change was not written: 401. The cookie is left alone (it may already hold the token of
-    /// the session that replaced this one).
-    Ended,
-}
+use super::rejection::SessionRejection;
 
-/// The typed rejection, found in the extensions of the response the layer produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionRejection {
-    kind: SessionRejectionKind,
-    grpc: bool,
-}
+/// The configured [`RejectionResponse`], erased once at build time so the layer and its
+/// service are one type whatever the response.
+#[derive(Clone)]
+pub(crate) struct Responder(Arc<ResponseFn>);
 
-impl SessionRejection {
-    pub(crate) fn new(kind: SessionRejectionKind, grpc: bool) -> Self {
-        Self { kind, grpc }
+type ResponseFn = dyn Fn(&SessionRejection) -> Response<Bytes> + Send + Sync;
+
+impl Responder {
+    pub(crate) fn new(response: impl RejectionResponse<SessionRejection>) -> Self {
+        Self(Arc::new(move |r: &SessionRejection| response.response(r)))
     }
 
-    /// Why the request was rejected.
-    pub fn kind(&self) -> SessionRejectionKind {
-        self.kind
-    }
-
-    /// True when the request was a gRPC call (answer with a gRPC status).
-    pub fn is_grpc(&self) -> bool {
-        self.grpc
-    }
-}
-
-/// Builds the response for a [`SessionRejection`]. Implemented by [`DefaultSessionResponse`]
-/// (problem+json, or a gRPC status for gRPC calls) and by any
-/// `Fn(&SessionRejection) -> Response<Bytes>`.
-///
-/// ```
-/// use bytes::Bytes;
-/// use http::{Response, StatusCode};
-/// use tower_vigil_core::MemoryBackend;
-/// use tower_vigil_session::{SessionLayer, SessionRejection};
-///
-/// let layer = SessionLayer::new(MemoryBackend::new()).response_for(|r: &SessionRejection| {
-///     let mut res = Response::new(Bytes::from_static(b"try again later"));
-///     *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-///     res
-/// });
-/// # let _ = layer;
-/// ```
-pub trait ResponseForSession: Send + Sync + 'static {
-    /// The response for `rejection`.
-    fn response(&self, rejection: &SessionRejection) -> Response<Bytes>;
-}
-
-/// The default responses: `503` / `401` problem+json, or gRPC `UNAVAILABLE` /
-/// `UNAUTHENTICATED`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DefaultSessionResponse;
-
-impl ResponseForSession for DefaultSessionResponse {
-    fn response(&self, rejection: &SessionRejection) -> Response<Bytes> {
-        let (status, code, title, detail) = match rejection.kind {
-            SessionRejectionKind::Unavailable => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                GrpcCode::Unavailable,
-                "Session store unavailable",
-                "The session could not be read or saved; try again shortly.",
-            ),
-            SessionRejectionKind::Ended => (
-                StatusCode::UNAUTHORIZED,
-                GrpcCode::Unauthenticated,
-                "Session ended",
-                "The session ended while this request was changing it; the change was not saved.",
-            ),
-        };
-        if rejection.grpc {
-            return grpc_response::<()>(code, detail).map(|_| Bytes::new());
-        }
-        let mut res = Response::new(Bytes::from(
-            Problem::new(status).title(title).detail(detail).to_json(),
-        ));
-        *res.status_mut() = status;
-        res.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
+    /// The response for `rejection`, carrying it in its extensions.
+    pub(crate) fn respond<B>(&self, rejection: SessionRejection) -> Response<ResponseBody<B>> {
+        let mut res = (self.0)(&rejection).map(ResponseBody::full);
+        res.extensions_mut().insert(rejection);
         res
     }
 }
 
-impl<F> ResponseForSession for F
-where
-    F: Fn(&SessionRejection) -> Response<Bytes> + Send + Sync + 'static,
-{
-    fn response(&self, rejection: &SessionRejection) -> Response<Bytes> {
-        self(rejection)
+impl fmt::Debug for Responder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Responder(..)")
     }
 }

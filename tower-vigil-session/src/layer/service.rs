@@ -1,4 +1,4 @@
-//! [`SessionService`]: the middleware.
+//! [`SessionManager`]: the middleware.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -9,28 +9,44 @@ use tower_vigil_core::Principal;
 use tower_vigil_core::http::{ResponseBody, is_grpc};
 
 use super::future::{Finish, ResponseFuture};
-use super::layer::SessionLayer;
+use super::response::Responder;
+use crate::config::Config;
 use crate::session::Session;
 
-/// The middleware built by [`SessionLayer`].
+/// The middleware built by [`SessionManagerLayer`](super::SessionManagerLayer).
 #[derive(Clone)]
-pub struct SessionService<S> {
+pub struct SessionManager<S> {
     inner: S,
-    layer: SessionLayer,
+    config: Arc<Config>,
+    responder: Responder,
 }
 
-impl<S> SessionService<S> {
-    pub(crate) fn new(inner: S, layer: SessionLayer) -> Self {
-        Self { inner, layer }
+impl<S> SessionManager<S> {
+    pub(super) fn new(inner: S, config: Arc<Config>, responder: Responder) -> Self {
+        Self {
+            inner,
+            config,
+            responder,
+        }
     }
 
     /// The inner service.
     pub fn get_ref(&self) -> &S {
         &self.inner
     }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, consuming the middleware.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionManager<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -50,14 +66,14 @@ where
         // The clone may not be ready; the one `poll_ready` readied goes into this call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let config = self.layer.config.clone();
+        let config = Arc::clone(&self.config);
         let (token, carrier) = config.extract(req.headers());
         let has_token = token.is_some();
         let session = Session::new(config.clone(), token);
         req.extensions_mut().insert(session.clone());
         let finish = Finish {
             session: session.clone(),
-            responder: Arc::clone(&self.layer.responder),
+            responder: self.responder.clone(),
             carrier,
             grpc: is_grpc(req.headers()),
         };
@@ -66,7 +82,8 @@ where
         }
         ResponseFuture::eager(
             Box::pin(async move {
-                let user = session.load_user().await.ok()?;
+                // Loads the session now; a failure is the 503 `ResponseFuture` answers.
+                let user = session.user_id().await.ok()?;
                 if let Some(u) = user
                     && Principal::from_extensions(req.extensions()).is_none()
                 {
@@ -79,11 +96,11 @@ where
     }
 }
 
-impl<S: std::fmt::Debug> std::fmt::Debug for SessionService<S> {
+impl<S: std::fmt::Debug> std::fmt::Debug for SessionManager<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionService")
+        f.debug_struct("SessionManager")
             .field("inner", &self.inner)
-            .field("layer", &self.layer)
-            .finish()
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }

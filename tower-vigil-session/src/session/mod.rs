@@ -9,12 +9,12 @@
 //! use http::{Request, Response};
 //! use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
 //! use tower_vigil_core::MemoryBackend;
-//! use tower_vigil_session::{Session, SessionLayer};
+//! use tower_vigil_session::{Session, SessionManagerLayer};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
 //! let mut app = ServiceBuilder::new()
-//!     .layer(SessionLayer::new(MemoryBackend::new()))
+//!     .layer(SessionManagerLayer::new(MemoryBackend::new()))
 //!     .service(service_fn(|req: Request<String>| async move {
 //!         let session = req.extensions().get::<Session>().expect("layer in place").clone();
 //!         let visits: u32 = session.get("visits").await.unwrap().unwrap_or(0);
@@ -167,7 +167,7 @@ impl Session {
     }
 
     /// Records the logged-in user and indexes the session under that user (for
-    /// [`SessionManager::destroy_user_sessions`](crate::SessionManager::destroy_user_sessions)).
+    /// [`SessionAdmin::destroy_user_sessions`](crate::SessionAdmin::destroy_user_sessions)).
     /// Call [`cycle_id`](Self::cycle_id) too: a login must get a fresh token.
     pub async fn set_user_id(&self, user_id: impl AsRef<str>) -> Result<(), SessionError> {
         let mut st = self.loaded().await?;
@@ -227,7 +227,7 @@ impl Session {
     }
 
     /// The hex hash this session is stored under (what
-    /// [`SessionManager::list_user_sessions`](crate::SessionManager::list_user_sessions)
+    /// [`SessionAdmin::list_user_sessions`](crate::SessionAdmin::list_user_sessions)
     /// reports; it stays the same when the id is cycled), `None` without a live session.
     /// Never the token itself, and useless without it.
     pub async fn id_hash(&self) -> Result<Option<String>, SessionError> {

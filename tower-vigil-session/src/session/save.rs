@@ -7,9 +7,10 @@ use bytes::Bytes;
 use super::Session;
 use super::state::State;
 use crate::error::{SessionError, SessionErrorKind};
+use crate::keys::user_index_key;
 use crate::metrics;
 use crate::store::{DEADLINE_FIELD, SECRET_FIELD, StoredSession, USER_FIELD, WriteOutcome};
-use crate::token::{SessionToken, user_index_key};
+use crate::token::SessionToken;
 
 /// What the save did, for the response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,11 +42,6 @@ impl Session {
     /// True when a backend call failed during the request.
     pub(crate) async fn failed(&self) -> bool {
         self.inner.state.lock().await.failed
-    }
-
-    /// Loads the session now (the eager `Principal` mode) and returns its user id.
-    pub(crate) async fn load_user(&self) -> Result<Option<String>, SessionError> {
-        self.user_id().await
     }
 
     /// Writes the request's changes.

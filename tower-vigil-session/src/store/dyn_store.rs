@@ -1,14 +1,16 @@
-//! An object-safe view of [`SessionStore`], so [`Session`](crate::Session) and
-//! [`SessionManager`](crate::SessionManager) are not generic over the backend. Every store
-//! call passes here, so this is where each is timed and its failure counted.
+//! [`DynStore`]: the session operations on any [`Backend`], behind one object-safe trait, so
+//! [`Session`](crate::Session) (a request extension, one type whatever the backend) and
+//! [`SessionAdmin`](crate::SessionAdmin) are not generic over the backend. Implemented for
+//! every `B: Backend`; every store call passes here, so this is where each is timed and its
+//! failure counted.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use tower_vigil_core::BackendResult;
+use tower_vigil_core::{Backend, BackendResult};
 
-use super::{Expiry, SessionStore, StoredSession, WriteOutcome};
+use super::{Expiry, StoredSession, WriteOutcome, index, session};
 use crate::metrics::{observed, op};
 
 pub(crate) trait DynStore: Send + Sync + std::fmt::Debug + 'static {
@@ -51,13 +53,13 @@ pub(crate) trait DynStore: Send + Sync + std::fmt::Debug + 'static {
     fn index_members<'a>(&'a self, index: &'a str) -> BoxFuture<'a, BackendResult<Vec<String>>>;
 }
 
-impl<S: SessionStore> DynStore for S {
+impl<B: Backend> DynStore for B {
     fn load<'a>(
         &'a self,
         key: &'a str,
         secret: Option<&'a str>,
     ) -> BoxFuture<'a, BackendResult<Option<StoredSession>>> {
-        Box::pin(observed(op::LOAD, SessionStore::load(self, key, secret)))
+        Box::pin(observed(op::LOAD, session::load(self, key, secret)))
     }
     fn create<'a>(
         &'a self,
@@ -68,7 +70,7 @@ impl<S: SessionStore> DynStore for S {
     ) -> BoxFuture<'a, BackendResult<bool>> {
         Box::pin(observed(
             op::CREATE,
-            SessionStore::create(self, key, secret, fields, expiry),
+            session::create(self, key, secret, fields, expiry),
         ))
     }
     fn write<'a>(
@@ -81,7 +83,7 @@ impl<S: SessionStore> DynStore for S {
     ) -> BoxFuture<'a, BackendResult<WriteOutcome>> {
         Box::pin(observed(
             op::WRITE,
-            SessionStore::write(self, key, secret, set, delete, expiry),
+            session::write(self, key, secret, set, delete, expiry),
         ))
     }
     fn destroy<'a>(
@@ -89,10 +91,7 @@ impl<S: SessionStore> DynStore for S {
         key: &'a str,
         secret: Option<&'a str>,
     ) -> BoxFuture<'a, BackendResult<bool>> {
-        Box::pin(observed(
-            op::DESTROY,
-            SessionStore::destroy(self, key, secret),
-        ))
+        Box::pin(observed(op::DESTROY, session::destroy(self, key, secret)))
     }
     fn index_add<'a>(
         &'a self,
@@ -102,7 +101,7 @@ impl<S: SessionStore> DynStore for S {
     ) -> BoxFuture<'a, BackendResult<u64>> {
         Box::pin(observed(
             op::INDEX_ADD,
-            SessionStore::index_add(self, index, member, ttl),
+            index::index_add(self, index, member, ttl),
         ))
     }
     fn index_remove<'a>(
@@ -112,13 +111,13 @@ impl<S: SessionStore> DynStore for S {
     ) -> BoxFuture<'a, BackendResult<u64>> {
         Box::pin(observed(
             op::INDEX_REMOVE,
-            SessionStore::index_remove(self, index, members),
+            index::index_remove(self, index, members),
         ))
     }
     fn index_members<'a>(&'a self, index: &'a str) -> BoxFuture<'a, BackendResult<Vec<String>>> {
         Box::pin(observed(
             op::INDEX_MEMBERS,
-            SessionStore::index_members(self, index),
+            index::index_members(self, index),
         ))
     }
 }

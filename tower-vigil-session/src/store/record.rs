@@ -1,4 +1,5 @@
-//! [`StoredSession`] and the small value types of [`SessionStore`](super::SessionStore) calls.
+//! [`StoredSession`] and the small value types of the store's calls, and the field names of a
+//! session hash.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -6,10 +7,23 @@ use std::time::Duration;
 use bytes::Bytes;
 use tower_vigil_core::BackendError;
 
-use super::{
-    ABSOLUTE_FIELD, CREATED_FIELD, DATA_PREFIX, DEADLINE_FIELD, LAST_FIELD, SECRET_FIELD,
-    USER_FIELD,
-};
+// The fields of a session hash (public for the fuzz targets, through `__fuzz`).
+
+/// Field holding the user id.
+pub const USER_FIELD: &str = "_user";
+/// Field holding the creation time (ms).
+pub const CREATED_FIELD: &str = "_created";
+/// Field holding the last activity (ms), updated with each write and TTL refresh.
+pub const LAST_FIELD: &str = "_last";
+/// Field holding the absolute expiry (ms, `0` for none).
+pub const ABSOLUTE_FIELD: &str = "_abs";
+/// Field holding the deadline of the session's entry in its user's index (ms): no TTL reaches
+/// past it.
+pub const DEADLINE_FIELD: &str = "_dl";
+/// Field holding the SHA-256 of the whole token (never returned by loads).
+pub const SECRET_FIELD: &str = "_sec";
+/// Prefix of the fields holding values.
+pub const DATA_PREFIX: &str = "d:";
 
 /// Timeouts in milliseconds, as the stores take them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,7 +33,7 @@ pub struct Expiry {
     /// The absolute timeout from creation; `0` for none.
     pub absolute_ms: u64,
     /// A new deadline (ms since the Unix epoch, `0` for none) of the session's entry in its
-    /// user's index, as [`SessionStore::index_add`](super::SessionStore::index_add) returned
+    /// user's index, as [`index_add`](super::index_add) returned
     /// it. A create or write stores it in the session (`_dl`), and no TTL ever reaches past the
     /// stored deadline: a session never outlives its index entry.
     pub not_after_ms: u64,
@@ -76,7 +90,7 @@ impl Expiry {
     }
 }
 
-/// What a [`SessionStore::write`](super::SessionStore::write) did.
+/// What a [`write`](super::write) did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum WriteOutcome {
@@ -117,21 +131,22 @@ impl StoredSession {
         }
     }
 
-    /// From a load's replies: the clock `now_ms`, `PTTL` and the flat `HGETALL` reply.
-    pub(crate) fn from_reply(
+    /// From the load script's reply: the store's clock `now_ms`, the `PTTL` and the flat
+    /// `HGETALL` (name, value, name, value...; the values are kept without a copy).
+    pub(crate) fn from_reply<V: Into<Bytes>>(
         now_ms: i64,
         ttl_ms: i64,
-        flat: Vec<Vec<u8>>,
+        flat: Vec<V>,
     ) -> Result<Self, BackendError> {
         if !flat.len().is_multiple_of(2) {
             return Err(BackendError::protocol("odd HGETALL reply"));
         }
         let mut fields = BTreeMap::new();
-        let mut it = flat.into_iter();
+        let mut it = flat.into_iter().map(Into::into);
         while let (Some(k), Some(v)) = (it.next(), it.next()) {
-            let k = String::from_utf8(k)
+            let k = std::str::from_utf8(&k)
                 .map_err(|_| BackendError::corrupt("non-UTF-8 session field"))?;
-            fields.insert(k, Bytes::from(v));
+            fields.insert(k.to_owned(), v);
         }
         Ok(Self::new(
             fields,

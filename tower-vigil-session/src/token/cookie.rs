@@ -42,11 +42,13 @@ impl SameSite {
 ///
 /// Defaults: name `vigil_session` with the `__Host-` prefix ([`CookiePrefix::Auto`]), `Path=/`,
 /// `HttpOnly`, `Secure`, `SameSite=Lax`, no `Domain`, and `Max-Age` set by the layer to the
-/// absolute timeout (a browser-session cookie when there is none).
+/// absolute timeout (a browser-session cookie when there is none) unless
+/// [`max_age`](Self::max_age) chose one. Every setter is infallible: the layer's
+/// [`build`](crate::SessionManagerLayerBuilder::build) checks the result.
 ///
 /// ```
 /// use std::time::Duration;
-/// use tower_vigil_session::token::{CookieConfig, SameSite};
+/// use tower_vigil_session::{CookieConfig, SameSite};
 ///
 /// assert!(CookieConfig::new().set_cookie("t").starts_with("__Host-vigil_session=t; Path=/;"));
 /// let c = CookieConfig::new()
@@ -67,8 +69,17 @@ pub struct CookieConfig {
     pub(crate) domain: Option<String>,
     pub(crate) secure: bool,
     pub(crate) same_site: SameSite,
-    pub(crate) max_age: Option<Duration>,
+    pub(crate) max_age: MaxAge,
     pub(crate) prefix: CookiePrefix,
+}
+
+/// The cookie's `Max-Age`: chosen with [`CookieConfig::max_age`], or left to the layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MaxAge {
+    /// Not chosen: the layer's absolute timeout (the default one outside a layer).
+    FromAbsoluteTimeout,
+    /// Chosen (`None`: a browser-session cookie).
+    Chosen(Option<Duration>),
 }
 
 impl Default for CookieConfig {
@@ -86,7 +97,7 @@ impl CookieConfig {
             domain: None,
             secure: true,
             same_site: SameSite::Lax,
-            max_age: Some(Duration::from_secs(7 * 24 * 3600)),
+            max_age: MaxAge::FromAbsoluteTimeout,
             prefix: CookiePrefix::Auto,
         }
     }
@@ -141,10 +152,27 @@ impl CookieConfig {
         self
     }
 
-    /// `Max-Age` (`None`: a browser-session cookie).
+    /// `Max-Age` (`None`: a browser-session cookie). Not set, the layer gives the cookie its
+    /// absolute timeout, whatever order the layer's setters were called in.
     pub fn max_age(mut self, max_age: Option<Duration>) -> Self {
-        self.max_age = max_age;
+        self.max_age = MaxAge::Chosen(max_age);
         self
+    }
+
+    /// The same cookie with its `Max-Age` decided: the chosen one, else `absolute`.
+    pub(crate) fn resolve_max_age(mut self, absolute: Option<Duration>) -> Self {
+        if self.max_age == MaxAge::FromAbsoluteTimeout {
+            self.max_age = MaxAge::Chosen(absolute);
+        }
+        self
+    }
+
+    /// The `Max-Age` sent: the chosen one, else the default absolute timeout.
+    fn effective_max_age(&self) -> Option<Duration> {
+        match self.max_age {
+            MaxAge::Chosen(age) => age,
+            MaxAge::FromAbsoluteTimeout => Some(crate::timeouts::DEFAULT_ABSOLUTE_TIMEOUT),
+        }
     }
 
     /// Checks that the name and attributes can be sent in a header, that an explicit prefix
@@ -173,7 +201,7 @@ impl CookieConfig {
         }
         self.prefix
             .check(self.secure, &self.path, self.domain.is_some())?;
-        if let Some(age) = self.max_age {
+        if let MaxAge::Chosen(Some(age)) = self.max_age {
             check_ttl("cookie.max_age", age)?;
         }
         if self.same_site == SameSite::None && !self.secure {
@@ -206,7 +234,7 @@ impl CookieConfig {
     /// The `Set-Cookie` value carrying `value`.
     pub fn set_cookie(&self, value: &str) -> String {
         let mut out = format!("{}{}={}", self.prefix_str(), self.name, value);
-        self.attributes(&mut out, self.max_age);
+        self.attributes(&mut out, self.effective_max_age());
         out
     }
 

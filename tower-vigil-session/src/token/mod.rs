@@ -9,24 +9,9 @@
 //! A presented token that cannot be valid (wrong length or alphabet, bad signature, oversized
 //! header) is treated as no token: no backend call is made for it.
 //!
-//! ```
-//! use tower_vigil_session::token::{CookieConfig, SessionToken};
-//!
-//! let token = SessionToken::generate();
-//! assert_eq!(token.as_str().len(), 65);
-//! assert!(SessionToken::parse(token.as_str()).is_some());
-//! assert!(SessionToken::parse("not a token").is_none());
-//! // The key the backend sees is derived from a SHA-256 digest, never the token.
-//! let hasher = Default::default();
-//! assert!(!token.key(&hasher).contains(&token.as_str()[..22]));
-//! // A cycled token keeps the session id and changes the secret.
-//! let cycled = token.cycled();
-//! assert_eq!(cycled.key(&hasher), token.key(&hasher));
-//! assert_ne!(cycled.secret_hash(&hasher), token.secret_hash(&hasher));
-//!
-//! let cookie = CookieConfig::new().secure(false).set_cookie("abc");
-//! assert_eq!(cookie, "vigil_session=abc; Path=/; Max-Age=604800; HttpOnly; SameSite=Lax");
-//! ```
+//! Internal: users choose the cookie with [`CookieConfig`](crate::CookieConfig) and the
+//! signing keys with
+//! [`signing_keys`](crate::SessionManagerLayerBuilder::signing_keys).
 
 mod cookie;
 mod prefix;
@@ -37,12 +22,12 @@ use std::fmt;
 use tower_vigil_core::secret::{SecretHasher, random_token};
 
 pub use self::cookie::{CookieConfig, CookiePrefix, MAX_COOKIE_HEADER_LEN, SameSite, find_cookie};
-pub use self::signing::{CookieSigner, MIN_KEY_LEN};
+pub use self::signing::CookieSigner;
 
 /// Random bytes of the session id part.
-pub const ID_BYTES: usize = 16;
+const ID_BYTES: usize = 16;
 /// Random bytes of the secret part.
-pub const SECRET_BYTES: usize = 32;
+const SECRET_BYTES: usize = 32;
 /// Characters of the id part (base64url without padding).
 const ID_LEN: usize = 22;
 /// Characters in a token: the id then the secret, base64url without padding.
@@ -89,7 +74,7 @@ impl SessionToken {
 
     /// The backend key of this token's session.
     pub fn key(&self, hasher: &SecretHasher) -> String {
-        session_key(&self.id_hash(hasher))
+        crate::keys::session_key(&self.id_hash(hasher))
     }
 }
 
@@ -99,12 +84,27 @@ impl fmt::Debug for SessionToken {
     }
 }
 
-/// `session:{<hash>}`: the session's hash, used as its cluster hash tag.
-pub fn session_key(hash: &str) -> String {
-    format!("session:{{{hash}}}")
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// `session:user:{<escaped user id>}`: the set of a user's session hashes.
-pub fn user_index_key(user_id: &str) -> String {
-    format!("session:user:{}", tower_vigil_core::keys::hash_tag(user_id))
+    #[test]
+    fn tokens_are_random_and_only_hashed() {
+        let token = SessionToken::generate();
+        assert_eq!(token.as_str().len(), TOKEN_LEN);
+        assert!(SessionToken::parse(token.as_str()).is_some());
+        assert!(SessionToken::parse("not a token").is_none());
+        // The key the backend sees is derived from a SHA-256 digest, never the token.
+        let hasher = SecretHasher::default();
+        assert!(!token.key(&hasher).contains(&token.as_str()[..ID_LEN]));
+        // A cycled token keeps the session id and changes the secret.
+        let cycled = token.cycled();
+        assert_eq!(cycled.key(&hasher), token.key(&hasher));
+        assert_ne!(cycled.secret_hash(&hasher), token.secret_hash(&hasher));
+        let cookie = CookieConfig::new().secure(false).set_cookie("abc");
+        assert_eq!(
+            cookie,
+            "vigil_session=abc; Path=/; Max-Age=604800; HttpOnly; SameSite=Lax"
+        );
+    }
 }

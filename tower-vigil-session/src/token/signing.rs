@@ -13,7 +13,7 @@ use tower_vigil_core::secret::constant_time_eq;
 use super::SessionToken;
 
 /// The shortest signing key accepted, in bytes.
-pub const MIN_KEY_LEN: usize = 32;
+const MIN_KEY_LEN: usize = 32;
 const SIG_LEN: usize = 43;
 const CONTEXT: &[u8] = b"tower-vigil-session cookie v1\0";
 
@@ -23,17 +23,6 @@ const CONTEXT: &[u8] = b"tower-vigil-session cookie v1\0";
 ///
 /// Tokens are unguessable on their own; a signature lets the server refuse forged or
 /// tampered cookies without a backend call, and revoke every cookie at once by dropping a key.
-///
-/// ```
-/// use tower_vigil_session::token::{CookieSigner, SessionToken};
-///
-/// let old = CookieSigner::new([[1u8; 32].to_vec()]).unwrap();
-/// let rotated = CookieSigner::new([[2u8; 32].to_vec(), [1u8; 32].to_vec()]).unwrap();
-/// let token = SessionToken::generate();
-/// let cookie = old.sign(&token);
-/// assert_eq!(rotated.verify(&cookie), Some(token.clone()));
-/// assert_eq!(rotated.verify(&cookie.replace('.', "x")), None);
-/// ```
 #[derive(Clone)]
 pub struct CookieSigner {
     keys: Arc<[Vec<u8>]>,
@@ -96,5 +85,22 @@ impl fmt::Debug for CookieSigner {
         f.debug_struct("CookieSigner")
             .field("keys", &self.keys.len())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotated_keys_accept_old_signatures() {
+        let old = CookieSigner::new([[1u8; 32].to_vec()]).unwrap();
+        let rotated = CookieSigner::new([[2u8; 32].to_vec(), [1u8; 32].to_vec()]).unwrap();
+        let token = SessionToken::generate();
+        let cookie = old.sign(&token);
+        assert_eq!(rotated.verify(&cookie), Some(token.clone()));
+        assert_eq!(rotated.verify(&cookie.replace('.', "x")), None);
+        assert!(CookieSigner::new([vec![0u8; 31]]).is_err());
+        assert!(CookieSigner::new(Vec::<Vec<u8>>::new()).is_err());
     }
 }

@@ -15,7 +15,7 @@ use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
 use tower_vigil_core::Principal;
 use tower_vigil_core::http::ResponseBody;
-use tower_vigil_session::{Session, SessionLayer, SessionRejection};
+use tower_vigil_session::{Session, SessionManagerLayer, SessionRejection};
 
 type Svc = BoxCloneSyncService<Request<String>, Response<ResponseBody<String>>, Infallible>;
 
@@ -124,7 +124,7 @@ async fn handle(
 }
 
 impl App {
-    pub fn new(layer: SessionLayer) -> Self {
+    pub fn new(layer: SessionManagerLayer) -> Self {
         let entered = Arc::new(Semaphore::new(0));
         let release = Arc::new(Semaphore::new(0));
         let (e, r) = (entered.clone(), release.clone());

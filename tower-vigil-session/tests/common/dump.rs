@@ -2,12 +2,11 @@
 //! `tower_vigil_tests::inspect`), entry counts in memory.
 
 use tower_vigil_core::{Backend, BackendKind, MemoryBackend, RedisBackend};
-use tower_vigil_session::SessionStore;
 use tower_vigil_tests::fixtures::{shared_cluster, shared_server};
 use tower_vigil_tests::inspect::{self, StoredKey};
 
 /// A store a conformance case runs on.
-pub trait Fixture: SessionStore {
+pub trait Fixture: Backend {
     /// How many keys exist under this test's prefix.
     async fn key_count(&self) -> usize;
     /// Every key under the prefix with its values, where the backend can be enumerated from

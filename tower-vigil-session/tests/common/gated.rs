@@ -1,6 +1,7 @@
 //! [`Gated`]: a store that stops at chosen points of the session operations, so a test can run
 //! two flows in an exact interleaving (a login's create between a revoke-all's delete and its
-//! index cleanup). Everything else is passed straight through.
+//! index cleanup), and that can be switched to failing every call (a backend down, without a
+//! Redis to stop). Everything else is passed straight through.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,9 +11,9 @@ use bytes::Bytes;
 use tokio::sync::Semaphore;
 use tower_vigil_core::backend::{BackendInfo, BackendKind, Subscription};
 use tower_vigil_core::keys::KeyPrefix;
-use tower_vigil_core::{Backend, BackendResult};
-use tower_vigil_session::SessionStore;
-use tower_vigil_session::store::{Expiry, StoredSession, WriteOutcome};
+use tower_vigil_core::script::{Arg, Script};
+use tower_vigil_core::{Backend, BackendError, BackendErrorKind, BackendResult};
+use tower_vigil_session::__private::{CREATE_SCRIPT, DESTROY_SCRIPT};
 
 /// One stopping point: armed once, it signals `entered` and waits for a `release` permit.
 #[derive(Debug)]
@@ -61,6 +62,20 @@ pub struct Gates {
     pub before_create: Gate,
     /// After a session delete ran (the flow holds its answer).
     pub after_destroy: Gate,
+    /// Set: every backend call fails as a backend that is down.
+    pub down: AtomicBool,
+}
+
+impl Gates {
+    fn check(&self) -> BackendResult<()> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(BackendError::new(
+                BackendErrorKind::Unavailable,
+                "the test took the backend down",
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -78,52 +93,8 @@ impl<S> Gated<S> {
     }
 }
 
-impl<S: SessionStore> SessionStore for Gated<S> {
-    async fn load(&self, key: &str, secret: Option<&str>) -> BackendResult<Option<StoredSession>> {
-        self.inner.load(key, secret).await
-    }
-
-    async fn create(
-        &self,
-        key: &str,
-        secret: &str,
-        fields: &[(String, Bytes)],
-        expiry: Expiry,
-    ) -> BackendResult<bool> {
-        self.gates.before_create.pass().await;
-        self.inner.create(key, secret, fields, expiry).await
-    }
-
-    async fn write(
-        &self,
-        key: &str,
-        secret: &str,
-        set: &[(String, Bytes)],
-        delete: &[String],
-        expiry: Expiry,
-    ) -> BackendResult<WriteOutcome> {
-        self.inner.write(key, secret, set, delete, expiry).await
-    }
-
-    async fn destroy(&self, key: &str, secret: Option<&str>) -> BackendResult<bool> {
-        let r = self.inner.destroy(key, secret).await;
-        self.gates.after_destroy.pass().await;
-        r
-    }
-
-    async fn index_add(&self, index: &str, member: &str, ttl: Duration) -> BackendResult<u64> {
-        self.inner.index_add(index, member, ttl).await
-    }
-
-    async fn index_remove(&self, index: &str, members: &[String]) -> BackendResult<u64> {
-        self.inner.index_remove(index, members).await
-    }
-
-    async fn index_members(&self, index: &str) -> BackendResult<Vec<String>> {
-        self.inner.index_members(index).await
-    }
-}
-
+/// Only the trait's required methods: everything else (the KV methods) is provided on `run`,
+/// so it passes through the gates too.
 impl<S: Backend> Backend for Gated<S> {
     fn kind(&self) -> BackendKind {
         self.inner.kind()
@@ -131,81 +102,27 @@ impl<S: Backend> Backend for Gated<S> {
     fn prefix(&self) -> &KeyPrefix {
         self.inner.prefix()
     }
-    async fn get(&self, key: &str) -> BackendResult<Option<Bytes>> {
-        self.inner.get(key).await
-    }
-    async fn set(&self, key: &str, value: Bytes, ttl: Duration) -> BackendResult<()> {
-        self.inner.set(key, value, ttl).await
-    }
-    async fn set_nx(&self, key: &str, value: Bytes, ttl: Duration) -> BackendResult<bool> {
-        self.inner.set_nx(key, value, ttl).await
-    }
-    async fn get_refresh(&self, key: &str, ttl: Duration) -> BackendResult<Option<Bytes>> {
-        self.inner.get_refresh(key, ttl).await
-    }
-    async fn compare_and_delete(&self, key: &str, expected: &[u8]) -> BackendResult<bool> {
-        self.inner.compare_and_delete(key, expected).await
-    }
-    async fn compare_and_extend(
+    async fn run<T: Send + 'static>(
         &self,
-        key: &str,
-        expected: &[u8],
-        ttl: Duration,
-    ) -> BackendResult<bool> {
-        self.inner.compare_and_extend(key, expected, ttl).await
-    }
-    async fn delete(&self, key: &str) -> BackendResult<bool> {
-        self.inner.delete(key).await
-    }
-    async fn expire(&self, key: &str, ttl: Duration) -> BackendResult<bool> {
-        self.inner.expire(key, ttl).await
-    }
-    async fn ttl(&self, key: &str) -> BackendResult<Option<Duration>> {
-        self.inner.ttl(key).await
-    }
-    async fn incr_by(&self, key: &str, delta: i64, ttl: Duration) -> BackendResult<i64> {
-        self.inner.incr_by(key, delta, ttl).await
-    }
-    async fn set_add(&self, key: &str, members: &[Bytes], ttl: Duration) -> BackendResult<u64> {
-        self.inner.set_add(key, members, ttl).await
-    }
-    async fn set_remove(&self, key: &str, members: &[Bytes]) -> BackendResult<u64> {
-        self.inner.set_remove(key, members).await
-    }
-    async fn set_members(&self, key: &str) -> BackendResult<Vec<Bytes>> {
-        self.inner.set_members(key).await
-    }
-    async fn hash_set(
-        &self,
-        key: &str,
-        fields: &[(&str, Bytes)],
-        ttl: Duration,
-    ) -> BackendResult<()> {
-        self.inner.hash_set(key, fields, ttl).await
-    }
-    async fn hash_get(&self, key: &str, field: &str) -> BackendResult<Option<Bytes>> {
-        self.inner.hash_get(key, field).await
-    }
-    async fn hash_get_all(&self, key: &str) -> BackendResult<Vec<(String, Bytes)>> {
-        self.inner.hash_get_all(key).await
-    }
-    async fn hash_delete(&self, key: &str, fields: &[&str]) -> BackendResult<u64> {
-        self.inner.hash_delete(key, fields).await
+        script: &Script<T>,
+        keys: &[&str],
+        args: &[Arg<'_>],
+    ) -> BackendResult<T> {
+        self.gates.check()?;
+        if script.name() == CREATE_SCRIPT {
+            self.gates.before_create.pass().await;
+        }
+        let r = self.inner.run(script, keys, args).await;
+        if script.name() == DESTROY_SCRIPT {
+            self.gates.after_destroy.pass().await;
+        }
+        r
     }
     async fn publish(&self, channel: &str, message: Bytes) -> BackendResult<()> {
         self.inner.publish(channel, message).await
     }
     async fn subscribe(&self, channel: &str) -> BackendResult<Subscription> {
         self.inner.subscribe(channel).await
-    }
-    async fn acquire_lease(
-        &self,
-        key: &str,
-        fence_key: &str,
-        owner: &[u8],
-        ttl: Duration,
-    ) -> BackendResult<Option<u64>> {
-        self.inner.acquire_lease(key, fence_key, owner, ttl).await
     }
     async fn ping(&self) -> BackendResult<Duration> {
         self.inner.ping().await

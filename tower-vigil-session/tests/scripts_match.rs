@@ -1,5 +1,6 @@
 //! The Lua scripts (Redis) and their Rust twins (memory) give the same answers for random
-//! sequences of store operations. Timestamps are left out of the comparison: Redis takes them
+//! sequences of store operations, run through `Backend::run` with the same keys and arguments
+//! (an index written by an earlier version, a plain set, included). Timestamps are left out of the comparison: Redis takes them
 //! from its own `TIME`, which a test cannot inject; the expiry arithmetic on them is covered
 //! by the timed conformance cases on both backends. Deadlines (`Expiry::not_after`, the user
 //! index's scores) are compared coarsely: past, or how many seconds ahead.
@@ -8,8 +9,8 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use tower_vigil_session::SessionStore;
-use tower_vigil_session::store::{Expiry, StoredSession};
+use tower_vigil_core::Backend;
+use tower_vigil_session::__private::{self as store, Expiry, StoredSession};
 use tower_vigil_tests::fixtures;
 
 const KEYS: [&str; 2] = ["session:{k0}", "session:{k1}"];
@@ -74,6 +75,11 @@ enum Op {
     },
     IndexMembers,
     IndexTtl,
+    /// The index as an earlier version wrote it: a plain set with a TTL.
+    LegacyIndex {
+        members: Vec<u8>,
+        hours: u64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -117,6 +123,8 @@ fn op() -> impl Strategy<Value = Op> {
         (0u8..4).prop_map(|member| Op::IndexRemove { member }),
         Just(Op::IndexMembers),
         Just(Op::IndexTtl),
+        (proptest::collection::vec(0u8..4, 1..4), 1u64..3)
+            .prop_map(|(members, hours)| Op::LegacyIndex { members, hours }),
     ]
 }
 
@@ -145,7 +153,7 @@ fn fields(pairs: &[(usize, u8)]) -> Vec<(String, Bytes)> {
         .collect()
 }
 
-async fn apply<S: SessionStore>(store: &S, op: &Op, expiry: Expiry, base: u64) -> String {
+async fn apply<B: Backend>(b: &B, op: &Op, expiry: Expiry, base: u64) -> String {
     let capped = |d: &usize| expiry.not_after(deadline(*d, base));
     let secret = |s: &Option<usize>| s.map(|s| SECRETS[s]);
     match op {
@@ -157,9 +165,7 @@ async fn apply<S: SessionStore>(store: &S, op: &Op, expiry: Expiry, base: u64) -
         } => {
             format!(
                 "{:?}",
-                store
-                    .create(KEYS[*key], SECRETS[*secret], &fields(f), capped(d))
-                    .await
+                store::create(b, KEYS[*key], SECRETS[*secret], &fields(f), capped(d)).await
             )
         }
         Op::Write {
@@ -174,45 +180,49 @@ async fn apply<S: SessionStore>(store: &S, op: &Op, expiry: Expiry, base: u64) -
             let expiry = capped(d).reindex_within(if *reindex { HOUR / 4 } else { 0 });
             format!(
                 "{:?}",
-                store
-                    .write(KEYS[*key], SECRETS[*secret], &fields(set), &delete, expiry)
-                    .await
+                store::write(
+                    b,
+                    KEYS[*key],
+                    SECRETS[*secret],
+                    &fields(set),
+                    &delete,
+                    expiry
+                )
+                .await
             )
         }
         Op::Cycle { key, from, to } => {
             let set = [("_sec".to_owned(), Bytes::from(SECRETS[*to]))];
             format!(
                 "{:?}",
-                store
-                    .write(KEYS[*key], SECRETS[*from], &set, &[], expiry)
-                    .await
+                store::write(b, KEYS[*key], SECRETS[*from], &set, &[], expiry).await
             )
         }
         Op::Load { key, secret: s } => {
             format!(
                 "{:?}",
-                store.load(KEYS[*key], secret(s)).await.map(comparable)
+                store::load(b, KEYS[*key], secret(s)).await.map(comparable)
             )
         }
         Op::Destroy { key, secret: s } => {
-            format!("{:?}", store.destroy(KEYS[*key], secret(s)).await)
+            format!("{:?}", store::destroy(b, KEYS[*key], secret(s)).await)
         }
         Op::IndexAdd { member, minutes } => {
             let ttl = std::time::Duration::from_secs(60 * minutes);
             let want = wall_ms() + 60_000 * minutes;
-            let deadline = store.index_add(INDEX, &member.to_string(), ttl).await;
+            let deadline = store::index_add(b, INDEX, &member.to_string(), ttl).await;
             // The store's clock plus the TTL, give or take the test's own delays.
             format!("{:?}", deadline.map(|d| d.abs_diff(want) < 5_000))
         }
         Op::IndexRemove { member } => {
             format!(
                 "{:?}",
-                store.index_remove(INDEX, &[member.to_string()]).await
+                store::index_remove(b, INDEX, &[member.to_string()]).await
             )
         }
         Op::IndexMembers => format!(
             "{:?}",
-            store.index_members(INDEX).await.map(|mut m| {
+            store::index_members(b, INDEX).await.map(|mut m| {
                 m.sort();
                 m
             })
@@ -220,11 +230,16 @@ async fn apply<S: SessionStore>(store: &S, op: &Op, expiry: Expiry, base: u64) -
         // The index lives until its latest member's deadline plus the grace: whole 10 s.
         Op::IndexTtl => format!(
             "{:?}",
-            store
-                .ttl(INDEX)
+            b.ttl(INDEX)
                 .await
                 .map(|t| t.map(|t| (t.as_millis() + 5_000) / 10_000))
         ),
+        Op::LegacyIndex { members, hours } => {
+            let members: Vec<Bytes> = members.iter().map(|m| Bytes::from(m.to_string())).collect();
+            let ttl = std::time::Duration::from_secs(3600 * hours);
+            let deleted = b.delete(INDEX).await;
+            format!("{deleted:?} {:?}", b.set_add(INDEX, &members, ttl).await)
+        }
     }
 }
 

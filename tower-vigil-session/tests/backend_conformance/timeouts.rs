@@ -4,8 +4,7 @@ use std::time::Duration;
 
 use tokio::time::sleep;
 
-use crate::common::{App, Counts, Fixture};
-use crate::{exists, timed_layer};
+use crate::common::{App, Counts, Fixture, exists, timed_layer};
 
 pub(crate) async fn idle_expiry_and_refresh_on_use<S: Fixture>(store: S, unit: Duration) {
     let app = App::new(timed_layer(&store, unit, None));

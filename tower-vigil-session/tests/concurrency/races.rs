@@ -2,16 +2,15 @@
 
 use std::time::Duration;
 
-use tower_vigil_session::SessionLayer;
+use tower_vigil_session::SessionManagerLayer;
 
-use crate::common::{App, Fixture};
-use crate::exists;
+use crate::common::{App, Fixture, exists};
 
 pub(crate) async fn concurrent_writes_to_different_fields_are_both_kept<S: Fixture>(
     store: S,
     _unit: Duration,
 ) {
-    let app = App::new(SessionLayer::new(store.clone()));
+    let app = App::new(SessionManagerLayer::new(store.clone()));
     let t = app.new_session("base", "0").await;
     let a = tokio::spawn({
         let (app, t) = (app.clone(), t.clone());
@@ -35,7 +34,7 @@ pub(crate) async fn logout_racing_a_write_does_not_resurrect<S: Fixture>(
     store: S,
     _unit: Duration,
 ) {
-    let app = App::new(SessionLayer::new(store.clone()));
+    let app = App::new(SessionManagerLayer::new(store.clone()));
     let t = app.login("mallory").await;
     let write = tokio::spawn({
         let (app, t) = (app.clone(), t.clone());
@@ -74,7 +73,7 @@ pub(crate) async fn logout_racing_a_write_does_not_resurrect<S: Fixture>(
 /// with it, answered after it) must not clear the cookie, which by then holds the token the
 /// login issued: only the request that ends a session clears its cookie.
 pub(crate) async fn pre_login_requests_keep_the_new_cookie<S: Fixture>(store: S, _unit: Duration) {
-    let app = App::new(SessionLayer::new(store.clone()));
+    let app = App::new(SessionManagerLayer::new(store.clone()));
     let before = app.new_session("cart", "[1]").await;
     // In flight across the login: it read the session, and writes after the login cycled it.
     let slow = tokio::spawn({

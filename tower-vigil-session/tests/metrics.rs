@@ -5,10 +5,11 @@
 
 mod common;
 
+use tower_vigil_core::Backend;
+use tower_vigil_session::SessionManagerLayer;
 use tower_vigil_session::metrics::{
     ALL, BACKEND_DURATION_SECONDS, DESTROYS_TOTAL, REVOCATIONS_TOTAL, SAVES_TOTAL,
 };
-use tower_vigil_session::{SessionLayer, SessionStore};
 use tower_vigil_tests::fixtures;
 
 use common::{App, Counts};
@@ -17,14 +18,14 @@ use common::{App, Counts};
 fn building_a_layer_describes_every_metric() {
     let counts = Counts::default();
     counts.run(|| async {
-        let _layer = SessionLayer::new(fixtures::memory());
+        let _layer = SessionManagerLayer::new(fixtures::memory());
     });
     counts.assert_described(&ALL);
 }
 
-async fn ends_are_told_apart_and_store_calls_timed<S: SessionStore>(counts: &Counts, store: S) {
-    let layer = SessionLayer::new(store);
-    let manager = layer.manager();
+async fn ends_are_told_apart_and_store_calls_timed<B: Backend>(counts: &Counts, store: B) {
+    let layer = SessionManagerLayer::new(store);
+    let admin = layer.admin();
     let app = App::new(layer);
     let user = format!("u{}", fixtures::unique_prefix().replace(':', ""));
 
@@ -39,7 +40,7 @@ async fn ends_are_told_apart_and_store_calls_timed<S: SessionStore>(counts: &Cou
     app.login(&user).await;
     app.login(&user).await;
     let saves = counts.get(SAVES_TOTAL);
-    assert_eq!(manager.destroy_user_sessions(&user).await.unwrap(), 2);
+    assert_eq!(admin.destroy_user_sessions(&user).await.unwrap(), 2);
     assert_eq!(counts.get(REVOCATIONS_TOTAL), 2);
     assert_eq!(counts.get(SAVES_TOTAL), saves, "a revocation is no save");
 

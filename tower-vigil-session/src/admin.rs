@@ -1,4 +1,4 @@
-//! [`SessionManager`]: session work outside a request — revoke every session of a user, list
+//! [`SessionAdmin`]: session work outside a request — revoke every session of a user, list
 //! them. Both read the user's index and touch only that user's sessions: O(their live
 //! sessions), never a scan, and each key on its own so they work on Redis Cluster.
 //!
@@ -16,12 +16,12 @@
 //!
 //! ```
 //! use tower_vigil_core::MemoryBackend;
-//! use tower_vigil_session::SessionLayer;
+//! use tower_vigil_session::SessionManagerLayer;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), tower_vigil_session::SessionError> {
-//! let layer = SessionLayer::new(MemoryBackend::new());
-//! let sessions = layer.manager();
+//! let layer = SessionManagerLayer::new(MemoryBackend::new());
+//! let sessions = layer.admin();
 //! assert!(sessions.list_user_sessions("alice").await?.is_empty());
 //! assert_eq!(sessions.destroy_user_sessions("alice").await?, 0);
 //! # Ok(())
@@ -35,12 +35,12 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 
 use crate::config::Config;
 use crate::error::SessionError;
-use crate::token::{session_key, user_index_key};
+use crate::keys::{session_key, user_index_key};
 
 /// How many sessions of one user are deleted or read at once.
 const CONCURRENCY: usize = 32;
 
-/// A live session of a user, as [`SessionManager::list_user_sessions`] reports it.
+/// A live session of a user, as [`SessionAdmin::list_user_sessions`] reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SessionInfo {
@@ -60,9 +60,9 @@ pub struct SessionInfo {
 }
 
 /// Revokes and lists a user's sessions. Cheap to clone; get one from
-/// [`SessionLayer::manager`](crate::SessionLayer::manager).
+/// [`SessionManagerLayer::admin`](crate::SessionManagerLayer::admin).
 #[derive(Clone)]
-pub struct SessionManager {
+pub struct SessionAdmin {
     config: Arc<Config>,
 }
 
@@ -74,7 +74,7 @@ fn time(ms: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(ms)
 }
 
-impl SessionManager {
+impl SessionAdmin {
     pub(crate) fn new(config: Arc<Config>) -> Self {
         Self { config }
     }
@@ -183,8 +183,8 @@ impl SessionManager {
     }
 }
 
-impl std::fmt::Debug for SessionManager {
+impl std::fmt::Debug for SessionAdmin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionManager").finish_non_exhaustive()
+        f.debug_struct("SessionAdmin").finish_non_exhaustive()
     }
 }

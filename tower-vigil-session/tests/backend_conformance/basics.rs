@@ -2,13 +2,12 @@
 
 use std::time::Duration;
 
-use tower_vigil_session::SessionLayer;
+use tower_vigil_session::SessionManagerLayer;
 
-use crate::common::{App, Fixture};
-use crate::{app_manager, exists, id_hash};
+use crate::common::{App, Fixture, admin, exists, id_hash};
 
 pub(crate) async fn lifecycle<S: Fixture>(store: S, _unit: Duration) {
-    let app = App::new(SessionLayer::new(store.clone()));
+    let app = App::new(SessionManagerLayer::new(store.clone()));
     // No token, no session use: no cookie, nothing stored.
     let r = app.send("/noop", None).await;
     assert!(r.set_cookie.is_empty());
@@ -49,7 +48,7 @@ pub(crate) async fn lifecycle<S: Fixture>(store: S, _unit: Duration) {
 }
 
 pub(crate) async fn fixation_cycle_id_kills_the_old_token<S: Fixture>(store: S, _unit: Duration) {
-    let app = App::new(SessionLayer::new(store.clone()));
+    let app = App::new(SessionManagerLayer::new(store.clone()));
     let old = app.new_session("cart", "[1]").await;
     let created = app.send("/meta", Some(&old)).await.body;
     let r = app.send("/cycle", Some(&old)).await;
@@ -83,10 +82,7 @@ pub(crate) async fn fixation_cycle_id_kills_the_old_token<S: Fixture>(store: S, 
     assert!(!exists(&store, &new).await);
     assert_eq!(app.send("/whoami", Some(&logged)).await.body, "alice");
     assert_eq!(app.send("/get/cart", Some(&logged)).await.body, "[1]");
-    let listed = app_manager(&store)
-        .list_user_sessions("alice")
-        .await
-        .unwrap();
+    let listed = admin(&store).list_user_sessions("alice").await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].id_hash, id_hash(&logged));
 }

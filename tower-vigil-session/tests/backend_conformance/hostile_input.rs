@@ -2,10 +2,9 @@
 
 use std::time::Duration;
 
-use tower_vigil_session::SessionLayer;
+use tower_vigil_session::SessionManagerLayer;
 
-use crate::common::{App, Counts, Fixture};
-use crate::exists;
+use crate::common::{App, Counts, Fixture, exists};
 
 pub(crate) async fn bad_cookies_give_no_session_and_no_backend_call<S: Fixture>(
     store: S,
@@ -13,7 +12,7 @@ pub(crate) async fn bad_cookies_give_no_session_and_no_backend_call<S: Fixture>(
 ) {
     let counts = Counts::default();
     let _guard = counts.install();
-    let app = App::new(SessionLayer::new(store.clone()));
+    let app = App::new(SessionManagerLayer::new(store.clone()));
     let good = app.new_session("a", "1").await;
     let loads = counts.get(tower_vigil_session::metrics::LOADS_TOTAL);
     let oversized = format!("__Host-vigil_session={good}; pad={}", "x".repeat(20_000));
@@ -92,7 +91,7 @@ pub(crate) async fn bad_cookies_give_no_session_and_no_backend_call<S: Fixture>(
 }
 
 pub(crate) async fn no_raw_token_anywhere_in_the_store<S: Fixture>(store: S, _unit: Duration) {
-    let app = App::new(SessionLayer::new(store.clone()));
+    let app = App::new(SessionManagerLayer::new(store.clone()));
     let mut tokens = vec![app.new_session("a", "1").await, app.login("carol").await];
     let r = app.send("/cycle", Some(&tokens[0])).await;
     tokens.push(r.token().unwrap());
