@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use governor::{Quota as GovernorQuota, RateLimiter};
 use tower_vigil_core::{MemoryBackend, RedisBackend};
-use tower_vigil_ratelimit::{Acquire, Algorithm, Policy, Quota, RateLimitStore};
+use tower_vigil_ratelimit::{Acquire, Algorithm, Policy, Quota, acquire};
 use tower_vigil_tests::RedisServer;
 
 use crate::stats::median;
@@ -56,7 +56,7 @@ async fn ours(store: &MemoryBackend, policies: &[Policy], keys: &[String], run: 
     while started.elapsed() < run {
         for _ in 0..1_000 {
             let key = &keys[n % keys.len()];
-            black_box(store.acquire(Acquire::new(key, policies)).await.ok());
+            black_box(acquire(store, Acquire::new(key, policies)).await.ok());
             n += 1;
         }
     }
@@ -103,7 +103,7 @@ async fn memory(run: Duration, rounds: usize) -> Vec<MemoryRow> {
                     ];
                 let store = MemoryBackend::new();
                 for k in &keys {
-                    black_box(store.acquire(Acquire::new(k, &policies)).await.ok());
+                    black_box(acquire(&store, Acquire::new(k, &policies)).await.ok());
                 }
                 row.ours.push(ours(&store, &policies, &keys, run).await);
                 row.governor.push(governor(&keys, run));
@@ -145,8 +145,7 @@ async fn ours_on_redis(
                 }
                 let key = &keys[(i * 7_919) % keys.len()];
                 black_box(
-                    store
-                        .acquire(Acquire::new(key, &policies))
+                    acquire(&store, Acquire::new(key, &policies))
                         .await
                         .expect("acquire"),
                 );
@@ -191,11 +190,15 @@ async fn redis(run_calls: usize, rounds: usize) -> (Vec<RedisRow>, String) {
     // Warm up: loads the script and the connection.
     ours_on_redis(&store, &policies, &keys, 16, 2_000).await;
     let sha = server
-        .command(&["SCRIPT", "LOAD", tower_vigil_ratelimit::store::lua_source()])
+        .command(&[
+            "SCRIPT",
+            "LOAD",
+            tower_vigil_ratelimit::__private::lua_source(),
+        ])
         .expect("SCRIPT LOAD");
     assert_eq!(
         sha,
-        redis::Script::new(tower_vigil_ratelimit::store::lua_source()).get_hash(),
+        redis::Script::new(tower_vigil_ratelimit::__private::lua_source()).get_hash(),
         "the script text differs from the one our store loads"
     );
     // The arguments our store sends for one GCRA policy: now ('' = Redis TIME), cost, mode

@@ -13,8 +13,8 @@ use http_body_util::Full;
 use tower::{ServiceBuilder, ServiceExt, service_fn};
 use tower_vigil_core::RedisBackend;
 use tower_vigil_idempotency::{IdempotencyLayer, RequestBody, Unscoped};
-use tower_vigil_ratelimit::{Acquire, Algorithm, Policy, Quota, RateLimitStore};
-use tower_vigil_session::{Session, SessionLayer};
+use tower_vigil_ratelimit::{Acquire, Algorithm, Policy, Quota, acquire};
+use tower_vigil_session::{Session, SessionManagerLayer};
 use tower_vigil_tests::RedisServer;
 
 use crate::stats::median;
@@ -54,8 +54,7 @@ async fn rate_limit(store: &RedisBackend, algorithm: Algorithm, items: usize) {
             let (store, policies) = (store.clone(), policies.clone());
             async move {
                 let key = format!("ip:10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255);
-                let d = store
-                    .acquire(Acquire::new(&key, &policies).cost(cost))
+                let d = acquire(&store, Acquire::new(&key, &policies).cost(cost))
                     .await
                     .expect("acquire");
                 assert!(d.allowed(), "the first request of a key is admitted");
@@ -68,7 +67,7 @@ async fn rate_limit(store: &RedisBackend, algorithm: Algorithm, items: usize) {
 
 async fn sessions(store: &RedisBackend, items: usize) {
     let svc = ServiceBuilder::new()
-        .layer(SessionLayer::new(store.clone()))
+        .layer(SessionManagerLayer::new(store.clone()))
         .service(service_fn(|req: Request<String>| async move {
             let session = req.extensions().get::<Session>().expect("session").clone();
             session.insert("user", "u-12345").await.expect("insert");
@@ -95,7 +94,12 @@ const ORDER: &str = r#"{"amount":1000,"currency":"EUR","description":"benchmark 
 async fn idempotency(store: &RedisBackend, items: usize) {
     let svc = ServiceBuilder::new()
         // One anonymous client: the shared namespace keeps the records measured before.
-        .layer(IdempotencyLayer::new(store.clone()).unscoped(Unscoped::SharedUnsafe))
+        .layer(
+            IdempotencyLayer::builder(store.clone())
+                .unscoped(Unscoped::SharedUnsafe)
+                .build()
+                .expect("idempotency layer"),
+        )
         .service(service_fn(
             |_req: Request<RequestBody<Full<Bytes>>>| async move {
                 let mut res = Response::new(Full::new(Bytes::from_static(ORDER.as_bytes())));

@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tower_vigil_core::{Backend, BackendErrorKind, Lock, RedisBackend};
-use tower_vigil_idempotency::fingerprint::Fingerprint;
-use tower_vigil_idempotency::{Claim, IdempotencyStore};
+use tower_vigil_idempotency::__private::{self as idempotency, Claim, Fingerprint};
 use tower_vigil_tests::{RedisServer, fixtures};
 
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -73,15 +72,15 @@ async fn without_a_replica_guarded_writes_are_refused_and_given_back() {
     unavailable("extend", extend.unwrap_err().kind());
 
     let key = "idempotency:{k}";
-    let claim = waiting.claim(key, &fingerprint(), b"a", LEASE).await;
+    let claim = idempotency::claim(&waiting, key, &fingerprint(), b"a", LEASE).await;
     unavailable("claim", claim.unwrap_err().kind());
-    let claim = plain.claim(key, &fingerprint(), b"b", LEASE).await.unwrap();
+    let claim = idempotency::claim(&plain, key, &fingerprint(), b"b", LEASE)
+        .await
+        .unwrap();
     assert_eq!(claim, Claim::Acquired, "the claim was given back");
-    let extend = IdempotencyStore::extend(&waiting, key, b"b", LEASE).await;
+    let extend = idempotency::extend(&waiting, key, b"b", LEASE).await;
     unavailable("claim extend", extend.unwrap_err().kind());
-    let done = waiting
-        .complete(key, b"b", Bytes::from_static(b"r"), LEASE)
-        .await;
+    let done = idempotency::complete(&waiting, key, b"b", &Bytes::from_static(b"r"), LEASE).await;
     unavailable("complete", done.unwrap_err().kind());
 
     // Calls no guarantee rests on do not wait.
@@ -113,18 +112,21 @@ async fn with_a_replica_guarded_writes_succeed() {
     let guard = lock.try_acquire().await.unwrap().expect("free");
     assert!(guard.extend().await.unwrap());
     let key = "idempotency:{k}";
-    let claim = waiting
-        .claim(key, &fingerprint(), b"a", LEASE)
+    let claim = idempotency::claim(&waiting, key, &fingerprint(), b"a", LEASE)
         .await
         .unwrap();
     assert_eq!(claim, Claim::Acquired);
     assert!(
-        IdempotencyStore::extend(&waiting, key, b"a", LEASE)
+        idempotency::extend(&waiting, key, b"a", LEASE)
             .await
             .unwrap()
     );
     let record = Bytes::from_static(b"r");
-    assert!(waiting.complete(key, b"a", record, LEASE).await.unwrap());
+    assert!(
+        idempotency::complete(&waiting, key, b"a", &record, LEASE)
+            .await
+            .unwrap()
+    );
     // On the replica already: acknowledged means replicated.
     let on_replica = replica.command(&["EXISTS", "w:idempotency:{k}"]);
     assert_eq!(on_replica.as_deref(), Some(":1"));

@@ -2,13 +2,6 @@
 //! key and body: with the session's principal mode each user has their own scope; without it
 //! the keyed request is refused, never put in a scope the users share. On memory, Redis and
 //! the 3-master cluster.
-//!
-//! Written against tower-vigil-session standing on `Backend::run` (issue 14), which it
-//! needs as a dev-dependency: until that lands, the dev-dependency is out of Cargo.toml (the
-//! session crate does not build on the new core) and this suite is compiled out. To enable:
-//! restore `tower-vigil-session.workspace = true` under `[dev-dependencies]` and remove the
-//! `cfg` line below.
-#![cfg(any())]
 
 mod common;
 

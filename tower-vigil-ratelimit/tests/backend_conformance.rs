@@ -1,4 +1,4 @@
-//! The `RateLimitStore` suite, written once and run on memory, Redis and Redis Cluster; and,
+//! The decision suite (`acquire`), written once and run on memory, Redis and Redis Cluster; and,
 //! on memory with its own clock (tokio's, paused), every algorithm denied until exactly the
 //! retry time the decision gave, admitted from then on, with state that expires with the
 //! clock.

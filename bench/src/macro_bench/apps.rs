@@ -11,10 +11,11 @@ use tower_governor::governor::GovernorConfigBuilder;
 use tower_sessions_redis_store::RedisStore;
 use tower_sessions_redis_store::fred::prelude::{ClientLike, Config, Pool};
 use tower_vigil_apikey::{ApiKeyCache, ApiKeyData, ApiKeyLayer, StaticKeyStore, generate_key};
+use tower_vigil_core::Backend;
 use tower_vigil_core::RedisBackend;
 use tower_vigil_idempotency::{IdempotencyLayer, Unscoped};
-use tower_vigil_ratelimit::{Quota, RateLimitLayer, RateLimitStore};
-use tower_vigil_session::{Session, SessionError, SessionLayer};
+use tower_vigil_ratelimit::{Quota, RateLimitLayer};
+use tower_vigil_session::{Session, SessionError, SessionManagerLayer};
 
 use crate::minimal::MinimalGcraLayer;
 
@@ -48,12 +49,12 @@ pub(crate) fn governor_at(per_second: u32) -> Router {
 /// Our rate limit with its defaults (peer IP, GCRA, both header families, deny cache), or
 /// with the headers off (what tower-governor sends by default), to tell the cost of the
 /// decision from that of five more response headers.
-pub(crate) fn rate_limit(store: impl RateLimitStore, headers: bool) -> Router {
+pub(crate) fn rate_limit(store: impl Backend, headers: bool) -> Router {
     rate_limit_at(store, headers, PER_SECOND)
 }
 
 /// [`rate_limit()`] admitting `per_second`.
-pub(crate) fn rate_limit_at(store: impl RateLimitStore, headers: bool, per_second: u32) -> Router {
+pub(crate) fn rate_limit_at(store: impl Backend, headers: bool, per_second: u32) -> Router {
     let layer = RateLimitLayer::builder(store, Quota::per_second(per_second))
         .ietf_headers(headers)
         .legacy_headers(headers)
@@ -112,7 +113,7 @@ pub(crate) fn session(redis: RedisBackend) -> Router {
                 s.insert("n", n).await.map(|()| "ok")
             }),
         )
-        .layer(SessionLayer::new(redis))
+        .layer(SessionManagerLayer::new(redis))
 }
 
 /// tower-sessions with tower-sessions-redis-store (fred pool of 6, as its docs set it up),
@@ -175,5 +176,10 @@ pub(crate) fn idempotency(redis: RedisBackend) -> Router {
             post(|body: String| async move { (StatusCode::CREATED, body) }),
         )
         // One anonymous load client: the shared namespace keeps the path measured before.
-        .layer(IdempotencyLayer::new(redis).unscoped(Unscoped::SharedUnsafe))
+        .layer(
+            IdempotencyLayer::builder(redis)
+                .unscoped(Unscoped::SharedUnsafe)
+                .build()
+                .expect("idempotency layer"),
+        )
 }

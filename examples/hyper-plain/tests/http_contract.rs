@@ -4,11 +4,11 @@
 use std::net::SocketAddr;
 
 use hyper_plain::{Config, serve};
-use tower_vigil_core::Backend;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tower_vigil_core::Backend;
 
 /// A running server; it stops when this is dropped.
 struct Running {

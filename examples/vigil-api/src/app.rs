@@ -21,12 +21,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{delete, get, post};
 use tower::ServiceBuilder;
-use tower_vigil_apikey::{ApiKeyBackend, ApiKeyData, ApiKeyLayer, require};
-use tower_vigil_core::ConfigError;
-use tower_vigil_idempotency::{IdempotencyLayer, IdempotencyStore};
+use tower_vigil_apikey::{ApiKeyData, ApiKeyLayer, require};
+use tower_vigil_core::{Backend, ConfigError};
+use tower_vigil_idempotency::IdempotencyLayer;
 use tower_vigil_ratelimit::key::PrincipalKey;
-use tower_vigil_ratelimit::{Policy, Quota, RateLimitBuilder, RateLimitLayer, RateLimitStore};
-use tower_vigil_session::{SessionLayer, SessionStore};
+use tower_vigil_ratelimit::{Policy, Quota, RateLimitBuilder, RateLimitLayer};
+use tower_vigil_session::SessionManagerLayer;
 
 use crate::config::Settings;
 use crate::routes::{admin, analyze, auth, ops};
@@ -35,18 +35,11 @@ use crate::state::Shared;
 /// The most `/v1/analyze` reads of a request body.
 pub const MAX_ANALYZE_BODY: usize = 64 * 1024;
 
-/// What every backend the server runs on must offer.
-pub trait AppBackend:
-    ApiKeyBackend + RateLimitStore + IdempotencyStore + SessionStore + Clone
-{
-}
-impl<B: ApiKeyBackend + RateLimitStore + IdempotencyStore + SessionStore + Clone> AppBackend for B {}
-
 /// The whole application.
-pub fn router<B: AppBackend>(
+pub fn router<B: Backend>(
     state: Shared<B>,
     settings: &Settings,
-    sessions: SessionLayer,
+    sessions: SessionManagerLayer,
 ) -> Result<Router, ConfigError> {
     let limits = &settings.limits;
     let window = limits.window;
@@ -71,7 +64,11 @@ pub fn router<B: AppBackend>(
         .layer(ApiKeyLayer::new(state.api_keys.clone()))
         .layer(require("analyze")?)
         .layer(per_key)
-        .layer(IdempotencyLayer::new(state.backend.clone()).max_request_body(MAX_ANALYZE_BODY)?);
+        .layer(
+            IdempotencyLayer::builder(state.backend.clone())
+                .max_request_body(MAX_ANALYZE_BODY)
+                .build()?,
+        );
 
     // Failed logins per client IP; a correct password is refused too once the IP is over.
     let login_limit = per_ip_failures(&state, settings, limits.login.clone()).build()?;
@@ -109,13 +106,14 @@ pub fn router<B: AppBackend>(
 /// so a heavy but legitimate caller is never slowed by it; once an IP is over, every request
 /// from it is refused until the window allows more, the correct credential included (else
 /// the limit would still let an attacker learn when a guess is right).
-fn per_ip_failures<B: AppBackend>(
+fn per_ip_failures<B: Backend>(
     state: &Shared<B>,
     settings: &Settings,
     policy: Policy,
 ) -> RateLimitBuilder<B> {
-    RateLimitLayer::builder(state.backend.clone())
-        .policy(policy)
+    RateLimitLayer::builder(state.backend.clone(), policy.quota())
+        .name(policy.name())
+        .algorithm(policy.algorithm())
         .key(settings.limits.client_ip.clone())
         .charge_when(|status| status == StatusCode::UNAUTHORIZED)
         .failure_policy(settings.failure_policy)

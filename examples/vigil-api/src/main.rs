@@ -36,11 +36,9 @@ use tokio::net::TcpListener;
 use tower_vigil_apikey::ApiKeyCache;
 use tower_vigil_core::redis::RedisBackendBuilder;
 use tower_vigil_core::secret::SecretHasher;
-use tower_vigil_core::{ConfigError, MemoryBackend, RedisBackend};
-use tower_vigil_session::SessionLayer;
-use tower_vigil_session::token::CookieConfig;
+use tower_vigil_core::{Backend, ConfigError, MemoryBackend, RedisBackend};
+use tower_vigil_session::{CookieConfig, SessionManagerLayer};
 
-use crate::app::AppBackend;
 use crate::config::{BackendTarget, Settings};
 use crate::db::Db;
 use crate::state::AppState;
@@ -115,7 +113,7 @@ async fn connect(
         .map_err(|e| format!("connecting to {what}: {e}"))
 }
 
-async fn serve<B: AppBackend>(
+async fn serve<B: Backend>(
     backend: B,
     settings: Settings,
     db: Db,
@@ -127,14 +125,15 @@ async fn serve<B: AppBackend>(
         .hasher(hasher)
         .build()
         .map_err(cfg)?;
-    let sessions = SessionLayer::new(backend.clone())
+    let sessions = SessionManagerLayer::builder(backend.clone())
         .cookie(CookieConfig::new().secure(settings.config.server.secure_cookies))
+        .build()
         .map_err(cfg)?;
     let state = Arc::new(AppState {
         db,
         backend: backend.clone(),
         api_keys,
-        sessions: sessions.manager(),
+        sessions: sessions.admin(),
         metrics,
     });
     let app = app::router(state, &settings, sessions).map_err(cfg)?;

@@ -4,20 +4,21 @@ use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_vigil_apikey::ApiKeyCache;
-use tower_vigil_session::SessionManager;
+use tower_vigil_core::Backend;
+use tower_vigil_session::SessionAdmin;
 
 use crate::db::Db;
 
 /// Shared by every handler; cheap to clone.
-pub struct AppState<B: tower_vigil_apikey::ApiKeyBackend> {
+pub struct AppState<B: Backend> {
     pub db: Db,
     pub backend: B,
     pub api_keys: ApiKeyCache<B, Db>,
-    pub sessions: SessionManager,
+    pub sessions: SessionAdmin,
     pub metrics: Option<PrometheusHandle>,
 }
 
-impl<B: tower_vigil_apikey::ApiKeyBackend> Clone for AppState<B> {
+impl<B: Backend> Clone for AppState<B> {
     fn clone(&self) -> Self {
         Self {
             db: self.db.clone(),

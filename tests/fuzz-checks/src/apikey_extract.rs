@@ -1,11 +1,11 @@
-//! `X-API-Key` / `Authorization: Bearer` extraction (tower-vigil-apikey `auth/extract.rs`):
+//! `X-API-Key` / `Authorization: Bearer` extraction (tower-vigil-apikey `auth/credential.rs`):
 //! an accepted credential is 1 to 512 printable ASCII bytes and is exactly what one of the
 //! headers carried; a repeated header or two different keys are refused; no credential is
 //! "missing", never a guess.
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use tower_vigil_apikey::__fuzz::extract_credential;
-use tower_vigil_apikey::{MAX_KEY_LEN, RejectionKind};
+use tower_vigil_apikey::{ApiKeyRejectionKind, MAX_KEY_LEN};
 
 /// The first byte picks the settings (Bearer on or off, the key header's name); each
 /// following `\n`-separated line is one header, its first byte saying which.
@@ -78,17 +78,17 @@ pub fn check(data: &[u8]) {
                 "a repeated header was read"
             );
         }
-        Err(RejectionKind::Missing) => {
+        Err(ApiKeyRejectionKind::Missing) => {
             assert!(api.is_empty(), "{headers:?}");
             assert!(
                 !bearer || auth.iter().all(|v| bearer_token(v).is_none()),
                 "{headers:?}"
             );
         }
-        Err(kind) => assert_eq!(*kind, RejectionKind::Malformed, "{headers:?}"),
+        Err(kind) => assert_eq!(*kind, ApiKeyRejectionKind::Malformed, "{headers:?}"),
     }
     if api.len() > 1 || (bearer && auth.len() > 1) {
-        assert_eq!(result, Err(RejectionKind::Malformed), "{headers:?}");
+        assert_eq!(result, Err(ApiKeyRejectionKind::Malformed), "{headers:?}");
     }
     // One well-formed key header and nothing else: that key.
     if let [only] = api[..]

@@ -6,7 +6,7 @@
 use arbitrary::Unstructured;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use tower_vigil_idempotency::record::{NotReplayable, NotReplayableReason, Record, StoredResponse};
+use tower_vigil_idempotency::__fuzz::{NotReplayable, NotReplayableReason, Record, StoredResponse};
 
 /// Decodes `data` as a stored record, then builds records from `data` and round-trips them.
 pub fn check(data: &[u8]) {

@@ -6,7 +6,7 @@
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue};
 use tower_vigil_session::__fuzz::extract_token;
-use tower_vigil_session::token::{CookieSigner, MAX_COOKIE_HEADER_LEN, SessionToken, find_cookie};
+use tower_vigil_session::__fuzz::{CookieSigner, MAX_COOKIE_HEADER_LEN, SessionToken, find_cookie};
 
 use crate::input::header_lines;
 use crate::session_token::{cookie, is_signature_of, signer, token};

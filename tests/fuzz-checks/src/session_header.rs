@@ -5,8 +5,8 @@
 
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderName, HeaderValue};
+use tower_vigil_session::__fuzz::SessionToken;
 use tower_vigil_session::__fuzz::extract_token;
-use tower_vigil_session::token::SessionToken;
 
 use crate::input::header_lines;
 use crate::session_token::{cookie, is_signature_of, signer, token};

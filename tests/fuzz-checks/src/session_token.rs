@@ -1,9 +1,8 @@
 //! What the session-token targets share: a well-formed token from the fuzzer's bytes, the
 //! signer, and the cookie settings a target runs under.
 
-use tower_vigil_session::token::{
-    CookieConfig, CookiePrefix, CookieSigner, SessionToken, TOKEN_LEN,
-};
+use tower_vigil_session::__fuzz::{CookieSigner, SessionToken, TOKEN_LEN};
+use tower_vigil_session::{CookieConfig, CookiePrefix};
 
 use crate::input::chars_from;
 

@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use tower_vigil_core::{BackendErrorKind, Lock, LockGuard, RedisBackend};
-use tower_vigil_idempotency::{Claim, IdempotencyStore};
+use tower_vigil_idempotency::__private::{self as idempotency, Claim};
 
 use crate::loss::{LEASE, claim_key, claim_lost, fingerprint, lock_lost, next_name, settled};
 
@@ -35,7 +35,7 @@ pub async fn held_back_writes(
         held.locks.push((name, guard));
         let name = next_name("held", &next, slots);
         let (key, fp) = (claim_key(&name), fingerprint());
-        let claim = plain.claim(&key, &fp, b"w", LEASE).await;
+        let claim = idempotency::claim(plain, &key, &fp, b"w", LEASE).await;
         assert_eq!(claim.unwrap(), Claim::Acquired);
         held.claims.push(name);
     }
@@ -54,7 +54,7 @@ pub async fn held_back_writes(
 
         let name = next_name("held", &next, slots);
         let (key, fp) = (claim_key(&name), fingerprint());
-        let claim = waiting.claim(&key, &fp, b"w", LEASE).await;
+        let claim = idempotency::claim(waiting, &key, &fp, b"w", LEASE).await;
         let err = claim.expect_err("a claim WAIT cannot vouch for");
         assert_eq!(err.kind(), BackendErrorKind::Unavailable, "{err}");
         assert!(
@@ -89,7 +89,9 @@ pub async fn guarded_writes_work_again(waiting: &RedisBackend, slots: &[(u16, u1
     guard.release().await.unwrap();
     let key = claim_key(&name);
     let claim = settled("a guarded claim", async || {
-        waiting.claim(&key, &fingerprint(), b"w", LEASE).await.ok()
+        idempotency::claim(waiting, &key, &fingerprint(), b"w", LEASE)
+            .await
+            .ok()
     })
     .await;
     assert_eq!(claim, Claim::Acquired);

@@ -21,7 +21,7 @@ use tower_vigil_core::{Backend, FailurePolicy, Lock, Principal, RedisBackend};
 use tower_vigil_idempotency::IdempotencyLayer;
 use tower_vigil_ratelimit::key::RequestHead;
 use tower_vigil_ratelimit::{Quota, RateLimitLayer};
-use tower_vigil_session::{Session, SessionLayer};
+use tower_vigil_session::{Session, SessionManagerLayer};
 
 /// A request's outcome: what went wrong, if anything.
 pub type Outcome = Result<(), String>;
@@ -118,7 +118,7 @@ impl Layers {
                     }
                 }),
             )
-            .layer(SessionLayer::new(backend.clone()));
+            .layer(SessionManagerLayer::new(backend.clone()));
         Self {
             backend: backend.clone(),
             ratelimit: Router::new().route("/", get(ok)).layer(ratelimit),

@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use tokio::task::JoinHandle;
 use tower_vigil_core::{Lock, LockGuard, RedisBackend};
-use tower_vigil_idempotency::fingerprint::Fingerprint;
-use tower_vigil_idempotency::{Claim, IdempotencyStore};
+use tower_vigil_idempotency::__private::{self as idempotency, Claim, Fingerprint};
 use tower_vigil_tests::key_slot;
 
 pub(crate) const LEASE: Duration = Duration::from_secs(60);
@@ -94,7 +93,7 @@ pub fn start_runs(plain: &RedisBackend, waiting: &RedisBackend, slots: &[(u16, u
                                 .map(Some),
                             Kind::Claim => {
                                 let (key, fp) = (claim_key(&n), fingerprint());
-                                let c = backend.claim(&key, &fp, b"w", LEASE).await;
+                                let c = idempotency::claim(&backend, &key, &fp, b"w", LEASE).await;
                                 matches!(c, Ok(Claim::Acquired)).then_some(None)
                             }
                         };
@@ -172,8 +171,7 @@ pub(crate) async fn lock_lost(checker: &RedisBackend, name: &str) -> bool {
 pub(crate) async fn claim_lost(checker: &RedisBackend, name: &str) -> bool {
     let key = claim_key(name);
     let claim = settled("claim check", async || {
-        checker
-            .claim(&key, &fingerprint(), b"checker", LEASE)
+        idempotency::claim(checker, &key, &fingerprint(), b"checker", LEASE)
             .await
             .ok()
     })

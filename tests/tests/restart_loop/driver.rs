@@ -10,7 +10,7 @@ use futures_util::future::join_all;
 use http::Request;
 use tokio::time::Instant;
 use tower_vigil_core::RedisBackend;
-use tower_vigil_ratelimit::layer::metrics::{
+use tower_vigil_ratelimit::metrics::{
     ALLOWED_TOTAL, FAILED_OPEN_TOTAL, LIMITED_TOTAL, UNAVAILABLE_TOTAL,
 };
 use tower_vigil_tests::metrics::Counters;

@@ -23,7 +23,7 @@ use tower_vigil_core::{FailurePolicy, RedisBackend};
 use tower_vigil_idempotency::IdempotencyLayer;
 use tower_vigil_ratelimit::key::HeaderKey;
 use tower_vigil_ratelimit::{Quota, RateLimitLayer};
-use tower_vigil_session::{Session, SessionLayer};
+use tower_vigil_session::{Session, SessionManagerLayer};
 
 /// The one API key the load uses.
 pub(crate) const API_KEY: &str = "test-key-0123456789abcdef";
@@ -77,7 +77,7 @@ pub(crate) async fn build(backend: RedisBackend, runs: Runs) -> Svc {
         })
         .layer(rate_limit)
         .layer(ApiKeyLayer::new(cache))
-        .layer(SessionLayer::new(backend.clone()))
+        .layer(SessionManagerLayer::new(backend.clone()))
         .layer(IdempotencyLayer::new(backend))
         .service_fn(move |req| handle(req, runs.clone()));
     BoxCloneSyncService::new(stack)

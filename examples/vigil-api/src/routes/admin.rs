@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use tower_vigil_apikey::ApiKeyBackend;
+use tower_vigil_core::Backend;
 use tower_vigil_session::Session;
 
 use crate::problem::ApiError;
@@ -15,7 +15,7 @@ use crate::state::Shared;
 pub const ADMIN: &str = "admin";
 
 /// `DELETE /users/{user_id}/sessions`: that user or an admin.
-pub async fn revoke_user_sessions<B: ApiKeyBackend>(
+pub async fn revoke_user_sessions<B: Backend>(
     State(state): State<Shared<B>>,
     session: Session,
     Path(user_id): Path<String>,
@@ -39,7 +39,7 @@ pub async fn revoke_user_sessions<B: ApiKeyBackend>(
 
 /// `DELETE /admin/api-keys/{id}`: removes the key from the database, then from every cache of
 /// every instance sharing the backend.
-pub async fn delete_api_key<B: ApiKeyBackend>(
+pub async fn delete_api_key<B: Backend>(
     State(state): State<Shared<B>>,
     session: Session,
     Path(id): Path<String>,

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use tower_vigil_apikey::ApiKeyBackend;
+use tower_vigil_core::Backend;
 use tower_vigil_session::{Session, SessionError};
 
 use crate::db::User;
@@ -34,7 +34,7 @@ fn session_failed(e: SessionError) -> ApiError {
 
 /// Checks the password; on success gives the caller a new session token (even if it had one:
 /// the defence against session fixation) bound to the user.
-pub async fn login<B: ApiKeyBackend>(
+pub async fn login<B: Backend>(
     State(state): State<Shared<B>>,
     session: Session,
     JsonBody(creds): JsonBody<Credentials>,
@@ -61,7 +61,7 @@ pub async fn login<B: ApiKeyBackend>(
 }
 
 /// The user behind the session, or 401.
-pub async fn current_user<B: ApiKeyBackend>(
+pub async fn current_user<B: Backend>(
     state: &Shared<B>,
     session: &Session,
 ) -> Result<User, ApiError> {
@@ -80,7 +80,7 @@ pub async fn current_user<B: ApiKeyBackend>(
 }
 
 /// `GET /me`.
-pub async fn me<B: ApiKeyBackend>(
+pub async fn me<B: Backend>(
     State(state): State<Shared<B>>,
     session: Session,
 ) -> Result<Response, ApiError> {

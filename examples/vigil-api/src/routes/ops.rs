@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tower_vigil_apikey::ApiKeyBackend;
+use tower_vigil_core::Backend;
 use tower_vigil_core::health;
 
 use crate::state::Shared;
@@ -14,7 +14,7 @@ use crate::state::Shared;
 /// `maxmemory-policy` evicts: locks, idempotency records and sessions all have TTLs) is
 /// `"status": "degraded"` with `warnings` saying what to set; it still answers 200, as it
 /// serves, so a load balancer keeps it while monitoring reads the warning.
-pub async fn health_redis<B: ApiKeyBackend>(State(state): State<Shared<B>>) -> Response {
+pub async fn health_redis<B: Backend>(State(state): State<Shared<B>>) -> Response {
     let report = health::check(&state.backend).await;
     let status = if report.is_healthy() {
         StatusCode::OK
@@ -25,7 +25,7 @@ pub async fn health_redis<B: ApiKeyBackend>(State(state): State<Shared<B>>) -> R
 }
 
 /// Every layer's counters in Prometheus text format.
-pub async fn metrics<B: ApiKeyBackend>(State(state): State<Shared<B>>) -> Response {
+pub async fn metrics<B: Backend>(State(state): State<Shared<B>>) -> Response {
     match &state.metrics {
         Some(handle) => (
             [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

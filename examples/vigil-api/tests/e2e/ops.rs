@@ -6,7 +6,7 @@ use serde_json::json;
 use tower_vigil_tests::RedisServer;
 use {
     tower_vigil_apikey::metrics as apikey, tower_vigil_idempotency::metrics as idempotency,
-    tower_vigil_ratelimit::layer::metrics as ratelimit, tower_vigil_session::metrics as session,
+    tower_vigil_ratelimit::metrics as ratelimit, tower_vigil_session::metrics as session,
 };
 
 use crate::config::{ALICE, Config, DEMO_KEY, SMALL_KEY, SMALL_KEY_LIMIT};
