@@ -18,6 +18,9 @@ use std::time::Duration;
 
 type Source = Box<dyn StdError + Send + Sync + 'static>;
 
+/// The result of every backend call.
+pub type BackendResult<T> = Result<T, BackendError>;
+
 /// The category of a [`BackendError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

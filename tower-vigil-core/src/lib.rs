@@ -40,6 +40,8 @@ pub mod redis;
 pub mod rejection;
 pub mod script;
 pub mod secret;
+mod slot;
+mod ttl;
 
 pub use crate::backend::{
     Backend, BackendInfo, BackendKind, BackendResult, Subscription, SubscriptionEvent,

@@ -24,8 +24,6 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::info::format_bytes;
-
 /// What a store does when it reaches its memory limit (Redis' `maxmemory-policy`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -165,6 +163,24 @@ impl NodeMemory {
             format_bytes(self.max_memory)
         }
     }
+}
+
+/// Formats a byte count the way Redis' `used_memory_human` does: `512B`, `1.50K`, `2.00M`, `1.25G`.
+pub(crate) fn format_bytes(bytes: u64) -> String {
+    const UNITS: [(&str, f64); 4] = [
+        ("T", 1024.0 * 1024.0 * 1024.0 * 1024.0),
+        ("G", 1024.0 * 1024.0 * 1024.0),
+        ("M", 1024.0 * 1024.0),
+        ("K", 1024.0),
+    ];
+    #[allow(clippy::cast_precision_loss)] // display only
+    let b = bytes as f64;
+    for (unit, size) in UNITS {
+        if b >= size {
+            return format!("{:.2}{unit}", b / size);
+        }
+    }
+    format!("{bytes}B")
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::eviction::NodeMemory;
+use super::eviction::{NodeMemory, format_bytes};
 
 /// Which kind of backend answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -67,24 +67,6 @@ impl BackendInfo {
         self.nodes.push(node);
         self
     }
-}
-
-/// Formats a byte count the way Redis' `used_memory_human` does: `512B`, `1.50K`, `2.00M`, `1.25G`.
-pub(crate) fn format_bytes(bytes: u64) -> String {
-    const UNITS: [(&str, f64); 4] = [
-        ("T", 1024.0 * 1024.0 * 1024.0 * 1024.0),
-        ("G", 1024.0 * 1024.0 * 1024.0),
-        ("M", 1024.0 * 1024.0),
-        ("K", 1024.0),
-    ];
-    #[allow(clippy::cast_precision_loss)] // display only
-    let b = bytes as f64;
-    for (unit, size) in UNITS {
-        if b >= size {
-            return format!("{:.2}{unit}", b / size);
-        }
-    }
-    format!("{bytes}B")
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@ use bytes::Bytes;
 
 use super::{BackendResult, FENCE_TTL};
 use crate::error::BackendError;
-use crate::memory::{Slot, Value};
 use crate::script::{Reply, Script, TwinCall};
+use crate::slot::{Slot, Value};
 
 fn wrong_type(v: &Value) -> BackendError {
     BackendError::protocol(format!(

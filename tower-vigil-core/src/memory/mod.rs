@@ -49,7 +49,6 @@ mod ops;
 mod pubsub;
 mod store;
 mod usage;
-mod value;
 
 use std::hash::BuildHasher;
 use std::sync::Arc;
@@ -65,8 +64,8 @@ pub use self::builder::{
 use self::pubsub::PubSub;
 use self::store::Shard;
 pub use self::usage::{ConcernUsage, MemoryUsage};
-pub use self::value::{Slot, Value};
 use crate::keys::KeyPrefix;
+pub use crate::slot::{Slot, Value};
 
 /// The embedded backend. Clones share one store.
 #[derive(Clone)]

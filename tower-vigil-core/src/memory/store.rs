@@ -24,7 +24,7 @@ use tokio::time::Instant;
 mod evict;
 
 use super::concern::{Concerns, IndexId};
-use super::value::{Slot, Value};
+use crate::slot::{Slot, Value};
 
 /// The granularity of the expiry index.
 const BUCKET: Duration = Duration::from_millis(100);

@@ -2,8 +2,8 @@
 
 use bytes::Bytes;
 
-use crate::backend::BackendResult;
 use crate::error::BackendError;
+use crate::error::BackendResult;
 
 /// One script argument (`ARGV[n]` in Lua). Integers travel to Redis as decimal strings, which
 /// Lua reads with `tonumber`; the twin reads them as they were given.

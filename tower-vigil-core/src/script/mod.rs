@@ -61,8 +61,8 @@ use std::sync::OnceLock;
 pub use self::arg::{Arg, Args};
 pub use self::reply::Reply;
 pub use self::twin::TwinCall;
-use crate::backend::BackendResult;
 use crate::error::BackendError;
+use crate::error::BackendResult;
 
 /// A script's Rust twin: what the memory backend runs under the entries' locks.
 pub type Twin<T> = fn(&mut TwinCall<'_>) -> BackendResult<T>;

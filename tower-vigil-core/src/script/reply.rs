@@ -2,8 +2,8 @@
 
 use bytes::Bytes;
 
-use crate::backend::BackendResult;
 use crate::error::BackendError;
+use crate::error::BackendResult;
 
 /// A script's reply, as Redis converts Lua values: `false`/`nil` → [`Nil`](Reply::Nil), a
 /// number → [`Int`](Reply::Int) (truncated), a string → [`Data`](Reply::Data), a table →

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::Args;
-use crate::memory::Slot;
+use crate::slot::Slot;
 
 /// One run of a twin: the entries of the script's keys, locked, in the order the keys were
 /// given (`KEYS[1]` is `slots()[0]`), its arguments, and the backend's clock.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::time::Instant;
 
-use crate::backend::instant_after as deadline;
+use crate::ttl::instant_after as deadline;
 
 /// A value in the memory backend: the Redis types the [`Backend`](crate::Backend) trait uses, and
 /// `Any` for a concern's own state (an algorithm's struct, kept without serialisation).
