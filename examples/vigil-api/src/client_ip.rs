@@ -62,6 +62,15 @@ impl KeyExtractor for ClientIp {
             Self::BehindProxies(proxies) => proxies.extract(req),
         }
     }
+
+    /// The wrapped extractor's own settings (its IPv6 prefix), checked by the layer's
+    /// `build()`.
+    fn check(&self) -> Result<(), tower_vigil_core::ConfigError> {
+        match self {
+            Self::Peer(peer) => peer.check(),
+            Self::BehindProxies(proxies) => proxies.check(),
+        }
+    }
 }
 
 #[cfg(test)]
