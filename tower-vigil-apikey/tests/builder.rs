@@ -4,8 +4,11 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
+use http::Response;
 use tower_vigil_apikey::{
-    ApiKeyCache, ApiKeyCacheBuilder, ApiKeyLayer, RequirePermissionLayer, StaticKeyStore, require,
+    ApiKeyCache, ApiKeyCacheBuilder, ApiKeyLayer, ApiKeyRejection, RequirePermissionLayer,
+    StaticKeyStore, require,
 };
 use tower_vigil_core::backend::MAX_TTL;
 use tower_vigil_core::{ConfigError, MemoryBackend};
@@ -209,4 +212,27 @@ fn the_permission_is_a_scope_token() {
     }
     assert_eq!(require("analyze").unwrap().permission(), "analyze");
     assert!(require(&"p".repeat(128)).is_ok());
+}
+
+/// The response is erased at `build()`: a layer answering with a closure is the same type as
+/// one answering with the default, so either fits wherever the layer's type is named.
+#[test]
+fn a_custom_response_does_not_change_the_layer_types() {
+    let plain = |_: &ApiKeyRejection| Response::new(Bytes::from_static(b"no"));
+    let layers: [ApiKeyLayer<MemoryBackend, StaticKeyStore>; 2] = [
+        ApiKeyLayer::new(cache()),
+        ApiKeyLayer::builder(cache())
+            .response(plain)
+            .build()
+            .unwrap(),
+    ];
+    let checks: [RequirePermissionLayer; 2] = [
+        require("read").unwrap(),
+        RequirePermissionLayer::builder("read")
+            .response(plain)
+            .build()
+            .unwrap(),
+    ];
+    assert_eq!(layers.len(), 2);
+    assert!(checks.iter().all(|c| c.permission() == "read"));
 }

@@ -310,6 +310,35 @@ async fn custom_response_closure() {
     );
 }
 
+/// A rejection decided after the lookup (an unknown key) is answered through the configured
+/// response too, like one decided before it (no credential).
+#[tokio::test]
+async fn custom_response_answers_a_rejection_after_the_lookup() {
+    let store = TestStore::default();
+    let cache = cache(MemoryBackend::new(), &store).await;
+    let layer = ApiKeyLayer::builder(cache)
+        .realm("vigil")
+        .response(|r: &ApiKeyRejection| {
+            let mut res =
+                Response::new(Bytes::from(format!("nope: {} in {}", r.kind(), r.realm())));
+            *res.status_mut() = r.status();
+            res
+        })
+        .build()
+        .unwrap();
+    let svc = service(layer);
+    let res = send(&svc, &[("x-api-key", b"unknown-test-key-00000001")]).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        res.extensions().get::<ApiKeyRejection>().unwrap().kind(),
+        ApiKeyRejectionKind::UnknownKey
+    );
+    assert_eq!(
+        res.into_body().collect().await.unwrap().to_bytes(),
+        "nope: unknown_key in vigil"
+    );
+}
+
 #[tokio::test]
 async fn require_without_an_api_key_layer_is_401() {
     let svc = tower::ServiceBuilder::new()

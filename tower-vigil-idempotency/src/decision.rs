@@ -37,8 +37,8 @@ pub(crate) enum Decision {
 
 /// Claims `key` for the request of `fingerprint` as `owner`, waiting for a request in flight
 /// when the layer is set to.
-pub(crate) async fn decide<B: Backend, R>(
-    shared: &Shared<B, R>,
+pub(crate) async fn decide<B: Backend>(
+    shared: &Shared<B>,
     key: &str,
     fingerprint: &Fingerprint,
     owner: &str,

@@ -12,13 +12,13 @@ use http::{Request, Response};
 use http_body::Body;
 use tokio::sync::oneshot;
 use tower_service::Service;
+use tower_vigil_core::Backend;
 use tower_vigil_core::http::ResponseBody;
-use tower_vigil_core::{Backend, RejectionResponse};
 
 use crate::body::RequestBody;
 use crate::intake::Keyed;
-use crate::layer::rejection::{Cause, IdempotencyRejection};
-use crate::layer::response::{Answer, reject};
+use crate::layer::rejection::Cause;
+use crate::layer::response::Answer;
 use crate::lease::renew;
 use crate::metrics::{op, timed};
 use crate::shared::Shared;
@@ -27,9 +27,9 @@ use crate::stream::BoxError;
 use crate::tee::{self, Caller, Delivery, Outcome};
 
 /// Runs `req`, whose key this layer holds, and answers with its response.
-pub(crate) async fn run<S, B, R, ReqBody, ResBody>(
+pub(crate) async fn run<S, B, ReqBody, ResBody>(
     mut inner: S,
-    shared: Arc<Shared<B, R>>,
+    shared: Arc<Shared<B>>,
     req: Keyed<ReqBody>,
 ) -> Result<Answer<ResBody>, S::Error>
 where
@@ -37,7 +37,6 @@ where
     S::Future: Send + 'static,
     S::Error: Send + 'static,
     B: Backend,
-    R: RejectionResponse<IdempotencyRejection>,
     ResBody: Body<Data = Bytes> + Send + 'static,
     ResBody::Error: Into<BoxError> + Send + 'static,
 {
@@ -59,16 +58,16 @@ where
         // lease lapses by itself).
         Err(_) => match task.await {
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            _ => Ok(reject(&shared.response, Cause::Unavailable, grpc)),
+            _ => Ok(shared.response.reject(Cause::Unavailable, grpc)),
         },
     }
 }
 
 /// The handler's task: runs the handler and reads its body with the lease renewed beside,
 /// records the outcome, then hands the client the rest of the response.
-async fn drive<F, ResBody, E, B, R>(
+async fn drive<F, ResBody, E, B>(
     fut: F,
-    shared: Arc<Shared<B, R>>,
+    shared: Arc<Shared<B>>,
     key: String,
     owner: String,
     caller: Caller<ResBody, E>,
@@ -110,12 +109,7 @@ async fn drive<F, ResBody, E, B, R>(
 
 /// Leaves `outcome` under the key; true when the key now holds a record (a retry will not
 /// run the handler again).
-async fn record<B: Backend, R>(
-    shared: &Shared<B, R>,
-    key: &str,
-    owner: &str,
-    outcome: Outcome,
-) -> bool {
+async fn record<B: Backend>(shared: &Shared<B>, key: &str, owner: &str, outcome: Outcome) -> bool {
     let (backend, config) = (&shared.backend, &shared.config);
     let record = match outcome {
         Outcome::Release => {
@@ -157,7 +151,7 @@ async fn release<B: Backend>(backend: &B, key: &str, owner: &str) {
 
 /// Wakes the duplicates waiting on `key` (when waiting is on), without delaying this
 /// response for the extra round trip.
-fn announce<B: Backend, R>(shared: &Arc<Shared<B, R>>, key: &str) {
+fn announce<B: Backend>(shared: &Arc<Shared<B>>, key: &str) {
     if shared.config.wait_for_in_flight.is_none() {
         return;
     }

@@ -9,20 +9,19 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
 use tower_service::Service;
+use tower_vigil_core::Backend;
 use tower_vigil_core::http::ResponseBody;
-use tower_vigil_core::{Backend, RejectionResponse};
 
 use crate::body::{IdempotencyBody, RequestBody};
 use crate::decision::{Decision, decide};
 use crate::intake::{Intake, admit};
-use crate::layer::rejection::IdempotencyRejection;
-use crate::layer::response::{Answer, reject};
+use crate::layer::response::Answer;
 use crate::shared::Shared;
 use crate::stream::BoxError;
 
-pub(crate) async fn handle<S, B, R, ReqBody, ResBody>(
+pub(crate) async fn handle<S, B, ReqBody, ResBody>(
     inner: S,
-    shared: Arc<Shared<B, R>>,
+    shared: Arc<Shared<B>>,
     req: Request<ReqBody>,
 ) -> Result<Answer<ResBody>, S::Error>
 where
@@ -30,7 +29,6 @@ where
     S::Future: Send + 'static,
     S::Error: Send + 'static,
     B: Backend,
-    R: RejectionResponse<IdempotencyRejection>,
     ReqBody: Body<Data = Bytes> + Send + 'static,
     ReqBody::Error: Into<Box<dyn StdError + Send + Sync>>,
     ResBody: Body<Data = Bytes> + Send + 'static,
@@ -38,7 +36,7 @@ where
 {
     let keyed = match admit(&shared.config, req).await {
         Intake::Pass(req) => return pass(inner, req).await,
-        Intake::Reject { cause, grpc } => return Ok(reject(&shared.response, cause, grpc)),
+        Intake::Reject { cause, grpc } => return Ok(shared.response.reject(cause, grpc)),
         Intake::Keyed(keyed) => keyed,
     };
     let grpc = keyed.grpc;
@@ -46,9 +44,9 @@ where
         Decision::Run => crate::execute::run(inner, shared, keyed).await,
         Decision::Replay(record) => Ok(match crate::replay::replay(&record) {
             Ok(res) => res.map(ResponseBody::inner),
-            Err(cause) => reject(&shared.response, cause, grpc),
+            Err(cause) => shared.response.reject(cause, grpc),
         }),
-        Decision::Reject(cause) => Ok(reject(&shared.response, cause, grpc)),
+        Decision::Reject(cause) => Ok(shared.response.reject(cause, grpc)),
         Decision::RunWithout => pass(inner, keyed.request).await,
     }
 }

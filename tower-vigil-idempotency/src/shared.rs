@@ -6,11 +6,12 @@
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::layer::response::Responder;
 use crate::waiters::Waiters;
 
-pub(crate) struct Shared<B, R> {
+pub(crate) struct Shared<B> {
     pub(crate) backend: B,
     pub(crate) config: Arc<Config>,
-    pub(crate) response: R,
+    pub(crate) response: Responder,
     pub(crate) waiters: Waiters,
 }

@@ -3,10 +3,13 @@
 
 use std::time::Duration;
 
-use http::Method;
+use bytes::Bytes;
+use http::{Method, Response};
 use tower_vigil_core::backend::MAX_TTL;
 use tower_vigil_core::{FailurePolicy, MemoryBackend};
-use tower_vigil_idempotency::{IdempotencyLayer, IdempotencyLayerBuilder, ServerErrors, Unscoped};
+use tower_vigil_idempotency::{
+    IdempotencyLayer, IdempotencyLayerBuilder, IdempotencyRejection, ServerErrors, Unscoped,
+};
 
 fn builder() -> IdempotencyLayerBuilder<MemoryBackend> {
     IdempotencyLayer::builder(MemoryBackend::new())
@@ -198,4 +201,16 @@ fn the_last_call_of_a_setter_wins() {
     assert!(twice.is_ok(), "a bad value replaced before build is fine");
     let once = builder().lease(Duration::from_secs(30)).build().unwrap();
     assert_eq!(format!("{:?}", twice.unwrap()), format!("{once:?}"));
+}
+
+/// The response is erased at `build()`: a layer answering with a closure is the same type as
+/// one answering with the default, and `.response(..)` is a setter like the others.
+#[test]
+fn a_custom_response_does_not_change_the_layer_type() {
+    let plain = |_: &IdempotencyRejection| Response::new(Bytes::from_static(b"no"));
+    let layers: [IdempotencyLayer<MemoryBackend>; 2] = [
+        IdempotencyLayer::new(MemoryBackend::new()),
+        builder().response(plain).required(true).build().unwrap(),
+    ];
+    assert_eq!(layers.len(), 2);
 }

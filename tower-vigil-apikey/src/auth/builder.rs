@@ -21,11 +21,12 @@
 
 use http::HeaderName;
 use http::header::AUTHORIZATION;
-use tower_vigil_core::{Backend, ConfigError, DefaultResponse};
+use tower_vigil_core::{Backend, ConfigError, DefaultResponse, RejectionResponse};
 
 use super::credential::Extractor;
 use super::layer::ApiKeyLayer;
-use crate::rejection::{DEFAULT_REALM, Realm};
+use crate::ApiKeyRejection;
+use crate::rejection::{DEFAULT_REALM, Realm, Responder};
 use crate::{ApiKeyCache, KeyStore};
 
 /// The header the key is read from by default.
@@ -44,7 +45,7 @@ impl<B: Backend, K: KeyStore> ApiKeyLayer<B, K> {
             cache,
             Extractor::default(),
             Realm::default(),
-            DefaultResponse,
+            Responder::new(DefaultResponse),
         )
     }
 
@@ -56,7 +57,7 @@ impl<B: Backend, K: KeyStore> ApiKeyLayer<B, K> {
             bearer: true,
             strip_credentials: false,
             realm: DEFAULT_REALM.to_owned(),
-            response: DefaultResponse,
+            response: Responder::new(DefaultResponse),
         }
     }
 }
@@ -64,16 +65,16 @@ impl<B: Backend, K: KeyStore> ApiKeyLayer<B, K> {
 /// Builds an [`ApiKeyLayer`]. Every setter stores its value; [`build`](Self::build) checks
 /// them.
 #[must_use]
-pub struct ApiKeyLayerBuilder<B, K: KeyStore, R = DefaultResponse> {
+pub struct ApiKeyLayerBuilder<B, K: KeyStore> {
     cache: ApiKeyCache<B, K>,
     header_name: String,
     bearer: bool,
     strip_credentials: bool,
     realm: String,
-    response: R,
+    response: Responder,
 }
 
-impl<B: Backend, K: KeyStore, R> std::fmt::Debug for ApiKeyLayerBuilder<B, K, R> {
+impl<B: Backend, K: KeyStore> std::fmt::Debug for ApiKeyLayerBuilder<B, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApiKeyLayerBuilder")
             .field("cache", &self.cache)
@@ -85,7 +86,7 @@ impl<B: Backend, K: KeyStore, R> std::fmt::Debug for ApiKeyLayerBuilder<B, K, R>
     }
 }
 
-impl<B: Backend, K: KeyStore, R> ApiKeyLayerBuilder<B, K, R> {
+impl<B: Backend, K: KeyStore> ApiKeyLayerBuilder<B, K> {
     /// The header the key is read from (default `x-api-key`; a valid header name other than
     /// `authorization`, which is read through [`bearer`](Self::bearer)).
     pub fn header_name(mut self, name: impl Into<String>) -> Self {
@@ -115,21 +116,16 @@ impl<B: Backend, K: KeyStore, R> ApiKeyLayerBuilder<B, K, R> {
     }
 
     /// Answers rejections with `response`: a
-    /// [`RejectionResponse<ApiKeyRejection>`](tower_vigil_core::RejectionResponse), such as a
-    /// closure `Fn(&ApiKeyRejection) -> Response<Bytes>`, instead of [`DefaultResponse`].
-    pub fn response<R2>(self, response: R2) -> ApiKeyLayerBuilder<B, K, R2> {
-        ApiKeyLayerBuilder {
-            cache: self.cache,
-            header_name: self.header_name,
-            bearer: self.bearer,
-            strip_credentials: self.strip_credentials,
-            realm: self.realm,
-            response,
-        }
+    /// [`RejectionResponse<ApiKeyRejection>`](RejectionResponse), such as a closure
+    /// `Fn(&ApiKeyRejection) -> Response<Bytes>`, instead of [`DefaultResponse`]. The
+    /// rejection is put in the response's extensions either way.
+    pub fn response(mut self, response: impl RejectionResponse<ApiKeyRejection>) -> Self {
+        self.response = Responder::new(response);
+        self
     }
 
     /// The layer, or the first setting that is not valid.
-    pub fn build(self) -> Result<ApiKeyLayer<B, K, R>, ConfigError> {
+    pub fn build(self) -> Result<ApiKeyLayer<B, K>, ConfigError> {
         let header = HeaderName::try_from(self.header_name.as_str())
             .map_err(|_| ConfigError::new("header_name", "not a valid header name"))?;
         if header == AUTHORIZATION {

@@ -10,9 +10,7 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 use tower_vigil_core::http::ResponseBody;
 
-use tower_vigil_core::RejectionResponse;
-
-use crate::rejection::Realm;
+use super::layer::Settings;
 use crate::{ApiKeyRejection, Authenticated};
 
 type AuthFuture<T> =
@@ -20,18 +18,18 @@ type AuthFuture<T> =
 
 pin_project! {
     /// The response future of [`ApiKey`](crate::ApiKey).
-    pub struct ResponseFuture<S, ReqBody, ResBody, T, R>
+    pub struct ResponseFuture<S, ReqBody, ResBody, T>
     where
         S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     {
         #[pin]
-        state: State<S, ReqBody, ResBody, T, R>,
+        state: State<S, ReqBody, ResBody, T>,
     }
 }
 
 pin_project! {
     #[project = StateProj]
-    enum State<S, ReqBody, ResBody, T, R>
+    enum State<S, ReqBody, ResBody, T>
     where
         S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     {
@@ -40,60 +38,46 @@ pin_project! {
             auth: AuthFuture<T>,
             request: Option<Request<ReqBody>>,
             inner: Option<S>,
-            realm: Realm,
-            responder: R,
+            // The realm for the request's extensions, the responder for a rejection.
+            settings: Arc<Settings>,
         },
         Calling { #[pin] future: S::Future },
     }
 }
 
-impl<S, ReqBody, ResBody, T, R> ResponseFuture<S, ReqBody, ResBody, T, R>
+impl<S, ReqBody, ResBody, T> ResponseFuture<S, ReqBody, ResBody, T>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    R: RejectionResponse<ApiKeyRejection>,
 {
-    pub(crate) fn rejected(responder: &R, rejection: ApiKeyRejection) -> Self {
+    pub(super) fn rejected(response: Response<ResponseBody<ResBody>>) -> Self {
         Self {
             state: State::Rejected {
-                response: Some(respond(responder, rejection)),
+                response: Some(response),
             },
         }
     }
 
-    pub(crate) fn authenticating(
+    pub(super) fn authenticating(
         auth: AuthFuture<T>,
         request: Request<ReqBody>,
         inner: S,
-        realm: Realm,
-        responder: R,
+        settings: Arc<Settings>,
     ) -> Self {
         Self {
             state: State::Authenticating {
                 auth,
                 request: Some(request),
                 inner: Some(inner),
-                realm,
-                responder,
+                settings,
             },
         }
     }
 }
 
-/// The configured response to `rejection`, carrying it in its extensions.
-pub(crate) fn respond<B, R: RejectionResponse<ApiKeyRejection>>(
-    responder: &R,
-    rejection: ApiKeyRejection,
-) -> Response<ResponseBody<B>> {
-    let mut res = responder.response(&rejection).map(ResponseBody::full);
-    res.extensions_mut().insert(rejection);
-    res
-}
-
-impl<S, ReqBody, ResBody, T, R> Future for ResponseFuture<S, ReqBody, ResBody, T, R>
+impl<S, ReqBody, ResBody, T> Future for ResponseFuture<S, ReqBody, ResBody, T>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     T: Send + Sync + 'static,
-    R: RejectionResponse<ApiKeyRejection>,
 {
     type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
 
@@ -108,8 +92,7 @@ where
                     auth,
                     request,
                     inner,
-                    realm,
-                    responder,
+                    settings,
                 } => {
                     let outcome = ready!(auth.as_mut().poll(cx));
                     match outcome {
@@ -121,12 +104,14 @@ where
                             ext.insert(who.permissions().clone());
                             ext.insert(who);
                             // For a `RequirePermission` further in: its challenges name it.
-                            ext.insert(realm.clone());
+                            ext.insert(settings.realm.clone());
                             let mut svc = inner.take().expect("polled after completion");
                             let future = svc.call(req);
                             this.state.set(State::Calling { future });
                         }
-                        Err(rejection) => return Poll::Ready(Ok(respond(responder, rejection))),
+                        Err(rejection) => {
+                            return Poll::Ready(Ok(settings.responder.respond(rejection)));
+                        }
                     }
                 }
                 StateProj::Calling { future } => {

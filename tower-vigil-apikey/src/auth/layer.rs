@@ -4,34 +4,43 @@
 use std::sync::Arc;
 
 use tower_layer::Layer;
-use tower_vigil_core::{Backend, DefaultResponse};
+use tower_vigil_core::Backend;
 
 use super::credential::Extractor;
 use super::service::ApiKey;
-use crate::rejection::Realm;
+use crate::rejection::{Realm, Responder};
 use crate::{ApiKeyCache, KeyStore};
 
-/// Authenticates requests by API key through an [`ApiKeyCache`].
+/// Authenticates requests by API key through an [`ApiKeyCache`]. Cheap to clone.
 #[must_use]
-pub struct ApiKeyLayer<B, K: KeyStore, R = DefaultResponse> {
+pub struct ApiKeyLayer<B, K: KeyStore> {
     cache: ApiKeyCache<B, K>,
-    extractor: Arc<Extractor>,
-    realm: Realm,
-    response: R,
+    settings: Arc<Settings>,
 }
 
-impl<B, K: KeyStore, R> ApiKeyLayer<B, K, R> {
+/// What the layer's builder checked, shared by the layer, its services and the futures of
+/// their requests (one reference count per request, whatever the response).
+#[derive(Debug)]
+pub(super) struct Settings {
+    pub(super) extractor: Extractor,
+    pub(super) realm: Realm,
+    pub(super) responder: Responder,
+}
+
+impl<B, K: KeyStore> ApiKeyLayer<B, K> {
     pub(crate) fn from_parts(
         cache: ApiKeyCache<B, K>,
         extractor: Extractor,
         realm: Realm,
-        response: R,
+        responder: Responder,
     ) -> Self {
         Self {
             cache,
-            extractor: Arc::new(extractor),
-            realm,
-            response,
+            settings: Arc::new(Settings {
+                extractor,
+                realm,
+                responder,
+            }),
         }
     }
 
@@ -41,37 +50,29 @@ impl<B, K: KeyStore, R> ApiKeyLayer<B, K, R> {
     }
 }
 
-impl<B, K: KeyStore, R: Clone> Clone for ApiKeyLayer<B, K, R> {
+impl<B, K: KeyStore> Clone for ApiKeyLayer<B, K> {
     fn clone(&self) -> Self {
         Self {
             cache: self.cache.clone(),
-            extractor: Arc::clone(&self.extractor),
-            realm: self.realm.clone(),
-            response: self.response.clone(),
+            settings: Arc::clone(&self.settings),
         }
     }
 }
 
-impl<B: Backend, K: KeyStore, R> std::fmt::Debug for ApiKeyLayer<B, K, R> {
+impl<B: Backend, K: KeyStore> std::fmt::Debug for ApiKeyLayer<B, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApiKeyLayer")
             .field("cache", &self.cache)
-            .field("extractor", &self.extractor)
-            .field("realm", &self.realm)
+            .field("extractor", &self.settings.extractor)
+            .field("realm", &self.settings.realm)
             .finish_non_exhaustive()
     }
 }
 
-impl<S, B: Backend, K: KeyStore, R: Clone> Layer<S> for ApiKeyLayer<B, K, R> {
-    type Service = ApiKey<S, B, K, R>;
+impl<S, B: Backend, K: KeyStore> Layer<S> for ApiKeyLayer<B, K> {
+    type Service = ApiKey<S, B, K>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        ApiKey::new(
-            inner,
-            self.cache.clone(),
-            Arc::clone(&self.extractor),
-            self.realm.clone(),
-            self.response.clone(),
-        )
+        ApiKey::new(inner, self.cache.clone(), Arc::clone(&self.settings))
     }
 }

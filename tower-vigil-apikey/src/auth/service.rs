@@ -7,40 +7,29 @@ use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use tower_service::Service;
+use tower_vigil_core::Backend;
 use tower_vigil_core::http::{ResponseBody, is_grpc};
-use tower_vigil_core::{Backend, RejectionResponse};
 
-use super::credential::Extractor;
 use super::future::ResponseFuture;
-use crate::rejection::Realm;
+use super::layer::Settings;
 use crate::{
     ApiKeyCache, ApiKeyRejection, ApiKeyRejectionKind, Authenticated, KeyStatus, KeyStore,
 };
 
 /// Authenticates each request's API key before calling the inner service; built by
 /// [`ApiKeyLayer`](crate::ApiKeyLayer).
-pub struct ApiKey<S, B, K: KeyStore, R> {
+pub struct ApiKey<S, B, K: KeyStore> {
     inner: S,
     cache: ApiKeyCache<B, K>,
-    extractor: Arc<Extractor>,
-    realm: Realm,
-    response: R,
+    settings: Arc<Settings>,
 }
 
-impl<S, B, K: KeyStore, R> ApiKey<S, B, K, R> {
-    pub(crate) fn new(
-        inner: S,
-        cache: ApiKeyCache<B, K>,
-        extractor: Arc<Extractor>,
-        realm: Realm,
-        response: R,
-    ) -> Self {
+impl<S, B, K: KeyStore> ApiKey<S, B, K> {
+    pub(super) fn new(inner: S, cache: ApiKeyCache<B, K>, settings: Arc<Settings>) -> Self {
         Self {
             inner,
             cache,
-            extractor,
-            realm,
-            response,
+            settings,
         }
     }
 
@@ -60,25 +49,23 @@ impl<S, B, K: KeyStore, R> ApiKey<S, B, K, R> {
     }
 }
 
-impl<S: Clone, B, K: KeyStore, R: Clone> Clone for ApiKey<S, B, K, R> {
+impl<S: Clone, B, K: KeyStore> Clone for ApiKey<S, B, K> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
             cache: self.cache.clone(),
-            extractor: Arc::clone(&self.extractor),
-            realm: self.realm.clone(),
-            response: self.response.clone(),
+            settings: Arc::clone(&self.settings),
         }
     }
 }
 
-impl<S: std::fmt::Debug, B: Backend, K: KeyStore, R> std::fmt::Debug for ApiKey<S, B, K, R> {
+impl<S: std::fmt::Debug, B: Backend, K: KeyStore> std::fmt::Debug for ApiKey<S, B, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApiKey")
             .field("inner", &self.inner)
             .field("cache", &self.cache)
-            .field("extractor", &self.extractor)
-            .field("realm", &self.realm)
+            .field("extractor", &self.settings.extractor)
+            .field("realm", &self.settings.realm)
             .finish_non_exhaustive()
     }
 }
@@ -94,16 +81,15 @@ fn decide<T>(status: KeyStatus<T>) -> Result<Authenticated<T>, ApiKeyRejectionKi
     }
 }
 
-impl<S, B, K, R, ReqBody, ResBody> Service<Request<ReqBody>> for ApiKey<S, B, K, R>
+impl<S, B, K, ReqBody, ResBody> Service<Request<ReqBody>> for ApiKey<S, B, K>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
     B: Backend,
     K: KeyStore,
-    R: RejectionResponse<ApiKeyRejection>,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S, ReqBody, ResBody, K::Extra, R>;
+    type Future = ResponseFuture<S, ReqBody, ResBody, K::Extra>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -113,22 +99,24 @@ where
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         let grpc = is_grpc(req.headers());
-        let key = match self.extractor.extract(req.headers()) {
+        let settings = &self.settings;
+        let key = match settings.extractor.extract(req.headers()) {
             Ok(key) => key,
             Err((kind, detail)) => {
-                let rejection = ApiKeyRejection::new(kind, &self.realm, grpc).with_detail(detail);
-                return ResponseFuture::rejected(&self.response, rejection);
+                let rejection =
+                    ApiKeyRejection::new(kind, &settings.realm, grpc).with_detail(detail);
+                return ResponseFuture::rejected(settings.responder.respond(rejection));
             }
         };
-        if self.extractor.strip {
-            self.extractor.strip(req.headers_mut());
+        if settings.extractor.strip {
+            settings.extractor.strip(req.headers_mut());
         }
         let cache = self.cache.clone();
-        let realm = self.realm.clone();
+        let realm = settings.realm.clone();
         let auth = Box::pin(async move {
             decide(cache.check_key(&key).await)
                 .map_err(|kind| ApiKeyRejection::new(kind, &realm, grpc))
         });
-        ResponseFuture::authenticating(auth, req, inner, self.realm.clone(), self.response.clone())
+        ResponseFuture::authenticating(auth, req, inner, Arc::clone(settings))
     }
 }

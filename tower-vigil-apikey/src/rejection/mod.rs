@@ -30,12 +30,15 @@
 //! # }
 //! ```
 
+mod responder;
 mod response;
 
 use std::fmt;
 use std::sync::Arc;
 
 use tower_vigil_core::ConfigError;
+
+pub(crate) use self::responder::Responder;
 
 /// The category of an [`ApiKeyRejection`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

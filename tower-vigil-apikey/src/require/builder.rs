@@ -1,8 +1,10 @@
 //! [`RequirePermissionLayerBuilder`] and [`require`], its shorthand.
 
-use tower_vigil_core::{ConfigError, DefaultResponse};
+use tower_vigil_core::{ConfigError, DefaultResponse, RejectionResponse};
 
 use super::layer::RequirePermissionLayer;
+use crate::ApiKeyRejection;
+use crate::rejection::Responder;
 
 /// A [`RequirePermissionLayer`] for `permission` with the default response: the shorthand of
 /// `RequirePermissionLayer::builder(permission).build()`. The permission is 1 to 128 printable
@@ -18,7 +20,7 @@ impl RequirePermissionLayer {
     pub fn builder(permission: impl Into<String>) -> RequirePermissionLayerBuilder {
         RequirePermissionLayerBuilder {
             permission: permission.into(),
-            response: DefaultResponse,
+            response: Responder::new(DefaultResponse),
         }
     }
 }
@@ -26,24 +28,23 @@ impl RequirePermissionLayer {
 /// Builds a [`RequirePermissionLayer`]; [`build`](Self::build) checks the permission.
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct RequirePermissionLayerBuilder<R = DefaultResponse> {
+pub struct RequirePermissionLayerBuilder {
     permission: String,
-    response: R,
+    response: Responder,
 }
 
-impl<R> RequirePermissionLayerBuilder<R> {
+impl RequirePermissionLayerBuilder {
     /// Answers rejections with `response`: a
-    /// [`RejectionResponse<ApiKeyRejection>`](tower_vigil_core::RejectionResponse), such as a
-    /// closure `Fn(&ApiKeyRejection) -> Response<Bytes>`, instead of [`DefaultResponse`].
-    pub fn response<R2>(self, response: R2) -> RequirePermissionLayerBuilder<R2> {
-        RequirePermissionLayerBuilder {
-            permission: self.permission,
-            response,
-        }
+    /// [`RejectionResponse<ApiKeyRejection>`](RejectionResponse), such as a closure
+    /// `Fn(&ApiKeyRejection) -> Response<Bytes>`, instead of [`DefaultResponse`]. The
+    /// rejection is put in the response's extensions either way.
+    pub fn response(mut self, response: impl RejectionResponse<ApiKeyRejection>) -> Self {
+        self.response = Responder::new(response);
+        self
     }
 
     /// The layer, or a [`ConfigError`] for field `permission`.
-    pub fn build(self) -> Result<RequirePermissionLayer<R>, ConfigError> {
+    pub fn build(self) -> Result<RequirePermissionLayer, ConfigError> {
         let p = &self.permission;
         if p.is_empty()
             || p.len() > 128

@@ -3,21 +3,21 @@
 use std::sync::Arc;
 
 use tower_layer::Layer;
-use tower_vigil_core::DefaultResponse;
 
 use super::service::RequirePermission;
+use crate::rejection::Responder;
 
 /// Requires the authenticated key to hold one permission. Made by [`require`](crate::require)
-/// or [`RequirePermissionLayer::builder`].
+/// or [`RequirePermissionLayer::builder`]. Cheap to clone.
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct RequirePermissionLayer<R = DefaultResponse> {
+pub struct RequirePermissionLayer {
     permission: Arc<str>,
-    response: R,
+    response: Responder,
 }
 
-impl<R> RequirePermissionLayer<R> {
-    pub(crate) fn from_parts(permission: Arc<str>, response: R) -> Self {
+impl RequirePermissionLayer {
+    pub(crate) fn from_parts(permission: Arc<str>, response: Responder) -> Self {
         Self {
             permission,
             response,
@@ -30,8 +30,8 @@ impl<R> RequirePermissionLayer<R> {
     }
 }
 
-impl<S, R: Clone> Layer<S> for RequirePermissionLayer<R> {
-    type Service = RequirePermission<S, R>;
+impl<S> Layer<S> for RequirePermissionLayer {
+    type Service = RequirePermission<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
         RequirePermission::new(inner, Arc::clone(&self.permission), self.response.clone())

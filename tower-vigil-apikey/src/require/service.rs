@@ -5,11 +5,10 @@ use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use tower_service::Service;
-use tower_vigil_core::RejectionResponse;
 use tower_vigil_core::http::{ResponseBody, is_grpc};
 
 use super::future::RequireFuture;
-use crate::rejection::Realm;
+use crate::rejection::{Realm, Responder};
 use crate::{ApiKeyRejection, ApiKeyRejectionKind, Permissions};
 
 /// Checks the request's [`Permissions`]; built by
@@ -17,14 +16,14 @@ use crate::{ApiKeyRejection, ApiKeyRejectionKind, Permissions};
 /// an [`ApiKeyRejection`] of kind `MissingPermission` (403); a request that no
 /// [`ApiKeyLayer`](crate::ApiKeyLayer) authenticated is one of kind `Missing` (401).
 #[derive(Debug, Clone)]
-pub struct RequirePermission<S, R> {
+pub struct RequirePermission<S> {
     inner: S,
     permission: Arc<str>,
-    response: R,
+    response: Responder,
 }
 
-impl<S, R> RequirePermission<S, R> {
-    pub(crate) fn new(inner: S, permission: Arc<str>, response: R) -> Self {
+impl<S> RequirePermission<S> {
+    pub(crate) fn new(inner: S, permission: Arc<str>, response: Responder) -> Self {
         Self {
             inner,
             permission,
@@ -48,10 +47,9 @@ impl<S, R> RequirePermission<S, R> {
     }
 }
 
-impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for RequirePermission<S, R>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequirePermission<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
-    R: RejectionResponse<ApiKeyRejection>,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
@@ -75,9 +73,7 @@ where
             if kind == ApiKeyRejectionKind::MissingPermission {
                 rejection = rejection.with_permission(Arc::clone(&self.permission));
             }
-            let mut res = self.response.response(&rejection).map(ResponseBody::full);
-            res.extensions_mut().insert(rejection);
-            return RequireFuture::rejected(res);
+            return RequireFuture::rejected(self.response.respond(rejection));
         }
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);

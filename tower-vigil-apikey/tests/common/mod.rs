@@ -48,11 +48,10 @@ use tokio::sync::Notify;
 use tower::ServiceExt;
 use tower::util::BoxCloneSyncService;
 use tower_vigil_apikey::{
-    ApiKeyCache, ApiKeyData, ApiKeyLayer, ApiKeyRejection, KeyStatus, KeyStore, StaticKeyStore,
-    StoreError,
+    ApiKeyCache, ApiKeyData, ApiKeyLayer, KeyStatus, KeyStore, StaticKeyStore, StoreError,
 };
 use tower_vigil_core::http::ResponseBody;
-use tower_vigil_core::{Backend, Principal, RejectionResponse};
+use tower_vigil_core::{Backend, Principal};
 
 /// A gate a lookup stops at: the test learns it arrived and decides when it goes on.
 #[derive(Clone, Default)]
@@ -152,9 +151,7 @@ pub fn add_key<B: Backend>(
 pub type Svc = BoxCloneSyncService<Request<String>, Response<ResponseBody<String>>, Infallible>;
 
 /// `ApiKeyLayer` over a service answering with the principal's id.
-pub fn service<B: Backend, R: RejectionResponse<ApiKeyRejection>>(
-    layer: ApiKeyLayer<B, TestStore, R>,
-) -> Svc {
+pub fn service<B: Backend>(layer: ApiKeyLayer<B, TestStore>) -> Svc {
     let svc =
         tower::ServiceBuilder::new()
             .layer(layer)

@@ -12,6 +12,7 @@ use tower_vigil_core::{Backend, ConfigError, DefaultResponse, FailurePolicy, Rej
 
 use super::layer::IdempotencyLayer;
 use super::rejection::IdempotencyRejection;
+use super::response::Responder;
 use crate::config::{Config, ServerErrors};
 use crate::scope::{ScopeFn, Unscoped};
 
@@ -52,7 +53,7 @@ impl<B: Backend> IdempotencyLayer<B> {
             scope: None,
             unscoped: Unscoped::Reject,
             server_errors: ServerErrors::Replay,
-            response: DefaultResponse,
+            response: Responder::new(DefaultResponse),
         }
     }
 }
@@ -74,7 +75,7 @@ impl<B: Backend> IdempotencyLayer<B> {
 /// # }
 /// ```
 #[must_use]
-pub struct IdempotencyLayerBuilder<B, R = DefaultResponse> {
+pub struct IdempotencyLayerBuilder<B> {
     backend: B,
     methods: Vec<Method>,
     required: bool,
@@ -89,10 +90,10 @@ pub struct IdempotencyLayerBuilder<B, R = DefaultResponse> {
     scope: Option<ScopeFn>,
     unscoped: Unscoped,
     server_errors: ServerErrors,
-    response: R,
+    response: Responder,
 }
 
-impl<B: Backend, R: RejectionResponse<IdempotencyRejection>> IdempotencyLayerBuilder<B, R> {
+impl<B: Backend> IdempotencyLayerBuilder<B> {
     /// The methods the layer applies to (default POST and PATCH; at least one). Others pass
     /// through.
     pub fn methods(mut self, methods: impl IntoIterator<Item = Method>) -> Self {
@@ -205,31 +206,13 @@ impl<B: Backend, R: RejectionResponse<IdempotencyRejection>> IdempotencyLayerBui
     /// [`RejectionResponse`] or a closure `Fn(&IdempotencyRejection) -> Response<Bytes>`)
     /// instead of [`DefaultResponse`]. The rejection is put in the response's extensions
     /// either way.
-    pub fn response<R2: RejectionResponse<IdempotencyRejection>>(
-        self,
-        response: R2,
-    ) -> IdempotencyLayerBuilder<B, R2> {
-        IdempotencyLayerBuilder {
-            backend: self.backend,
-            methods: self.methods,
-            required: self.required,
-            lease: self.lease,
-            max_hold: self.max_hold,
-            retention: self.retention,
-            max_request_body: self.max_request_body,
-            max_response_body: self.max_response_body,
-            failure_policy: self.failure_policy,
-            wait_for_in_flight: self.wait_for_in_flight,
-            retry_after: self.retry_after,
-            scope: self.scope,
-            unscoped: self.unscoped,
-            server_errors: self.server_errors,
-            response,
-        }
+    pub fn response(mut self, response: impl RejectionResponse<IdempotencyRejection>) -> Self {
+        self.response = Responder::new(response);
+        self
     }
 
     /// Checks every setting and builds the layer; the error names the first setting refused.
-    pub fn build(self) -> Result<IdempotencyLayer<B, R>, ConfigError> {
+    pub fn build(self) -> Result<IdempotencyLayer<B>, ConfigError> {
         if self.methods.is_empty() {
             return Err(ConfigError::new("methods", "at least one method is needed"));
         }
@@ -269,7 +252,7 @@ impl<B: Backend, R: RejectionResponse<IdempotencyRejection>> IdempotencyLayerBui
     }
 }
 
-impl<B: std::fmt::Debug, R> std::fmt::Debug for IdempotencyLayerBuilder<B, R> {
+impl<B: std::fmt::Debug> std::fmt::Debug for IdempotencyLayerBuilder<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IdempotencyLayerBuilder")
             .field("backend", &self.backend)

@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use tower_layer::Layer;
 
-use tower_vigil_core::DefaultResponse;
-
+use super::response::Responder;
 use super::service::Idempotency;
 use crate::config::Config;
 use crate::shared::Shared;
@@ -39,15 +38,15 @@ use crate::waiters::Waiters;
 /// ```
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct IdempotencyLayer<B, R = DefaultResponse> {
+pub struct IdempotencyLayer<B> {
     backend: B,
     config: Arc<Config>,
-    response: R,
+    response: Responder,
 }
 
-impl<B, R> IdempotencyLayer<B, R> {
+impl<B> IdempotencyLayer<B> {
     /// A layer of checked settings (what the builder produces).
-    pub(crate) fn from_parts(backend: B, config: Config, response: R) -> Self {
+    pub(crate) fn from_parts(backend: B, config: Config, response: Responder) -> Self {
         Self {
             backend,
             config: Arc::new(config),
@@ -61,8 +60,8 @@ impl<B, R> IdempotencyLayer<B, R> {
     }
 }
 
-impl<S, B: Clone, R: Clone> Layer<S> for IdempotencyLayer<B, R> {
-    type Service = Idempotency<S, B, R>;
+impl<S, B: Clone> Layer<S> for IdempotencyLayer<B> {
+    type Service = Idempotency<S, B>;
 
     fn layer(&self, inner: S) -> Self::Service {
         Idempotency::new(

@@ -8,11 +8,10 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
 use tower_service::Service;
-use tower_vigil_core::{Backend, DefaultResponse, RejectionResponse};
+use tower_vigil_core::Backend;
 
 use super::future::ResponseFuture;
 use crate::body::{IdempotencyBody, RequestBody};
-use crate::layer::rejection::IdempotencyRejection;
 use crate::shared::Shared;
 
 /// Runs each keyed request at most once per (scope, key) and replays its response to
@@ -22,13 +21,13 @@ use crate::shared::Shared;
 /// [`IdempotencyBody`] inside a core [`ResponseBody`](tower_vigil_core::http::ResponseBody).
 /// The handler runs on its own task (`tokio::spawn`, so the service needs a tokio runtime),
 /// so it finishes and its response is recorded even if the client goes away.
-pub struct Idempotency<S, B, R = DefaultResponse> {
+pub struct Idempotency<S, B> {
     inner: S,
-    shared: Arc<Shared<B, R>>,
+    shared: Arc<Shared<B>>,
 }
 
-impl<S, B, R> Idempotency<S, B, R> {
-    pub(crate) fn new(inner: S, shared: Arc<Shared<B, R>>) -> Self {
+impl<S, B> Idempotency<S, B> {
+    pub(crate) fn new(inner: S, shared: Arc<Shared<B>>) -> Self {
         Self { inner, shared }
     }
 
@@ -48,7 +47,7 @@ impl<S, B, R> Idempotency<S, B, R> {
     }
 }
 
-impl<S: Clone, B, R> Clone for Idempotency<S, B, R> {
+impl<S: Clone, B> Clone for Idempotency<S, B> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
@@ -57,7 +56,7 @@ impl<S: Clone, B, R> Clone for Idempotency<S, B, R> {
     }
 }
 
-impl<S: std::fmt::Debug, B: std::fmt::Debug, R> std::fmt::Debug for Idempotency<S, B, R> {
+impl<S: std::fmt::Debug, B: std::fmt::Debug> std::fmt::Debug for Idempotency<S, B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Idempotency")
             .field("inner", &self.inner)
@@ -67,7 +66,7 @@ impl<S: std::fmt::Debug, B: std::fmt::Debug, R> std::fmt::Debug for Idempotency<
     }
 }
 
-impl<S, B, R, ReqBody, ResBody> Service<Request<ReqBody>> for Idempotency<S, B, R>
+impl<S, B, ReqBody, ResBody> Service<Request<ReqBody>> for Idempotency<S, B>
 where
     S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>
         + Clone
@@ -76,7 +75,6 @@ where
     S::Future: Send + 'static,
     S::Error: Send + 'static,
     B: Backend,
-    R: RejectionResponse<IdempotencyRejection>,
     ReqBody: Body<Data = Bytes> + Send + 'static,
     ReqBody::Error: Into<Box<dyn StdError + Send + Sync>>,
     ResBody: Body<Data = Bytes> + Send + 'static,

@@ -15,7 +15,7 @@ use http_body_util::{BodyExt, Full};
 use tower::ServiceExt;
 use tower::util::BoxCloneService;
 use tower_vigil_core::http::ResponseBody;
-use tower_vigil_core::{Backend, Principal, RejectionResponse};
+use tower_vigil_core::{Backend, Principal};
 use tower_vigil_idempotency::{
     IdempotencyBody, IdempotencyLayer, IdempotencyRejection, IdempotencyRejectionKind,
     NotReplayableReason, RequestBody,
@@ -113,11 +113,7 @@ pub fn handler(
 }
 
 /// The layer over [`handler`], with the response body collected for easy assertions.
-pub fn service<B, R>(layer: IdempotencyLayer<B, R>, counter: Counter) -> Svc
-where
-    B: Backend,
-    R: RejectionResponse<IdempotencyRejection>,
-{
+pub fn service<B: Backend>(layer: IdempotencyLayer<B>, counter: Counter) -> Svc {
     let svc = tower::ServiceBuilder::new()
         .layer(layer)
         .service(handler(counter))
