@@ -8,6 +8,7 @@ tower_vigil_tests::backend_conformance!(
     counters_keep_their_window,
     sets_with_ttl,
     hashes_are_field_level,
+    hash_read_gives_fields_and_ttl,
     wrong_type_is_an_error,
     pubsub_delivers_in_order,
     leases_and_fencing_tokens,

@@ -26,8 +26,8 @@ pub fn extract_token(
     (token, carrier == crate::config::Carrier::Header)
 }
 
-/// A session as the store decodes the load script's reply: its fields (`flat`: name, value,
-/// ...), its `PTTL` and the store's clock.
+/// A session decoded from a flat `HGETALL` reply (`flat`: name, value, ...), its `PTTL` and
+/// the clock of the read.
 pub fn stored_session_from_reply(
     now_ms: i64,
     ttl_ms: i64,

@@ -1,6 +1,8 @@
 //! The Lua scripts (Redis) and their Rust twins (memory) give the same answers for random
 //! sequences of store operations, run through `Backend::run` with the same keys and arguments
-//! (an index written by an earlier version, a plain set, included). Timestamps are left out of the comparison: Redis takes them
+//! (an index written by an earlier version, a plain set, included); the load among them, which
+//! reads through `Backend::hash_read` (on Redis two plain commands, in memory core's twin) and
+//! checks in Rust. Timestamps are left out of the comparison: Redis takes them
 //! from its own `TIME`, which a test cannot inject; the expiry arithmetic on them is covered
 //! by the timed conformance cases on both backends. Deadlines (`Expiry::not_after`, the user
 //! index's scores) are compared coarsely: past, or how many seconds ahead.

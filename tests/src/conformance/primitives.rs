@@ -1,15 +1,15 @@
 //! Key-value primitives: get/set/delete, TTLs and expiry, `set_nx`, owner-checked delete and
-//! extend, counters, sets, hashes, wrong types, and absurd TTLs.
+//! extend, counters, sets, hashes and `hash_read`, wrong types, and absurd TTLs.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use tokio::time::sleep;
 use tower_vigil_core::backend::MAX_TTL;
 use tower_vigil_core::{Backend, Lock};
 
-use super::{LONG, PAST_SHORT, SHORT, b};
+use super::{LONG, PAST_SHORT, SHORT, ScriptsOnly, b};
 
 /// get, set, overwrite and delete.
 pub async fn get_set_delete<B: Backend>(backend: B) {
@@ -259,6 +259,74 @@ pub async fn hashes_are_field_level<B: Backend>(backend: B) {
     r1.unwrap();
     r2.unwrap();
     assert_eq!(backend.hash_get_all("shared").await.unwrap().len(), 2);
+}
+
+/// `hash_read`: `None` for a missing or expired key, else every field sorted by name with the
+/// key's TTL and the time of the read; a value of another type is an error. The same through
+/// the backend's own implementation and through the provided script (what a third-party
+/// backend runs; on Redis, the Lua the override replaces).
+pub async fn hash_read_gives_fields_and_ttl<B: Backend>(backend: B) {
+    hash_read_case(&backend, "own").await;
+    hash_read_case(&ScriptsOnly(backend), "script").await;
+}
+
+async fn hash_read_case<B: Backend>(backend: &B, path: &str) {
+    let key = |name: &str| format!("{path}:{name}");
+    assert_eq!(backend.hash_read(&key("missing")).await.unwrap(), None);
+
+    let h = key("h");
+    backend
+        .hash_set(&h, &[("b", b("2")), ("a", b("1")), ("_c", b("3"))], LONG)
+        .await
+        .unwrap();
+    backend.hash_set(&h, &[("aa", b(""))], LONG).await.unwrap();
+    let read = backend.hash_read(&h).await.unwrap().expect(path);
+    let fields: Vec<(String, Bytes)> = read.fields.into_iter().collect();
+    assert_eq!(
+        fields,
+        vec![
+            ("_c".to_owned(), b("3")),
+            ("a".to_owned(), b("1")),
+            ("aa".to_owned(), b("")),
+            ("b".to_owned(), b("2")),
+        ],
+        "{path}"
+    );
+    assert_eq!(fields, backend.hash_get_all(&h).await.unwrap(), "{path}");
+    assert!(
+        read.ttl <= LONG && read.ttl > LONG - Duration::from_secs(5),
+        "{path}: {:?}",
+        read.ttl
+    );
+    let wall = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_micros();
+    assert!(
+        u128::from(read.read_at_micros).abs_diff(wall) < 5_000_000,
+        "{path}: read at {} µs, wall {wall} µs",
+        read.read_at_micros
+    );
+
+    // Gone once it expires.
+    let brief = key("brief");
+    backend
+        .hash_set(&brief, &[("f", b("v"))], SHORT)
+        .await
+        .unwrap();
+    let ttl = backend.hash_read(&brief).await.unwrap().expect(path).ttl;
+    assert!(ttl <= SHORT && ttl > Duration::ZERO, "{path}: {ttl:?}");
+    sleep(PAST_SHORT).await;
+    assert_eq!(backend.hash_read(&brief).await.unwrap(), None, "{path}");
+
+    // Another type is an error, and left intact.
+    let s = key("string");
+    backend.set(&s, b("v"), LONG).await.unwrap();
+    assert!(backend.hash_read(&s).await.is_err(), "{path}");
+    let set = key("set");
+    backend.set_add(&set, &[b("m")], LONG).await.unwrap();
+    assert!(backend.hash_read(&set).await.is_err(), "{path}");
+    assert_eq!(backend.get(&s).await.unwrap(), Some(b("v")), "{path}");
 }
 
 /// A value of the wrong type is an error, not a panic or a silent answer.

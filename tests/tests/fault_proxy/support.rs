@@ -84,6 +84,7 @@ pub(crate) async fn every_call_keeps_its_deadline(backend: &RedisBackend) {
         fails_within_deadline("incr_by", backend.incr_by("n", 1, LONG)),
         fails_within_deadline("compare_and_delete", backend.compare_and_delete("a", b"v")),
         fails_within_deadline("hash_get_all", backend.hash_get_all("h")),
+        fails_within_deadline("hash_read", backend.hash_read("h")),
         fails_within_deadline("set_members", backend.set_members("s")),
         fails_within_deadline("publish", backend.publish("c", v())),
         fails_within_deadline("ping", backend.ping()),

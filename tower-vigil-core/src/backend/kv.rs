@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{BackendResult, FENCE_TTL};
+use super::{BackendResult, FENCE_TTL, HashRead};
 use crate::error::BackendError;
 use crate::script::{Reply, Script, TwinCall};
 use crate::slot::{Slot, Value};
@@ -179,15 +179,18 @@ pub(crate) static TTL: Script<Option<Duration>> = Script::new(
     "core.ttl",
     "return redis.call('PTTL', KEYS[1])",
     |call| Ok(call.slot(0)?.ttl()),
-    |reply| {
-        Ok(match reply.into_int()? {
-            -2 => None,
-            // A key without expiry was not written by tower-vigil; report it as never expiring.
-            -1 => Some(Duration::MAX),
-            ms => Some(Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
-        })
-    },
+    |reply| Ok(pttl(reply.into_int()?)),
 );
+
+/// A `PTTL` reply as a TTL: `None` for `-2` (no such key).
+pub(crate) fn pttl(ms: i64) -> Option<Duration> {
+    match ms {
+        -2 => None,
+        // A key without expiry was not written by tower-vigil; report it as never expiring.
+        -1 => Some(Duration::MAX),
+        ms => Some(Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
+    }
+}
 
 /// `INCRBY` and, for a new counter, `PEXPIRE` (a fixed window keeps its first expiry).
 /// `PEXPIRE … NX` would do it in one command but needs Redis 7.0; we support 6.2.
@@ -353,20 +356,62 @@ pub(crate) static HASH_GET_ALL: Script<Vec<(String, Bytes)>> = Script::new(
         Some(Value::Hash(h)) => Ok(h.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
         Some(other) => Err(wrong_type(other)),
     },
+    |reply| Ok(hash_fields(list(reply)?)?.into_iter().collect()),
+);
+
+/// A flat `HGETALL` reply (name, value, name, value…) as the fields by name. The values are
+/// kept without a copy.
+pub(crate) fn hash_fields(flat: Vec<Bytes>) -> BackendResult<BTreeMap<String, Bytes>> {
+    if !flat.len().is_multiple_of(2) {
+        return Err(BackendError::protocol(
+            "HGETALL returned an odd number of values",
+        ));
+    }
+    let mut all = BTreeMap::new();
+    let mut flat = flat.into_iter();
+    while let (Some(name), Some(value)) = (flat.next(), flat.next()) {
+        let name = String::from_utf8(name.to_vec())
+            .map_err(|_| BackendError::protocol("a hash field name is not UTF-8"))?;
+        all.insert(name, value);
+    }
+    Ok(all)
+}
+
+/// The provided [`hash_read`](super::Backend::hash_read): `HGETALL`, then `PTTL` and `TIME`
+/// for a hash that exists. A third-party backend runs the Lua, memory the twin;
+/// [`RedisBackend`](crate::RedisBackend) overrides the method with `HGETALL` and `PTTL` as
+/// plain commands.
+pub(crate) static HASH_READ: Script<Option<HashRead>> = Script::new(
+    "core.hash_read",
+    r"
+local h = redis.call('HGETALL', KEYS[1])
+if #h == 0 then
+  return false
+end
+local t = redis.call('TIME')
+return {h, redis.call('PTTL', KEYS[1]), t[1], t[2]}
+",
+    |call| {
+        let now = call.now_micros();
+        let slot = call.slot(0)?;
+        let ttl = slot.ttl().unwrap_or(Duration::MAX);
+        match slot.value() {
+            None => Ok(None),
+            Some(Value::Hash(h)) => Ok(Some(HashRead::new(h.clone(), ttl, now))),
+            Some(other) => Err(wrong_type(other)),
+        }
+    },
     |reply| {
-        let flat = list(reply)?;
-        if flat.len() % 2 != 0 {
-            return Err(BackendError::protocol(
-                "HGETALL returned an odd number of values",
-            ));
+        if reply.is_nil() {
+            return Ok(None);
         }
-        let mut all = BTreeMap::new();
-        for kv in flat.chunks_exact(2) {
-            let name = String::from_utf8(kv[0].to_vec())
-                .map_err(|_| BackendError::protocol("a hash field name is not UTF-8"))?;
-            all.insert(name, kv[1].clone());
-        }
-        Ok(all.into_iter().collect())
+        let [fields, ttl, secs, micros] = reply.into_tuple()?;
+        let Some(ttl) = pttl(ttl.into_int()?) else {
+            return Ok(None);
+        };
+        let (secs, micros) = (secs.into_int()?, micros.into_int()?);
+        let now = u64::try_from(secs.saturating_mul(1_000_000).saturating_add(micros)).unwrap_or(0);
+        Ok(Some(HashRead::new(hash_fields(list(fields)?)?, ttl, now)))
     },
 );
 

@@ -131,8 +131,9 @@ impl StoredSession {
         }
     }
 
-    /// From the load script's reply: the store's clock `now_ms`, the `PTTL` and the flat
-    /// `HGETALL` (name, value, name, value...; the values are kept without a copy).
+    /// From a flat `HGETALL` reply (name, value, name, value...; the values are kept without a
+    /// copy), the clock `now_ms` and the `PTTL`: for the fuzz target (the load itself gets the
+    /// fields decoded by [`Backend::hash_read`](tower_vigil_core::Backend::hash_read)).
     pub(crate) fn from_reply<V: Into<Bytes>>(
         now_ms: i64,
         ttl_ms: i64,

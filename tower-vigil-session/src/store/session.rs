@@ -1,14 +1,16 @@
-//! The scripts on a session hash (`session:{<id hash>}`): load, create, write, destroy. Each
-//! is one [`Script`] on one key: the Lua beside this file for Redis, the twin below for
-//! memory, run through [`Backend::run`]. The twins take the same arguments and follow the Lua
-//! step by step (`scripts_match.rs` checks them against each other).
+//! The operations on a session hash (`session:{<id hash>}`): load, create, write, destroy.
+//! The writes are each one [`Script`] on one key: the Lua beside this file for Redis, the twin
+//! below for memory, run through [`Backend::run`]. The twins take the same arguments and
+//! follow the Lua step by step (`scripts_match.rs` checks them against each other). The load
+//! is [`Backend::hash_read`] (no script on Redis), checked here.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
 use tower_vigil_core::memory::{Slot, Value};
-use tower_vigil_core::script::{Arg, Args, Reply, Script, TwinCall};
+use tower_vigil_core::script::{Arg, Args, Script, TwinCall};
+use tower_vigil_core::secret::constant_time_eq;
 use tower_vigil_core::{Backend, BackendError, BackendResult};
 
 use super::record::{
@@ -16,12 +18,6 @@ use super::record::{
     USER_FIELD, WriteOutcome,
 };
 
-static LOAD: Script<Option<StoredSession>> = Script::new(
-    "session.load",
-    include_str!("load.lua"),
-    load_twin,
-    decode_load,
-);
 /// The name of the create script (tests stop a flow at it).
 pub const CREATE_SCRIPT: &str = "session.create";
 /// The name of the destroy script (tests stop a flow after it).
@@ -47,16 +43,43 @@ static DESTROY: Script<bool> = Script::new(
 );
 
 /// The session at `key`, or `None` when it does not exist, is past its absolute expiry (then
-/// it is deleted) or, with `secret`, holds another secret. The expiry is checked on the
-/// store's clock (Redis `TIME`), as every write, and the secret in the store: a wrong one
-/// gets nothing back.
+/// it is deleted) or, with `secret`, holds another secret (compared in constant time).
+///
+/// One [`Backend::hash_read`] (on Redis `HGETALL` and `PTTL` in one round trip, no script),
+/// checked here; only a session past its absolute expiry costs a second call, the delete. The
+/// expiry is checked on the clock the read reports: the application's wall clock on Redis (as
+/// before the crate moved onto `Backend::run`; writes take Redis `TIME`, and the key's TTL ends
+/// the session on Redis's clock), the memory backend's own clock in memory, `TIME` on a backend
+/// that reads through the provided script.
 pub async fn load<B: Backend>(
     backend: &B,
     key: &str,
     secret: Option<&str>,
 ) -> BackendResult<Option<StoredSession>> {
-    let args = [Arg::from(secret.unwrap_or(""))];
-    backend.run(&LOAD, &[key], &args).await
+    let Some(read) = backend.hash_read(key).await? else {
+        return Ok(None);
+    };
+    let now = read.read_at_micros / 1000;
+    let fields = read.fields;
+    let abs = number(&fields, ABSOLUTE_FIELD);
+    if abs > 0 && now >= abs {
+        destroy(backend, key, None).await?;
+        return Ok(None);
+    }
+    if let Some(secret) = secret {
+        let stored = fields.get(SECRET_FIELD).map_or(&[][..], |s| s.as_ref());
+        if !constant_time_eq(stored, secret.as_bytes()) {
+            return Ok(None);
+        }
+    }
+    // A key without expiry (not written by this crate) reads as a TTL of 0, as it always did:
+    // the next refresh gives it one.
+    let ttl = if read.ttl == Duration::MAX {
+        0
+    } else {
+        millis(read.ttl)
+    };
+    Ok(Some(StoredSession::new(fields, now, ttl)))
 }
 
 /// Creates the session at `key` with `secret` and `fields` (full field names), unless a
@@ -120,19 +143,6 @@ pub async fn destroy<B: Backend>(
     backend.run(&DESTROY, &[key], &args).await
 }
 
-fn decode_load(reply: Reply) -> BackendResult<Option<StoredSession>> {
-    if reply.is_nil() {
-        return Ok(None);
-    }
-    let [fields, ttl, now] = reply.into_tuple()?;
-    let flat = fields
-        .into_array()?
-        .into_iter()
-        .map(|r| Ok(r.into_data()?.unwrap_or_default()))
-        .collect::<BackendResult<Vec<Bytes>>>()?;
-    StoredSession::from_reply(now.into_int()?, ttl.into_int()?, flat).map(Some)
-}
-
 fn write_outcome(code: i64) -> WriteOutcome {
     match code {
         1 => WriteOutcome::Written,
@@ -194,25 +204,6 @@ pub(super) fn ms_bytes(ms: u64) -> Bytes {
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn load_twin(call: &mut TwinCall<'_>) -> BackendResult<Option<StoredSession>> {
-    let secret = call.args().raw(0)?;
-    let now = now_ms(call);
-    let slot = call.slot(0)?;
-    let ttl = slot.ttl().map_or(0, millis);
-    let Some(h) = hash_of(slot)? else {
-        return Ok(None);
-    };
-    let abs = number(h, ABSOLUTE_FIELD);
-    if abs > 0 && now >= abs {
-        slot.remove();
-        return Ok(None);
-    }
-    if !holds(h, secret) {
-        return Ok(None);
-    }
-    Ok(Some(StoredSession::new(h.clone(), now, ttl)))
 }
 
 fn create_twin(call: &mut TwinCall<'_>) -> BackendResult<bool> {

@@ -20,6 +20,7 @@ on_every_backend!(
     fixation_cycle_id_kills_the_old_token,
     idle_expiry_and_refresh_on_use,
     absolute_expiry_despite_activity,
+    a_read_past_the_absolute_expiry_deletes_the_session,
     ttl_refresh_is_throttled,
     revoke_all_touches_only_that_users_sessions,
     list_user_sessions_reports_live_sessions,

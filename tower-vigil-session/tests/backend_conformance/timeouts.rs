@@ -2,9 +2,12 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use tokio::time::sleep;
+use tower_vigil_core::secret::SecretHasher;
+use tower_vigil_session::__private::load;
 
-use crate::common::{App, Counts, Fixture, exists, timed_layer};
+use crate::common::{App, Counts, Fixture, exists, parse, timed_layer};
 
 pub(crate) async fn idle_expiry_and_refresh_on_use<S: Fixture>(store: S, unit: Duration) {
     let app = App::new(timed_layer(&store, unit, None));
@@ -38,6 +41,39 @@ pub(crate) async fn absolute_expiry_despite_activity<S: Fixture>(store: S, unit:
     sleep(unit / 2).await;
     assert_eq!(app.send("/get/a", Some(&t)).await.body, "null");
     assert!(!exists(&store, &t).await);
+}
+
+/// A read that finds the session past its absolute expiry while its TTL runs on (as a read
+/// on a clock ahead of the store's does) gets no session, and deletes it, whatever the secret.
+pub(crate) async fn a_read_past_the_absolute_expiry_deletes_the_session<S: Fixture>(
+    store: S,
+    unit: Duration,
+) {
+    let app = App::new(timed_layer(&store, unit, Some(unit * 8)));
+    let (t, other) = (
+        app.new_session("a", "1").await,
+        app.new_session("a", "2").await,
+    );
+    let keys = [&t, &other].map(|t| parse(t).key(&SecretHasher::sha256()));
+    for key in &keys {
+        // `_abs` long past, the TTL a full idle window.
+        store
+            .hash_set(key, &[("_abs", Bytes::from_static(b"1"))], unit * 4)
+            .await
+            .unwrap();
+    }
+    assert_eq!(app.send("/get/a", Some(&t)).await.body, "null");
+    assert_eq!(store.ttl(&keys[0]).await.unwrap(), None, "deleted");
+    // A read with a wrong secret deletes it too (a dead session, whoever asks).
+    let h = SecretHasher::sha256();
+    let wrong = parse(&t).secret_hash(&h);
+    assert!(
+        load(&store, &keys[1], Some(&wrong))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.ttl(&keys[1]).await.unwrap(), None, "deleted");
 }
 
 pub(crate) async fn ttl_refresh_is_throttled<S: Fixture>(store: S, unit: Duration) {
