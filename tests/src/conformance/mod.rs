@@ -1,4 +1,4 @@
-//! The [`Backend`](tower_vigil_core::Backend) conformance suite, written once and run on every backend.
+//! The [`Backend`] conformance suite, written once and run on every backend.
 //!
 //! Each case is a generic async function; [`backend_conformance!`](crate::backend_conformance)
 //! turns the list into one `#[tokio::test]` per case and backend (memory with tokio's paused
@@ -8,7 +8,7 @@
 //! are kept short.
 //!
 //! The cases are filed by what they exercise: `primitives` (keys, TTLs, counters, sets,
-//! hashes, `hash_read`), `scripts` ([`Backend::run`](tower_vigil_core::Backend::run)), `pubsub`, `leases` (leases, fencing tokens and `Lock`) and `health`.
+//! hashes, `hash_read`), `scripts` ([`Backend::run`]), `pubsub`, `leases` (leases, fencing tokens and `Lock`) and `health`.
 
 mod health;
 mod leases;

@@ -105,7 +105,8 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     B: Backend,
 {
-    let grpc = is_grpc(req.headers());
+    // Whether the call is gRPC (`is_grpc`) is read only where a rejection is built: the
+    // allowed path reads no header it does not need.
     let head = RequestHead::new(&req);
     let key = match config.key.extract(&head) {
         Some(key) => key,
@@ -118,7 +119,7 @@ where
                 }
                 MissingKey::Shared => SHARED_KEY.to_owned(),
                 MissingKey::Reject => {
-                    let rejection = RateLimitRejection::missing_key(grpc);
+                    let rejection = RateLimitRejection::missing_key(is_grpc(req.headers()));
                     return Ok(layer_made(config.response.respond(rejection)));
                 }
             }
@@ -136,7 +137,7 @@ where
         }
         Checked::Unavailable => {
             metrics::unavailable();
-            let rejection = RateLimitRejection::unavailable(grpc);
+            let rejection = RateLimitRejection::unavailable(is_grpc(req.headers()));
             return Ok(layer_made(config.response.respond(rejection)));
         }
     };
@@ -153,7 +154,7 @@ where
             .map_or("", |p| p.policy().name());
         metrics::limited(denying.to_owned(), config.shadow);
         if !config.shadow {
-            let rejection = RateLimitRejection::limited(decision.clone(), grpc);
+            let rejection = RateLimitRejection::limited(decision.clone(), is_grpc(req.headers()));
             let mut res = config.response.respond(rejection);
             headers::insert(
                 res.headers_mut(),
