@@ -40,6 +40,7 @@ pub mod fault_proxy;
 pub mod faults;
 pub mod fixtures;
 pub mod inspect;
+pub mod intercept;
 pub mod metrics;
 pub mod pressure;
 mod process;

@@ -12,38 +12,28 @@
 //! # }
 //! ```
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
 use parking_lot::Mutex;
-use tower_vigil_core::backend::{BackendInfo, BackendKind, BackendResult, Subscription};
-use tower_vigil_core::keys::KeyPrefix;
-use tower_vigil_core::script::{Arg, Script};
-use tower_vigil_core::{Backend, BackendError};
+use tower_vigil_core::{BackendError, BackendResult};
 
-/// Wraps a backend (only the trait's required methods: the rest are scripts run through
-/// [`Backend::run`]); every call goes through, except `compare_and_extend` (a lease renewal)
+use crate::intercept::{Intercepted, Interceptor};
+
+/// Wraps a backend; every call goes through, except `compare_and_extend` (a lease renewal)
 /// while stalled: it then waits the stall (on tokio's clock) and fails with a timeout; and
 /// `acquire_lease` once its replies are lost: it runs, then fails as timed out.
-#[derive(Clone, Debug)]
-pub struct Stalling<B> {
-    inner: B,
-    stall: Arc<Mutex<Option<Duration>>>,
-    lose_lease_replies: Arc<AtomicBool>,
+pub type Stalling<B> = Intercepted<B, Stall>;
+
+/// The switches of a [`Stalling`] backend. Lease renewals and acquisitions are the core
+/// scripts `core.compare_and_extend` and `core.acquire_lease`.
+#[derive(Debug, Default)]
+pub struct Stall {
+    stall: Mutex<Option<Duration>>,
+    lose_lease_replies: AtomicBool,
 }
 
-impl<B: Backend> Stalling<B> {
-    /// `inner`, not stalled.
-    pub fn new(inner: B) -> Self {
-        Self {
-            inner,
-            stall: Arc::new(Mutex::new(None)),
-            lose_lease_replies: Arc::new(AtomicBool::new(false)),
-        }
-    }
-
+impl Stall {
     /// From now on each `acquire_lease` runs on the inner backend but answers as timed out,
     /// as a call does whose reply a partition held past its timeout.
     pub fn lose_lease_replies(&self) {
@@ -56,50 +46,22 @@ impl<B: Backend> Stalling<B> {
     }
 }
 
-impl<B: Backend> Backend for Stalling<B> {
-    fn kind(&self) -> BackendKind {
-        self.inner.kind()
-    }
-    fn prefix(&self) -> &KeyPrefix {
-        self.inner.prefix()
-    }
-    /// Lease renewals and acquisitions are the core scripts `core.compare_and_extend` and
-    /// `core.acquire_lease`, which every backend runs through here.
-    async fn run<T: Send + 'static>(
-        &self,
-        script: &Script<T>,
-        keys: &[&str],
-        args: &[Arg<'_>],
-    ) -> BackendResult<T> {
-        match script.name() {
-            "core.compare_and_extend" => {
-                let stall = *self.stall.lock();
-                if let Some(timeout) = stall {
-                    tokio::time::sleep(timeout).await;
-                    return Err(BackendError::timeout(timeout));
-                }
-                self.inner.run(script, keys, args).await
-            }
-            "core.acquire_lease" => {
-                let acquired = self.inner.run(script, keys, args).await;
-                if self.lose_lease_replies.load(Ordering::SeqCst) {
-                    return Err(BackendError::timeout(Duration::ZERO));
-                }
-                acquired
-            }
-            _ => self.inner.run(script, keys, args).await,
+impl Interceptor for Stall {
+    async fn before(&self, script: &'static str) -> BackendResult<()> {
+        let stall = *self.stall.lock();
+        if script == "core.compare_and_extend"
+            && let Some(timeout) = stall
+        {
+            tokio::time::sleep(timeout).await;
+            return Err(BackendError::timeout(timeout));
         }
+        Ok(())
     }
-    async fn publish(&self, channel: &str, message: Bytes) -> BackendResult<()> {
-        self.inner.publish(channel, message).await
-    }
-    async fn subscribe(&self, channel: &str) -> BackendResult<Subscription> {
-        self.inner.subscribe(channel).await
-    }
-    async fn ping(&self) -> BackendResult<Duration> {
-        self.inner.ping().await
-    }
-    async fn info(&self) -> BackendResult<BackendInfo> {
-        self.inner.info().await
+
+    async fn after(&self, script: &'static str) -> BackendResult<()> {
+        if script == "core.acquire_lease" && self.lose_lease_replies.load(Ordering::SeqCst) {
+            return Err(BackendError::timeout(Duration::ZERO));
+        }
+        Ok(())
     }
 }

@@ -10,7 +10,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::failing::{self, Failing};
+use common::failing;
 use common::{Counter, Svc, header, post, send, service};
 use http::StatusCode;
 use tower_vigil_core::{Backend, RedisBackend};
@@ -138,7 +138,7 @@ async fn cluster_frozen_and_thawed() {
 /// A claim that landed but whose reply was lost: the client's retry runs (once) as soon as the
 /// store answers again, instead of getting 409 for a whole lease.
 async fn a_lost_claim_reply_does_not_hold_the_key<B: Backend>(backend: B) {
-    let backend = Failing::new(backend).lose_replies(failing::CLAIM);
+    let backend = failing::losing_replies(backend, failing::CLAIM);
     let runs = Counter::default();
     let svc = service(
         IdempotencyLayer::builder(backend.clone())

@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::failing::{self, Failing};
+use common::failing;
 use common::{Counter, Req, anonymous_post, header, post, send, service, tester_key};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -225,7 +225,7 @@ async fn an_unreadable_record_is_500() {
 
 #[tokio::test]
 async fn a_store_outage_is_503_with_retry_after() {
-    let down = Failing::new(MemoryBackend::new()).refuse(failing::CLAIM);
+    let down = failing::refusing(MemoryBackend::new(), failing::CLAIM);
     let svc = service(IdempotencyLayer::new(down), Counter::default());
     let res = send(&svc, post("/ok", "k", "x")).await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);

@@ -12,7 +12,7 @@ use tower_vigil_idempotency::metrics::{ALL, BACKEND_DURATION_SECONDS, BACKEND_ER
 use tower_vigil_tests::fixtures;
 use tower_vigil_tests::metrics::Counters;
 
-use common::failing::{self, Failing};
+use common::failing;
 use common::{Counter, post, send, service};
 
 #[test]
@@ -62,7 +62,7 @@ fn a_store_failure_is_counted_by_failure_policy_and_kind() {
     let counters = Counters::default();
     counters.run(|| async {
         // Every claim fails, as on a dead Redis.
-        let down = Failing::new(MemoryBackend::new()).refuse(failing::CLAIM);
+        let down = failing::refusing(MemoryBackend::new(), failing::CLAIM);
         let closed = service(IdempotencyLayer::new(down.clone()), Counter::default());
         let open = IdempotencyLayer::builder(down)
             .failure_policy(FailurePolicy::Open)

@@ -199,7 +199,7 @@ mod failed_write {
 
     /// A memory backend on which every completion fails.
     fn complete_fails() -> Failing<MemoryBackend> {
-        Failing::new(MemoryBackend::new()).refuse(failing::COMPLETE)
+        failing::refusing(MemoryBackend::new(), failing::COMPLETE)
     }
 
     #[tokio::test(start_paused = true)]

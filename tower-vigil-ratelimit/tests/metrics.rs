@@ -9,23 +9,19 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use bytes::Bytes;
 use common::{Probe, from_ip, ok_service, status_service};
 use http::{Request, StatusCode};
 use tower::{Layer, ServiceExt};
-use tower_vigil_core::backend::{BackendInfo, BackendKind, BackendResult, Subscription};
-use tower_vigil_core::keys::KeyPrefix;
-use tower_vigil_core::script::{Arg, Script};
-use tower_vigil_core::{Backend, BackendError, FailurePolicy, MemoryBackend};
+use tower_vigil_core::{Backend, BackendError, BackendResult, FailurePolicy, MemoryBackend};
 use tower_vigil_ratelimit::metrics::{
     ALL, ALLOWED_TOTAL, BACKEND_DURATION_SECONDS, BACKEND_ERRORS_TOTAL, DENY_CACHE_HITS_TOTAL,
     FAILED_OPEN_TOTAL, LIMITED_TOTAL, MISSING_KEY_TOTAL, UNAVAILABLE_TOTAL,
 };
 use tower_vigil_ratelimit::{Quota, RateLimitLayer};
 use tower_vigil_tests::fixtures;
+use tower_vigil_tests::intercept::{Intercepted, Interceptor};
 use tower_vigil_tests::metrics::Counters;
 
 /// A backend whose every call fails, as a dead Redis would.
@@ -94,42 +90,18 @@ fn counters_are_emitted() {
 /// A memory store whose every call numbered 1 or 2 modulo 3 fails: with a layer that refunds
 /// every response, request after request alternates between an admitted call whose refund
 /// fails and a call that fails open.
-#[derive(Debug, Clone)]
+#[derive(Debug, Default)]
 struct Flaky {
-    inner: MemoryBackend,
-    calls: Arc<AtomicUsize>,
+    calls: AtomicUsize,
 }
 
-impl Backend for Flaky {
-    fn kind(&self) -> BackendKind {
-        self.inner.kind()
-    }
-    fn prefix(&self) -> &KeyPrefix {
-        self.inner.prefix()
-    }
-    async fn run<T: Send + 'static>(
-        &self,
-        script: &Script<T>,
-        keys: &[&str],
-        args: &[Arg<'_>],
-    ) -> BackendResult<T> {
+impl Interceptor for Flaky {
+    async fn before(&self, _: &'static str) -> BackendResult<()> {
         if self.calls.fetch_add(1, Ordering::SeqCst).is_multiple_of(3) {
-            self.inner.run(script, keys, args).await
+            Ok(())
         } else {
             Err(BackendError::timeout(std::time::Duration::from_millis(250)))
         }
-    }
-    async fn publish(&self, channel: &str, message: Bytes) -> BackendResult<()> {
-        self.inner.publish(channel, message).await
-    }
-    async fn subscribe(&self, channel: &str) -> BackendResult<Subscription> {
-        self.inner.subscribe(channel).await
-    }
-    async fn ping(&self) -> BackendResult<std::time::Duration> {
-        self.inner.ping().await
-    }
-    async fn info(&self) -> BackendResult<BackendInfo> {
-        self.inner.info().await
     }
 }
 
@@ -139,10 +111,7 @@ fn counted(policy: FailurePolicy, sent: usize) -> Counters {
         .enable_all()
         .build()
         .unwrap();
-    let store = Flaky {
-        inner: fixtures::memory(),
-        calls: Arc::default(),
-    };
+    let store: Intercepted<_, Flaky> = Intercepted::new(fixtures::memory());
     metrics::with_local_recorder(&counters, || {
         rt.block_on(async {
             let svc = RateLimitLayer::builder(store, Quota::per_minute(1000))

@@ -61,7 +61,7 @@ async fn unavailable_is_a_503_problem_with_retry_after() {
     let store = Gated::new(MemoryBackend::new());
     let app = App::new(SessionManagerLayer::new(store.clone()));
     let t = app.new_session("a", "1").await;
-    store.gates.down.store(true, Ordering::SeqCst);
+    store.down.store(true, Ordering::SeqCst);
 
     let r = app.send("/get/a", Some(&t)).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{r:?}");
@@ -88,7 +88,7 @@ async fn unavailable_is_a_503_problem_with_retry_after() {
     assert_eq!(r.headers["content-type"], "application/grpc");
     assert!(r.rejection.expect("in the extensions").is_grpc());
 
-    store.gates.down.store(false, Ordering::SeqCst);
+    store.down.store(false, Ordering::SeqCst);
     assert_eq!(app.send("/get/a", Some(&t)).await.body, "1");
 }
 
@@ -135,7 +135,7 @@ async fn a_custom_response_answers_every_rejection() {
     assert_eq!(r.rejection.unwrap().kind(), SessionRejectionKind::Ended);
 
     let t = app.new_session("a", "1").await;
-    store.gates.down.store(true, Ordering::SeqCst);
+    store.down.store(true, Ordering::SeqCst);
     let r = app.send("/get/a", Some(&t)).await;
     assert_eq!(
         (r.status, r.body.as_str()),

@@ -1,4 +1,4 @@
-//! The [`Backend`] conformance suite, written once and run on every backend.
+//! The [`Backend`](tower_vigil_core::Backend) conformance suite, written once and run on every backend.
 //!
 //! Each case is a generic async function; [`backend_conformance!`](crate::backend_conformance)
 //! turns the list into one `#[tokio::test]` per case and backend (memory with tokio's paused
@@ -8,7 +8,7 @@
 //! are kept short.
 //!
 //! The cases are filed by what they exercise: `primitives` (keys, TTLs, counters, sets,
-//! hashes, `hash_read`), `scripts` ([`Backend::run`]), `pubsub`, `leases` (leases, fencing tokens and `Lock`) and `health`.
+//! hashes, `hash_read`), `scripts` ([`Backend::run`](tower_vigil_core::Backend::run)), `pubsub`, `leases` (leases, fencing tokens and `Lock`) and `health`.
 
 mod health;
 mod leases;
@@ -19,10 +19,6 @@ mod scripts;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tower_vigil_core::Backend;
-use tower_vigil_core::backend::{BackendInfo, BackendKind, BackendResult, Subscription};
-use tower_vigil_core::keys::KeyPrefix;
-use tower_vigil_core::script::{Arg, Script};
 
 pub use self::health::health_reports_a_live_backend;
 pub use self::leases::{
@@ -49,39 +45,9 @@ fn b(s: &'static str) -> Bytes {
 }
 
 /// A backend with only the trait's required methods forwarded: every provided method runs its
-/// core script through [`Backend::run`], as on a third-party backend, even where the inner
+/// core script through [`Backend::run`](tower_vigil_core::Backend::run), as on a third-party backend, even where the inner
 /// backend overrides it ([`RedisBackend::hash_read`](tower_vigil_core::RedisBackend)).
-#[derive(Clone, Debug)]
-struct ScriptsOnly<B>(B);
-
-impl<B: Backend> Backend for ScriptsOnly<B> {
-    fn kind(&self) -> BackendKind {
-        self.0.kind()
-    }
-    fn prefix(&self) -> &KeyPrefix {
-        self.0.prefix()
-    }
-    async fn run<T: Send + 'static>(
-        &self,
-        script: &Script<T>,
-        keys: &[&str],
-        args: &[Arg<'_>],
-    ) -> BackendResult<T> {
-        self.0.run(script, keys, args).await
-    }
-    async fn publish(&self, channel: &str, message: Bytes) -> BackendResult<()> {
-        self.0.publish(channel, message).await
-    }
-    async fn subscribe(&self, channel: &str) -> BackendResult<Subscription> {
-        self.0.subscribe(channel).await
-    }
-    async fn ping(&self) -> BackendResult<Duration> {
-        self.0.ping().await
-    }
-    async fn info(&self) -> BackendResult<BackendInfo> {
-        self.0.info().await
-    }
-}
+type ScriptsOnly<B> = crate::intercept::Intercepted<B, ()>;
 
 /// Generates one test per case and backend: `memory::case`, `redis::case`, `cluster::case`.
 #[macro_export]

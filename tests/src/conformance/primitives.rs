@@ -267,7 +267,7 @@ pub async fn hashes_are_field_level<B: Backend>(backend: B) {
 /// backend runs; on Redis, the Lua the override replaces).
 pub async fn hash_read_gives_fields_and_ttl<B: Backend>(backend: B) {
     hash_read_case(&backend, "own").await;
-    hash_read_case(&ScriptsOnly(backend), "script").await;
+    hash_read_case(&ScriptsOnly::new(backend), "script").await;
 }
 
 async fn hash_read_case<B: Backend>(backend: &B, path: &str) {

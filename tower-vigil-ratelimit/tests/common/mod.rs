@@ -3,19 +3,15 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use tower::{Service, service_fn};
-use tower_vigil_core::backend::{BackendInfo, BackendKind, BackendResult, Subscription};
 use tower_vigil_core::http::ResponseBody;
-use tower_vigil_core::keys::KeyPrefix;
-use tower_vigil_core::script::{Arg, Script};
-use tower_vigil_core::{Backend, BackendError};
+use tower_vigil_core::{BackendError, BackendResult};
+use tower_vigil_tests::intercept::{Intercepted, Interceptor};
 
 /// A fixed instant (µs since the epoch) for tests with an injected clock.
 pub const T0: u64 = 1_800_000_000_000_000;
@@ -83,23 +79,17 @@ pub fn header<B>(res: &Response<B>, name: &str) -> String {
 pub type MakeError = fn() -> BackendError;
 
 /// A backend passing every call to the one it wraps, counting the scripts it runs, and failing
-/// them all (as a dead Redis would) while [`fail_with`](Self::fail_with) says so.
-#[derive(Debug, Clone)]
-pub struct Probe<B> {
-    pub inner: B,
-    calls: Arc<AtomicUsize>,
-    failure: Arc<Mutex<Option<MakeError>>>,
+/// them all (as a dead Redis would) while [`Counts::fail_with`] says so.
+pub type Probe<B> = Intercepted<B, Counts>;
+
+/// What a [`Probe`] counts and whether it fails.
+#[derive(Debug, Default)]
+pub struct Counts {
+    calls: AtomicUsize,
+    failure: Mutex<Option<MakeError>>,
 }
 
-impl<B: Backend> Probe<B> {
-    pub fn new(inner: B) -> Self {
-        Self {
-            inner,
-            calls: Arc::default(),
-            failure: Arc::default(),
-        }
-    }
-
+impl Counts {
     /// Scripts run (or failed) so far.
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
@@ -111,37 +101,14 @@ impl<B: Backend> Probe<B> {
     }
 }
 
-impl<B: Backend> Backend for Probe<B> {
-    fn kind(&self) -> BackendKind {
-        self.inner.kind()
-    }
-    fn prefix(&self) -> &KeyPrefix {
-        self.inner.prefix()
-    }
-    async fn run<T: Send + 'static>(
-        &self,
-        script: &Script<T>,
-        keys: &[&str],
-        args: &[Arg<'_>],
-    ) -> BackendResult<T> {
+impl Interceptor for Counts {
+    async fn before(&self, _: &'static str) -> BackendResult<()> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let failure = *self.failure.lock().unwrap();
-        if let Some(error) = failure {
-            return Err(error());
+        match failure {
+            Some(error) => Err(error()),
+            None => Ok(()),
         }
-        self.inner.run(script, keys, args).await
-    }
-    async fn publish(&self, channel: &str, message: Bytes) -> BackendResult<()> {
-        self.inner.publish(channel, message).await
-    }
-    async fn subscribe(&self, channel: &str) -> BackendResult<Subscription> {
-        self.inner.subscribe(channel).await
-    }
-    async fn ping(&self) -> BackendResult<Duration> {
-        self.inner.ping().await
-    }
-    async fn info(&self) -> BackendResult<BackendInfo> {
-        self.inner.info().await
     }
 }
 

@@ -3,17 +3,12 @@
 //! index cleanup), and that can be switched to failing every call (a backend down, without a
 //! Redis to stop). Everything else is passed straight through.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::sync::Semaphore;
-use tower_vigil_core::backend::{BackendInfo, BackendKind, Subscription};
-use tower_vigil_core::keys::KeyPrefix;
-use tower_vigil_core::script::{Arg, Script};
-use tower_vigil_core::{Backend, BackendError, BackendErrorKind, BackendResult};
+use tower_vigil_core::{BackendError, BackendErrorKind, BackendResult};
 use tower_vigil_session::__private::{CREATE_SCRIPT, DESTROY_SCRIPT};
+use tower_vigil_tests::intercept::{Intercepted, Interceptor};
 
 /// One stopping point: armed once, it signals `entered` and waits for a `release` permit.
 #[derive(Debug)]
@@ -78,56 +73,23 @@ impl Gates {
     }
 }
 
-#[derive(Clone, Debug)]
-pub struct Gated<S> {
-    pub inner: S,
-    pub gates: Arc<Gates>,
-}
+/// A backend whose scripts pass the [`Gates`]: only `run` is intercepted, and everything
+/// else (the KV methods) is provided on `run`, so it passes through the gates too.
+pub type Gated<S> = Intercepted<S, Gates>;
 
-impl<S> Gated<S> {
-    pub fn new(inner: S) -> Self {
-        Self {
-            inner,
-            gates: Arc::default(),
+impl Interceptor for Gates {
+    async fn before(&self, script: &'static str) -> BackendResult<()> {
+        self.check()?;
+        if script == CREATE_SCRIPT {
+            self.before_create.pass().await;
         }
+        Ok(())
     }
-}
 
-/// Only the trait's required methods: everything else (the KV methods) is provided on `run`,
-/// so it passes through the gates too.
-impl<S: Backend> Backend for Gated<S> {
-    fn kind(&self) -> BackendKind {
-        self.inner.kind()
-    }
-    fn prefix(&self) -> &KeyPrefix {
-        self.inner.prefix()
-    }
-    async fn run<T: Send + 'static>(
-        &self,
-        script: &Script<T>,
-        keys: &[&str],
-        args: &[Arg<'_>],
-    ) -> BackendResult<T> {
-        self.gates.check()?;
-        if script.name() == CREATE_SCRIPT {
-            self.gates.before_create.pass().await;
+    async fn after(&self, script: &'static str) -> BackendResult<()> {
+        if script == DESTROY_SCRIPT {
+            self.after_destroy.pass().await;
         }
-        let r = self.inner.run(script, keys, args).await;
-        if script.name() == DESTROY_SCRIPT {
-            self.gates.after_destroy.pass().await;
-        }
-        r
-    }
-    async fn publish(&self, channel: &str, message: Bytes) -> BackendResult<()> {
-        self.inner.publish(channel, message).await
-    }
-    async fn subscribe(&self, channel: &str) -> BackendResult<Subscription> {
-        self.inner.subscribe(channel).await
-    }
-    async fn ping(&self) -> BackendResult<Duration> {
-        self.inner.ping().await
-    }
-    async fn info(&self) -> BackendResult<BackendInfo> {
-        self.inner.info().await
+        Ok(())
     }
 }

@@ -15,7 +15,7 @@ use crate::common::{App, Fixture, exists};
 /// next revoke-all ends it.
 pub(crate) async fn login_racing_revoke_all_stays_indexed<S: Fixture>(store: S, _unit: Duration) {
     let gated = Gated::new(store.clone());
-    let gates = gated.gates.clone();
+    let gates = gated.hook().clone();
     let layer = SessionManagerLayer::new(gated);
     let (app, admin) = (App::new(layer.clone()), layer.admin());
 
