@@ -4,7 +4,11 @@
 //!
 //! - All wrong: exactly 10 reach the handler, whatever the algorithm.
 //! - Wrong guesses mixed with correct logins (200s, refunded): still at most 10 wrong
-//!   guesses reach the handler.
+//!   guesses reach the handler, and once the burst is over every correct login has given
+//!   its unit back: wrong guesses sent one by one afterwards fill the limit exactly. (During
+//!   the burst a correct login holds its unit until its response says it does not count, so
+//!   the burst alone may admit no wrong guess at all: that is the price of "at most", not
+//!   a lost unit.)
 //!
 //! The clock is frozen (an injected app clock), so every algorithm is exact at one instant.
 
@@ -15,6 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::common::{T0, from_ip};
 use http::{Request, Response, StatusCode};
 use tokio::sync::Barrier;
+use tower::util::BoxCloneSyncService;
 use tower::{Layer, ServiceExt, service_fn};
 use tower_vigil_core::Backend;
 use tower_vigil_ratelimit::{Algorithm, Clock, Quota, RateLimitLayer};
@@ -31,6 +36,60 @@ async fn wrong_guesses_run<B: Backend>(
     correct_every: usize,
 ) -> usize {
     let wrong_run = Arc::new(AtomicUsize::new(0));
+    let services: Vec<_> = stores
+        .iter()
+        .map(|store| login_service(store.clone(), algorithm, &wrong_run, true))
+        .collect();
+    let barrier = Arc::new(Barrier::new(GUESSES));
+    let tasks: Vec<_> = (0..GUESSES)
+        .map(|i| {
+            let (svc, barrier) = (services[i % 4].clone(), barrier.clone());
+            let mut req = from_ip(&format!("198.51.100.{host}"));
+            if correct_every > 0 && i % correct_every == 0 {
+                req.headers_mut().insert("x-correct", "1".parse().unwrap());
+            }
+            tokio::spawn(async move {
+                barrier.wait().await;
+                svc.oneshot(req).await.unwrap()
+            })
+        })
+        .collect();
+    for task in tasks {
+        let status = task.await.unwrap();
+        assert!([200, 401, 429].contains(&status.as_u16()), "{status}");
+    }
+    wrong_run.load(Ordering::SeqCst)
+}
+
+/// Sends wrong guesses for `host` one at a time through a fresh layer without a deny cache
+/// (another instance's cached denial would outlive the refunds that ended it) until one is
+/// refused; returns how many reached the handler.
+async fn wrong_guesses_run_one_by_one<B: Backend>(
+    store: &B,
+    algorithm: Algorithm,
+    host: u8,
+) -> usize {
+    let wrong_run = Arc::new(AtomicUsize::new(0));
+    let svc = login_service(store.clone(), algorithm, &wrong_run, false);
+    for _ in 0..=LIMIT {
+        let req = from_ip(&format!("198.51.100.{host}"));
+        let status = svc.clone().oneshot(req).await.unwrap();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    wrong_run.load(Ordering::SeqCst)
+}
+
+/// A login endpoint behind a rate limit that counts only 401s; `wrong_run` counts the wrong
+/// guesses that reached it.
+fn login_service<B: Backend>(
+    store: B,
+    algorithm: Algorithm,
+    wrong_run: &Arc<AtomicUsize>,
+    deny_cache: bool,
+) -> BoxCloneSyncService<Request<String>, StatusCode, Infallible> {
     let handler = {
         let wrong_run = wrong_run.clone();
         service_fn(move |req: Request<String>| {
@@ -50,37 +109,20 @@ async fn wrong_guesses_run<B: Backend>(
             }
         })
     };
-    let services: Vec<_> = stores
-        .iter()
-        .map(|store| {
-            RateLimitLayer::builder(store.clone(), Quota::per_minute(LIMIT))
-                .algorithm(algorithm)
-                .clock(Clock::custom(|| T0 + 17_000_000))
-                .charge_when(|status| status == StatusCode::UNAUTHORIZED)
-                .build()
-                .unwrap()
-                .layer(handler.clone())
-        })
-        .collect();
-    let barrier = Arc::new(Barrier::new(GUESSES));
-    let tasks: Vec<_> = (0..GUESSES)
-        .map(|i| {
-            let (svc, barrier) = (services[i % 4].clone(), barrier.clone());
-            let mut req = from_ip(&format!("198.51.100.{host}"));
-            if correct_every > 0 && i % correct_every == 0 {
-                req.headers_mut().insert("x-correct", "1".parse().unwrap());
-            }
-            tokio::spawn(async move {
-                barrier.wait().await;
-                svc.oneshot(req).await.unwrap().status()
-            })
-        })
-        .collect();
-    for task in tasks {
-        let status = task.await.unwrap();
-        assert!([200, 401, 429].contains(&status.as_u16()), "{status}");
+    let mut builder = RateLimitLayer::builder(store, Quota::per_minute(LIMIT))
+        .algorithm(algorithm)
+        .clock(Clock::custom(|| T0 + 17_000_000))
+        .charge_when(|status| status == StatusCode::UNAUTHORIZED);
+    if !deny_cache {
+        builder = builder.deny_cache(None);
     }
-    wrong_run.load(Ordering::SeqCst)
+    BoxCloneSyncService::new(
+        builder
+            .build()
+            .unwrap()
+            .layer(handler)
+            .map_response(|res| res.status()),
+    )
 }
 
 async fn four_instances_let_exactly_the_limit_of_wrong_guesses_through<B: Backend>(stores: [B; 4]) {
@@ -94,8 +136,14 @@ async fn correct_logins_mixed_in_never_make_room_for_more_guesses<B: Backend>(st
     for (host, algorithm) in (101u8..).zip(Algorithm::ALL) {
         let run = wrong_guesses_run(&stores, algorithm, host, 4).await;
         assert!(
-            (1..=LIMIT as usize).contains(&run),
+            run <= LIMIT as usize,
             "{algorithm}: {run} wrong guesses ran"
+        );
+        let after = wrong_guesses_run_one_by_one(&stores[0], algorithm, host).await;
+        assert_eq!(
+            run + after,
+            LIMIT as usize,
+            "{algorithm}: {run} wrong guesses in the burst, {after} after it"
         );
     }
 }
