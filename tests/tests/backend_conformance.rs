@@ -21,4 +21,5 @@ tower_vigil_tests::backend_conformance!(
     scripts_span_keys_of_one_tag,
     script_misuse_is_an_error,
     scripts_see_the_backend_clock,
+    run_now_answers_as_run_or_never,
 );

@@ -38,6 +38,20 @@ pub fn describe(all: &[(&'static str, &'static str)]) {
     }
 }
 
+/// Runs `call` (a backend call answered on the caller's thread, such as
+/// [`Backend::run_now`](crate::Backend::run_now)) and records how long it took as
+/// [`timed`] does; a `None` (the backend could not answer at once) is not recorded.
+pub fn timed_now<T>(
+    histogram: &'static str,
+    op: &'static str,
+    call: impl FnOnce() -> Option<T>,
+) -> Option<T> {
+    let started = Instant::now();
+    let out = call()?;
+    metrics::histogram!(histogram, "op" => op).record(started.elapsed());
+    Some(out)
+}
+
 /// Awaits `call` and records how long it took in the histogram `histogram`, labelled
 /// `op = op`, failed calls included.
 pub async fn timed<T>(

@@ -32,8 +32,8 @@ pub use self::primitives::{
 };
 pub use self::pubsub::pubsub_delivers_in_order;
 pub use self::scripts::{
-    script_misuse_is_an_error, scripts_run_atomically, scripts_see_the_backend_clock,
-    scripts_span_keys_of_one_tag,
+    run_now_answers_as_run_or_never, script_misuse_is_an_error, scripts_run_atomically,
+    scripts_see_the_backend_clock, scripts_span_keys_of_one_tag,
 };
 
 const LONG: Duration = Duration::from_secs(60);

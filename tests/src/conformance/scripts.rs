@@ -109,6 +109,39 @@ pub async fn scripts_run_atomically<B: Backend>(backend: B) {
     );
 }
 
+/// [`Backend::run_now`] answers as [`Backend::run`] does, on the same state, or never (a
+/// backend that answers `None` once answers it always: callers stop asking).
+pub async fn run_now_answers_as_run_or_never<B: Backend>(backend: B) {
+    let Some(first) = backend.run_now(&TAKE, &["now-tickets"], &[Arg::Int(2)]) else {
+        for _ in 0..3 {
+            assert!(
+                backend
+                    .run_now(&TAKE, &["now-tickets"], &[Arg::Int(2)])
+                    .is_none()
+            );
+        }
+        // Nothing ran: the counter is untouched.
+        assert!(backend.get("now-tickets").await.unwrap().is_none());
+        return;
+    };
+    assert!(first.unwrap());
+    // The state `run_now` left is the state `run` sees, and the other way round.
+    assert!(
+        backend
+            .run(&TAKE, &["now-tickets"], &[Arg::Int(2)])
+            .await
+            .unwrap()
+    );
+    let spent = backend.run_now(&TAKE, &["now-tickets"], &[Arg::Int(2)]);
+    assert!(!spent.expect("answered once, answers always").unwrap());
+    // Misuse is the same error as through `run`.
+    let twice = backend
+        .run_now(&MOVE, &["{y}:a", "{y}:a"], &[])
+        .expect("answered once, answers always")
+        .unwrap_err();
+    assert_eq!(twice.kind(), BackendErrorKind::Protocol, "{twice}");
+}
+
 /// A script over two keys of one hash tag changes both in one step.
 pub async fn scripts_span_keys_of_one_tag<B: Backend>(backend: B) {
     backend

@@ -75,6 +75,23 @@ pub trait Backend: Clone + Send + Sync + std::fmt::Debug + 'static {
         args: &[Arg<'_>],
     ) -> impl Future<Output = BackendResult<T>> + Send;
 
+    /// Runs `script` as [`run`](Self::run) does, but on the caller's thread and without
+    /// waiting, when this backend can (it keeps its entries in the process, as
+    /// [`MemoryBackend`](crate::MemoryBackend) does); `None` when it cannot, and the caller
+    /// awaits [`run`](Self::run). A hot path (a rate-limit decision) tries it first, so an
+    /// in-process answer costs no future. The default is `None`: a backend with I/O, or one
+    /// that wraps another and must see every call, need not implement it. A backend answers
+    /// `None` always or never: a caller may stop asking after the first `None`.
+    fn run_now<T: Send + 'static>(
+        &self,
+        script: &Script<T>,
+        keys: &[&str],
+        args: &[Arg<'_>],
+    ) -> Option<BackendResult<T>> {
+        let _ = (script, keys, args);
+        None
+    }
+
     /// Publishes `message` on `channel` to every subscriber sharing this backend (across
     /// processes for Redis, within the process for memory).
     fn publish(

@@ -108,8 +108,24 @@ impl MemoryBackend {
     /// # Panics
     /// If `keys` names the same key twice.
     pub fn atomic<R>(&self, keys: &[&str], f: impl FnOnce(&mut [Slot]) -> R) -> R {
+        self.atomic_at(Instant::now(), keys, f)
+    }
+
+    /// [`atomic`](Self::atomic) at `now`, read once by a caller that also needs the time
+    /// (a clock read is a fair share of a decision that takes a few hundred nanoseconds).
+    pub(crate) fn atomic_at<R>(
+        &self,
+        now: Instant,
+        keys: &[&str],
+        f: impl FnOnce(&mut [Slot]) -> R,
+    ) -> R {
         if let [key] = keys {
-            return self.update(key, |slot| f(std::slice::from_mut(slot)));
+            let (out, evicted) =
+                self.inner.shards[self.shard_of(key)]
+                    .lock()
+                    .update(key, now, |slot| f(std::slice::from_mut(slot)));
+            self.count_evictions(evicted);
+            return out;
         }
         for (i, key) in keys.iter().enumerate() {
             assert!(
@@ -117,7 +133,6 @@ impl MemoryBackend {
                 "MemoryBackend::atomic: key {key:?} named twice"
             );
         }
-        let now = Instant::now();
         let ids: Vec<usize> = keys.iter().map(|k| self.shard_of(k)).collect();
         let mut order: Vec<usize> = ids.clone();
         order.sort_unstable();
@@ -172,7 +187,12 @@ impl MemoryBackend {
     /// Microseconds since the Unix epoch, advancing with tokio's clock (so a paused test clock
     /// pauses it). The memory twins of the Lua scripts use it where a script uses `TIME`.
     pub fn now_micros(&self) -> u64 {
-        let elapsed = Instant::now().saturating_duration_since(self.inner.started);
+        self.micros_at(Instant::now())
+    }
+
+    /// `now` in µs since the Unix epoch, as [`now_micros`](Self::now_micros) counts.
+    pub(crate) fn micros_at(&self, now: Instant) -> u64 {
+        let elapsed = now.saturating_duration_since(self.inner.started);
         self.inner.epoch_micros + u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX / 2)
     }
 

@@ -27,12 +27,16 @@ impl Backend for MemoryBackend {
         keys: &[&str],
         args: &[Arg<'_>],
     ) -> BackendResult<T> {
-        script.check_keys(keys)?;
-        let now = self.now_micros();
-        self.atomic(keys, |slots| {
-            let call = TwinCall::new(slots, Args::new(args), now);
-            script.run_twin(&mut call.with_tokens(self.last_token()))
-        })
+        self.run_twin(script, keys, args)
+    }
+
+    fn run_now<T: Send + 'static>(
+        &self,
+        script: &Script<T>,
+        keys: &[&str],
+        args: &[Arg<'_>],
+    ) -> Option<BackendResult<T>> {
+        Some(self.run_twin(script, keys, args))
     }
 
     async fn publish(&self, channel: &str, message: Bytes) -> BackendResult<()> {
@@ -70,5 +74,19 @@ impl Backend for MemoryBackend {
         )
         .with_evicted_keys(self.evictions());
         Ok(BackendInfo::new(bytes as u64, entries as u64).with_node(node))
+    }
+}
+
+impl MemoryBackend {
+    /// What [`Backend::run`] and [`Backend::run_now`] do: the script's twin under the keys'
+    /// locks, at one reading of the clock.
+    fn run_twin<T>(&self, script: &Script<T>, keys: &[&str], args: &[Arg<'_>]) -> BackendResult<T> {
+        script.check_keys(keys)?;
+        let now = Instant::now();
+        let micros = self.micros_at(now);
+        self.atomic_at(now, keys, |slots| {
+            let call = TwinCall::new(slots, Args::new(args), micros);
+            script.run_twin(&mut call.with_tokens(self.last_token()))
+        })
     }
 }

@@ -17,7 +17,6 @@
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -26,8 +25,8 @@ mod evict;
 use super::concern::{Concerns, IndexId};
 use crate::slot::{Slot, Value};
 
-/// The granularity of the expiry index.
-const BUCKET: Duration = Duration::from_millis(100);
+/// The granularity of the expiry index (100 ms), in nanoseconds.
+const BUCKET_NANOS: u64 = 100_000_000;
 
 /// What an entry costs beside its key and value: its map slot (key handle and `Stored`, which
 /// holds the `Value`), a control byte, the shared key's reference counts, and its index record.
@@ -319,12 +318,22 @@ impl Taken {
 /// The bucket whose end is at or after `at`: an entry filed there has expired once the bucket
 /// has passed. Rounded up in nanoseconds, so no live entry is ever in a passed bucket.
 fn bucket_of(epoch: Instant, at: Instant) -> u64 {
-    let ns = at.saturating_duration_since(epoch).as_nanos();
-    u64::try_from(ns.div_ceil(BUCKET.as_nanos())).unwrap_or(u64::MAX)
+    // In u64 (584 years of nanoseconds): `as_nanos` is a u128, and its division a call to
+    // `__udivti3` on every write.
+    let d = at.saturating_duration_since(epoch);
+    let ns = d
+        .as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(d.subsec_nanos()));
+    ns.div_ceil(BUCKET_NANOS)
 }
 
 /// The last bucket that has entirely passed at `now`.
 pub(super) fn bucket_floor(epoch: Instant, now: Instant) -> u64 {
-    let ms = now.saturating_duration_since(epoch).as_millis();
-    u64::try_from(ms / BUCKET.as_millis()).unwrap_or(u64::MAX)
+    let d = now.saturating_duration_since(epoch);
+    let ms = d
+        .as_secs()
+        .saturating_mul(1_000)
+        .saturating_add(u64::from(d.subsec_millis()));
+    ms / (BUCKET_NANOS / 1_000_000)
 }
