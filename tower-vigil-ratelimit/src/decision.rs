@@ -22,6 +22,8 @@
 
 use std::time::Duration;
 
+use smallvec::SmallVec;
+
 use crate::quota::Policy;
 
 /// One policy's answer.
@@ -67,7 +69,8 @@ impl PolicyDecision {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     pub(crate) allowed: bool,
-    pub(crate) policies: Vec<PolicyDecision>,
+    /// Inline for one policy (nearly every decision): no heap allocation.
+    pub(crate) policies: SmallVec<[PolicyDecision; 1]>,
 }
 
 impl Decision {

@@ -130,3 +130,8 @@ pub(crate) fn missing_key(action: &'static str) {
 pub(crate) async fn timed<T>(op: &'static str, call: impl Future<Output = T>) -> T {
     tower_vigil_core::metrics::timed(BACKEND_DURATION_SECONDS, op, call).await
 }
+
+/// [`timed`] for a call answered on the caller's thread (`None`: it could not be).
+pub(crate) fn timed_now<T>(op: &'static str, call: impl FnOnce() -> Option<T>) -> Option<T> {
+    tower_vigil_core::metrics::timed_now(BACKEND_DURATION_SECONDS, op, call)
+}

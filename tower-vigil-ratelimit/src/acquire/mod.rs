@@ -40,5 +40,6 @@ mod script;
 mod twin;
 
 pub use self::decide::acquire;
+pub(crate) use self::decide::{acquire_now, acquire_remote};
 pub use self::request::Acquire;
 pub(crate) use self::script::DECIDE;

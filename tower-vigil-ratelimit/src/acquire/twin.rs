@@ -27,10 +27,10 @@ pub(super) fn decide(call: &mut TwinCall<'_>) -> BackendResult<Outcomes> {
     let args = call.args();
     let now = match args.as_slice().first() {
         Some(Arg::Bytes([])) => i64::try_from(call.now_micros()).unwrap_or(i64::MAX),
-        _ => args.int(0)?,
+        _ => int(args, 0)?,
     };
-    let cost = args.int(1)?;
-    let mode = Mode::from_code(args.int(2)?).ok_or_else(|| invalid("mode"))?;
+    let cost = int(args, 1)?;
+    let mode = Mode::from_code(int(args, 2)?).ok_or_else(|| invalid("mode"))?;
     // Lua's numbers are doubles: every value must stay an exact integer.
     if !(0..MAX_EXACT).contains(&now) {
         return Err(invalid("now"));
@@ -73,6 +73,16 @@ pub(super) fn decide(call: &mut TwinCall<'_>) -> BackendResult<Outcomes> {
     Ok(Outcomes::Many(outcomes))
 }
 
+/// Argument `i` as an integer: read in place when given as one (always, from `acquire`), by
+/// [`Args::int`]'s Lua-like parsing otherwise. A decision reads seven of them.
+#[inline]
+fn int(args: Args<'_>, i: usize) -> BackendResult<i64> {
+    match args.as_slice().get(i) {
+        Some(Arg::Int(v)) => Ok(*v),
+        _ => args.int(i),
+    }
+}
+
 fn invalid(what: &str) -> tower_vigil_core::BackendError {
     tower_vigil_core::BackendError::script(format!("ratelimit.decide: invalid {what}"))
 }
@@ -82,9 +92,9 @@ fn invalid(what: &str) -> tower_vigil_core::BackendError {
 fn policy_at(args: Args<'_>, at: usize) -> BackendResult<(Algorithm, Params)> {
     let algorithm = Algorithm::from_code(args.raw(at)?).ok_or_else(|| invalid("algorithm"))?;
     let p = Params {
-        limit: args.int(at + 1)?,
-        period: args.int(at + 2)?,
-        burst: args.int(at + 3)?,
+        limit: int(args, at + 1)?,
+        period: int(args, at + 2)?,
+        burst: int(args, at + 3)?,
     };
     if p.limit < 1 || p.period < 1 || p.burst < 1 {
         return Err(invalid("quota"));

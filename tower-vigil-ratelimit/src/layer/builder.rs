@@ -3,6 +3,7 @@
 //! checks every value and every rule between them, so the order of the calls never matters.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use http::StatusCode;
 use tower_vigil_core::{Backend, ConfigError, DefaultResponse, FailurePolicy, RejectionResponse};
@@ -250,6 +251,7 @@ impl<B: Backend> RateLimitBuilder<B> {
         Ok(RateLimitLayer {
             config: Arc::new(Config {
                 backend: self.backend,
+                runs_now: AtomicBool::new(true),
                 key: self.key,
                 policies: policies.into(),
                 quota_for: self.quota_for,

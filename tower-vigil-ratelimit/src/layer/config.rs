@@ -2,6 +2,7 @@
 //! the per-request choices read from it (the policies and the cost of one request).
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use super::clock::Clock;
 use super::deny_cache::DenyCache;
@@ -18,6 +19,10 @@ pub(crate) type CostFn = dyn Fn(&RequestHead<'_>) -> u32 + Send + Sync;
 
 pub(crate) struct Config<B> {
     pub(crate) backend: B,
+    /// False once the backend answered `None` to [`Backend::run_now`](tower_vigil_core::Backend::run_now)
+    /// (a backend does always or never): the check then goes straight to the awaited call,
+    /// without building a request it cannot answer at once.
+    pub(crate) runs_now: AtomicBool,
     pub(crate) key: Arc<dyn KeyExtractor>,
     /// The quota's policy first, then the added ones.
     pub(crate) policies: Arc<[Policy]>,

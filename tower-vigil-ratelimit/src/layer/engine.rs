@@ -3,12 +3,14 @@
 //! nothing, [`acquire`]), then the failure policy when the backend fails. After it: the refund of a response
 //! that does not count (`outcome.rs` says which).
 
+use std::sync::atomic::Ordering;
+
 use http::StatusCode;
-use tower_vigil_core::Backend;
+use tower_vigil_core::{Backend, BackendError};
 
 use super::config::Config;
 use super::failure_policy::Fallback;
-use crate::acquire::{Acquire, acquire};
+use crate::acquire::{Acquire, acquire, acquire_now, acquire_remote};
 use crate::algorithm::Mode;
 use crate::decision::Decision;
 use crate::metrics;
@@ -41,33 +43,65 @@ impl<B: Backend> Config<B> {
         }
     }
 
-    /// Decides the request before it is served.
-    pub(crate) async fn check(&self, key: &str, policies: &[Policy], cost: u32) -> Checked {
+    /// Decides the request on the caller's thread when it can be: a denial the deny cache
+    /// holds, or a backend that answers at once ([`Backend::run_now`]: memory). `None`: the
+    /// backend must be awaited, with [`check_remote`](Self::check_remote). No future is made
+    /// for an in-process decision: on the memory backend this is the whole check.
+    pub(crate) fn check_now(&self, key: &str, policies: &[Policy], cost: u32) -> Option<Checked> {
         if let Some(cache) = &self.deny_cache
             && let Some(d) = cache.get(key, policies, cost)
         {
             metrics::deny_cache_hit();
-            return Checked::Decided(d, Source::DenyCache);
+            return Some(Checked::Decided(d, Source::DenyCache));
         }
         // Always taken now, whatever the outcome rule: a limit checked before the call and
         // charged after it is passed by every request sent at once (issue 12, item 1).
         // `settle` gives the cost back once the response says it does not count.
+        if !self.runs_now.load(Ordering::Relaxed) {
+            return None;
+        }
         let req = self.call(key, policies, cost, Mode::Acquire);
-        match metrics::timed(metrics::op::ACQUIRE, acquire(&self.backend, req)).await {
+        let Some(result) =
+            metrics::timed_now(metrics::op::ACQUIRE, || acquire_now(&self.backend, req))
+        else {
+            self.runs_now.store(false, Ordering::Relaxed);
+            return None;
+        };
+        Some(self.checked(req, result))
+    }
+
+    /// Decides the request with the backend call awaited: after [`check_now`](Self::check_now)
+    /// answered `None` (so the deny cache was consulted already).
+    pub(crate) async fn check_remote(&self, key: &str, policies: &[Policy], cost: u32) -> Checked {
+        let req = self.call(key, policies, cost, Mode::Acquire);
+        let result = metrics::timed(metrics::op::ACQUIRE, acquire_remote(&self.backend, req)).await;
+        self.checked(req, result)
+    }
+
+    /// What the backend's answer (or error) means for the request.
+    fn checked(&self, req: Acquire<'_>, result: Result<Decision, BackendError>) -> Checked {
+        match result {
             Ok(d) => {
                 if !d.allowed()
                     && let Some(cache) = &self.deny_cache
                 {
-                    cache.insert(key, policies, cost, &d);
+                    cache.insert(req.key, req.policies, req.cost, &d);
                 }
                 Checked::Decided(d, Source::Backend)
             }
-            Err(e) => match self.on_failure.decide(req, &e).await {
+            Err(e) => match self.on_failure.decide(req, &e) {
                 Fallback::Decided(d) => Checked::Decided(d, Source::Local),
                 Fallback::Open => Checked::Unchecked,
                 Fallback::Closed => Checked::Unavailable,
             },
         }
+    }
+
+    /// True when an admitted request whose response has `status` gets its cost back: only
+    /// then is [`settle`](Self::settle) worth a call (and its future).
+    pub(crate) fn refunds(&self, decision: &Decision, status: StatusCode) -> bool {
+        // A denied request (served only in shadow mode) took nothing.
+        decision.allowed() && self.outcome.refunds(status)
     }
 
     /// Gives the cost of an admitted request back when its response does not count, and
@@ -82,8 +116,7 @@ impl<B: Backend> Config<B> {
         source: Source,
         status: StatusCode,
     ) -> Option<Decision> {
-        // A denied request (served only in shadow mode) took nothing.
-        if !decision.allowed() || !self.outcome.refunds(status) {
+        if !self.refunds(decision, status) {
             return None;
         }
         let req = self.call(key, policies, cost, Mode::Refund);

@@ -4,7 +4,7 @@
 
 use tower_vigil_core::{BackendError, ConfigError, FailurePolicy, MemoryBackend};
 
-use crate::acquire::{Acquire, acquire};
+use crate::acquire::{Acquire, acquire_now};
 use crate::decision::Decision;
 use crate::metrics;
 
@@ -50,12 +50,13 @@ impl OnFailure {
     }
 
     /// Counts and traces the backend's `error`, and applies the policy to `req`.
-    pub(crate) async fn decide(&self, req: Acquire<'_>, error: &BackendError) -> Fallback {
+    pub(crate) fn decide(&self, req: Acquire<'_>, error: &BackendError) -> Fallback {
         self.backend_failed(error, "rate-limit backend call failed");
         match (&self.local, self.policy) {
-            (Some(local), _) => match acquire(local, req).await {
-                Ok(d) => Fallback::Decided(d),
-                Err(_) => Fallback::Open,
+            // The local limiter is a memory backend: it always answers at once.
+            (Some(local), _) => match acquire_now(local, req) {
+                Some(Ok(d)) => Fallback::Decided(d),
+                _ => Fallback::Open,
             },
             (None, FailurePolicy::Closed) => Fallback::Closed,
             _ => Fallback::Open,

@@ -75,8 +75,14 @@ fn t_of(p: &PolicyDecision) -> u64 {
 /// Adds the headers of `d`; `configured`: it decided the configured policies (no quota was
 /// chosen for the request), whose values `h` holds ready.
 pub(crate) fn insert(headers: &mut HeaderMap, d: &Decision, h: &Headers, configured: bool) {
-    // Up to five more headers: grow the map once, not once per insert.
-    headers.reserve(5);
+    // Grow the map once for every header added here, and for the one an outer layer adds
+    // next (axum's `content-length`), not once per insert and again right after. Nothing
+    // when nothing is added (headers off on an admitted request).
+    let adding =
+        2 * usize::from(h.set.ietf) + 3 * usize::from(h.set.legacy) + usize::from(!d.allowed());
+    if adding > 0 {
+        headers.reserve(adding + 1);
+    }
     if h.set.ietf && !d.policies().is_empty() {
         let policy = if configured {
             h.policy.clone()

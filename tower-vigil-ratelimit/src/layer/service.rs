@@ -128,7 +128,13 @@ where
     let chosen = config.chosen_policies(&head);
     let policies: &[Policy] = chosen.as_deref().unwrap_or(&config.policies);
     let cost = config.cost_of(&head);
-    let (decision, source) = match config.check(&key, policies, cost).await {
+    // In process (the memory backend, a cached denial) the check makes no future.
+    let checked = match config.check_now(&key, policies, cost) {
+        Some(checked) => checked,
+        // Boxed, so the in-process path's future (this one) does not carry its size.
+        None => Box::pin(config.check_remote(&key, policies, cost)).await,
+    };
+    let (decision, source) = match checked {
         Checked::Decided(d, source) => (d, source),
         Checked::Unchecked => {
             tracing::Span::current().record("source", "failed_open");
@@ -192,11 +198,16 @@ where
     B: Backend,
 {
     let mut res = inner.call(req).await?.map(ResponseBody::inner);
-    // A refunded response describes the state after its unit was given back.
-    let decision = config
-        .settle(key, policies, cost, &decision, source, res.status())
-        .await
-        .unwrap_or(decision);
+    // A refunded response describes the state after its unit was given back. Most responses
+    // count: they make no refund future at all.
+    let decision = if config.refunds(&decision, res.status()) {
+        config
+            .settle(key, policies, cost, &decision, source, res.status())
+            .await
+            .unwrap_or(decision)
+    } else {
+        decision
+    };
     headers::insert(
         res.headers_mut(),
         &decision,
