@@ -35,10 +35,34 @@ pub(crate) fn policy_keys(key: &str, policies: &[Policy]) -> Vec<String> {
 /// The key of one policy for the caller's `key` (as [`policy_keys`]), in one allocation.
 pub(crate) fn policy_key(key: &str, policy: &Policy) -> String {
     let mut k = String::with_capacity(NAMESPACE.len() + key.len() + policy.name().len() + 8);
-    k.push_str(NAMESPACE);
-    push_tag(&mut k, key);
-    push_policy(&mut k, policy);
+    write_policy_key(&mut k, key, policy);
     k
+}
+
+/// Runs `f` on the key of one policy (as [`policy_key`]) written into this thread's reusable
+/// buffer: no allocation, for a call that is over when `f` returns (an in-process decision).
+pub(crate) fn with_policy_key<R>(key: &str, policy: &Policy, f: impl FnOnce(&str) -> R) -> R {
+    thread_local! {
+        static BUF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    BUF.with(|buf| match buf.try_borrow_mut() {
+        Ok(mut k) => {
+            k.clear();
+            write_policy_key(&mut k, key, policy);
+            let out = f(&k);
+            // A huge key (hashed above `MAX_RAW_KEY_LEN`, so under 200 bytes) never stays.
+            k.shrink_to(256);
+            out
+        }
+        // Re-entered from `f` (not done today): its own allocation.
+        Err(_) => f(&policy_key(key, policy)),
+    })
+}
+
+fn write_policy_key(k: &mut String, key: &str, policy: &Policy) {
+    k.push_str(NAMESPACE);
+    push_tag(k, key);
+    push_policy(k, policy);
 }
 
 /// Appends `{key}` with `%`, `#`, braces, whitespace and non-ASCII percent-encoded: the

@@ -66,8 +66,10 @@ pub(crate) fn acquire_now<B: Backend>(
         return Some(Err(e));
     }
     let outcomes = if let [policy] = req.policies {
-        let key = keys::policy_key(req.key, policy);
-        backend.run_now(&DECIDE, &[key.as_str()], &single_args(&req, policy))?
+        // The call is over when `run_now` returns: the key needs no allocation of its own.
+        keys::with_policy_key(req.key, policy, |key| {
+            backend.run_now(&DECIDE, &[key], &single_args(&req, policy))
+        })?
     } else {
         let names = req.keys();
         let keys: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -111,11 +113,11 @@ fn decision(req: &Acquire<'_>, outcomes: &[Outcome]) -> Decision {
     let micros = |v: i64| Duration::from_micros(u64::try_from(v).unwrap_or(0));
     let mode = req.mode;
     let denied = !mode.always_writes() && outcomes.iter().any(|o| !o.allowed);
-    let policies: SmallVec<[PolicyDecision; 1]> = req
-        .policies
-        .iter()
-        .zip(outcomes)
-        .map(|(p, o)| PolicyDecision {
+    let mut policies: SmallVec<[PolicyDecision; 1]> = SmallVec::new();
+    // Pushed one by one rather than collected: written in place, not moved through the
+    // iterator (the collect's copies were a visible share of a decision).
+    for (p, o) in req.policies.iter().zip(outcomes) {
+        policies.push(PolicyDecision {
             policy: p.clone(),
             allowed: o.allowed,
             // A policy that had room is not charged when another denies: its remaining is
@@ -128,8 +130,8 @@ fn decision(req: &Acquire<'_>, outcomes: &[Outcome]) -> Decision {
             .unwrap_or(0),
             reset_after: micros(o.reset),
             retry_after: micros(o.retry),
-        })
-        .collect();
+        });
+    }
     let allowed = mode.always_writes() || policies.iter().all(|p| p.allowed);
     Decision { allowed, policies }
 }
