@@ -111,15 +111,15 @@ pub fn escape(part: &str) -> String {
 /// assert_eq!(key, "ratelimit:{2001:db8::/64}");
 /// ```
 pub fn escape_into(out: &mut String, part: &str, reserved: &[u8]) {
-    // Runs of bytes kept as they are go in whole: a key with nothing to escape (nearly every
-    // one) is one scan and one copy, not a push per byte. A kept byte is ASCII, so a
-    // non-empty run starts and ends on character boundaries.
     // The reserved ASCII bytes as a bit set: one test per byte, where `contains` would call
     // memchr per byte. A reserved byte outside ASCII is escaped anyway.
     let reserved = reserved
         .iter()
         .filter(|r| r.is_ascii())
         .fold(0u128, |set, &r| set | 1 << r);
+    // Runs of bytes kept as they are go in whole: a key with nothing to escape (nearly every
+    // one) is one scan and one copy, not a push per byte. A kept byte is ASCII, so a
+    // non-empty run starts and ends on character boundaries.
     let mut start = 0;
     for (i, b) in part.bytes().enumerate() {
         if b.is_ascii_graphic() && reserved & (1 << b) == 0 {

@@ -46,13 +46,12 @@ pub(crate) fn with_policy_key<R>(key: &str, policy: &Policy, f: impl FnOnce(&str
         static BUF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
     }
     BUF.with(|buf| match buf.try_borrow_mut() {
+        // The buffer keeps the longest key it held: a few hundred bytes at most, since a
+        // caller's key above `MAX_RAW_KEY_LEN` is hashed.
         Ok(mut k) => {
             k.clear();
             write_policy_key(&mut k, key, policy);
-            let out = f(&k);
-            // A huge key (hashed above `MAX_RAW_KEY_LEN`, so under 200 bytes) never stays.
-            k.shrink_to(256);
-            out
+            f(&k)
         }
         // Re-entered from `f` (not done today): its own allocation.
         Err(_) => f(&policy_key(key, policy)),

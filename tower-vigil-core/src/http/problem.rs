@@ -1,9 +1,9 @@
 //! [`Problem`]: an RFC 9457 `application/problem+json` response.
 
-use bytes::Bytes;
-use http::{HeaderValue, Response, StatusCode, header};
 use std::borrow::Cow;
 
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
 use serde_json::Value;
 
 use super::ResponseBody;

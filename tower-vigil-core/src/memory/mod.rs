@@ -120,12 +120,7 @@ impl MemoryBackend {
         f: impl FnOnce(&mut [Slot]) -> R,
     ) -> R {
         if let [key] = keys {
-            let (out, evicted) =
-                self.inner.shards[self.shard_of(key)]
-                    .lock()
-                    .update(key, now, |slot| f(std::slice::from_mut(slot)));
-            self.count_evictions(evicted);
-            return out;
+            return self.update_at(now, key, |slot| f(std::slice::from_mut(slot)));
         }
         for (i, key) in keys.iter().enumerate() {
             assert!(
@@ -163,7 +158,11 @@ impl MemoryBackend {
 
     /// Runs `f` on the entry at `key` while it is locked: [`atomic`](Self::atomic) for one key.
     pub fn update<R>(&self, key: &str, f: impl FnOnce(&mut Slot) -> R) -> R {
-        let now = Instant::now();
+        self.update_at(Instant::now(), key, f)
+    }
+
+    /// [`update`](Self::update) at `now`.
+    fn update_at<R>(&self, now: Instant, key: &str, f: impl FnOnce(&mut Slot) -> R) -> R {
         let (out, evicted) = self.inner.shards[self.shard_of(key)]
             .lock()
             .update(key, now, f);

@@ -54,12 +54,12 @@ impl<B: Backend> Config<B> {
             metrics::deny_cache_hit();
             return Some(Checked::Decided(d, Source::DenyCache));
         }
-        // Always taken now, whatever the outcome rule: a limit checked before the call and
-        // charged after it is passed by every request sent at once (issue 12, item 1).
-        // `settle` gives the cost back once the response says it does not count.
         if !self.runs_now.load(Ordering::Relaxed) {
             return None;
         }
+        // Always taken now, whatever the outcome rule: a limit checked before the call and
+        // charged after it is passed by every request sent at once (issue 12, item 1).
+        // `settle` gives the cost back once the response says it does not count.
         let req = self.call(key, policies, cost, Mode::Acquire);
         let Some(result) =
             metrics::timed_now(metrics::op::ACQUIRE, || acquire_now(&self.backend, req))
