@@ -111,18 +111,18 @@ pub fn escape(part: &str) -> String {
 /// assert_eq!(key, "ratelimit:{2001:db8::/64}");
 /// ```
 pub fn escape_into(out: &mut String, part: &str, reserved: &[u8]) {
-    // The reserved ASCII bytes as a bit set: one test per byte, where `contains` would call
-    // memchr per byte. A reserved byte outside ASCII is escaped anyway.
-    let reserved = reserved
-        .iter()
-        .filter(|r| r.is_ascii())
-        .fold(0u128, |set, &r| set | 1 << r);
-    // Runs of bytes kept as they are go in whole: a key with nothing to escape (nearly every
-    // one) is one scan and one copy, not a push per byte. A kept byte is ASCII, so a
-    // non-empty run starts and ends on character boundaries.
+    let kept = Kept::new(reserved);
+    // Nearly every key has nothing to escape: one scan and one copy.
+    let Some(first) = part.bytes().position(|b| !kept.keeps(b)) else {
+        out.push_str(part);
+        return;
+    };
+    out.reserve(part.len() + 2);
+    // Runs of kept bytes go in whole. A kept byte is ASCII, so a run starts and ends on
+    // character boundaries.
     let mut start = 0;
-    for (i, b) in part.bytes().enumerate() {
-        if b.is_ascii_graphic() && reserved & (1 << b) == 0 {
+    for (i, b) in part.bytes().enumerate().skip(first) {
+        if kept.keeps(b) {
             continue;
         }
         out.push_str(part.get(start..i).unwrap_or_default());
@@ -132,6 +132,30 @@ pub fn escape_into(out: &mut String, part: &str, reserved: &[u8]) {
         start = i + 1;
     }
     out.push_str(part.get(start..).unwrap_or_default());
+}
+
+/// The bytes [`escape_into`] keeps as they are: printable ASCII but the reserved, as a bit
+/// set in two words (one shift and test per byte; `contains` would call memchr per byte, a
+/// `u128` shift is several instructions).
+struct Kept([u64; 2]);
+
+impl Kept {
+    fn new(reserved: &[u8]) -> Self {
+        // Printable ASCII: `!` (33) to `~` (126).
+        let mut set = [!0u64 << 33, !0u64 >> 1];
+        for &r in reserved {
+            // A reserved byte outside ASCII is escaped anyway.
+            if r.is_ascii() {
+                set[usize::from(r >> 6)] &= !(1 << (r & 63));
+            }
+        }
+        Self(set)
+    }
+
+    #[inline]
+    fn keeps(&self, b: u8) -> bool {
+        b < 128 && self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+    }
 }
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";

@@ -83,6 +83,9 @@ pub struct Slot {
     pub(crate) now: Instant,
     /// Heap bytes a `Value::Any` owns that the backend cannot see (declared by `set_sized`).
     pub(crate) extra: usize,
+    /// False until a method that can change the entry is called: a call that only read (a
+    /// denied rate-limit decision) puts the entry back without measuring it again.
+    pub(crate) touched: bool,
 }
 
 impl Slot {
@@ -92,6 +95,7 @@ impl Slot {
             expires_at,
             now,
             extra: 0,
+            touched: false,
         }
     }
 }
@@ -104,6 +108,7 @@ impl Slot {
 
     /// The current value, mutably. Changing it keeps the TTL.
     pub fn value_mut(&mut self) -> Option<&mut Value> {
+        self.touched = true;
         self.value.as_mut()
     }
 
@@ -129,6 +134,7 @@ impl Slot {
             self.remove();
             return;
         }
+        self.touched = true;
         self.value = Some(value);
         self.extra = heap_bytes;
         self.expires_at = Some(deadline(self.now, ttl));
@@ -137,6 +143,7 @@ impl Slot {
     /// Replaces the value and keeps the TTL; a new key gets `ttl_if_new`.
     pub fn set_keep_ttl(&mut self, value: Value, ttl_if_new: Duration) {
         if self.value.is_some() {
+            self.touched = true;
             self.value = Some(value);
             self.extra = 0;
         } else {
@@ -152,6 +159,7 @@ impl Slot {
         if ttl.is_zero() {
             self.remove();
         } else {
+            self.touched = true;
             self.expires_at = Some(deadline(self.now, ttl));
         }
         true
@@ -159,6 +167,7 @@ impl Slot {
 
     /// Removes the key and returns its value.
     pub fn remove(&mut self) -> Option<Value> {
+        self.touched = true;
         self.expires_at = None;
         self.extra = 0;
         self.value.take()
@@ -166,6 +175,7 @@ impl Slot {
 
     /// The typed state stored with `Value::Any`, if the key holds a `T`.
     pub fn downcast_mut<T: Any>(&mut self) -> Option<&mut T> {
+        self.touched = true;
         match self.value.as_mut()? {
             Value::Any(v) => v.downcast_mut::<T>(),
             _ => None,

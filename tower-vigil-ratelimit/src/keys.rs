@@ -41,6 +41,7 @@ pub(crate) fn policy_key(key: &str, policy: &Policy) -> String {
 
 /// Runs `f` on the key of one policy (as [`policy_key`]) written into this thread's reusable
 /// buffer: no allocation, for a call that is over when `f` returns (an in-process decision).
+#[inline]
 pub(crate) fn with_policy_key<R>(key: &str, policy: &Policy, f: impl FnOnce(&str) -> R) -> R {
     thread_local! {
         static BUF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };

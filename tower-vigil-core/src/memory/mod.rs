@@ -113,6 +113,7 @@ impl MemoryBackend {
 
     /// [`atomic`](Self::atomic) at `now`, read once by a caller that also needs the time
     /// (a clock read is a fair share of a decision that takes a few hundred nanoseconds).
+    #[inline]
     pub(crate) fn atomic_at<R>(
         &self,
         now: Instant,
@@ -162,6 +163,7 @@ impl MemoryBackend {
     }
 
     /// [`update`](Self::update) at `now`.
+    #[inline]
     fn update_at<R>(&self, now: Instant, key: &str, f: impl FnOnce(&mut Slot) -> R) -> R {
         let (out, evicted) = self.inner.shards[self.shard_of(key)]
             .lock()

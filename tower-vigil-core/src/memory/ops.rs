@@ -80,6 +80,7 @@ impl Backend for MemoryBackend {
 impl MemoryBackend {
     /// What [`Backend::run`] and [`Backend::run_now`] do: the script's twin under the keys'
     /// locks, at one reading of the clock.
+    #[inline]
     fn run_twin<T>(&self, script: &Script<T>, keys: &[&str], args: &[Arg<'_>]) -> BackendResult<T> {
         script.check_keys(keys)?;
         let now = Instant::now();

@@ -70,6 +70,11 @@ pub(crate) struct Shard<S> {
     purge_turn: usize,
     /// Bucket 0 starts here.
     epoch: Instant,
+    /// The last bucket passed, valid for `now` in `due_from..due_until` (one 100 ms bucket):
+    /// purging on every write then compares two instants instead of dividing a duration.
+    due: u64,
+    due_from: Instant,
+    due_until: Instant,
 }
 
 /// The bytes an entry of `key` holding `value` costs.
@@ -87,6 +92,9 @@ impl<S: BuildHasher> Shard<S> {
             budget,
             purge_turn: 0,
             epoch,
+            due: 0,
+            due_from: epoch,
+            due_until: epoch,
         }
     }
 
@@ -97,6 +105,7 @@ impl<S: BuildHasher> Shard<S> {
 
     /// Runs `f` on the entry at `key` in place: one lookup for an existing key, one more insert
     /// for a new one. Returns `f`'s result and how many entries were evicted.
+    #[inline]
     pub(crate) fn update<R>(
         &mut self,
         key: &str,
@@ -120,6 +129,14 @@ impl<S: BuildHasher> Shard<S> {
         );
         slot.extra = stored.extra;
         let out = f(&mut slot);
+        if !slot.touched {
+            // Only read (a denied decision): the value goes back as it was, nothing to measure
+            // or refile, and a call that wrote nothing has nothing to purge for.
+            if let Some(value) = slot.value {
+                stored.value = value;
+            }
+            return (out, 0);
+        }
         let (Some(value), Some(at)) = (slot.value, slot.expires_at) else {
             self.remove(key);
             return (out, self.settle(now, &[]));
@@ -133,15 +150,20 @@ impl<S: BuildHasher> Shard<S> {
         }
         stored.value = value;
         stored.extra = slot.extra;
+        // A later expiry is refiled lazily, so only a sooner one needs its bucket (a rate-limit
+        // key's expiry moves later on every admission).
+        let sooner = at < stored.expires_at;
         stored.expires_at = at;
-        let bucket = bucket_of(self.epoch, at);
-        if bucket < stored.index.0 {
-            // Sooner than filed: refile now (a later expiry is refiled lazily). The old record
-            // goes, so the index never outgrows the map.
-            concern.index.remove(&stored.index);
-            stored.index = (bucket, self.next_seq);
-            self.next_seq += 1;
-            concern.index.insert(stored.index, stored.key.clone());
+        if sooner {
+            let bucket = bucket_of(self.epoch, at);
+            if bucket < stored.index.0 {
+                // Sooner than filed: refile now. The old record goes, so the index never
+                // outgrows the map.
+                concern.index.remove(&stored.index);
+                stored.index = (bucket, self.next_seq);
+                self.next_seq += 1;
+                concern.index.insert(stored.index, stored.key.clone());
+            }
         }
         (out, self.settle(now, &[key]))
     }
@@ -328,8 +350,30 @@ fn bucket_of(epoch: Instant, at: Instant) -> u64 {
     ns.div_ceil(BUCKET_NANOS)
 }
 
+impl<S> Shard<S> {
+    /// The last bucket that has entirely passed at `now` ([`bucket_floor`]), remembered for
+    /// the rest of its bucket.
+    pub(super) fn due(&mut self, now: Instant) -> u64 {
+        if self.due_from <= now && now < self.due_until {
+            return self.due;
+        }
+        let due = bucket_floor(self.epoch, now);
+        let bucket = std::time::Duration::from_nanos(BUCKET_NANOS);
+        let from = u32::try_from(due)
+            .ok()
+            .and_then(|n| bucket.checked_mul(n))
+            .and_then(|d| self.epoch.checked_add(d));
+        if let Some((from, until)) = from.and_then(|f| Some((f, f.checked_add(bucket)?))) {
+            self.due = due;
+            self.due_from = from;
+            self.due_until = until;
+        }
+        due
+    }
+}
+
 /// The last bucket that has entirely passed at `now`.
-pub(super) fn bucket_floor(epoch: Instant, now: Instant) -> u64 {
+fn bucket_floor(epoch: Instant, now: Instant) -> u64 {
     let d = now.saturating_duration_since(epoch);
     let ms = d
         .as_secs()

@@ -58,6 +58,7 @@ pub(crate) async fn acquire_remote<B: Backend>(
 /// [`acquire`] on the caller's thread, without a future, when the backend can answer at once
 /// ([`Backend::run_now`]: the memory backend); `None` when it cannot (the caller awaits
 /// [`acquire`]). The rate-limit layer's hot path.
+#[inline]
 pub(crate) fn acquire_now<B: Backend>(
     backend: &B,
     req: Acquire<'_>,
@@ -79,6 +80,7 @@ pub(crate) fn acquire_now<B: Backend>(
 }
 
 /// The arguments of a one-policy decision.
+#[inline]
 fn single_args(req: &Acquire<'_>, policy: &Policy) -> [Arg<'static>; LEADING_ARGS + POLICY_ARGS] {
     let [now, cost, mode] = leading_args(req);
     let [code, limit, period, burst] = policy_args(policy);
@@ -96,6 +98,7 @@ fn many_args(req: &Acquire<'_>) -> Vec<Arg<'static>> {
 }
 
 /// Checks that the script answered every policy and makes the [`Decision`].
+#[inline]
 fn finish(req: &Acquire<'_>, outcomes: &Outcomes) -> Result<Decision, BackendError> {
     let outcomes = outcomes.as_slice();
     if outcomes.len() != req.policies.len() {
@@ -109,6 +112,7 @@ fn finish(req: &Acquire<'_>, outcomes: &Outcomes) -> Result<Decision, BackendErr
 }
 
 /// The [`Decision`] the outcomes of `req`'s policies make.
+#[inline]
 fn decision(req: &Acquire<'_>, outcomes: &[Outcome]) -> Decision {
     let micros = |v: i64| Duration::from_micros(u64::try_from(v).unwrap_or(0));
     let mode = req.mode;

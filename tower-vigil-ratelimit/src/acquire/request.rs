@@ -60,7 +60,15 @@ impl<'a> Acquire<'a> {
         keys::policy_keys(self.key, self.policies)
     }
 
+    #[inline]
     pub(crate) fn check(&self) -> Result<(), BackendError> {
+        if self.policies.len() < 2 {
+            return Ok(());
+        }
+        self.check_distinct()
+    }
+
+    fn check_distinct(&self) -> Result<(), BackendError> {
         for (i, p) in self.policies.iter().enumerate() {
             if self.policies[..i]
                 .iter()

@@ -89,6 +89,10 @@ fn invalid(what: &str) -> tower_vigil_core::BackendError {
 
 /// The algorithm and numbers of the policy whose arguments start at `at`, checked as
 /// `Policy::with_algorithm` checks them (positive, so no division by zero).
+// Always inlined, as `eval_slot`: returned through memory, their results were read back with
+// wider loads than they were written with, and the store-forwarding stalls cost more than
+// the work (perf annotate).
+#[inline(always)]
 fn policy_at(args: Args<'_>, at: usize) -> BackendResult<(Algorithm, Params)> {
     let algorithm = Algorithm::from_code(args.raw(at)?).ok_or_else(|| invalid("algorithm"))?;
     let p = Params {
@@ -108,6 +112,7 @@ fn policy_at(args: Args<'_>, at: usize) -> BackendResult<(Algorithm, Params)> {
 /// Decides one policy on the state in its slot. Above the policy's capacity every cost decides
 /// alike, so the cost is capped there, as `dispatch.lua` caps it (which keeps every product
 /// exact in Lua).
+#[inline(always)]
 fn eval_slot(
     algorithm: Algorithm,
     p: Params,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use super::{Budget, Shard, bucket_floor};
+use super::{Budget, Shard};
 
 /// How many index records one write looks at, at most, to purge expired entries.
 const PURGE_PER_WRITE: usize = 8;
@@ -79,7 +79,10 @@ impl<S: BuildHasher> Shard<S> {
     /// record speaks for an entry in the map (taken entries are never purged: purging runs
     /// only once they are back).
     fn purge(&mut self, c: usize, now: Instant, max: usize) {
-        let due = bucket_floor(self.epoch, now);
+        if self.concerns.list[c].index.is_empty() {
+            return;
+        }
+        let due = self.due(now);
         for _ in 0..max {
             let Some((&id, key)) = self.concerns.list[c].index.first_key_value() else {
                 return;
