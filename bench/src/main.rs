@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release -p vigil-bench -- all            # everything, writes BENCHMARKS.md
 //! cargo run --release -p vigil-bench -- macro --quick  # one part, a short smoke run
+//! cargo run --release -p vigil-bench -- --help         # the parts and flags
 //! ```
 //!
 //! Parts: `micro` (decisions/s vs governor and vs redis-benchmark), `macro` (axum under wrk
@@ -13,6 +14,7 @@
 // A benchmark's output is its figures on stdout.
 #![allow(clippy::print_stdout)]
 
+mod cli;
 mod flood;
 mod layer_cost;
 mod load;
@@ -28,6 +30,9 @@ mod targets;
 
 use std::time::{Duration, Instant};
 
+use clap::Parser;
+
+use crate::cli::{Cli, Part};
 use load::Generator;
 
 /// Durations and sizes of one run.
@@ -69,34 +74,13 @@ impl Settings {
     }
 }
 
-const USAGE: &str = "usage: vigil-bench [all|micro|macro|memory|flood|layer] [--quick] [--only <macro scenario id>]";
-
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let quick = args.iter().any(|a| a == "--quick");
-    // `--only ID` (repeatable): the macro and layer parts run the bare route and these only.
-    let only: Vec<String> = args
-        .windows(2)
-        .filter(|w| w[0] == "--only")
-        .map(|w| w[1].clone())
-        .collect();
-    let parts: Vec<&str> = args
-        .iter()
-        .enumerate()
-        .filter(|(i, a)| !a.starts_with("--") && (*i == 0 || args[i - 1] != "--only"))
-        .map(|(_, a)| a.as_str())
-        .collect();
-    let part = match parts.as_slice() {
-        [] => "all",
-        [p] if ["all", "micro", "macro", "memory", "flood", "layer"].contains(p) => p,
-        _ => {
-            eprintln!("{USAGE}");
-            std::process::exit(2);
-        }
-    };
-    let has = |p: &str| part == "all" || part == p;
+    let cli = Cli::parse();
+    let (quick, only) = (cli.quick, &cli.only);
+    let has = |p: Part| cli.runs(p);
     let settings = Settings::new(quick);
     let machine = machine::Machine::detect();
+    let args: Vec<String> = std::env::args().skip(1).collect();
     let command = format!("cargo run --release -p vigil-bench -- {}", args.join(" "));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -106,36 +90,36 @@ fn main() {
     let started = Instant::now();
     let mut results = runtime.block_on(async {
         report::Results {
-            micro: if has("micro") {
+            micro: if has(Part::Micro) {
                 Some(micro::run(settings.micro_run, settings.rounds, settings.redis_calls).await)
             } else {
                 None
             },
-            macro_result: if has("macro") {
+            macro_result: if has(Part::Macro) {
                 Some(
                     macro_bench::run(
                         Generator::detect(),
                         settings.macro_run,
                         settings.rounds,
-                        &only,
+                        only,
                     )
                     .await,
                 )
             } else {
                 None
             },
-            memory: if has("memory") {
+            memory: if has(Part::Memory) {
                 Some(redis_memory::run(settings.memory_items).await)
             } else {
                 None
             },
-            flood: if has("flood") {
+            flood: if has(Part::Flood) {
                 Some(flood::run(settings.flood_run, settings.rounds).await)
             } else {
                 None
             },
-            layer_cost: if has("layer") {
-                Some(layer_cost::run(settings.layer_run, settings.rounds, &only).await)
+            layer_cost: if has(Part::Layer) {
+                Some(layer_cost::run(settings.layer_run, settings.rounds, only).await)
             } else {
                 None
             },
@@ -158,7 +142,7 @@ fn main() {
         &settings,
     );
     println!("{text}");
-    if part == "all" && !quick && only.is_empty() {
+    if cli.part == Part::All && !quick && only.is_empty() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../BENCHMARKS.md");
         match std::fs::write(path, &text) {
             Ok(()) => eprintln!("wrote BENCHMARKS.md ({:.0} s)", results.elapsed_secs),
