@@ -5,9 +5,10 @@ use std::sync::atomic::AtomicU64;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use foldhash::fast::RandomState;
-use parking_lot::Mutex;
+use parking_lot::RwLock;
 use tokio::time::Instant;
 
+use super::clock::Clock;
 use super::pubsub::PubSub;
 use super::store::{Budget, Shard};
 use super::{Inner, MemoryBackend};
@@ -107,18 +108,21 @@ impl MemoryBackendBuilder {
             .duration_since(UNIX_EPOCH)
             .map(|d| u64::try_from(d.as_micros()).unwrap_or(0))
             .unwrap_or(0);
+        let clock = Clock {
+            started,
+            epoch_micros,
+        };
         Ok(MemoryBackend {
             inner: Arc::new(Inner {
                 shards: (0..shards)
-                    .map(|_| Mutex::new(Shard::new(budget, hasher.clone(), started)))
+                    .map(|_| RwLock::new(Shard::new(budget, hasher.clone(), clock)))
                     .collect(),
                 hasher,
                 prefix,
                 pubsub: PubSub::default(),
                 evictions: AtomicU64::new(0),
                 last_token: AtomicU64::new(0),
-                epoch_micros,
-                started,
+                clock,
             }),
         })
     }

@@ -15,6 +15,11 @@
 //!
 //! [`Backend::run`](crate::Backend::run) runs a [`Script`](crate::script::Script)'s Rust twin under [`MemoryBackend::atomic`]:
 //! a closure run while the entries it names are locked, the in-memory twin of a Lua script.
+//! A script with a [`CellTwin`](crate::script::CellTwin) (a one-key state that is one integer
+//! and its own deadline, as GCRA's) is decided by compare-and-swap on the key's atomic cell
+//! under its shard's *shared* lock, so callers deciding on one hot key run side by side
+//! instead of queueing for its lock; the shard's exclusive lock is taken only to create,
+//! revive or shorten a cell.
 //!
 //! ```
 //! use std::time::Duration;
@@ -44,6 +49,8 @@
 //! ```
 
 mod builder;
+mod cell;
+mod clock;
 mod concern;
 mod ops;
 mod pubsub;
@@ -55,12 +62,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use foldhash::fast::RandomState;
-use parking_lot::{Mutex, MutexGuard};
+use parking_lot::{RwLock, RwLockWriteGuard};
 use tokio::time::Instant;
 
 pub use self::builder::{
     DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, MIN_MAX_BYTES, MemoryBackendBuilder,
 };
+use self::clock::Clock;
 use self::pubsub::PubSub;
 use self::store::Shard;
 pub use self::usage::{ConcernUsage, MemoryUsage};
@@ -74,7 +82,7 @@ pub struct MemoryBackend {
 }
 
 struct Inner {
-    shards: Box<[Mutex<Shard<RandomState>>]>,
+    shards: Box<[RwLock<Shard<RandomState>>]>,
     hasher: RandomState,
     prefix: KeyPrefix,
     pubsub: PubSub,
@@ -82,10 +90,9 @@ struct Inner {
     /// The last token handed out by [`TwinCall::next_token`](crate::script::TwinCall), for any
     /// resource.
     last_token: AtomicU64,
-    /// Wall-clock milliseconds at `started`, so `now_micros` is absolute yet driven by
-    /// tokio's (pausable) clock.
-    epoch_micros: u64,
-    started: Instant,
+    /// Wall-clock µs at the start, so `now_micros` is absolute yet driven by tokio's
+    /// (pausable) clock.
+    clock: Clock,
 }
 
 impl MemoryBackend {
@@ -134,8 +141,10 @@ impl MemoryBackend {
         order.sort_unstable();
         order.dedup();
         // Lock in ascending shard order so two calls can never deadlock.
-        let mut guards: Vec<MutexGuard<'_, Shard<RandomState>>> =
-            order.iter().map(|&i| self.inner.shards[i].lock()).collect();
+        let mut guards: Vec<RwLockWriteGuard<'_, Shard<RandomState>>> = order
+            .iter()
+            .map(|&i| self.inner.shards[i].write())
+            .collect();
         let mut slots = Vec::with_capacity(keys.len());
         let mut taken = Vec::with_capacity(keys.len());
         // Every shard of the call is locked, so the search always finds it.
@@ -166,7 +175,7 @@ impl MemoryBackend {
     #[inline]
     fn update_at<R>(&self, now: Instant, key: &str, f: impl FnOnce(&mut Slot) -> R) -> R {
         let (out, evicted) = self.inner.shards[self.shard_of(key)]
-            .lock()
+            .write()
             .update(key, now, f);
         self.count_evictions(evicted);
         out
@@ -179,10 +188,10 @@ impl MemoryBackend {
         f: impl FnOnce(Option<(&Value, std::time::Duration)>) -> R,
     ) -> R {
         let now = Instant::now();
-        let shard = self.inner.shards[self.shard_of(key)].lock();
-        f(shard
-            .get(key, now)
-            .map(|s| (&s.value, s.expires_at.saturating_duration_since(now))))
+        let shard = self.inner.shards[self.shard_of(key)].read();
+        shard.read(key, now, |live| {
+            f(live.map(|(value, at)| (value, at.saturating_duration_since(now))))
+        })
     }
 
     /// Microseconds since the Unix epoch, advancing with tokio's clock (so a paused test clock
@@ -193,8 +202,7 @@ impl MemoryBackend {
 
     /// `now` in µs since the Unix epoch, as [`now_micros`](Self::now_micros) counts.
     pub(crate) fn micros_at(&self, now: Instant) -> u64 {
-        let elapsed = now.saturating_duration_since(self.inner.started);
-        self.inner.epoch_micros + u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX / 2)
+        self.inner.clock.micros_at(now)
     }
 
     /// Live entries across all shards, counted by walking them (O(entries): for tests; health
@@ -204,7 +212,7 @@ impl MemoryBackend {
         self.inner
             .shards
             .iter()
-            .map(|s| s.lock().live_len(now))
+            .map(|s| s.read().live_len(now))
             .sum()
     }
 
@@ -218,7 +226,7 @@ impl MemoryBackend {
         self.inner.evictions.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn shards(&self) -> &[Mutex<Shard<RandomState>>] {
+    pub(crate) fn shards(&self) -> &[RwLock<Shard<RandomState>>] {
         &self.inner.shards
     }
 

@@ -64,7 +64,7 @@ impl Backend for MemoryBackend {
         let limit = self
             .shards()
             .iter()
-            .map(|s| s.lock().budget().bytes)
+            .map(|s| s.read().budget().bytes)
             .sum::<usize>();
         let node = NodeMemory::new(
             "memory",
@@ -85,6 +85,14 @@ impl MemoryBackend {
         script.check_keys(keys)?;
         let now = Instant::now();
         let micros = self.micros_at(now);
+        if let (Some(cell), [key]) = (script.cell(), keys) {
+            let args = Args::new(args);
+            if cell.applies(args)
+                && let Some(done) = self.run_cell(cell, key, args, now, micros)
+            {
+                return done;
+            }
+        }
         self.atomic_at(now, keys, |slots| {
             let call = TwinCall::new(slots, Args::new(args), micros);
             script.run_twin(&mut call.with_tokens(self.last_token()))

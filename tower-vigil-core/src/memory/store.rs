@@ -17,11 +17,15 @@
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use tokio::time::Instant;
 
+mod cell;
 mod evict;
 
+pub(crate) use self::cell::CellUpdate;
+use super::clock::Clock;
 use super::concern::{Concerns, IndexId};
 use crate::slot::{Slot, Value};
 
@@ -34,8 +38,7 @@ pub(crate) const ENTRY_OVERHEAD: usize =
     size_of::<(Arc<str>, Stored)>() + 1 + 2 * size_of::<usize>() + size_of::<(IndexId, Arc<str>)>();
 
 pub(crate) struct Stored {
-    pub(crate) value: Value,
-    pub(crate) expires_at: Instant,
+    body: Body,
     /// The index record that speaks for this entry: in its expiry's bucket or an earlier one.
     index: IndexId,
     /// The map's key, shared with the index record.
@@ -45,6 +48,44 @@ pub(crate) struct Stored {
     /// Heap bytes declared by `Slot::set_sized`.
     extra: usize,
     concern: u8,
+}
+
+/// What an entry holds.
+enum Body {
+    /// A value and its expiry.
+    Plain { value: Value, expires_at: Instant },
+    /// An integer that a [`CellTwin`](crate::script::CellTwin) changes by compare-and-swap
+    /// under the shard's shared lock. It expires `grace` µs after its value, read as µs since
+    /// the Unix epoch on the backend's clock (a deadline: GCRA's theoretical arrival time),
+    /// so its value and its expiry change together in one atomic word.
+    Cell { word: AtomicI64, grace: i64 },
+}
+
+impl Body {
+    fn expires_at(&self, clock: &Clock) -> Instant {
+        match self {
+            Self::Plain { expires_at, .. } => *expires_at,
+            Self::Cell { word, grace } => {
+                clock.instant_of(word.load(Ordering::Acquire).saturating_add(*grace))
+            }
+        }
+    }
+
+    /// The value, moved out (a placeholder stands in while a closure owns it).
+    fn take_value(&mut self) -> Value {
+        match self {
+            Self::Plain { value, .. } => std::mem::replace(value, Value::Int(0)),
+            Self::Cell { word, .. } => Value::Int(*word.get_mut()),
+        }
+    }
+
+    /// The value's heap bytes, for the byte budget.
+    fn heap_size(&self) -> usize {
+        match self {
+            Self::Plain { value, .. } => value.heap_size(),
+            Self::Cell { .. } => 0,
+        }
+    }
 }
 
 /// A taken entry, so putting it back knows what it was.
@@ -68,8 +109,9 @@ pub(crate) struct Shard<S> {
     budget: Budget,
     /// Which other concern the next write purges beside its own.
     purge_turn: usize,
-    /// Bucket 0 starts here.
+    /// Bucket 0 starts here (the backend's start).
     epoch: Instant,
+    clock: Clock,
     /// The last bucket passed, valid for `now` in `due_from..due_until` (one 100 ms bucket):
     /// purging on every write then compares two instants instead of dividing a duration.
     due: u64,
@@ -79,11 +121,17 @@ pub(crate) struct Shard<S> {
 
 /// The bytes an entry of `key` holding `value` costs.
 pub(crate) fn entry_size(key: &str, value: &Value, extra: usize) -> usize {
-    key.len() + value.heap_size() + extra + ENTRY_OVERHEAD
+    entry_size_of(key, value.heap_size(), extra)
+}
+
+/// The bytes an entry of `key` whose value owns `heap` bytes costs.
+fn entry_size_of(key: &str, heap: usize, extra: usize) -> usize {
+    key.len() + heap + extra + ENTRY_OVERHEAD
 }
 
 impl<S: BuildHasher> Shard<S> {
-    pub(crate) fn new(budget: Budget, hasher: S, epoch: Instant) -> Self {
+    pub(crate) fn new(budget: Budget, hasher: S, clock: Clock) -> Self {
+        let epoch = clock.started;
         Self {
             map: HashMap::with_hasher(hasher),
             concerns: Concerns::new(),
@@ -92,15 +140,29 @@ impl<S: BuildHasher> Shard<S> {
             budget,
             purge_turn: 0,
             epoch,
+            clock,
             due: 0,
             due_from: epoch,
             due_until: epoch,
         }
     }
 
-    /// The live entry at `key`.
-    pub(crate) fn get(&self, key: &str, now: Instant) -> Option<&Stored> {
-        self.map.get(key).filter(|s| s.expires_at > now)
+    /// Runs `f` on the live value at `key` and its expiry.
+    pub(crate) fn read<R>(
+        &self,
+        key: &str,
+        now: Instant,
+        f: impl FnOnce(Option<(&Value, Instant)>) -> R,
+    ) -> R {
+        let Some(stored) = self.map.get(key) else {
+            return f(None);
+        };
+        let at = stored.body.expires_at(&self.clock);
+        match &stored.body {
+            _ if at <= now => f(None),
+            Body::Plain { value, .. } => f(Some((value, at))),
+            Body::Cell { word, .. } => f(Some((&Value::Int(word.load(Ordering::Acquire)), at))),
+        }
     }
 
     /// Runs `f` on the entry at `key` in place: one lookup for an existing key, one more insert
@@ -120,20 +182,20 @@ impl<S: BuildHasher> Shard<S> {
             }
             return (out, self.settle(now, &[key]));
         };
-        let live = stored.expires_at > now;
+        let old_expiry = stored.body.expires_at(&self.clock);
+        let live = old_expiry > now;
         let mut slot = Slot::new(
-            // A placeholder stands in while the closure owns the value.
-            live.then(|| std::mem::replace(&mut stored.value, Value::Int(0))),
-            live.then_some(stored.expires_at),
+            live.then(|| stored.body.take_value()),
+            live.then_some(old_expiry),
             now,
         );
         slot.extra = stored.extra;
         let out = f(&mut slot);
         if !slot.touched {
-            // Only read (a denied decision): the value goes back as it was, nothing to measure
-            // or refile, and a call that wrote nothing has nothing to purge for.
-            if let Some(value) = slot.value {
-                stored.value = value;
+            // Only read (a denied decision): the value goes back as it was (a cell's never
+            // left), nothing to measure or refile, and nothing written to purge for.
+            if let (Some(value), Body::Plain { value: v, .. }) = (slot.value, &mut stored.body) {
+                *v = value;
             }
             return (out, 0);
         }
@@ -148,13 +210,14 @@ impl<S: BuildHasher> Shard<S> {
             self.bytes = self.bytes + size - stored.size;
             stored.size = size;
         }
-        stored.value = value;
+        stored.body = Body::Plain {
+            value,
+            expires_at: at,
+        };
         stored.extra = slot.extra;
         // A later expiry is refiled lazily, so only a sooner one needs its bucket (a rate-limit
         // key's expiry moves later on every admission).
-        let sooner = at < stored.expires_at;
-        stored.expires_at = at;
-        if sooner {
+        if at < old_expiry {
             let bucket = bucket_of(self.epoch, at);
             if bucket < stored.index.0 {
                 // Sooner than filed: refile now. The old record goes, so the index never
@@ -173,11 +236,12 @@ impl<S: BuildHasher> Shard<S> {
     /// then the entry's index record and counters stay as they were.
     pub(crate) fn take(&mut self, key: &str, now: Instant) -> (Slot, Taken) {
         match self.map.remove_entry(key) {
-            Some((k, stored)) => {
-                let live = stored.expires_at > now;
+            Some((k, mut stored)) => {
+                let expires_at = stored.body.expires_at(&self.clock);
+                let live = expires_at > now;
                 let mut slot = Slot::new(
-                    live.then_some(stored.value),
-                    live.then_some(stored.expires_at),
+                    live.then(|| stored.body.take_value()),
+                    live.then_some(expires_at),
                     now,
                 );
                 slot.extra = stored.extra;
@@ -223,8 +287,7 @@ impl<S: BuildHasher> Shard<S> {
             }
         };
         let stored = Stored {
-            value,
-            expires_at,
+            body: Body::Plain { value, expires_at },
             index,
             key: key.clone(),
             size,
@@ -272,7 +335,7 @@ impl<S: BuildHasher> Shard<S> {
     pub(super) fn true_bucket(&self, key: &str) -> Option<u64> {
         self.map
             .get(key)
-            .map(|s| bucket_of(self.epoch, s.expires_at))
+            .map(|s| bucket_of(self.epoch, s.body.expires_at(&self.clock)))
     }
 
     /// Adds an index record for `key` in `bucket`.
@@ -306,7 +369,7 @@ impl<S: BuildHasher> Shard<S> {
     pub(crate) fn walk(&self) -> impl Iterator<Item = (usize, u8)> {
         self.map
             .iter()
-            .map(|(k, s)| (entry_size(k, &s.value, s.extra), s.concern))
+            .map(|(k, s)| (entry_size_of(k, s.body.heap_size(), s.extra), s.concern))
     }
 
     /// Index records that speak for an entry of their concern: for checking the index.
@@ -324,7 +387,10 @@ impl<S: BuildHasher> Shard<S> {
 
     /// Live entries.
     pub(crate) fn live_len(&self, now: Instant) -> usize {
-        self.map.values().filter(|s| s.expires_at > now).count()
+        self.map
+            .values()
+            .filter(|s| s.body.expires_at(&self.clock) > now)
+            .count()
     }
 }
 

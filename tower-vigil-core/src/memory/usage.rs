@@ -73,7 +73,7 @@ impl MemoryBackend {
             ..MemoryUsage::default()
         };
         for shard in self.shards() {
-            let shard = shard.lock();
+            let shard = shard.read();
             usage.entries += shard.entries();
             usage.bytes += shard.bytes();
             usage.index_records += shard.concerns().records();
@@ -87,7 +87,7 @@ impl MemoryBackend {
     /// Entries and bytes stored, from the counters alone: what `info()` reports.
     pub(crate) fn totals(&self) -> (usize, usize) {
         self.shards().iter().fold((0, 0), |(e, b), shard| {
-            let shard = shard.lock();
+            let shard = shard.read();
             (e + shard.entries(), b + shard.bytes())
         })
     }
@@ -102,7 +102,7 @@ impl MemoryBackend {
             ..MemoryUsage::default()
         };
         for shard in self.shards() {
-            let shard = shard.lock();
+            let shard = shard.read();
             for c in &shard.concerns().list {
                 usage.add(&c.name, 0, 0);
             }

@@ -52,6 +52,7 @@
 //! ```
 
 mod arg;
+mod cell;
 mod reply;
 mod twin;
 
@@ -59,6 +60,7 @@ use std::fmt;
 use std::sync::OnceLock;
 
 pub use self::arg::{Arg, Args};
+pub use self::cell::{CellCall, CellDecide, CellStep, CellTwin};
 pub use self::reply::Reply;
 pub use self::twin::TwinCall;
 use crate::error::BackendError;
@@ -78,6 +80,7 @@ pub struct Script<T> {
     twin: Twin<T>,
     decode: Decode<T>,
     replicated: Option<fn(&T) -> bool>,
+    cell: Option<CellTwin<T>>,
     /// The redis-rs handle (its SHA-1), made on first use.
     pub(crate) redis: OnceLock<redis::Script>,
 }
@@ -96,6 +99,7 @@ impl<T> Script<T> {
             twin,
             decode,
             replicated: None,
+            cell: None,
             redis: OnceLock::new(),
         }
     }
@@ -117,6 +121,20 @@ impl<T> Script<T> {
     pub const fn replicated_when(mut self, wrote: fn(&T) -> bool) -> Self {
         self.replicated = Some(wrote);
         self
+    }
+
+    /// Adds a [`CellTwin`]: the calls it applies to are decided by compare-and-swap on a
+    /// backend that keeps integers in atomic cells (the memory backend). The full twin and
+    /// the Lua stay the definition; the cell twin must agree with them (check it with the
+    /// same property test).
+    pub const fn with_cell(mut self, cell: CellTwin<T>) -> Self {
+        self.cell = Some(cell);
+        self
+    }
+
+    /// The cell twin, if the script has one.
+    pub fn cell(&self) -> Option<&CellTwin<T>> {
+        self.cell.as_ref()
     }
 
     /// The name given at construction.

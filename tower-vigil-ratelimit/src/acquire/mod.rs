@@ -33,6 +33,7 @@
 //! ```
 
 mod args;
+mod cell;
 mod decide;
 mod outcomes;
 mod request;

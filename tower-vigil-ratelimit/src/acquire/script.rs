@@ -10,18 +10,18 @@ use tower_vigil_core::script::{Reply, Script};
 use tower_vigil_core::{BackendError, BackendResult};
 
 use super::outcomes::Outcomes;
-use super::twin;
+use super::{cell, twin};
 use crate::algorithm::{LUA, Outcome};
 
 /// The decision script.
 pub(crate) static DECIDE: Script<Outcomes> =
-    Script::new("ratelimit.decide", LUA, twin::decide, decode);
+    Script::new("ratelimit.decide", LUA, twin::decide, decode).with_cell(cell::CELL);
 
 /// Numbers answered per policy.
 const ANSWERED: usize = 4;
 
 /// The Lua's flat list of numbers, four per policy.
-fn decode(reply: Reply) -> BackendResult<Outcomes> {
+pub(super) fn decode(reply: Reply) -> BackendResult<Outcomes> {
     let flat = reply
         .into_array()?
         .into_iter()

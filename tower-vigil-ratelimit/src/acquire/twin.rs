@@ -17,7 +17,7 @@ use crate::quota::Algorithm;
 
 /// One extra second on every TTL, as the Lua scripts add: an app clock a little behind the
 /// backend's must not see its state expire early.
-const SLACK: Duration = Duration::from_secs(1);
+pub(super) const SLACK: Duration = Duration::from_secs(1);
 
 /// 2^53: the integers a Lua number holds exactly.
 const MAX_EXACT: i64 = 1 << 53;
@@ -25,19 +25,7 @@ const MAX_EXACT: i64 = 1 << 53;
 /// The twin of `fast_path.lua` + `dispatch.lua`.
 pub(super) fn decide(call: &mut TwinCall<'_>) -> BackendResult<Outcomes> {
     let args = call.args();
-    let now = match args.as_slice().first() {
-        Some(Arg::Bytes([])) => i64::try_from(call.now_micros()).unwrap_or(i64::MAX),
-        _ => int(args, 0)?,
-    };
-    let cost = int(args, 1)?;
-    let mode = Mode::from_code(int(args, 2)?).ok_or_else(|| invalid("mode"))?;
-    // Lua's numbers are doubles: every value must stay an exact integer.
-    if !(0..MAX_EXACT).contains(&now) {
-        return Err(invalid("now"));
-    }
-    if cost < 0 {
-        return Err(invalid("cost"));
-    }
+    let Leading { now, cost, mode } = leading(args, call.now_micros())?;
     let n = call.slots().len();
     if n == 0 || args.len() != LEADING_ARGS + POLICY_ARGS * n {
         return Err(tower_vigil_core::BackendError::script(format!(
@@ -73,6 +61,32 @@ pub(super) fn decide(call: &mut TwinCall<'_>) -> BackendResult<Outcomes> {
     Ok(Outcomes::Many(outcomes))
 }
 
+/// The arguments every decision starts with.
+pub(super) struct Leading {
+    pub(super) now: i64,
+    pub(super) cost: i64,
+    pub(super) mode: Mode,
+}
+
+/// Reads and checks now (the backend's, `backend_now`, when empty), cost and mode.
+#[inline(always)]
+pub(super) fn leading(args: Args<'_>, backend_now: u64) -> BackendResult<Leading> {
+    let now = match args.as_slice().first() {
+        Some(Arg::Bytes([])) => i64::try_from(backend_now).unwrap_or(i64::MAX),
+        _ => int(args, 0)?,
+    };
+    let cost = int(args, 1)?;
+    let mode = Mode::from_code(int(args, 2)?).ok_or_else(|| invalid("mode"))?;
+    // Lua's numbers are doubles: every value must stay an exact integer.
+    if !(0..MAX_EXACT).contains(&now) {
+        return Err(invalid("now"));
+    }
+    if cost < 0 {
+        return Err(invalid("cost"));
+    }
+    Ok(Leading { now, cost, mode })
+}
+
 /// Argument `i` as an integer: read in place when given as one (always, from `acquire`), by
 /// [`Args::int`]'s Lua-like parsing otherwise. A decision reads seven of them.
 #[inline]
@@ -93,7 +107,7 @@ fn invalid(what: &str) -> tower_vigil_core::BackendError {
 // wider loads than they were written with, and the store-forwarding stalls cost more than
 // the work (perf annotate).
 #[inline(always)]
-fn policy_at(args: Args<'_>, at: usize) -> BackendResult<(Algorithm, Params)> {
+pub(super) fn policy_at(args: Args<'_>, at: usize) -> BackendResult<(Algorithm, Params)> {
     let algorithm = Algorithm::from_code(args.raw(at)?).ok_or_else(|| invalid("algorithm"))?;
     let p = Params {
         limit: int(args, at + 1)?,
@@ -109,9 +123,7 @@ fn policy_at(args: Args<'_>, at: usize) -> BackendResult<(Algorithm, Params)> {
     Ok((algorithm, p))
 }
 
-/// Decides one policy on the state in its slot. Above the policy's capacity every cost decides
-/// alike, so the cost is capped there, as `dispatch.lua` caps it (which keeps every product
-/// exact in Lua).
+/// Decides one policy on the state in its slot, at the [`capped`] cost.
 #[inline(always)]
 fn eval_slot(
     algorithm: Algorithm,
@@ -128,8 +140,13 @@ fn eval_slot(
             .map_or(Stored::None, Stored::State),
         _ => Stored::None,
     };
-    let cost = cost.min(p.limit.max(p.burst).saturating_add(1));
-    algorithm::eval(algorithm, p, stored, now, cost, mode)
+    algorithm::eval(algorithm, p, stored, now, capped(p, cost), mode)
+}
+
+/// The cost a policy sees: above its capacity every cost decides alike, so it is capped there,
+/// as `dispatch.lua` caps it (which keeps every product exact in Lua).
+pub(super) fn capped(p: Params, cost: i64) -> i64 {
+    cost.min(p.limit.max(p.burst).saturating_add(1))
 }
 
 fn ttl(micros: i64) -> Duration {

@@ -11,7 +11,7 @@
 //! [`MemoryBackend`]: tower_vigil_core::MemoryBackend
 
 mod fixed_window;
-mod gcra;
+pub(crate) mod gcra;
 mod mode;
 mod sliding_counter;
 mod sliding_log;
