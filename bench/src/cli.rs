@@ -21,6 +21,13 @@ pub(crate) struct Cli {
     /// `perf record -g -- vigil-bench macro --only rl-memory`.
     #[arg(long = "only", value_name = "SCENARIO")]
     pub(crate) only: Vec<String>,
+    /// Internal: send `--requests` requests to this layer-part app and exit (what callgrind
+    /// counts, see `instructions.rs`).
+    #[arg(long, hide = true, value_name = "APP")]
+    pub(crate) requests_of: Option<String>,
+    /// Internal: how many, with `--requests-of`.
+    #[arg(long, hide = true, default_value_t = 0)]
+    pub(crate) requests: u64,
 }
 
 /// A part of the suite.

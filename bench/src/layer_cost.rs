@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use http::Request;
+use http::{HeaderName, HeaderValue, Request};
 use tower::ServiceExt;
 use tower_service::Service;
 use tower_vigil_core::MemoryBackend;
@@ -30,6 +30,9 @@ pub(crate) struct CostRow {
 pub(crate) struct LayerCost {
     /// `rows[0]` is the bare route.
     pub(crate) rows: Vec<CostRow>,
+    /// Instructions per request of each row's app, counted by callgrind, or why they were
+    /// not (valgrind not installed, a failed run).
+    pub(crate) instructions: Result<Vec<f64>, String>,
 }
 
 impl LayerCost {
@@ -46,21 +49,50 @@ impl LayerCost {
     }
 }
 
-fn request() -> Request<Body> {
-    let mut req = Request::new(Body::empty());
-    let peer = SocketAddr::from(([10, 1, 2, 3], 40_000));
-    req.extensions_mut().insert(ConnectInfo(peer));
-    req
+/// One app of this part: an axum router and the requests it is sent.
+pub(crate) struct App {
+    pub(crate) id: &'static str,
+    pub(crate) label: &'static str,
+    router: Router,
+    request: RequestTemplate,
+}
+
+impl App {
+    fn new(id: &'static str, label: &'static str, router: Router) -> Self {
+        Self {
+            id,
+            label,
+            router,
+            request: RequestTemplate::default(),
+        }
+    }
+}
+
+/// A GET from one peer (as axum's `ConnectInfo`), with one header when the app needs it.
+#[derive(Clone, Default)]
+struct RequestTemplate(Option<(HeaderName, HeaderValue)>);
+
+impl RequestTemplate {
+    fn build(&self) -> Request<Body> {
+        let mut req = Request::new(Body::empty());
+        let peer = SocketAddr::from(([10, 1, 2, 3], 40_000));
+        req.extensions_mut().insert(ConnectInfo(peer));
+        if let Some((name, value)) = &self.0 {
+            req.headers_mut().insert(name.clone(), value.clone());
+        }
+        req
+    }
 }
 
 /// CPU ns per request of `app` over `run` with [`TASKS`] tasks calling clones of it at once
 /// (one per worker: on one hot key, as in the macro part, so contention between the cores
 /// counts too), after a short warm-up.
-async fn measure(app: &mut Router, run: Duration) -> f64 {
+async fn measure(app: &App, run: Duration) -> f64 {
     let tasks: Vec<_> = (0..TASKS)
         .map(|_| {
-            let mut app = app.clone();
-            tokio::spawn(async move { measure_one(&mut app, run).await })
+            let mut router = app.router.clone();
+            let request = app.request.clone();
+            tokio::spawn(async move { measure_one(&mut router, &request, run).await })
         })
         .collect();
     let mut requests = 0u64;
@@ -81,63 +113,94 @@ const PER_SECOND: u32 = 100_000_000;
 const TASKS: usize = 2;
 
 /// Requests sent by one task and the time it took.
-async fn measure_one(app: &mut Router, run: Duration) -> (u64, Duration) {
+async fn measure_one(
+    app: &mut Router,
+    request: &RequestTemplate,
+    run: Duration,
+) -> (u64, Duration) {
     for _ in 0..1_000 {
-        black_box(one(app).await);
+        black_box(one(app, request.build()).await);
     }
     let started = Instant::now();
     let mut n = 0u64;
     while started.elapsed() < run {
         for _ in 0..1_000 {
-            black_box(one(app).await);
+            black_box(one(app, request.build()).await);
         }
         n += 1_000;
     }
     (n, started.elapsed())
 }
 
-async fn one(app: &mut Router) -> u16 {
+async fn one(app: &mut Router, request: Request<Body>) -> u16 {
     let svc = ServiceExt::<Request<Body>>::ready(app)
         .await
         .expect("ready");
-    let res = svc.call(request()).await.expect("infallible");
+    let res = svc.call(request).await.expect("infallible");
     let status = res.status().as_u16();
     assert!(status < 300, "layer cost: status {status}");
     status
 }
 
+/// Sends `n` requests to `app` one after another after the same warm-up as the timed runs:
+/// what callgrind counts (`instructions.rs`).
+pub(crate) async fn send(app: &App, n: u64) {
+    let mut router = app.router.clone();
+    for _ in 0..1_000 + n {
+        black_box(one(&mut router, app.request.build()).await);
+    }
+}
+
 /// The apps, by the macro part's scenario ids; `only` (the macro ids of `--only`) keeps the
-/// bare route and those, as there.
-pub(crate) async fn run(per_app: Duration, rounds: usize, only: &[String]) -> LayerCost {
-    let mut apps: Vec<(&'static str, &'static str, Router)> = vec![
-        ("bare", "bare axum route", apps::bare()),
-        (
+/// bare route and those, as there. Every backend is in memory: no I/O in the figures.
+pub(crate) async fn apps(only: &[String]) -> Vec<App> {
+    let (api_key, key) = apps::api_key(MemoryBackend::new(), true).await;
+    let mut api_key = App::new("apikey-l1", "+ API key, L1 hit", api_key);
+    api_key.request = RequestTemplate(Some((
+        HeaderName::from_static("x-api-key"),
+        HeaderValue::from_str(&key).expect("a generated key is a header value"),
+    )));
+    let mut apps = vec![
+        App::new("bare", "bare axum route", apps::bare()),
+        App::new(
             "governor",
             "+ tower-governor 0.8",
             apps::governor_at(PER_SECOND),
         ),
-        (
+        App::new(
             "rl-memory",
             "+ rate limit, memory",
             apps::rate_limit_at(MemoryBackend::new(), true, PER_SECOND),
         ),
-        (
+        App::new(
             "rl-memory-no-headers",
             "+ rate limit, memory, headers off",
             apps::rate_limit_at(MemoryBackend::new(), false, PER_SECOND),
         ),
+        api_key,
     ];
     if !only.is_empty() {
-        apps.retain(|(id, ..)| *id == "bare" || only.iter().any(|o| o == id));
+        apps.retain(|a| a.id == "bare" || only.iter().any(|o| o == a.id));
     }
+    apps
+}
+
+/// Every app, timed in alternation for `rounds`, then counted by callgrind.
+pub(crate) async fn run(per_app: Duration, rounds: usize, only: &[String]) -> LayerCost {
+    let apps = apps(only).await;
     let mut rows: Vec<CostRow> = apps
         .iter()
-        .map(|(_, label, _)| CostRow { label, ns: vec![] })
+        .map(|a| CostRow {
+            label: a.label,
+            ns: vec![],
+        })
         .collect();
     for _ in 0..rounds {
-        for (i, (_, _, app)) in apps.iter_mut().enumerate() {
+        for (i, app) in apps.iter().enumerate() {
             rows[i].ns.push(measure(app, per_app).await);
         }
     }
-    LayerCost { rows }
+    let ids: Vec<&str> = apps.iter().map(|a| a.id).collect();
+    let instructions = crate::instructions::count_all(&ids).await;
+    LayerCost { rows, instructions }
 }

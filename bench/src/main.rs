@@ -16,6 +16,7 @@
 
 mod cli;
 mod flood;
+mod instructions;
 mod layer_cost;
 mod load;
 mod machine;
@@ -28,6 +29,7 @@ mod server;
 mod stats;
 mod targets;
 
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -74,8 +76,11 @@ impl Settings {
     }
 }
 
-fn main() {
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(app) = &cli.requests_of {
+        return instructions::child(app, cli.requests);
+    }
     let (quick, only) = (cli.quick, &cli.only);
     let has = |p: Part| cli.runs(p);
     let settings = Settings::new(quick);
@@ -152,4 +157,5 @@ fn main() {
         eprintln!("(BENCHMARKS.md is written by a full `all` run only)");
     }
     runtime.shutdown_timeout(Duration::from_secs(1));
+    ExitCode::SUCCESS
 }

@@ -152,18 +152,36 @@ fn layer_cost_table(out: &mut String, c: &LayerCost, s: &Settings) {
          `Service::call` on one task ({} ms per app, apps alternated, {} rounds), the peer \
          address set as axum's `ConnectInfo`: what each layer adds to a request once the \
          kernel's loopback TCP and the load generator (most of the CPU in the macro part) are \
-         out of the way.\n\n\
-         | configuration | ns per request | ns added to the bare route |\n|---|---|---|\n",
+         out of the way. Instructions: `valgrind --tool=callgrind` on one task sending the \
+         same requests, the difference between runs of {} and {} requests over their \
+         difference (deterministic: the figure to compare layers by on a noisy machine).\n\n\
+         | configuration | ns per request | ns added to the bare route | instructions per request | instructions added |\n|---|---|---|---|---|\n",
         s.layer_run.as_millis(),
-        s.rounds
+        s.rounds,
+        crate::instructions::FEW,
+        crate::instructions::MORE,
     );
+    let counted = c.instructions.as_ref().ok();
     for (i, row) in c.rows.iter().enumerate() {
         let added = if i == 0 {
             "—".to_owned()
         } else {
             format!("{:.0}", c.added_ns(row))
         };
-        let _ = writeln!(out, "| {} | {:.0} | {added} |", row.label, med(&row.ns));
+        let (instructions, instructions_added) = match counted {
+            Some(n) if i == 0 => (format!("{:.0}", n[0]), "—".to_owned()),
+            Some(n) => (format!("{:.0}", n[i]), format!("{:.0}", n[i] - n[0])),
+            None => ("–".to_owned(), "–".to_owned()),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} | {added} | {instructions} | {instructions_added} |",
+            row.label,
+            med(&row.ns)
+        );
+    }
+    if let Err(why) = &c.instructions {
+        let _ = writeln!(out, "\nInstructions not counted: {why}.");
     }
     out.push('\n');
 }

@@ -70,8 +70,8 @@ pub(crate) async fn minimal_evalsha(url: &str) -> Router {
     bare().layer(layer)
 }
 
-/// The API-key layer on Redis with one valid key; `l1` off makes every request an L2 hit.
-pub(crate) async fn api_key(redis: RedisBackend, l1: bool) -> (Router, String) {
+/// The API-key layer with one valid key; `l1` off makes every request an L2 hit.
+pub(crate) async fn api_key(redis: impl Backend, l1: bool) -> (Router, String) {
     let store = StaticKeyStore::new();
     let mut builder = ApiKeyCache::builder(redis, store.clone());
     if !l1 {
