@@ -71,12 +71,11 @@ pub(crate) fn child(id: &str, n: u64) -> ExitCode {
         .build()
         .expect("tokio runtime");
     runtime.block_on(async {
-        let apps = layer_cost::apps(&[id.to_owned()]).await;
-        let Some(app) = apps.iter().find(|a| a.id == id) else {
+        let Some(app) = layer_cost::only(id).await else {
             eprintln!("no layer-part app named {id}");
             return ExitCode::from(2);
         };
-        layer_cost::send(app, n).await;
+        layer_cost::send(&app, n).await;
         ExitCode::SUCCESS
     })
 }

@@ -151,38 +151,51 @@ pub(crate) async fn send(app: &App, n: u64) {
     }
 }
 
-/// The apps, by the macro part's scenario ids; `only` (the macro ids of `--only`) keeps the
-/// bare route and those, as there. Every backend is in memory: no I/O in the figures.
+/// The apps of this part, by the macro part's scenario ids, and their labels.
+const APPS: [(&str, &str); 5] = [
+    ("bare", "bare axum route"),
+    ("governor", "+ tower-governor 0.8"),
+    ("rl-memory", "+ rate limit, memory"),
+    ("rl-memory-no-headers", "+ rate limit, memory, headers off"),
+    ("apikey-l1", "+ API key, L1 hit"),
+];
+
+/// The apps; `only` (the macro ids of `--only`) keeps the bare route and those, as there.
+/// Every backend is in memory: no I/O in the figures.
 pub(crate) async fn apps(only: &[String]) -> Vec<App> {
-    let (api_key, key) = apps::api_key(MemoryBackend::new(), true).await;
-    let mut api_key = App::new("apikey-l1", "+ API key, L1 hit", api_key);
-    api_key.request = RequestTemplate(Some((
-        HeaderName::from_static("x-api-key"),
-        HeaderValue::from_str(&key).expect("a generated key is a header value"),
-    )));
-    let mut apps = vec![
-        App::new("bare", "bare axum route", apps::bare()),
-        App::new(
-            "governor",
-            "+ tower-governor 0.8",
-            apps::governor_at(PER_SECOND),
-        ),
-        App::new(
-            "rl-memory",
-            "+ rate limit, memory",
-            apps::rate_limit_at(MemoryBackend::new(), true, PER_SECOND),
-        ),
-        App::new(
-            "rl-memory-no-headers",
-            "+ rate limit, memory, headers off",
-            apps::rate_limit_at(MemoryBackend::new(), false, PER_SECOND),
-        ),
-        api_key,
-    ];
-    if !only.is_empty() {
-        apps.retain(|a| a.id == "bare" || only.iter().any(|o| o == a.id));
+    let mut apps = Vec::new();
+    for (id, label) in APPS {
+        if id == "bare" || only.is_empty() || only.iter().any(|o| o == id) {
+            apps.push(app(id, label).await);
+        }
     }
     apps
+}
+
+/// The one app `id`, built alone: a callgrind child must not also build the others, whose
+/// background work (a cache's housekeeping, a subscription's task) would be counted too.
+pub(crate) async fn only(id: &str) -> Option<App> {
+    let (id, label) = APPS.into_iter().find(|(i, _)| *i == id)?;
+    Some(app(id, label).await)
+}
+
+async fn app(id: &'static str, label: &'static str) -> App {
+    let router = match id {
+        "governor" => apps::governor_at(PER_SECOND),
+        "rl-memory" => apps::rate_limit_at(MemoryBackend::new(), true, PER_SECOND),
+        "rl-memory-no-headers" => apps::rate_limit_at(MemoryBackend::new(), false, PER_SECOND),
+        "apikey-l1" => {
+            let (router, key) = apps::api_key(MemoryBackend::new(), true).await;
+            let mut app = App::new(id, label, router);
+            app.request = RequestTemplate(Some((
+                HeaderName::from_static("x-api-key"),
+                HeaderValue::from_str(&key).expect("a generated key is a header value"),
+            )));
+            return app;
+        }
+        _ => apps::bare(),
+    };
+    App::new(id, label, router)
 }
 
 /// Every app, timed in alternation for `rounds`, then counted by callgrind.

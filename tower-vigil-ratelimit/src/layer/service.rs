@@ -7,11 +7,11 @@ use bytes::Bytes;
 use http::{Request, Response};
 use tower_service::Service;
 use tower_vigil_core::http::{ResponseBody, is_grpc};
-use tracing::Instrument;
+use tracing::{Instrument, Span};
 
 use super::config::Config;
 use super::engine::{Checked, Source};
-use super::future::ResponseFuture;
+use super::future::{Admitted, ResponseFuture};
 use super::headers;
 use super::missing_key::{MissingKey, SHARED_KEY};
 use super::rejection::RateLimitRejection;
@@ -65,13 +65,14 @@ impl<S, B, ReqBody, ResBody> Service<Request<ReqBody>> for RateLimit<S, B>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send,
+    S::Error: Send + 'static,
     B: Backend,
     ReqBody: Send + 'static,
     ResBody: Send + 'static,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<Self::Response, S::Error>;
+    type Future = ResponseFuture<S::Future, B, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         // Quota is never reserved here: only a request that is actually sent is counted.
@@ -79,142 +80,174 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        // The ready service handles this request; the clone waits for the next poll_ready.
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
-        let config = self.config.clone();
+        let config = &self.config;
+        // Whether the call is gRPC (`is_grpc`) is read only where a rejection is built: the
+        // allowed path reads no header it does not need.
+        let head = RequestHead::new(&req);
+        let key = match config.key.extract(&head) {
+            Some(key) => key,
+            None => {
+                let action = config.missing_key;
+                metrics::missing_key(action.as_str());
+                match action {
+                    MissingKey::Allow => {
+                        return ResponseFuture::inner(self.inner.call(req), None, Span::none());
+                    }
+                    MissingKey::Shared => SHARED_KEY.to_owned(),
+                    MissingKey::Reject => {
+                        let rejection = RateLimitRejection::missing_key(is_grpc(req.headers()));
+                        return ResponseFuture::ready(config.response.respond(rejection));
+                    }
+                }
+            }
+        };
+        let chosen = config.chosen_policies(&head);
+        let cost = config.cost_of(&head);
         let span = tracing::debug_span!(
             "ratelimit",
             allowed = tracing::field::Empty,
             source = tracing::field::Empty
         );
-        ResponseFuture::new(run(config, inner, req).instrument(span))
+        let policies: &[Policy] = chosen.as_deref().unwrap_or(&config.policies);
+        // In process (the memory backend, a cached denial), decided here and now.
+        let Some(checked) = config.check_now(&key, policies, cost) else {
+            // Awaited: the ready service goes into the boxed future, and a clone waits for the
+            // next `poll_ready`.
+            let clone = self.inner.clone();
+            let inner = std::mem::replace(&mut self.inner, clone);
+            let config = self.config.clone();
+            return ResponseFuture::boxed(
+                remote(config, inner, req, key, chosen, cost).instrument(span),
+            );
+        };
+        match verdict(config, checked, &span, &req, chosen.is_none()) {
+            Verdict::Respond(res) => ResponseFuture::ready(res),
+            Verdict::Pass => {
+                let fut = in_span(&span, || self.inner.call(req));
+                ResponseFuture::inner(fut, None, span)
+            }
+            Verdict::Serve(decision, source) => {
+                let admitted = Admitted {
+                    config: self.config.clone(),
+                    decision,
+                    source,
+                    key,
+                    chosen,
+                    cost,
+                };
+                let fut = in_span(&span, || self.inner.call(req));
+                ResponseFuture::inner(fut, Some(admitted), span)
+            }
+        }
     }
 }
 
-fn layer_made<Body>(res: Response<Bytes>) -> Response<ResponseBody<Body>> {
-    res.map(ResponseBody::full)
+/// Runs `f` in `span`, or just runs it when the span is disabled (no subscriber wants it):
+/// entering and leaving even a disabled span is a visible share of this layer's cost.
+fn in_span<T>(span: &Span, f: impl FnOnce() -> T) -> T {
+    if span.is_disabled() {
+        f()
+    } else {
+        span.in_scope(f)
+    }
 }
 
-async fn run<S, B, ReqBody, ResBody>(
-    config: Arc<Config<B>>,
-    mut inner: S,
-    req: Request<ReqBody>,
-) -> Result<Response<ResponseBody<ResBody>>, S::Error>
-where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    B: Backend,
-{
-    // Whether the call is gRPC (`is_grpc`) is read only where a rejection is built: the
-    // allowed path reads no header it does not need.
-    let head = RequestHead::new(&req);
-    let key = match config.key.extract(&head) {
-        Some(key) => key,
-        None => {
-            let action = config.missing_key;
-            metrics::missing_key(action.as_str());
-            match action {
-                MissingKey::Allow => {
-                    return Ok(inner.call(req).await?.map(ResponseBody::inner));
-                }
-                MissingKey::Shared => SHARED_KEY.to_owned(),
-                MissingKey::Reject => {
-                    let rejection = RateLimitRejection::missing_key(is_grpc(req.headers()));
-                    return Ok(layer_made(config.response.respond(rejection)));
-                }
-            }
-        }
-    };
-    let chosen = config.chosen_policies(&head);
-    let policies: &[Policy] = chosen.as_deref().unwrap_or(&config.policies);
-    let cost = config.cost_of(&head);
-    // In process (the memory backend, a cached denial) the check makes no future.
-    let checked = match config.check_now(&key, policies, cost) {
-        Some(checked) => checked,
-        // Boxed, so the in-process path's future (this one) does not carry its size.
-        None => Box::pin(config.check_remote(&key, policies, cost)).await,
-    };
+/// What the layer does with a checked request.
+enum Verdict {
+    /// Answer with this (a 429, a 503).
+    Respond(Response<Bytes>),
+    /// Serve it undecided (the backend failed and the failure policy lets it through).
+    Pass,
+    /// Serve it and describe the decision on its response.
+    Serve(Decision, Source),
+}
+
+/// The verdict on a checked request, counted and recorded on its span.
+fn verdict<B: Backend, T>(
+    config: &Config<B>,
+    checked: Checked,
+    span: &Span,
+    req: &Request<T>,
+    configured_policies: bool,
+) -> Verdict {
     let (decision, source) = match checked {
         Checked::Decided(d, source) => (d, source),
         Checked::Unchecked => {
-            tracing::Span::current().record("source", "failed_open");
+            if !span.is_disabled() {
+                span.record("source", "failed_open");
+            }
             metrics::failed_open();
-            return Ok(inner.call(req).await?.map(ResponseBody::inner));
+            return Verdict::Pass;
         }
         Checked::Unavailable => {
             metrics::unavailable();
             let rejection = RateLimitRejection::unavailable(is_grpc(req.headers()));
-            return Ok(layer_made(config.response.respond(rejection)));
+            return Verdict::Respond(config.response.respond(rejection));
         }
     };
-    let span = tracing::Span::current();
-    span.record("allowed", decision.allowed());
-    span.record("source", tracing::field::debug(source));
+    if !span.is_disabled() {
+        span.record("allowed", decision.allowed());
+        span.record("source", tracing::field::debug(source));
+    }
     if decision.allowed() {
         metrics::allowed(config.shadow);
-    } else {
-        let denying = decision
-            .policies()
-            .iter()
-            .find(|p| !p.allowed())
-            .map_or("", |p| p.policy().name());
-        metrics::limited(denying.to_owned(), config.shadow);
-        if !config.shadow {
-            let rejection = RateLimitRejection::limited(decision.clone(), is_grpc(req.headers()));
-            let mut res = config.response.respond(rejection);
-            headers::insert(
-                res.headers_mut(),
-                &decision,
-                &config.headers,
-                chosen.is_none(),
-            );
-            res.extensions_mut().insert(decision);
-            return Ok(layer_made(res));
-        }
+        return Verdict::Serve(decision, source);
     }
-    serve(
-        &config,
-        inner,
-        req,
-        decision,
-        source,
-        (&key, policies, cost),
-    )
-    .await
+    let denying = decision
+        .policies()
+        .iter()
+        .find(|p| !p.allowed())
+        .map_or("", |p| p.policy().name());
+    metrics::limited(denying.to_owned(), config.shadow);
+    if config.shadow {
+        return Verdict::Serve(decision, source);
+    }
+    let rejection = RateLimitRejection::limited(decision.clone(), is_grpc(req.headers()));
+    let mut res = config.response.respond(rejection);
+    headers::insert(
+        res.headers_mut(),
+        &decision,
+        &config.headers,
+        configured_policies,
+    );
+    res.extensions_mut().insert(decision);
+    Verdict::Respond(res)
 }
 
-/// Calls the inner service, refunds a response that does not count, and adds the headers and
-/// the decision.
-async fn serve<S, B, ReqBody, ResBody>(
-    config: &Config<B>,
+/// A request whose decision is awaited from the backend: the whole of it, boxed.
+async fn remote<S, B, ReqBody, ResBody>(
+    config: Arc<Config<B>>,
     mut inner: S,
     req: Request<ReqBody>,
-    decision: Decision,
-    source: Source,
-    (key, policies, cost): (&str, &[Policy], u32),
+    key: String,
+    chosen: Option<Arc<[Policy]>>,
+    cost: u32,
 ) -> Result<Response<ResponseBody<ResBody>>, S::Error>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     B: Backend,
 {
-    let mut res = inner.call(req).await?.map(ResponseBody::inner);
-    // A refunded response describes the state after its unit was given back. Most responses
-    // count: they make no refund future at all.
-    let decision = if config.refunds(&decision, res.status()) {
-        config
-            .settle(key, policies, cost, &decision, source, res.status())
-            .await
-            .unwrap_or(decision)
-    } else {
-        decision
-    };
-    headers::insert(
-        res.headers_mut(),
-        &decision,
-        &config.headers,
-        // The configured policies are passed by reference, never copied: same address.
-        std::ptr::eq(policies, &*config.policies),
-    );
-    res.extensions_mut().insert(decision);
-    Ok(res)
+    let policies = chosen.as_deref().unwrap_or(&config.policies);
+    let checked = config.check_remote(&key, policies, cost).await;
+    let verdict = verdict(&config, checked, &Span::current(), &req, chosen.is_none());
+    match verdict {
+        Verdict::Respond(res) => Ok(res.map(ResponseBody::full)),
+        Verdict::Pass => Ok(inner.call(req).await?.map(ResponseBody::inner)),
+        Verdict::Serve(decision, source) => {
+            let mut res = inner.call(req).await?.map(ResponseBody::inner);
+            let admitted = Admitted {
+                config,
+                decision,
+                source,
+                key,
+                chosen,
+                cost,
+            };
+            if admitted.config.refunds(&admitted.decision, res.status()) {
+                return Ok(admitted.settle(res).await);
+            }
+            admitted.finish(&mut res);
+            Ok(res)
+        }
+    }
 }
