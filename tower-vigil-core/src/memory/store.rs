@@ -94,6 +94,48 @@ pub(crate) struct Taken {
     old: Option<(IndexId, usize, u8)>,
 }
 
+/// The shard's counters and index, borrowed beside one of its entries (which the map holds),
+/// so an entry can be rewritten in place without a second lookup.
+struct Ledger<'a> {
+    concerns: &'a mut Concerns,
+    bytes: &'a mut usize,
+    next_seq: &'a mut u64,
+    epoch: Instant,
+}
+
+impl Ledger<'_> {
+    /// Replaces `stored`'s body with one of `size` bytes (`extra` of them declared heap),
+    /// keeping the counters exact; `expiry` is (old, new). A later expiry is refiled lazily,
+    /// so only a sooner one needs its bucket (a rate-limit key's expiry moves later on every
+    /// admission); the old record goes, so the index never outgrows the map.
+    fn rewrite(
+        self,
+        stored: &mut Stored,
+        body: Body,
+        size: usize,
+        extra: usize,
+        (old_expiry, expiry): (Instant, Instant),
+    ) {
+        let concern = self.concerns.get_mut(stored.concern);
+        if size != stored.size {
+            concern.bytes = concern.bytes + size - stored.size;
+            *self.bytes = *self.bytes + size - stored.size;
+            stored.size = size;
+        }
+        stored.body = body;
+        stored.extra = extra;
+        if expiry < old_expiry {
+            let bucket = bucket_of(self.epoch, expiry);
+            if bucket < stored.index.0 {
+                concern.index.remove(&stored.index);
+                stored.index = (bucket, *self.next_seq);
+                *self.next_seq += 1;
+                concern.index.insert(stored.index, stored.key.clone());
+            }
+        }
+    }
+}
+
 /// A shard's budgets.
 #[derive(Clone, Copy)]
 pub(crate) struct Budget {
@@ -204,30 +246,17 @@ impl<S: BuildHasher> Shard<S> {
             return (out, self.settle(now, &[]));
         };
         let size = entry_size(key, &value, slot.extra);
-        let concern = self.concerns.get_mut(stored.concern);
-        if size != stored.size {
-            concern.bytes = concern.bytes + size - stored.size;
-            self.bytes = self.bytes + size - stored.size;
-            stored.size = size;
-        }
-        stored.body = Body::Plain {
+        let body = Body::Plain {
             value,
             expires_at: at,
         };
-        stored.extra = slot.extra;
-        // A later expiry is refiled lazily, so only a sooner one needs its bucket (a rate-limit
-        // key's expiry moves later on every admission).
-        if at < old_expiry {
-            let bucket = bucket_of(self.epoch, at);
-            if bucket < stored.index.0 {
-                // Sooner than filed: refile now. The old record goes, so the index never
-                // outgrows the map.
-                concern.index.remove(&stored.index);
-                stored.index = (bucket, self.next_seq);
-                self.next_seq += 1;
-                concern.index.insert(stored.index, stored.key.clone());
-            }
-        }
+        let ledger = Ledger {
+            concerns: &mut self.concerns,
+            bytes: &mut self.bytes,
+            next_seq: &mut self.next_seq,
+            epoch: self.epoch,
+        };
+        ledger.rewrite(stored, body, size, slot.extra, (old_expiry, at));
         (out, self.settle(now, &[key]))
     }
 

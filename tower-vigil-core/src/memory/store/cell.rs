@@ -14,7 +14,7 @@ use std::sync::atomic::AtomicI64;
 
 use tokio::time::Instant;
 
-use super::{Body, Shard, Stored, bucket_of, entry_size_of};
+use super::{Body, Ledger, Shard, Stored, bucket_of, entry_size_of};
 use crate::error::BackendResult;
 use crate::script::CellStep;
 use crate::slot::Value;
@@ -80,28 +80,18 @@ impl<S: BuildHasher> Shard<S> {
         if expires_at <= now {
             return Ok(CellUpdate::Full);
         }
-        let size = entry_size_of(key, 0, 0);
-        let concern = self.concerns.get_mut(stored.concern);
-        if size != stored.size {
-            concern.bytes = concern.bytes + size - stored.size;
-            self.bytes = self.bytes + size - stored.size;
-            stored.size = size;
-        }
-        stored.body = Body::Cell {
+        let body = Body::Cell {
             word: AtomicI64::new(value),
             grace,
         };
-        stored.extra = 0;
-        if expires_at < old_expiry {
-            // Sooner than filed: refiled now, as `update` does.
-            let bucket = bucket_of(self.epoch, expires_at);
-            if bucket < stored.index.0 {
-                concern.index.remove(&stored.index);
-                stored.index = (bucket, self.next_seq);
-                self.next_seq += 1;
-                concern.index.insert(stored.index, stored.key.clone());
-            }
-        }
+        let ledger = Ledger {
+            concerns: &mut self.concerns,
+            bytes: &mut self.bytes,
+            next_seq: &mut self.next_seq,
+            epoch: self.epoch,
+        };
+        let size = entry_size_of(key, 0, 0);
+        ledger.rewrite(stored, body, size, 0, (old_expiry, expires_at));
         Ok(CellUpdate::Done(out, self.settle(now, &[key])))
     }
 
