@@ -151,8 +151,7 @@ pub(crate) struct Shard<S> {
     budget: Budget,
     /// Which other concern the next write purges beside its own.
     purge_turn: usize,
-    /// Bucket 0 starts here (the backend's start).
-    epoch: Instant,
+    /// The backend's clock; bucket 0 starts at its start.
     clock: Clock,
     /// The last bucket passed, valid for `now` in `due_from..due_until` (one 100 ms bucket):
     /// purging on every write then compares two instants instead of dividing a duration.
@@ -181,7 +180,6 @@ impl<S: BuildHasher> Shard<S> {
             next_seq: 0,
             budget,
             purge_turn: 0,
-            epoch,
             clock,
             due: 0,
             due_from: epoch,
@@ -254,7 +252,7 @@ impl<S: BuildHasher> Shard<S> {
             concerns: &mut self.concerns,
             bytes: &mut self.bytes,
             next_seq: &mut self.next_seq,
-            epoch: self.epoch,
+            epoch: self.clock.started,
         };
         ledger.rewrite(stored, body, size, slot.extra, (old_expiry, at));
         (out, self.settle(now, &[key]))
@@ -292,7 +290,7 @@ impl<S: BuildHasher> Shard<S> {
             return;
         };
         let size = entry_size(&key, &value, slot.extra);
-        let bucket = bucket_of(self.epoch, expires_at);
+        let bucket = bucket_of(self.clock.started, expires_at);
         let (index, concern) = match old {
             Some((index, old_size, concern)) => {
                 let c = self.concerns.get_mut(concern);
@@ -364,7 +362,7 @@ impl<S: BuildHasher> Shard<S> {
     pub(super) fn true_bucket(&self, key: &str) -> Option<u64> {
         self.map
             .get(key)
-            .map(|s| bucket_of(self.epoch, s.body.expires_at(&self.clock)))
+            .map(|s| bucket_of(self.clock.started, s.body.expires_at(&self.clock)))
     }
 
     /// Adds an index record for `key` in `bucket`.
@@ -452,12 +450,12 @@ impl<S> Shard<S> {
         if self.due_from <= now && now < self.due_until {
             return self.due;
         }
-        let due = bucket_floor(self.epoch, now);
+        let due = bucket_floor(self.clock.started, now);
         let bucket = std::time::Duration::from_nanos(BUCKET_NANOS);
         let from = u32::try_from(due)
             .ok()
             .and_then(|n| bucket.checked_mul(n))
-            .and_then(|d| self.epoch.checked_add(d));
+            .and_then(|d| self.clock.started.checked_add(d));
         if let Some((from, until)) = from.and_then(|f| Some((f, f.checked_add(bucket)?))) {
             self.due = due;
             self.due_from = from;

@@ -88,7 +88,7 @@ impl<S: BuildHasher> Shard<S> {
             concerns: &mut self.concerns,
             bytes: &mut self.bytes,
             next_seq: &mut self.next_seq,
-            epoch: self.epoch,
+            epoch: self.clock.started,
         };
         let size = entry_size_of(key, 0, 0);
         ledger.rewrite(stored, body, size, 0, (old_expiry, expires_at));
@@ -105,7 +105,7 @@ impl<S: BuildHasher> Shard<S> {
         c.entries += 1;
         c.bytes += size;
         self.bytes += size;
-        let index = self.file(concern, bucket_of(self.epoch, expires_at), &key);
+        let index = self.file(concern, bucket_of(self.clock.started, expires_at), &key);
         let stored = Stored {
             body: Body::Cell {
                 word: AtomicI64::new(value),
