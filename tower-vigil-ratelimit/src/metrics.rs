@@ -35,7 +35,8 @@ pub const DENY_CACHE_HITS_TOTAL: &str = "vigil_ratelimit_deny_cache_hits_total";
 /// Requests whose key could not be extracted (label `action`: what
 /// [`MissingKey`](crate::MissingKey) said to do: `reject`, `allow`, `shared`).
 pub const MISSING_KEY_TOTAL: &str = "vigil_ratelimit_missing_key_total";
-/// Seconds each backend call took, failed ones included (label `op`: `acquire`, `refund`).
+/// Seconds each backend call took, failed ones included (label `op`: `acquire`, `refund`,
+/// `charge`).
 pub const BACKEND_DURATION_SECONDS: &str = "vigil_ratelimit_backend_duration_seconds";
 
 /// Every metric this crate records, with the description [`describe`] registers for it.
@@ -82,6 +83,7 @@ pub fn describe() {
 pub(crate) mod op {
     pub(crate) const ACQUIRE: &str = "acquire";
     pub(crate) const REFUND: &str = "refund";
+    pub(crate) const CHARGE: &str = "charge";
 }
 
 /// Counts an admitted request. Literal labels: the macros build those keys without allocating.

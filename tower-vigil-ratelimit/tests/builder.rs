@@ -190,6 +190,29 @@ fn a_deny_cache_of_no_keys_is_a_config_error() {
 }
 
 #[test]
+fn known_good_needs_a_rule_by_status() {
+    let q = Quota::per_minute(10);
+    let good =
+        |req: &tower_vigil_ratelimit::key::RequestHead<'_>| req.headers().contains_key("x-ok");
+    assert_eq!(field(builder(q).known_good(good)), "known_good");
+    let unauthorized = |s: http::StatusCode| s == http::StatusCode::UNAUTHORIZED;
+    assert!(
+        builder(q)
+            .known_good(good)
+            .charge_when(unauthorized)
+            .build()
+            .is_ok()
+    );
+    assert!(
+        builder(q)
+            .refund_when(unauthorized)
+            .known_good(good)
+            .build()
+            .is_ok()
+    );
+}
+
+#[test]
 fn the_key_extractors_settings_are_checked_at_build() {
     let q = Quota::per_minute(5);
     let proxies = || TrustedProxies::new(["10.0.0.0/8"]).unwrap();

@@ -52,6 +52,8 @@ pub fn router<B: Backend>(
         })
         .failure_policy(settings.failure_policy)
         .build()?;
+    let api_key = ApiKeyLayer::new(state.api_keys.clone());
+    let verified = api_key.clone();
     let analyze_stack = ServiceBuilder::new()
         // No rate-limit headers of its own (a 429 still has `Retry-After`): on this route they
         // describe the key's quota, which is what a client paces itself by.
@@ -59,9 +61,13 @@ pub fn router<B: Backend>(
             per_ip_failures(&state, settings, limits.auth_failures.clone())
                 .ietf_headers(false)
                 .legacy_headers(false)
+                // A key this instance has already verified is no guess: it is refused while
+                // the IP is over, like any request, but holds no unit while it runs, so a
+                // busy client with many requests in flight never fills the failures limit.
+                .known_good(move |req| verified.knows_valid(req.headers()))
                 .build()?,
         )
-        .layer(ApiKeyLayer::new(state.api_keys.clone()))
+        .layer(api_key)
         .layer(require("analyze")?)
         .layer(per_key)
         .layer(

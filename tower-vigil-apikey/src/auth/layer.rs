@@ -50,6 +50,20 @@ impl<B, K: KeyStore> ApiKeyLayer<B, K> {
     }
 }
 
+impl<B: Backend, K: KeyStore> ApiKeyLayer<B, K> {
+    /// True when a request with these headers carries, where this layer reads it, a key the
+    /// cache already knows as valid ([`ApiKeyCache::knows_valid`]): no backend or store
+    /// call. `false` for a request without one, with an unusable one, or with a key not
+    /// known (yet). Use it to exempt verified callers from a rule meant for guesses, such as
+    /// a failed-authentications rate limit in front of this layer.
+    pub fn knows_valid(&self, headers: &http::HeaderMap) -> bool {
+        self.settings
+            .extractor
+            .extract(headers)
+            .is_ok_and(|key| self.cache.knows_valid(&key))
+    }
+}
+
 impl<B, K: KeyStore> Clone for ApiKeyLayer<B, K> {
     fn clone(&self) -> Self {
         Self {

@@ -1,6 +1,7 @@
 //! The lookup path: L1, then (coalesced per key) L2 and the store, with the
 //! [failure policy](super::failure_policy) deciding when either fails.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use moka::ops::compute::Op;
@@ -47,6 +48,23 @@ impl<B: Backend, K: KeyStore> Inner<B, K> {
         }
         // Invalidated on every round (a key being revoked again and again): the store decides.
         Ok(self.store_lookup(hash).await?.map(Authenticated::new))
+    }
+
+    /// True when L1 holds `hash` as a valid key, fresh, and unexpired at `now`: decided on
+    /// the caller's thread with no backend or store call. moka's lookup is a future that only
+    /// waits when its internal maintenance is contended; it is polled once, and a lookup that
+    /// would wait answers `false` (not known, which is always safe to say).
+    pub(crate) fn known_valid(&self, hash: &str, now: std::time::SystemTime) -> bool {
+        let lookup = std::pin::pin!(self.l1.get(hash));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let std::task::Poll::Ready(Some(entry)) = lookup.poll(&mut cx) else {
+            return false;
+        };
+        self.local.is_fresh(hash, &entry)
+            && entry
+                .found
+                .as_ref()
+                .is_some_and(|found| !found.data().is_expired_at(now))
     }
 
     fn l1_hit(&self, entry: &Entry<K::Extra>) -> Found<K::Extra> {

@@ -137,6 +137,21 @@ impl<B: Backend, K: KeyStore> ApiKeyCache<B, K> {
         }
     }
 
+    /// True when this instance already knows `raw_key` as valid: well formed, held by L1 as
+    /// a valid key that is fresh (its subscription to revocations live, younger than the L1
+    /// TTL, not invalidated since) and unexpired. Answered on the caller's thread without any
+    /// backend or store call, and never counted as a lookup; `false` means "not known", not
+    /// "invalid". For a rule in front of the authentication that must tell requests carrying
+    /// an already verified key from guesses, such as a failed-authentications rate limit that
+    /// should not hold units for them (`RateLimitBuilder::known_good` in
+    /// `tower-vigil-ratelimit`); the layer's own check is still [`check_key`](Self::check_key).
+    pub fn knows_valid(&self, raw_key: &str) -> bool {
+        self.inner.config.format.accepts(raw_key)
+            && self
+                .inner
+                .known_valid(&self.hash_key(raw_key), (self.inner.config.clock)())
+    }
+
     /// Looks a key up by its hash through both caches, without the format and expiry checks
     /// of [`check_key`](Self::check_key). An error means the store failed and no cached
     /// answer could stand in (backend failures alone are absorbed: see the crate docs'

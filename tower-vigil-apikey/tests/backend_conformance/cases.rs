@@ -279,7 +279,66 @@ async fn badly_formatted_keys_never_reach_the_caches_or_the_store<B: TestBackend
     assert_clean(&backend, &[&good, &bad]).await;
 }
 
+/// `knows_valid` answers only from a fresh positive L1 entry, without any lookup: unknown,
+/// malformed, not yet verified, expired and revoked keys are all "not known".
+async fn knows_valid_is_true_only_for_a_verified_live_key<B: TestBackend>(backend: B) {
+    let store = TestStore::default();
+    let now = Arc::new(AtomicU64::new(1_000_000));
+    let clock = {
+        let now = Arc::clone(&now);
+        move || UNIX_EPOCH + Duration::from_secs(now.load(Ordering::SeqCst))
+    };
+    let cache = ApiKeyCache::builder(backend.clone(), store.clone())
+        .clock(clock)
+        .build()
+        .unwrap();
+    cache.ready().await;
+    let until = ValidUntil::from_unix_seconds(1_000_100);
+    add_key(
+        &cache,
+        &store,
+        KEY,
+        ApiKeyData::new("k-1", "u-1").valid_until(until),
+    );
+    let layer = ApiKeyLayer::new(cache.clone());
+    let headers = |key: &str| {
+        let mut h = http::HeaderMap::new();
+        h.insert("x-api-key", key.parse().unwrap());
+        h
+    };
+    assert!(!cache.knows_valid(KEY), "not verified yet");
+    assert!(!layer.knows_valid(&headers(KEY)));
+    assert_eq!(store.lookups(), 0, "asking is not a lookup");
+    assert!(!cache.knows_valid("short"), "malformed");
+    assert!(!cache.check_key(OTHER).await.is_valid());
+    assert!(
+        !cache.knows_valid(OTHER),
+        "a negative entry is not known valid"
+    );
+
+    assert!(cache.check_key(KEY).await.is_valid());
+    assert!(cache.knows_valid(KEY));
+    assert!(layer.knows_valid(&headers(KEY)));
+    assert!(!layer.knows_valid(&http::HeaderMap::new()), "no credential");
+    let mut both = headers(KEY);
+    both.insert(
+        http::header::AUTHORIZATION,
+        format!("Bearer {OTHER}").parse().unwrap(),
+    );
+    assert!(!layer.knows_valid(&both), "an ambiguous credential");
+
+    now.store(1_000_100, Ordering::SeqCst);
+    assert!(!cache.knows_valid(KEY), "expired");
+    now.store(1_000_000, Ordering::SeqCst);
+    assert!(cache.knows_valid(KEY));
+    store.keys.remove(&cache.hash_key(KEY));
+    cache.invalidate_key(KEY).await.unwrap();
+    assert!(!cache.knows_valid(KEY), "revoked");
+    assert_clean(&backend, &[KEY, OTHER]).await;
+}
+
 on_every_backend!(
+    knows_valid_is_true_only_for_a_verified_live_key,
     single_flight_100_cold_requests_make_one_store_lookup,
     unknown_keys_are_cached_negatively_in_both_tiers,
     a_second_instance_is_served_from_l2_without_a_store_lookup,

@@ -15,7 +15,7 @@ use super::failure_policy::OnFailure;
 use super::headers::{HeaderSet, Headers};
 use super::layer::RateLimitLayer;
 use super::missing_key::MissingKey;
-use super::outcome::{Outcome, StatusFn};
+use super::outcome::{HeadFn, Outcome, StatusFn};
 use super::rejection::RateLimitRejection;
 use super::response::Responder;
 use crate::key::{KeyExtractor, PeerIp, RequestHead};
@@ -184,6 +184,24 @@ impl<B: Backend> RateLimitBuilder<B> {
         self
     }
 
+    /// Requests that are known good for a limit by outcome, such as those carrying an API key
+    /// this instance has already verified in front of a failed-authentications limit. Such a
+    /// request is refused like any other while its key is over the limit (so the limit still
+    /// tells an attacker nothing), but it takes no unit before the call: it is charged after,
+    /// and only when its response counts after all (a key revoked meanwhile). Without it, a
+    /// busy legitimate client's requests in flight hold units of a failures-only limit and
+    /// can fill it without a single failure. Needs [`charge_when`](Self::charge_when) or
+    /// [`refund_when`](Self::refund_when): were every response to count, a known-good
+    /// request checked before and charged after would let concurrent requests past the
+    /// limit.
+    pub fn known_good(
+        mut self,
+        f: impl Fn(&RequestHead<'_>) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.outcome.known_good = Some(Arc::new(f) as Arc<HeadFn>);
+        self
+    }
+
     /// What to do with a request whose key cannot be extracted (default
     /// [`MissingKey::Reject`]).
     pub fn missing_key(mut self, action: MissingKey) -> Self {
@@ -219,7 +237,8 @@ impl<B: Backend> RateLimitBuilder<B> {
     ///
     /// Errors name the field: `policy.name` (a name outside 1 to 32 of `A-Z a-z 0-9 _ -`),
     /// `quota.limit`, `quota.burst`, `quota.period`, `quota` (see [`Policy::with_algorithm`]),
-    /// `policy` (two policies with one name), `deny_cache` (a capacity of 0), and the key
+    /// `policy` (two policies with one name), `deny_cache` (a capacity of 0), `known_good`
+    /// (set without `charge_when` or `refund_when`), and the key
     /// extractor's own (`ipv6_prefix`, see [`KeyExtractor::check`]).
     pub fn build(self) -> Result<RateLimitLayer<B>, ConfigError> {
         // Every build, not once per process: a recorder installed after an earlier build
@@ -244,6 +263,14 @@ impl<B: Backend> RateLimitBuilder<B> {
             return Err(ConfigError::new(
                 "deny_cache",
                 "capacity must be at least 1",
+            ));
+        }
+        if self.outcome.known_good.is_some() && !self.outcome.by_status() {
+            return Err(ConfigError::new(
+                "known_good",
+                "needs charge_when or refund_when: when every response counts, a request \
+                 checked before the call and charged after it lets concurrent requests past \
+                 the limit",
             ));
         }
         self.key.check()?;

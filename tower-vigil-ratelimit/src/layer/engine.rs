@@ -47,7 +47,14 @@ impl<B: Backend> Config<B> {
     /// holds, or a backend that answers at once ([`Backend::run_now`]: memory). `None`: the
     /// backend must be awaited, with [`check_remote`](Self::check_remote). No future is made
     /// for an in-process decision: on the memory backend this is the whole check.
-    pub(crate) fn check_now(&self, key: &str, policies: &[Policy], cost: u32) -> Option<Checked> {
+    /// `mode` is [`Mode::Acquire`], or [`Mode::Peek`] for a known-good request (`outcome.rs`).
+    pub(crate) fn check_now(
+        &self,
+        key: &str,
+        policies: &[Policy],
+        cost: u32,
+        mode: Mode,
+    ) -> Option<Checked> {
         if let Some(cache) = &self.deny_cache
             && let Some(d) = cache.get(key, policies, cost)
         {
@@ -57,10 +64,11 @@ impl<B: Backend> Config<B> {
         if !self.runs_now.load(Ordering::Relaxed) {
             return None;
         }
-        // Always taken now, whatever the outcome rule: a limit checked before the call and
-        // charged after it is passed by every request sent at once (issue 12, item 1).
-        // `settle` gives the cost back once the response says it does not count.
-        let req = self.call(key, policies, cost, Mode::Acquire);
+        // Always taken now, whatever the outcome rule (a known-good request aside): a limit
+        // checked before the call and charged after it is passed by every request sent at
+        // once (issue 12, item 1). `settle` gives the cost back once the response says it does
+        // not count.
+        let req = self.call(key, policies, cost, mode);
         let Some(result) =
             metrics::timed_now(metrics::op::ACQUIRE, || acquire_now(&self.backend, req))
         else {
@@ -72,8 +80,14 @@ impl<B: Backend> Config<B> {
 
     /// Decides the request with the backend call awaited: after [`check_now`](Self::check_now)
     /// answered `None` (so the deny cache was consulted already).
-    pub(crate) async fn check_remote(&self, key: &str, policies: &[Policy], cost: u32) -> Checked {
-        let req = self.call(key, policies, cost, Mode::Acquire);
+    pub(crate) async fn check_remote(
+        &self,
+        key: &str,
+        policies: &[Policy],
+        cost: u32,
+        mode: Mode,
+    ) -> Checked {
+        let req = self.call(key, policies, cost, mode);
         let result = metrics::timed(metrics::op::ACQUIRE, acquire_remote(&self.backend, req)).await;
         self.checked(req, result)
     }
@@ -97,44 +111,64 @@ impl<B: Backend> Config<B> {
         }
     }
 
-    /// True when an admitted request whose response has `status` gets its cost back: only
-    /// then is [`settle`](Self::settle) worth a call (and its future).
-    pub(crate) fn refunds(&self, decision: &Decision, status: StatusCode) -> bool {
-        // A denied request (served only in shadow mode) took nothing.
-        decision.allowed() && self.outcome.refunds(status)
+    /// What settles an admitted request decided in `before` mode once its response has
+    /// `status` (`Refund`, `Charge`, or nothing): only then is [`settle`](Self::settle) worth
+    /// a call (and its future).
+    pub(crate) fn settlement(
+        &self,
+        decision: &Decision,
+        before: Mode,
+        status: StatusCode,
+    ) -> Option<Mode> {
+        // A denied request (served only in shadow mode) took nothing, and enforcing would
+        // have charged it nothing.
+        if !decision.allowed() {
+            return None;
+        }
+        self.outcome.settlement(before, status)
     }
 
-    /// Gives the cost of an admitted request back when its response does not count, and
-    /// returns the decision after the refund (for the response's headers); `None` when
-    /// nothing was given back (the response counts, nothing was taken, or the refund failed).
+    /// Settles an admitted request after its response (see [`settlement`](Self::settlement)):
+    /// gives the cost back when the response does not count, or charges a known-good
+    /// request's when it does. Returns the decision after that call (for the response's
+    /// headers); `None` when there was nothing to settle or the call failed.
     pub(crate) async fn settle(
         &self,
         key: &str,
         policies: &[Policy],
         cost: u32,
-        decision: &Decision,
-        source: Source,
+        (decision, source): (&Decision, Source),
+        before: Mode,
         status: StatusCode,
     ) -> Option<Decision> {
-        if !self.refunds(decision, status) {
-            return None;
-        }
-        let req = self.call(key, policies, cost, Mode::Refund);
-        // The refund goes to the limiter that took the cost.
+        let mode = self.settlement(decision, before, status)?;
+        let req = self.call(key, policies, cost, mode);
+        let op = if mode == Mode::Refund {
+            metrics::op::REFUND
+        } else {
+            metrics::op::CHARGE
+        };
+        // The settlement goes to the limiter that decided.
         let result = match (source, self.on_failure.local()) {
             (Source::Local, Some(local)) => acquire(local, req).await,
-            _ => metrics::timed(metrics::op::REFUND, acquire(&self.backend, req)).await,
+            _ => metrics::timed(op, acquire(&self.backend, req)).await,
         };
         match result {
-            Ok(refunded) => {
-                if let Some(cache) = &self.deny_cache {
+            Ok(after) => {
+                if mode == Mode::Refund
+                    && let Some(cache) = &self.deny_cache
+                {
                     cache.forget(key, policies);
                 }
-                Some(refunded)
+                Some(after)
             }
             Err(e) => {
-                self.on_failure
-                    .backend_failed(&e, "rate-limit refund failed: the unit stays charged");
+                let what = if mode == Mode::Refund {
+                    "rate-limit refund failed: the unit stays charged"
+                } else {
+                    "rate-limit charge after a counted response failed: the unit is not charged"
+                };
+                self.on_failure.backend_failed(&e, what);
                 None
             }
         }

@@ -20,6 +20,7 @@ use tower_vigil_core::http::ResponseBody;
 use super::config::Config;
 use super::engine::Source;
 use super::headers;
+use crate::algorithm::Mode;
 use crate::decision::Decision;
 use crate::quota::Policy;
 
@@ -59,6 +60,9 @@ pub(crate) struct Admitted<B> {
     /// The request's own policies (a quota chosen per request); `None`: the configured ones.
     pub(crate) chosen: Option<Arc<[Policy]>>,
     pub(crate) cost: u32,
+    /// How the decision was made: `Acquire` (the cost taken), or `Peek` (a known-good
+    /// request, checked only).
+    pub(crate) before: Mode,
 }
 
 impl<B: Backend> Admitted<B> {
@@ -71,7 +75,15 @@ impl<B: Backend> Admitted<B> {
         self.finish_with(res, None);
     }
 
-    /// [`finish`](Self::finish) with the decision after a refund, when there was one.
+    /// True when the response needs a settling call (a refund, or a known-good request's
+    /// charge) before it is complete.
+    pub(crate) fn settles(&self, status: http::StatusCode) -> bool {
+        self.config
+            .settlement(&self.decision, self.before, status)
+            .is_some()
+    }
+
+    /// [`finish`](Self::finish) with the decision after a settling call, when there was one.
     fn finish_with<T>(self, res: &mut Response<T>, refunded: Option<Decision>) {
         let decision = refunded.unwrap_or(self.decision);
         headers::insert(
@@ -83,21 +95,22 @@ impl<B: Backend> Admitted<B> {
         res.extensions_mut().insert(decision);
     }
 
-    /// After the response: gives the cost back when the response does not count (and
-    /// describes the state after the refund), then adds the headers.
+    /// After the response: gives the cost back when the response does not count, or charges
+    /// a known-good request whose response does (and describes the state after that call),
+    /// then adds the headers.
     pub(crate) async fn settle<T>(self, mut res: Response<T>) -> Response<T> {
-        let refunded = self
+        let after = self
             .config
             .settle(
                 &self.key,
                 self.policies(),
                 self.cost,
-                &self.decision,
-                self.source,
+                (&self.decision, self.source),
+                self.before,
                 res.status(),
             )
             .await;
-        self.finish_with(&mut res, refunded);
+        self.finish_with(&mut res, after);
         res
     }
 }
@@ -158,8 +171,8 @@ where
                 let Some(admitted) = admitted.take() else {
                     return Poll::Ready(Ok(res));
                 };
-                if !admitted.config.refunds(&admitted.decision, res.status()) {
-                    // Most responses count: no refund, no future.
+                if !admitted.settles(res.status()) {
+                    // Most responses need no settling call: no future.
                     admitted.finish(&mut res);
                     return Poll::Ready(Ok(res));
                 }

@@ -15,6 +15,7 @@ use super::future::{Admitted, ResponseFuture};
 use super::headers;
 use super::missing_key::{MissingKey, SHARED_KEY};
 use super::rejection::RateLimitRejection;
+use crate::algorithm::Mode;
 use crate::decision::Decision;
 use crate::key::RequestHead;
 use crate::metrics;
@@ -103,6 +104,7 @@ where
         };
         let chosen = config.chosen_policies(&head);
         let cost = config.cost_of(&head);
+        let before = config.outcome.mode_before(&head);
         let span = tracing::debug_span!(
             "ratelimit",
             allowed = tracing::field::Empty,
@@ -110,14 +112,14 @@ where
         );
         let policies: &[Policy] = chosen.as_deref().unwrap_or(&config.policies);
         // In process (the memory backend, a cached denial), decided here and now.
-        let Some(checked) = config.check_now(&key, policies, cost) else {
+        let Some(checked) = config.check_now(&key, policies, cost, before) else {
             // Awaited: the ready service goes into the boxed future, and a clone waits for the
             // next `poll_ready`.
             let clone = self.inner.clone();
             let inner = std::mem::replace(&mut self.inner, clone);
             let config = self.config.clone();
             return ResponseFuture::boxed(
-                remote(config, inner, req, key, chosen, cost).instrument(span),
+                remote(config, inner, req, (key, chosen, cost, before)).instrument(span),
             );
         };
         match verdict(config, checked, &span, &req, chosen.is_none()) {
@@ -134,6 +136,7 @@ where
                     key,
                     chosen,
                     cost,
+                    before,
                 };
                 let fut = in_span(&span, || self.inner.call(req));
                 ResponseFuture::inner(fut, Some(admitted), span)
@@ -219,16 +222,14 @@ async fn remote<S, B, ReqBody, ResBody>(
     config: Arc<Config<B>>,
     mut inner: S,
     req: Request<ReqBody>,
-    key: String,
-    chosen: Option<Arc<[Policy]>>,
-    cost: u32,
+    (key, chosen, cost, before): (String, Option<Arc<[Policy]>>, u32, Mode),
 ) -> Result<Response<ResponseBody<ResBody>>, S::Error>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     B: Backend,
 {
     let policies = chosen.as_deref().unwrap_or(&config.policies);
-    let checked = config.check_remote(&key, policies, cost).await;
+    let checked = config.check_remote(&key, policies, cost, before).await;
     let verdict = verdict(&config, checked, &Span::current(), &req, chosen.is_none());
     match verdict {
         Verdict::Respond(res) => Ok(res.map(ResponseBody::full)),
@@ -242,8 +243,9 @@ where
                 key,
                 chosen,
                 cost,
+                before,
             };
-            if admitted.config.refunds(&admitted.decision, res.status()) {
+            if admitted.settles(res.status()) {
                 return Ok(admitted.settle(res).await);
             }
             admitted.finish(&mut res);

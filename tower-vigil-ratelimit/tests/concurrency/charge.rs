@@ -248,7 +248,55 @@ async fn a_failed_refund_leaves_the_unit_charged<B: Backend>(store: B) {
     assert_eq!(state.policies()[0].remaining(), 8, "the unit stays charged");
 }
 
+/// A known-good request (here: one marked `x-known`) is checked, not charged, before the
+/// call: 50 of them in flight at once behind a limit of 10 are all served, where each would
+/// otherwise hold a unit. One whose response counts after all is charged afterwards, and once
+/// the key is over, known-good requests are refused like any other.
+async fn known_good_requests_in_flight_hold_no_unit<B: Backend>(store: B) {
+    for (host, algorithm) in (70u8..).zip(Algorithm::ALL) {
+        let (gate, mut arrivals) = Gate::new();
+        let svc = RateLimitLayer::builder(store.clone(), Quota::per_minute(LIMIT))
+            .algorithm(algorithm)
+            .clock(Clock::custom(|| T0 + 17_000_000))
+            .charge_when(|s| s == StatusCode::UNAUTHORIZED)
+            .known_good(|req| req.headers().contains_key("x-known"))
+            .build()
+            .unwrap()
+            .layer(gate.service());
+        let known = |status| {
+            let mut req = request(host, status);
+            req.headers_mut().insert("x-known", "1".parse().unwrap());
+            req
+        };
+        let res = all_at_once(svc.clone(), &gate, &mut arrivals, || known(200), 50).await;
+        assert_eq!(count(&res, 200), 50, "{algorithm}");
+        // Each was checked as if it would count: what one more unit would leave.
+        assert_eq!(
+            res[0].headers()["x-ratelimit-remaining"],
+            "9",
+            "{algorithm}"
+        );
+        gate.open.add_permits(1_000);
+        // Known good, and refused by the handler anyway (a key revoked meanwhile): charged.
+        for i in 0..LIMIT {
+            let failed = svc.clone().oneshot(known(401)).await.unwrap();
+            assert_eq!(failed.status(), 401, "{algorithm}");
+            let left = (LIMIT - 1 - i).to_string();
+            assert_eq!(
+                failed.headers()["x-ratelimit-remaining"],
+                left.as_str(),
+                "{algorithm}"
+            );
+        }
+        for req in [known(200), request(host, 200)] {
+            let refused = svc.clone().oneshot(req).await.unwrap();
+            assert_eq!(refused.status(), 429, "{algorithm}: over the limit");
+        }
+    }
+}
+
 on_every_backend!(
+    known_good_requests_in_flight_hold_no_unit,
     concurrent_failures_run_the_handler_at_most_limit_times,
     outcomes_that_do_not_count_are_refunded,
     a_refund_clears_the_denial_it_caused,

@@ -17,6 +17,7 @@ per_mode!(
     random_api_keys_are_limited_per_client_ip_before_the_key_store,
     concurrent_wrong_passwords_reach_the_password_check_at_most_limit_times,
     concurrent_random_api_keys_reach_the_key_store_at_most_limit_times,
+    a_busy_client_with_a_valid_key_never_fills_the_failures_limit,
 );
 
 /// The metric counting `KeyStore` (SQLite) lookups behind the API-key caches.
@@ -257,4 +258,48 @@ async fn concurrent_random_api_keys_reach_the_key_store_at_most_limit_times(mode
         "{reached} store lookups and {unauthorized} 401s for 100 concurrent random keys \
          (limit {limit}); {limited} got 429"
     );
+}
+
+/// A failures-only limit must never slow a legitimate caller: 90 requests at once with a valid
+/// key from one IP, behind a limit of 3 failures, are all served (each would otherwise hold a
+/// unit while in flight, and on Redis most would see 429). The limit is intact afterwards:
+/// 3 guesses reach the check, the 4th is refused, and then the valid key is refused too.
+async fn a_busy_client_with_a_valid_key_never_fills_the_failures_limit(mode: Mode) {
+    let limit = 3;
+    let config = Config {
+        window_seconds: 3600,
+        auth_failures_per_window: limit,
+        ..Config::default()
+    };
+    let server = std::sync::Arc::new(Server::start(mode, config).await);
+    let api = client();
+    // The first use verifies the key (it is not known yet, so it takes a unit and gets it back).
+    expect_json(
+        analyze_from(&api, &server, None, DEMO_KEY).await,
+        StatusCode::OK,
+    )
+    .await;
+    let mut busy = JoinSet::new();
+    for _ in 0..90 {
+        let (server, api) = (server.clone(), api.clone());
+        busy.spawn(async move { analyze_from(&api, &server, None, DEMO_KEY).await });
+    }
+    let mut refused = Vec::new();
+    while let Some(res) = busy.join_next().await {
+        let res = res.expect("an analyze task");
+        if res.status() != StatusCode::OK {
+            refused.push(res.status());
+        }
+    }
+    assert!(
+        refused.is_empty(),
+        "{} of 90 concurrent requests with a valid key were refused: {refused:?}",
+        refused.len()
+    );
+    for _ in 0..limit {
+        let res = analyze_from(&api, &server, None, &random_key()).await;
+        expect_problem(res, StatusCode::UNAUTHORIZED).await;
+    }
+    expect_limited(analyze_from(&api, &server, None, &random_key()).await).await;
+    expect_limited(analyze_from(&api, &server, None, DEMO_KEY).await).await;
 }
