@@ -9,6 +9,7 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 
 use super::connection::Conn;
+use super::group_commit::{DEFAULT_MAX_BATCH, GroupCommit};
 use super::reconnecting::{Connect, Reconnecting};
 use super::replication::WaitForReplicas;
 use super::{DEFAULT_TIMEOUT, RedisBackend, Shared};
@@ -28,6 +29,7 @@ pub struct RedisBackendBuilder {
     timeout: Duration,
     connect_timeout: Duration,
     wait: Option<WaitForReplicas>,
+    group_commit: Option<usize>,
 }
 
 impl std::fmt::Debug for RedisBackendBuilder {
@@ -40,6 +42,7 @@ impl std::fmt::Debug for RedisBackendBuilder {
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("wait", &self.wait)
+            .field("group_commit", &self.group_commit)
             .finish()
     }
 }
@@ -97,6 +100,7 @@ impl RedisBackendBuilder {
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: Duration::from_secs(1),
             wait: None,
+            group_commit: Some(DEFAULT_MAX_BATCH),
         }
     }
 
@@ -141,7 +145,22 @@ impl RedisBackendBuilder {
         self
     }
 
-    /// Every setting checked: the URLs, the prefix, the timeouts and the `WAIT` setting. What
+    /// Group commit of [batchable](crate::script::Script::batchable) scripts (the rate-limit
+    /// decision): while one run is in flight, the next runs on the same hash slot queue and
+    /// go together in one `EVALSHA` of up to `max_batch` calls, each decided in turn as it
+    /// would have been alone. Redis's cost per call (about 5 µs of parsing, dispatch and reply
+    /// around a 1 µs decision) is then paid once per batch, so a loaded server decides
+    /// several times more per second. A lone call still goes at once. On by default with
+    /// [`DEFAULT_MAX_BATCH`]; `None` sends every run on its own. `max_batch` must be 2 to
+    /// 1,000, else [`connect`](Self::connect) fails with a
+    /// [`Config`](BackendErrorKind::Config) error.
+    pub fn group_commit(mut self, max_batch: Option<usize>) -> Self {
+        self.group_commit = max_batch;
+        self
+    }
+
+    /// Every setting checked: the URLs, the prefix, the timeouts, the `WAIT` setting and the
+    /// group commit's batch size. What
     /// [`connect`](Self::connect) checks first; call it to validate a configuration without
     /// connecting.
     pub fn check(&self) -> Result<(), ConfigError> {
@@ -154,6 +173,14 @@ impl RedisBackendBuilder {
             check_ttl(field, d)?;
         }
         self.wait.map(|w| w.check(self.timeout)).transpose()?;
+        if let Some(n) = self.group_commit
+            && !(2..=1_000).contains(&n)
+        {
+            return Err(ConfigError::new(
+                "group_commit",
+                format!("max_batch must be 2 to 1000, not {n}"),
+            ));
+        }
         Ok(())
     }
 
@@ -190,6 +217,7 @@ impl RedisBackendBuilder {
             timeout,
             connect_timeout,
             wait,
+            group_commit,
             ..
         } = self;
         let wait = wait.map(|w| w.check(timeout)).transpose().map_err(config)?;
@@ -212,6 +240,7 @@ impl RedisBackendBuilder {
                 pubsub_clients,
                 wait,
                 guarded_conn,
+                group_commit: group_commit.map(GroupCommit::new),
             }),
         })
     }
@@ -284,6 +313,18 @@ mod tests {
         assert!(check(RedisBackendBuilder::cluster(["redis://a:1", "nope"])).is_err());
         if !cfg!(feature = "tls") {
             assert!(check(RedisBackendBuilder::standalone("rediss://host")).is_err());
+        }
+    }
+
+    #[test]
+    fn a_group_commit_batch_is_2_to_1000_calls() {
+        let b = || RedisBackendBuilder::standalone("redis://127.0.0.1:1");
+        for bad in [0, 1, 1_001] {
+            let err = check(b().group_commit(Some(bad))).unwrap_err();
+            assert_eq!(err.field(), "group_commit", "{bad}");
+        }
+        for good in [Some(2), Some(1_000), None] {
+            assert!(check(b().group_commit(good)).is_ok(), "{good:?}");
         }
     }
 

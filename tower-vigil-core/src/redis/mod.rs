@@ -37,6 +37,7 @@
 mod builder;
 mod connection;
 mod error;
+mod group_commit;
 mod info;
 mod ops;
 mod pubsub;
@@ -49,6 +50,8 @@ use std::time::Duration;
 
 pub use self::builder::RedisBackendBuilder;
 use self::connection::Conn;
+pub use self::group_commit::DEFAULT_MAX_BATCH;
+pub(crate) use self::group_commit::batch_lua;
 pub use self::replication::WaitForReplicas;
 use crate::backend::{BackendKind, BackendResult};
 use crate::error::BackendError;
@@ -73,6 +76,8 @@ struct Shared {
     wait: Option<WaitForReplicas>,
     /// The connection those writes and their `WAIT` go over (with `wait` only).
     guarded_conn: Option<Conn>,
+    /// Batching of concurrent runs of batchable scripts; `None` when turned off.
+    group_commit: Option<group_commit::GroupCommit>,
 }
 
 impl RedisBackend {

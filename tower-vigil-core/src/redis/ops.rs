@@ -36,7 +36,12 @@ impl Backend for RedisBackend {
         } else {
             self.clone()
         };
-        let reply = via.eval(script, keys, args).await?;
+        let reply = match &self.shared.group_commit {
+            Some(group) if script.is_batchable() && !replicated => {
+                self.run_grouped(group, script, keys, args).await?
+            }
+            _ => via.eval(script, keys, args).await?,
+        };
         let out = script.decode(reply)?;
         if replicated
             && script.needs_replicas(&out)

@@ -37,7 +37,7 @@ impl RedisBackend {
 }
 
 /// A RESP value as a [`Reply`], the way Lua values come back from a script.
-fn reply(value: redis::Value) -> BackendResult<Reply> {
+pub(crate) fn reply(value: redis::Value) -> BackendResult<Reply> {
     use redis::Value as V;
     Ok(match value {
         V::Nil => Reply::Nil,

@@ -81,8 +81,11 @@ pub struct Script<T> {
     decode: Decode<T>,
     replicated: Option<fn(&T) -> bool>,
     cell: Option<CellTwin<T>>,
+    batchable: bool,
     /// The redis-rs handle (its SHA-1), made on first use.
     pub(crate) redis: OnceLock<redis::Script>,
+    /// The handle of the batch script (group commit), made on first use.
+    batch: OnceLock<redis::Script>,
 }
 
 impl<T> Script<T> {
@@ -100,7 +103,9 @@ impl<T> Script<T> {
             decode,
             replicated: None,
             cell: None,
+            batchable: false,
             redis: OnceLock::new(),
+            batch: OnceLock::new(),
         }
     }
 
@@ -130,6 +135,24 @@ impl<T> Script<T> {
     pub const fn with_cell(mut self, cell: CellTwin<T>) -> Self {
         self.cell = Some(cell);
         self
+    }
+
+    /// Lets a Redis backend with group commit on (the default) send concurrent runs of this
+    /// script on one hash slot together, as one `EVALSHA` that decides each in turn (see
+    /// [`RedisBackendBuilder::group_commit`](crate::redis::RedisBackendBuilder::group_commit)).
+    /// Each run's result is what it would have been alone, in queue order. For hot, short
+    /// scripts (a rate-limit decision), where Redis's cost per call exceeds the script's own
+    /// work. A [replicated](Self::replicated) script is never batched (its `WAIT` follows its
+    /// own call). The Lua must work as the body of a function of `KEYS` and `ARGV` (any
+    /// script does that does not start with a `#!lua` line).
+    pub const fn batchable(mut self) -> Self {
+        self.batchable = true;
+        self
+    }
+
+    /// True when marked [`batchable`](Self::batchable).
+    pub fn is_batchable(&self) -> bool {
+        self.batchable
     }
 
     /// The cell twin, if the script has one.
@@ -199,6 +222,12 @@ impl<T> Script<T> {
     pub(crate) fn redis_script(&self) -> &redis::Script {
         self.redis.get_or_init(|| redis::Script::new(self.lua))
     }
+
+    /// The batch script: this script's Lua as a function, called for each call of a batch.
+    pub(crate) fn batch_redis_script(&self) -> &redis::Script {
+        self.batch
+            .get_or_init(|| redis::Script::new(&crate::redis::batch_lua(self.lua)))
+    }
 }
 
 impl<T> fmt::Debug for Script<T> {
@@ -206,6 +235,7 @@ impl<T> fmt::Debug for Script<T> {
         f.debug_struct("Script")
             .field("name", &self.name)
             .field("replicated", &self.replicated.is_some())
+            .field("batchable", &self.batchable)
             .finish_non_exhaustive()
     }
 }

@@ -15,7 +15,9 @@ use crate::algorithm::{LUA, Outcome};
 
 /// The decision script.
 pub(crate) static DECIDE: Script<Outcomes> =
-    Script::new("ratelimit.decide", LUA, twin::decide, decode).with_cell(cell::CELL);
+    Script::new("ratelimit.decide", LUA, twin::decide, decode)
+        .with_cell(cell::CELL)
+        .batchable();
 
 /// Numbers answered per policy.
 const ANSWERED: usize = 4;
