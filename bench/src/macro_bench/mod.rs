@@ -78,9 +78,15 @@ struct Scenario {
 }
 
 async fn backend(url: &str, prefix: &str) -> RedisBackend {
+    backend_with(url, prefix, Some(tower_vigil_core::redis::DEFAULT_MAX_BATCH)).await
+}
+
+/// A backend with group commit set to `max_batch` (`None`: off).
+async fn backend_with(url: &str, prefix: &str, max_batch: Option<usize>) -> RedisBackend {
     RedisBackend::builder(url)
         .prefix(prefix)
         .timeout(Duration::from_secs(2))
+        .group_commit(max_batch)
         .connect()
         .await
         .expect("redis backend")
@@ -144,6 +150,13 @@ async fn scenarios(redis: &RedisServer, notes: &mut Vec<String>) -> Vec<Scenario
             "rl-redis",
             "+ rate limit, Redis",
             apps::rate_limit(backend(&url, "rl").await, true),
+            Load::get("/"),
+        )
+        .await,
+        in_process(
+            "rl-redis-unbatched",
+            "+ rate limit, Redis, group commit off",
+            apps::rate_limit(backend_with(&url, "rlu", None).await, true),
             Load::get("/"),
         )
         .await,
