@@ -57,6 +57,13 @@ where
         }
     }
 
+    /// Authenticated already (an L1 hit): the inner service's future.
+    pub(super) fn calling(future: S::Future) -> Self {
+        Self {
+            state: State::Calling { future },
+        }
+    }
+
     pub(super) fn authenticating(
         auth: AuthFuture<T>,
         request: Request<ReqBody>,
@@ -72,6 +79,22 @@ where
             },
         }
     }
+}
+
+/// Puts who the request is into its extensions: the key's data, principal and permissions,
+/// the whole [`Authenticated`], and the realm (for a `RequirePermission` further in: its
+/// challenges name it).
+pub(super) fn authenticated<B, T: Send + Sync + 'static>(
+    req: &mut Request<B>,
+    who: Authenticated<T>,
+    settings: &Settings,
+) {
+    let ext = req.extensions_mut();
+    ext.insert(Arc::clone(who.data()));
+    ext.insert(who.principal().clone());
+    ext.insert(who.permissions().clone());
+    ext.insert(who);
+    ext.insert(settings.realm.clone());
 }
 
 impl<S, ReqBody, ResBody, T> Future for ResponseFuture<S, ReqBody, ResBody, T>
@@ -98,13 +121,7 @@ where
                     match outcome {
                         Ok(who) => {
                             let mut req = request.take().expect("polled after completion");
-                            let ext = req.extensions_mut();
-                            ext.insert(Arc::clone(who.data()));
-                            ext.insert(who.principal().clone());
-                            ext.insert(who.permissions().clone());
-                            ext.insert(who);
-                            // For a `RequirePermission` further in: its challenges name it.
-                            ext.insert(settings.realm.clone());
+                            authenticated(&mut req, who, settings);
                             let mut svc = inner.take().expect("polled after completion");
                             let future = svc.call(req);
                             this.state.set(State::Calling { future });

@@ -10,7 +10,7 @@ use tower_service::Service;
 use tower_vigil_core::Backend;
 use tower_vigil_core::http::{ResponseBody, is_grpc};
 
-use super::future::ResponseFuture;
+use super::future::{ResponseFuture, authenticated};
 use super::layer::Settings;
 use crate::{
     ApiKeyCache, ApiKeyRejection, ApiKeyRejectionKind, Authenticated, KeyStatus, KeyStore,
@@ -96,8 +96,6 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
         let grpc = is_grpc(req.headers());
         let settings = &self.settings;
         let key = match settings.extractor.extract(req.headers()) {
@@ -111,6 +109,23 @@ where
         if settings.extractor.strip {
             settings.extractor.strip(req.headers_mut());
         }
+        // An L1 hit (or a malformed key) is decided here: no future of the layer's own, and
+        // the ready inner service is called directly.
+        if let Some(status) = self.cache.check_key_now(&key) {
+            return match decide(status) {
+                Ok(who) => {
+                    authenticated(&mut req, who, settings);
+                    ResponseFuture::calling(self.inner.call(req))
+                }
+                Err(kind) => ResponseFuture::rejected(
+                    settings
+                        .responder
+                        .respond(ApiKeyRejection::new(kind, &settings.realm, grpc)),
+                ),
+            };
+        }
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
         let cache = self.cache.clone();
         let realm = settings.realm.clone();
         let auth = Box::pin(async move {

@@ -127,7 +127,27 @@ impl<B: Backend, K: KeyStore> ApiKeyCache<B, K> {
             return KeyStatus::InvalidFormat;
         }
         let hash = self.hash_key(raw_key);
-        match self.lookup_hash(&hash).await {
+        self.status(self.lookup_hash(&hash).await)
+    }
+
+    /// [`check_key`](Self::check_key) answered on the caller's thread when L1 has a fresh
+    /// entry for the key (or the format is wrong); `None`: the lookup must be awaited. What
+    /// the layer tries first, so that an L1 hit makes no future.
+    pub(crate) fn check_key_now(&self, raw_key: &str) -> Option<KeyStatus<K::Extra>> {
+        if !self.inner.config.format.accepts(raw_key) {
+            return Some(KeyStatus::InvalidFormat);
+        }
+        // No `subscribe()`: an entry is fresh only while the subscription is live.
+        let found = self.inner.lookup_now(&self.hash_key(raw_key))?;
+        Some(self.status(Ok(found)))
+    }
+
+    /// A lookup's result as a status, expiry checked on the cache's clock.
+    fn status(
+        &self,
+        looked_up: Result<Option<Authenticated<K::Extra>>, StoreError>,
+    ) -> KeyStatus<K::Extra> {
+        match looked_up {
             Ok(Some(found)) if found.data().is_expired_at((self.inner.config.clock)()) => {
                 KeyStatus::Expired(found)
             }
