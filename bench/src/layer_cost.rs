@@ -23,6 +23,8 @@ use crate::stats::median;
 
 /// One app's figures: ns per request in each round.
 pub(crate) struct CostRow {
+    /// The macro part's scenario id.
+    pub(crate) id: &'static str,
     pub(crate) label: &'static str,
     pub(crate) ns: Vec<f64>,
 }
@@ -36,6 +38,19 @@ pub(crate) struct LayerCost {
 }
 
 impl LayerCost {
+    /// The row of scenario `id`, with its index (for `instructions`).
+    pub(crate) fn row(&self, id: &str) -> Option<(usize, &CostRow)> {
+        self.rows.iter().enumerate().find(|(_, r)| r.id == id)
+    }
+
+    /// Instructions per request the row of `id` adds to the bare route (NaN when not counted).
+    pub(crate) fn added_instructions(&self, id: &str) -> f64 {
+        match (&self.instructions, self.row(id)) {
+            (Ok(counts), Some((i, _))) if counts.len() > i => counts[i] - counts[0],
+            _ => f64::NAN,
+        }
+    }
+
     /// Median over rounds of the row's ns per request minus the bare route's in that round.
     pub(crate) fn added_ns(&self, row: &CostRow) -> f64 {
         let bare = &self.rows[0].ns;
@@ -204,6 +219,7 @@ pub(crate) async fn run(per_app: Duration, rounds: usize, only: &[String]) -> La
     let mut rows: Vec<CostRow> = apps
         .iter()
         .map(|a| CostRow {
+            id: a.id,
             label: a.label,
             ns: vec![],
         })

@@ -133,11 +133,7 @@ fn main() -> ExitCode {
     });
     results.elapsed_secs = started.elapsed().as_secs_f64();
     let load_at_end = machine::load_average();
-    let targets = targets::evaluate(
-        results.macro_result.as_ref(),
-        results.memory.as_deref(),
-        results.flood.as_ref(),
-    );
+    let targets = targets::evaluate(&results);
     let text = report::render(
         &results,
         &targets,

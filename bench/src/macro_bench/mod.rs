@@ -78,7 +78,12 @@ struct Scenario {
 }
 
 async fn backend(url: &str, prefix: &str) -> RedisBackend {
-    backend_with(url, prefix, Some(tower_vigil_core::redis::DEFAULT_MAX_BATCH)).await
+    backend_with(
+        url,
+        prefix,
+        Some(tower_vigil_core::redis::DEFAULT_MAX_BATCH),
+    )
+    .await
 }
 
 /// A backend with group commit set to `max_batch` (`None`: off).
