@@ -15,6 +15,13 @@ pub fn session_key(hash: &str) -> String {
     format!("session:{{{hash}}}")
 }
 
+/// The hash a [`session_key`] was built from.
+pub(crate) fn session_hash(key: &str) -> &str {
+    key.strip_prefix("session:{")
+        .and_then(|k| k.strip_suffix('}'))
+        .unwrap_or(key)
+}
+
 /// `session:user:{<escaped user id>}`: the index of the sessions of `user_id`.
 pub fn user_index_key(user_id: &str) -> String {
     format!("session:user:{}", hash_tag(user_id))
@@ -28,6 +35,7 @@ mod tests {
     fn keys_carry_their_hash_tag() {
         assert_eq!(session_key("ab12"), "session:{ab12}");
         assert_eq!(session_key("ab12"), format!("session:{}", hash_tag("ab12")));
+        assert_eq!(session_hash(&session_key("ab12")), "ab12");
         // A user id cannot forge another tag or key.
         assert_eq!(user_index_key("bob:{x}"), "session:user:{bob%3A%7Bx%7D}");
     }

@@ -271,3 +271,47 @@ async fn secure_cookies_get_the_host_prefix_by_default() {
     let c = CookieConfig::new().prefix(CookiePrefix::None);
     assert!(c.set_cookie("t").starts_with("vigil_session=t;"));
 }
+
+/// Issue 15: a request that only read its session (no TTL refresh due) ends without a save,
+/// but it is finished all the same: a change made afterwards through a clone is refused, as
+/// after a saved response, and the values read stay readable.
+#[tokio::test]
+async fn a_read_only_response_is_finished_without_a_save() {
+    use http::{Request, Response, header};
+    use tower::{ServiceBuilder, ServiceExt, service_fn};
+    use tower_vigil_session::{Session, SessionErrorKind};
+
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Session>();
+    let svc = ServiceBuilder::new()
+        .layer(SessionManagerLayer::new(MemoryBackend::new()))
+        .service(service_fn(move |req: Request<String>| {
+            let session = req.extensions().get::<Session>().unwrap().clone();
+            let tx = tx.clone();
+            async move {
+                if req.uri().path() == "/set" {
+                    session.insert("a", 1).await.unwrap();
+                } else {
+                    assert_eq!(session.get::<u32>("a").await.unwrap(), Some(1));
+                }
+                tx.send(session).unwrap();
+                Ok::<_, std::convert::Infallible>(Response::new(String::new()))
+            }
+        }));
+    let set = Request::get("/set").body(String::new()).unwrap();
+    let res = svc.clone().oneshot(set).await.unwrap();
+    let cookie = res.headers()[header::SET_COOKIE].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let read = Request::get("/read")
+        .header(header::COOKIE, &cookie)
+        .body(String::new())
+        .unwrap();
+    let res = svc.oneshot(read).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(!res.headers().contains_key(header::SET_COOKIE));
+    let mut rx = rx;
+    let _writer = rx.recv().await.unwrap();
+    let late = rx.recv().await.unwrap();
+    let err = late.insert("b", 2).await.unwrap_err();
+    assert_eq!(err.kind(), SessionErrorKind::Finished);
+    assert_eq!(late.get::<u32>("a").await.unwrap(), Some(1));
+}

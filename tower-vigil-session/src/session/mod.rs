@@ -69,15 +69,10 @@ fn millis_to_time(ms: u64) -> SystemTime {
 
 impl Session {
     pub(crate) fn new(config: Arc<Config>, token: Option<SessionToken>) -> Self {
-        let loaded = if token.is_none() { Some(None) } else { None };
         Self {
             inner: Arc::new(Inner {
                 config,
-                state: Mutex::new(State {
-                    token,
-                    loaded,
-                    ..State::default()
-                }),
+                state: Mutex::new(State::new(token)),
             }),
         }
     }
@@ -104,11 +99,12 @@ impl Session {
 
     pub(super) async fn load_into(&self, st: &mut State) -> Result<(), SessionError> {
         if st.loaded.is_none() {
-            let token = st.token.clone().expect("an unloaded session has a token");
-            let hasher = &self.config().hasher;
-            let (key, secret) = (token.key(hasher), token.secret_hash(hasher));
+            let cfg = self.config();
+            let ids = st
+                .ids(&cfg.hasher)
+                .expect("an unloaded session has a token");
             crate::metrics::loaded();
-            match self.config().store.load(&key, Some(&secret)).await {
+            match cfg.store.load(&ids.key, Some(&ids.secret)).await {
                 Ok(s) => st.loaded = Some(s),
                 Err(e) => {
                     st.failed = true;
@@ -196,14 +192,13 @@ impl Session {
         // Without a live session there is nothing to end, and the cookie is left alone: it
         // may already hold the token of the session that replaced this one.
         if st.stored().is_some()
-            && let Some(token) = st.token.take()
+            && let Some(ids) = st.take_token(&self.config().hasher)
         {
-            let hasher = &self.config().hasher;
             let user = st.stored().and_then(|s| s.user_id()).map(str::to_owned);
             st.destroyed = Some(Destroyed {
-                key: token.key(hasher),
-                secret: token.secret_hash(hasher),
-                id_hash: token.id_hash(hasher),
+                id_hash: ids.id_hash().to_owned(),
+                key: ids.key,
+                secret: ids.secret,
                 user,
             });
         }

@@ -5,7 +5,7 @@
 use bytes::Bytes;
 
 use super::Session;
-use super::state::State;
+use super::state::{State, TokenIds};
 use crate::error::{SessionError, SessionErrorKind};
 use crate::keys::user_index_key;
 use crate::metrics;
@@ -31,12 +31,36 @@ pub(crate) enum SaveOutcome {
 }
 
 impl Session {
-    /// True when the response needs a save (a change, a loaded session that may need its TTL
-    /// refreshed, a dead cookie to clear). `None` when the state is busy (a clone is in use).
+    /// True when the response needs a save: a change, a failure to answer, or a session read
+    /// whose TTL is due for a refresh. `None` when the state is busy (a clone is in use).
+    ///
+    /// A request that only read its session, with no refresh due (the common read), is done
+    /// here, without the save's future, lock and digests: it is marked finished, as the save
+    /// would have marked it, and changes through a clone are refused from then on.
     pub(crate) fn needs_save(&self) -> Option<bool> {
-        let st = self.inner.state.try_lock().ok()?;
-        let loaded_with_token = st.token.is_some() && st.loaded.is_some();
-        Some(!st.finished && (st.failed || st.has_changes() || loaded_with_token))
+        let mut st = self.inner.state.try_lock().ok()?;
+        if st.finished {
+            return Some(false);
+        }
+        if st.failed || st.has_changes() {
+            return Some(true);
+        }
+        if st.token.is_none() {
+            return Some(false);
+        }
+        match &st.loaded {
+            // Not read, not changed: nothing to save.
+            None => Some(false),
+            // Read: only a refresh remains to be done (`update`'s, checked the same way); a
+            // token without a live session has nothing to save.
+            Some(loaded) => {
+                let due = loaded.as_ref().is_some_and(|s| self.refresh_due(s));
+                if !due {
+                    st.finished = true;
+                }
+                Some(due)
+            }
+        }
     }
 
     /// True when a backend call failed during the request.
@@ -83,14 +107,18 @@ impl Session {
         }
         let cycle = std::mem::take(&mut st.cycle);
         let (set, delete) = st.split_pending();
-        match (st.stored().cloned(), st.token.clone()) {
-            (Some(current), Some(token)) => self.update(&current, &token, set, delete, cycle).await,
+        let ids = st.ids(&cfg.hasher).cloned();
+        match (st.stored().cloned(), st.token.clone(), ids) {
+            (Some(current), Some(token), Some(ids)) => {
+                self.update(&current, &token, &ids, set, delete, cycle)
+                    .await
+            }
             // Values changed without reading the session (only values: a login, a cycle or a
             // logout loads it first).
-            (None, Some(token))
+            (None, Some(token), Some(ids))
                 if st.loaded.is_none() && !(set.is_empty() && delete.is_empty()) =>
             {
-                let r = self.update_unread(st, &token, set, delete).await;
+                let r = self.update_unread(st, &token, &ids, set, delete).await;
                 if let Ok(SaveOutcome::Issued(_)) = r {
                     st.loaded = Some(None);
                 }
@@ -151,16 +179,15 @@ impl Session {
         &self,
         st: &mut State,
         token: &SessionToken,
+        ids: &TokenIds,
         set: Vec<(String, Bytes)>,
         delete: Vec<String>,
     ) -> Result<SaveOutcome, SessionError> {
         let cfg = self.config();
-        let key = token.key(&cfg.hasher);
-        let secret = token.secret_hash(&cfg.hasher);
         let expiry = cfg.expiry().reindex_within(cfg.refresh_after_ms().max(1));
         match cfg
             .store
-            .write(&key, &secret, &set, &delete, expiry)
+            .write(&ids.key, &ids.secret, &set, &delete, expiry)
             .await?
         {
             WriteOutcome::Written => {
@@ -170,7 +197,7 @@ impl Session {
             WriteOutcome::Reindex => {
                 self.load_into(st).await?;
                 match st.stored().cloned() {
-                    Some(current) => self.update(&current, token, set, delete, false).await,
+                    Some(current) => self.update(&current, token, ids, set, delete, false).await,
                     None if set.is_empty() => Ok(SaveOutcome::Unchanged),
                     None => self.create(set).await,
                 }
@@ -186,23 +213,23 @@ impl Session {
         &self,
         current: &StoredSession,
         token: &SessionToken,
+        ids: &TokenIds,
         mut set: Vec<(String, Bytes)>,
         mut delete: Vec<String>,
         cycle: bool,
     ) -> Result<SaveOutcome, SessionError> {
         let cfg = self.config();
-        let key = token.key(&cfg.hasher);
-        let id_hash = token.id_hash(&cfg.hasher);
+        let is_refresh = set.is_empty() && delete.is_empty() && !cycle;
+        if is_refresh && !self.refresh_due(current) {
+            return Ok(SaveOutcome::Unchanged);
+        }
+        let id_hash = ids.id_hash();
         let old_user = current.user_id();
         let new_user = set
             .iter()
             .find(|(k, _)| k == USER_FIELD)
             .map(|(_, v)| String::from_utf8_lossy(v).into_owned());
         let user_removed = delete.iter().any(|k| k == USER_FIELD);
-        let is_refresh = set.is_empty() && delete.is_empty() && !cycle;
-        if is_refresh && !self.refresh_due(current) {
-            return Ok(SaveOutcome::Unchanged);
-        }
         let cycled = cycle.then(|| token.cycled());
         if let Some(new) = &cycled {
             set.push((
@@ -220,7 +247,7 @@ impl Session {
             Some(u) if new_user.is_some() || self.reindex_due(current) => {
                 let deadline = cfg
                     .store
-                    .index_add(&user_index_key(u), &id_hash, cfg.index_ttl())
+                    .index_add(&user_index_key(u), id_hash, cfg.index_ttl())
                     .await?;
                 expiry = expiry.not_after(deadline);
             }
@@ -228,10 +255,9 @@ impl Session {
             // No longer indexed: no deadline either.
             None => delete.push(DEADLINE_FIELD.to_owned()),
         }
-        let secret = token.secret_hash(&cfg.hasher);
         let written = cfg
             .store
-            .write(&key, &secret, &set, &delete, expiry)
+            .write(&ids.key, &ids.secret, &set, &delete, expiry)
             .await?
             .is_written();
         if is_refresh {
@@ -250,7 +276,7 @@ impl Session {
         let user_changed = new_user.as_deref().is_some_and(|n| Some(n) != old_user);
         if let Some(old) = old_user.filter(|_| user_removed || user_changed) {
             cfg.store
-                .index_remove(&user_index_key(old), &[id_hash])
+                .index_remove(&user_index_key(old), &[id_hash.to_owned()])
                 .await?;
         }
         Ok(cycled.map_or(SaveOutcome::Unchanged, SaveOutcome::Issued))
