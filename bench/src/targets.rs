@@ -119,11 +119,11 @@ pub(crate) fn evaluate(results: &Results) -> Vec<Target> {
         redis,
         redis >= 1.2,
         format!(
-            "{} the minimal middleware ({} vs {} bare; group commit off: {} bare)",
+            "{} the minimal middleware ({} vs {} bare; with group commit on: {} bare)",
             ratio(redis),
             ratio(r("rl-redis", "bare")),
             ratio(r("minimal-evalsha", "bare")),
-            ratio(r("rl-redis-unbatched", "bare"))
+            ratio(r("rl-redis-batched", "bare"))
         ),
     ));
 

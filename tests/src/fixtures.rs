@@ -53,6 +53,11 @@ pub fn memory() -> MemoryBackend {
         .unwrap()
 }
 
+/// Group commit in every fixture backend: off by default in the product, on here, so that
+/// every suite that runs on these backends (the exactness tests of 4 instances × 2,000
+/// concurrent requests among them) runs with batching.
+const GROUP_COMMIT: Option<usize> = Some(tower_vigil_core::redis::DEFAULT_MAX_BATCH);
+
 /// A Redis backend on the shared server, under a unique prefix.
 pub async fn redis() -> RedisBackend {
     redis_on(&shared_server().url()).await
@@ -64,6 +69,7 @@ pub async fn redis_on(url: &str) -> RedisBackend {
         .prefix(unique_prefix())
         .timeout(TEST_TIMEOUT)
         .connect_timeout(TEST_TIMEOUT)
+        .group_commit(GROUP_COMMIT)
         .connect()
         .await
         .expect("connecting to the test redis-server")
@@ -80,6 +86,7 @@ pub async fn cluster_on(urls: &[String]) -> RedisBackend {
         .prefix(unique_prefix())
         .timeout(TEST_TIMEOUT)
         .connect_timeout(TEST_TIMEOUT)
+        .group_commit(GROUP_COMMIT)
         .connect()
         .await
         .expect("connecting to the test cluster")
@@ -108,6 +115,7 @@ async fn instances<const N: usize>(
             .prefix(&prefix)
             .timeout(TEST_TIMEOUT)
             .connect_timeout(TEST_TIMEOUT)
+            .group_commit(GROUP_COMMIT)
             .connect()
             .await
             .expect("connecting to the test redis");

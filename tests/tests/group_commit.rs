@@ -133,6 +133,7 @@ async fn batches_on_a_cluster_hold_one_slot_each_and_stay_exact() {
     let backend = RedisBackend::cluster_builder(cluster.urls())
         .prefix(fixtures::unique_prefix())
         .timeout(Duration::from_millis(500))
+        .group_commit(Some(64))
         .connect()
         .await
         .unwrap();

@@ -86,7 +86,7 @@ async fn backend(url: &str, prefix: &str) -> RedisBackend {
     .await
 }
 
-/// A backend with group commit set to `max_batch` (`None`: off).
+/// A backend with group commit set to `max_batch` (`None`: off, the default).
 async fn backend_with(url: &str, prefix: &str, max_batch: Option<usize>) -> RedisBackend {
     RedisBackend::builder(url)
         .prefix(prefix)
@@ -159,9 +159,17 @@ async fn scenarios(redis: &RedisServer, notes: &mut Vec<String>) -> Vec<Scenario
         )
         .await,
         in_process(
-            "rl-redis-unbatched",
-            "+ rate limit, Redis, group commit off",
-            apps::rate_limit(backend_with(&url, "rlu", None).await, true),
+            "rl-redis-batched",
+            "+ rate limit, Redis, group commit on",
+            apps::rate_limit(
+                backend_with(
+                    &url,
+                    "rlb",
+                    Some(tower_vigil_core::redis::DEFAULT_MAX_BATCH),
+                )
+                .await,
+                true,
+            ),
             Load::get("/"),
         )
         .await,

@@ -50,34 +50,40 @@ impl<B: Backend, K: KeyStore> Inner<B, K> {
         Ok(self.store_lookup(hash).await?.map(Authenticated::new))
     }
 
-    /// L1's fresh entry for `hash`, looked up on the caller's thread: moka's lookup is a
-    /// future that only waits when its internal maintenance is contended; it is polled once,
-    /// and a lookup that would wait answers `None` (not known, which is always safe to say:
-    /// the caller then takes the awaited path).
-    fn fresh_now(&self, hash: &str) -> Option<Arc<Entry<K::Extra>>> {
+    /// L1's entry for `hash`, looked up on the caller's thread: moka's lookup is a future
+    /// that only waits when its internal maintenance is contended; it is polled once, and a
+    /// lookup that would wait answers `None` (not known, which is always safe to say: the
+    /// caller then takes the awaited path).
+    fn entry_now(&self, hash: &str) -> Option<Arc<Entry<K::Extra>>> {
         let lookup = std::pin::pin!(self.l1.get(hash));
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        let std::task::Poll::Ready(Some(entry)) = lookup.poll(&mut cx) else {
-            return None;
-        };
-        self.local.is_fresh(hash, &entry).then_some(entry)
+        match lookup.poll(&mut cx) {
+            std::task::Poll::Ready(entry) => entry,
+            std::task::Poll::Pending => None,
+        }
     }
 
-    /// True when L1 holds `hash` as a valid key, fresh, and unexpired at `now`; not counted
-    /// as a hit.
+    /// True when L1 holds `hash` as a valid key, unexpired at `now`, and no revocation of it
+    /// arrived since it was filled; not counted as a hit. Unlike a lookup, the entry need not
+    /// be fresh: this says the key was verified here and not revoked since (so it is no
+    /// guess), not that it may be served without asking. A busy client's key would otherwise
+    /// stop being known each time its entry ages out, for as long as the revalidation takes.
     pub(crate) fn known_valid(&self, hash: &str, now: std::time::SystemTime) -> bool {
-        self.fresh_now(hash).is_some_and(|entry| {
-            entry
-                .found
-                .as_ref()
-                .is_some_and(|found| !found.data().is_expired_at(now))
+        self.entry_now(hash).is_some_and(|entry| {
+            !self.local.invalidated_since(hash, &entry)
+                && entry
+                    .found
+                    .as_ref()
+                    .is_some_and(|found| !found.data().is_expired_at(now))
         })
     }
 
     /// What L1 answers for `hash` right now, counted as a hit; `None`: no fresh entry, so
     /// [`lookup`](Self::lookup) must be awaited.
     pub(crate) fn lookup_now(&self, hash: &str) -> Option<Found<K::Extra>> {
-        self.fresh_now(hash).map(|entry| self.l1_hit(&entry))
+        self.entry_now(hash)
+            .filter(|entry| self.local.is_fresh(hash, entry))
+            .map(|entry| self.l1_hit(&entry))
     }
 
     fn l1_hit(&self, entry: &Entry<K::Extra>) -> Found<K::Extra> {

@@ -158,8 +158,8 @@ impl<B: Backend, K: KeyStore> ApiKeyCache<B, K> {
     }
 
     /// True when this instance already knows `raw_key` as valid: well formed, held by L1 as
-    /// a valid key that is fresh (its subscription to revocations live, younger than the L1
-    /// TTL, not invalidated since) and unexpired. Answered on the caller's thread without any
+    /// a valid key, unexpired, and not invalidated since L1 learnt it (the entry may be past
+    /// its L1 TTL: this says the key was verified here, not that it may be served unasked). Answered on the caller's thread without any
     /// backend or store call, and never counted as a lookup; `false` means "not known", not
     /// "invalid". For a rule in front of the authentication that must tell requests carrying
     /// an already verified key from guesses, such as a failed-authentications rate limit that

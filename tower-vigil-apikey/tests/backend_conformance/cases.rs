@@ -279,8 +279,9 @@ async fn badly_formatted_keys_never_reach_the_caches_or_the_store<B: TestBackend
     assert_clean(&backend, &[&good, &bad]).await;
 }
 
-/// `knows_valid` answers only from a fresh positive L1 entry, without any lookup: unknown,
-/// malformed, not yet verified, expired and revoked keys are all "not known".
+/// `knows_valid` answers only from a positive L1 entry, without any lookup: unknown,
+/// malformed, not yet verified, expired and revoked keys are all "not known"; a verified key
+/// stays known past its L1 TTL (it was verified here and not revoked since).
 async fn knows_valid_is_true_only_for_a_verified_live_key<B: TestBackend>(backend: B) {
     let store = TestStore::default();
     let now = Arc::new(AtomicU64::new(1_000_000));
@@ -290,6 +291,7 @@ async fn knows_valid_is_true_only_for_a_verified_live_key<B: TestBackend>(backen
     };
     let cache = ApiKeyCache::builder(backend.clone(), store.clone())
         .clock(clock)
+        .l1_ttl(Duration::from_millis(100))
         .build()
         .unwrap();
     cache.ready().await;
@@ -326,6 +328,8 @@ async fn knows_valid_is_true_only_for_a_verified_live_key<B: TestBackend>(backen
         format!("Bearer {OTHER}").parse().unwrap(),
     );
     assert!(!layer.knows_valid(&both), "an ambiguous credential");
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(cache.knows_valid(KEY), "past its L1 TTL, not revoked");
 
     now.store(1_000_100, Ordering::SeqCst);
     assert!(!cache.knows_valid(KEY), "expired");

@@ -9,7 +9,7 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 
 use super::connection::Conn;
-use super::group_commit::{DEFAULT_MAX_BATCH, GroupCommit};
+use super::group_commit::GroupCommit;
 use super::reconnecting::{Connect, Reconnecting};
 use super::replication::WaitForReplicas;
 use super::{DEFAULT_TIMEOUT, RedisBackend, Shared};
@@ -100,7 +100,7 @@ impl RedisBackendBuilder {
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: Duration::from_secs(1),
             wait: None,
-            group_commit: Some(DEFAULT_MAX_BATCH),
+            group_commit: None,
         }
     }
 
@@ -150,10 +150,16 @@ impl RedisBackendBuilder {
     /// go together in one `EVALSHA` of up to `max_batch` calls, each decided in turn as it
     /// would have been alone. Redis's cost per call (about 5 µs of parsing, dispatch and reply
     /// around a 1 µs decision) is then paid once per batch, so a loaded server decides
-    /// several times more per second. A lone call still goes at once. On by default with
-    /// [`DEFAULT_MAX_BATCH`]; `None` sends every run on its own. `max_batch` must be 2 to
-    /// 1,000, else [`connect`](Self::connect) fails with a
-    /// [`Config`](BackendErrorKind::Config) error.
+    /// several times more per second. A lone call still goes at once.
+    ///
+    /// Off by default (`None`: every run is its own call, pipelined on the connection), like
+    /// a client's auto-pipelining: a run that arrives while a batch is in flight waits for
+    /// it, so batching pays where Redis's CPU is the limit (many app instances on one
+    /// server), and costs throughput where the app's own CPU is (on a 2-core machine running
+    /// the app and Redis together, `vigil-bench` measures it below the pipelined calls; see
+    /// BENCHMARKS.md). [`DEFAULT_MAX_BATCH`](crate::redis::DEFAULT_MAX_BATCH) is a good `max_batch`; it must be 2 to 1,000,
+    /// else [`connect`](Self::connect) fails with a [`Config`](BackendErrorKind::Config)
+    /// error.
     pub fn group_commit(mut self, max_batch: Option<usize>) -> Self {
         self.group_commit = max_batch;
         self

@@ -137,7 +137,7 @@ impl<T> Script<T> {
         self
     }
 
-    /// Lets a Redis backend with group commit on (the default) send concurrent runs of this
+    /// Lets a Redis backend with group commit on (it is opt-in) send concurrent runs of this
     /// script on one hash slot together, as one `EVALSHA` that decides each in turn (see
     /// [`RedisBackendBuilder::group_commit`](crate::redis::RedisBackendBuilder::group_commit)).
     /// Each run's result is what it would have been alone, in queue order. For hot, short

@@ -1,4 +1,5 @@
-//! Group commit: concurrent runs of one script on one hash slot go to Redis as one `EVALSHA`.
+//! Group commit (opt-in): concurrent runs of one script on one hash slot go to Redis as one
+//! `EVALSHA`.
 //!
 //! A script call costs Redis about 5 µs of parsing, dispatch and reply on top of the script's
 //! own work (about 1 µs for a rate-limit decision); on a loaded server that overhead, not the
@@ -34,7 +35,8 @@ use crate::script::{Arg, Reply, Script};
 
 mod send;
 
-/// The most calls one batch holds, unless the builder says otherwise.
+/// A good most calls per batch for
+/// [`RedisBackendBuilder::group_commit`](crate::redis::RedisBackendBuilder::group_commit).
 pub const DEFAULT_MAX_BATCH: usize = 64;
 
 /// Batches in flight at once per queue: one, so that every call arriving meanwhile joins the
