@@ -15,6 +15,7 @@
 //! ```
 
 use std::future::Future;
+use tower_vigil_core::metrics::Timer;
 
 /// Requests answered by the in-process cache (positive or negative).
 pub const L1_HITS_TOTAL: &str = "vigil_apikey_l1_hits_total";
@@ -72,11 +73,13 @@ pub fn describe() {
 
 /// The calls [`timed`] names in its `op` label.
 pub(crate) mod op {
-    pub(crate) const READ: &str = "read";
-    pub(crate) const FILL: &str = "fill";
-    pub(crate) const REVOKE: &str = "revoke";
-    pub(crate) const PUBLISH: &str = "publish";
-    pub(crate) const LOOKUP: &str = "lookup";
+    use super::{BACKEND_DURATION_SECONDS, Timer};
+
+    pub(crate) const READ: &Timer = &Timer::new(BACKEND_DURATION_SECONDS, "read");
+    pub(crate) const FILL: &Timer = &Timer::new(BACKEND_DURATION_SECONDS, "fill");
+    pub(crate) const REVOKE: &Timer = &Timer::new(BACKEND_DURATION_SECONDS, "revoke");
+    pub(crate) const PUBLISH: &Timer = &Timer::new(BACKEND_DURATION_SECONDS, "publish");
+    pub(crate) const LOOKUP: &Timer = &Timer::new(BACKEND_DURATION_SECONDS, "lookup");
 }
 
 pub(crate) fn inc(name: &'static str) {
@@ -89,6 +92,6 @@ pub(crate) fn backend_error(kind: String) {
 }
 
 /// Runs one backend or key-store call, recording how long it took under `op`.
-pub(crate) async fn timed<T>(op: &'static str, call: impl Future<Output = T>) -> T {
-    tower_vigil_core::metrics::timed(BACKEND_DURATION_SECONDS, op, call).await
+pub(crate) async fn timed<T>(op: &'static Timer, call: impl Future<Output = T>) -> T {
+    tower_vigil_core::metrics::timed(op, call).await
 }

@@ -15,6 +15,7 @@
 //! ```
 
 use std::future::Future;
+use tower_vigil_core::metrics::Timer;
 
 use tower_vigil_core::{BackendError, FailurePolicy};
 
@@ -68,11 +69,13 @@ pub fn describe() {
 
 /// The store calls [`timed`] names in its `op` label.
 pub(crate) mod op {
-    pub(crate) const CLAIM: &str = "claim";
-    pub(crate) const COMPLETE: &str = "complete";
-    pub(crate) const RELEASE: &str = "release";
-    pub(crate) const EXTEND: &str = "extend";
-    pub(crate) const ANNOUNCE: &str = "announce";
+    use super::{BACKEND_DURATION_SECONDS, Timer};
+
+    pub(crate) const CLAIM: &Timer = &Timer::new(BACKEND_DURATION_SECONDS, "claim");
+    pub(crate) const COMPLETE: &Timer = &Timer::new(BACKEND_DURATION_SECONDS, "complete");
+    pub(crate) const RELEASE: &Timer = &Timer::new(BACKEND_DURATION_SECONDS, "release");
+    pub(crate) const EXTEND: &Timer = &Timer::new(BACKEND_DURATION_SECONDS, "extend");
+    pub(crate) const ANNOUNCE: &Timer = &Timer::new(BACKEND_DURATION_SECONDS, "announce");
 }
 
 pub(crate) fn replay() {
@@ -105,6 +108,6 @@ pub(crate) fn not_replayable() {
 }
 
 /// Runs one store call, recording how long it took under `op`.
-pub(crate) async fn timed<T>(op: &'static str, call: impl Future<Output = T>) -> T {
-    tower_vigil_core::metrics::timed(BACKEND_DURATION_SECONDS, op, call).await
+pub(crate) async fn timed<T>(op: &'static Timer, call: impl Future<Output = T>) -> T {
+    tower_vigil_core::metrics::timed(op, call).await
 }

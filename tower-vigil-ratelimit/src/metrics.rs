@@ -14,6 +14,7 @@
 //! ```
 
 use std::future::Future;
+use tower_vigil_core::metrics::Timer;
 
 use tower_vigil_core::{BackendError, FailurePolicy};
 
@@ -81,9 +82,11 @@ pub fn describe() {
 
 /// The backend calls [`timed`] names in its `op` label.
 pub(crate) mod op {
-    pub(crate) const ACQUIRE: &str = "acquire";
-    pub(crate) const REFUND: &str = "refund";
-    pub(crate) const CHARGE: &str = "charge";
+    use super::{BACKEND_DURATION_SECONDS, Timer};
+
+    pub(crate) const ACQUIRE: &Timer = &Timer::new(BACKEND_DURATION_SECONDS, "acquire");
+    pub(crate) const REFUND: &Timer = &Timer::new(BACKEND_DURATION_SECONDS, "refund");
+    pub(crate) const CHARGE: &Timer = &Timer::new(BACKEND_DURATION_SECONDS, "charge");
 }
 
 /// Counts an admitted request. Literal labels: the macros build those keys without allocating.
@@ -129,11 +132,11 @@ pub(crate) fn missing_key(action: &'static str) {
 }
 
 /// Runs one backend call, recording how long it took under `op`.
-pub(crate) async fn timed<T>(op: &'static str, call: impl Future<Output = T>) -> T {
-    tower_vigil_core::metrics::timed(BACKEND_DURATION_SECONDS, op, call).await
+pub(crate) async fn timed<T>(op: &'static Timer, call: impl Future<Output = T>) -> T {
+    tower_vigil_core::metrics::timed(op, call).await
 }
 
 /// [`timed`] for a call answered on the caller's thread (`None`: it could not be).
-pub(crate) fn timed_now<T>(op: &'static str, call: impl FnOnce() -> Option<T>) -> Option<T> {
-    tower_vigil_core::metrics::timed_now(BACKEND_DURATION_SECONDS, op, call)
+pub(crate) fn timed_now<T>(op: &'static Timer, call: impl FnOnce() -> Option<T>) -> Option<T> {
+    tower_vigil_core::metrics::timed_now(op, call)
 }

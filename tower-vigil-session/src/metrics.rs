@@ -15,6 +15,7 @@
 //! ```
 
 use std::future::Future;
+use tower_vigil_core::metrics::Timer;
 
 use tower_vigil_core::BackendResult;
 
@@ -60,13 +61,15 @@ pub fn describe() {
 
 /// The store calls [`observed`] names in its `op` label.
 pub(crate) mod op {
-    pub(crate) const LOAD: &str = "load";
-    pub(crate) const CREATE: &str = "create";
-    pub(crate) const WRITE: &str = "write";
-    pub(crate) const DESTROY: &str = "destroy";
-    pub(crate) const INDEX_ADD: &str = "index_add";
-    pub(crate) const INDEX_REMOVE: &str = "index_remove";
-    pub(crate) const INDEX_MEMBERS: &str = "index_members";
+    use super::{BACKEND_DURATION_SECONDS, Timer};
+
+    pub(crate) const LOAD: &Timer = &Timer::new(BACKEND_DURATION_SECONDS, "load");
+    pub(crate) const CREATE: &Timer = &Timer::new(BACKEND_DURATION_SECONDS, "create");
+    pub(crate) const WRITE: &Timer = &Timer::new(BACKEND_DURATION_SECONDS, "write");
+    pub(crate) const DESTROY: &Timer = &Timer::new(BACKEND_DURATION_SECONDS, "destroy");
+    pub(crate) const INDEX_ADD: &Timer = &Timer::new(BACKEND_DURATION_SECONDS, "index_add");
+    pub(crate) const INDEX_REMOVE: &Timer = &Timer::new(BACKEND_DURATION_SECONDS, "index_remove");
+    pub(crate) const INDEX_MEMBERS: &Timer = &Timer::new(BACKEND_DURATION_SECONDS, "index_members");
 }
 
 pub(crate) fn loaded() {
@@ -93,12 +96,12 @@ pub(crate) fn revoked(n: u64) {
 /// Every store call goes through here (the object-safe store view), so a failure is counted
 /// once, where it happened, whatever the caller then makes of it.
 pub(crate) async fn observed<T>(
-    op: &'static str,
+    op: &'static Timer,
     call: impl Future<Output = BackendResult<T>>,
 ) -> BackendResult<T> {
-    let out = tower_vigil_core::metrics::timed(BACKEND_DURATION_SECONDS, op, call).await;
+    let out = tower_vigil_core::metrics::timed(op, call).await;
     if let Err(e) = &out {
-        metrics::counter!(BACKEND_ERRORS_TOTAL, "op" => op, "kind" => e.kind().to_string())
+        metrics::counter!(BACKEND_ERRORS_TOTAL, "op" => op.op(), "kind" => e.kind().to_string())
             .increment(1);
     }
     out
