@@ -157,13 +157,20 @@ async fn creating_a_key_after_a_negative_hit_takes_effect_on_invalidate<B: TestB
     assert_clean(&backend, &[KEY]).await;
 }
 
+/// A clock the test sets (Unix seconds, starting at 1,000,000), and the clock to give a cache.
+fn set_clock() -> (
+    Arc<AtomicU64>,
+    impl Fn() -> std::time::SystemTime + Send + Sync + 'static,
+) {
+    let now = Arc::new(AtomicU64::new(1_000_000));
+    let read = Arc::clone(&now);
+    let clock = move || UNIX_EPOCH + Duration::from_secs(read.load(Ordering::SeqCst));
+    (now, clock)
+}
+
 async fn expired_keys_are_rejected<B: TestBackend>(backend: B) {
     let store = TestStore::default();
-    let now = Arc::new(AtomicU64::new(1_000_000));
-    let clock = {
-        let now = Arc::clone(&now);
-        move || UNIX_EPOCH + Duration::from_secs(now.load(Ordering::SeqCst))
-    };
+    let (now, clock) = set_clock();
     let cache = ApiKeyCache::builder(backend.clone(), store.clone())
         .clock(clock)
         .build()
@@ -284,11 +291,7 @@ async fn badly_formatted_keys_never_reach_the_caches_or_the_store<B: TestBackend
 /// stays known past its L1 TTL (it was verified here and not revoked since).
 async fn knows_valid_is_true_only_for_a_verified_live_key<B: TestBackend>(backend: B) {
     let store = TestStore::default();
-    let now = Arc::new(AtomicU64::new(1_000_000));
-    let clock = {
-        let now = Arc::clone(&now);
-        move || UNIX_EPOCH + Duration::from_secs(now.load(Ordering::SeqCst))
-    };
+    let (now, clock) = set_clock();
     let cache = ApiKeyCache::builder(backend.clone(), store.clone())
         .clock(clock)
         .l1_ttl(Duration::from_millis(100))
