@@ -37,6 +37,15 @@ impl Fingerprint {
         Self(h.finalize().into())
     }
 
+    /// The fingerprint of a unit of work's payload (for the
+    /// [`WorkLedger`](crate::work::WorkLedger)). A tag keeps it apart from every request's.
+    pub fn of_work(payload: &[u8]) -> Self {
+        let mut h = Sha256::new();
+        length_prefixed(&mut h, b"work");
+        length_prefixed(&mut h, payload);
+        Self(h.finalize().into())
+    }
+
     /// Wraps 32 bytes read back from a store.
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(bytes)

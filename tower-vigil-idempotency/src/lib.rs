@@ -49,6 +49,12 @@
 //! `application/problem+json`, with `Retry-After` where a retry can succeed) and put in that
 //! response's extensions.
 //!
+//! # Beyond HTTP
+//!
+//! Workers get the same records and leases for any unit of work with an id: see [`work`]
+//! ([`WorkLedger`](work::WorkLedger), and [`ExactlyOnceLayer`](work::ExactlyOnceLayer) for a
+//! tower `Service<M>`).
+//!
 //! # Example: an axum router
 //!
 //! The inner service receives a [`RequestBody`] (buffered for keyed requests, streaming
@@ -118,6 +124,7 @@ mod store;
 mod stream;
 mod tee;
 mod waiters;
+pub mod work;
 
 use std::time::Duration;
 
@@ -159,7 +166,9 @@ pub mod __fuzz {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::fingerprint::Fingerprint;
-    pub use crate::store::{Claim, announce, announcements, claim, complete, extend, release};
+    pub use crate::store::{
+        Claim, announce, announcements, claim, complete, extend, peek, release,
+    };
 
     /// The record key (relative to the backend prefix) of `client_key` sent by a caller whose
     /// principal (or scope closure) gave `scope`.

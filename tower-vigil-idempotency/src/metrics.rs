@@ -5,7 +5,7 @@
 //!
 //! Labels are named as in every tower-vigil crate: `failure_policy` (`open`, `closed`),
 //! `kind` (a backend error's kind), `op` (the store call: `claim`, `complete`, `release`,
-//! `extend`, `announce`).
+//! `extend`, `peek`, `announce`); `outcome` for units of work.
 //!
 //! ```
 //! use tower_vigil_idempotency::metrics;
@@ -31,11 +31,15 @@ pub const STORED_TOTAL: &str = "vigil_idempotency_stored_total";
 pub const BACKEND_ERRORS_TOTAL: &str = "vigil_idempotency_backend_errors_total";
 /// Stored records that could not be replayed.
 pub const NOT_REPLAYABLE_TOTAL: &str = "vigil_idempotency_not_replayable_total";
+/// Units of work through a [`WorkLedger`](crate::work::WorkLedger)'s `run` or an
+/// [`ExactlyOnce`](crate::work::ExactlyOnce) service (label `outcome`: `ran`, `replayed`,
+/// `in_flight`, `mismatch`, `failed`).
+pub const WORK_TOTAL: &str = "vigil_idempotency_work_total";
 /// Seconds each store call took, failed ones included (label `op`).
 pub const BACKEND_DURATION_SECONDS: &str = "vigil_idempotency_backend_duration_seconds";
 
 /// Every metric this crate records, with the description [`describe`] registers for it.
-pub const ALL: [(&str, &str); 7] = [
+pub const ALL: [(&str, &str); 8] = [
     (
         REPLAYS_TOTAL,
         "Idempotent requests answered from a stored response.",
@@ -53,6 +57,10 @@ pub const ALL: [(&str, &str); 7] = [
     (
         NOT_REPLAYABLE_TOTAL,
         "Stored idempotent responses that could not be replayed.",
+    ),
+    (
+        WORK_TOTAL,
+        "Units of work claimed outside HTTP, by outcome.",
     ),
     (
         BACKEND_DURATION_SECONDS,
@@ -75,6 +83,7 @@ pub(crate) mod op {
     pub(crate) const COMPLETE: &Timer = &Timer::new(BACKEND_DURATION_SECONDS, "complete");
     pub(crate) const RELEASE: &Timer = &Timer::new(BACKEND_DURATION_SECONDS, "release");
     pub(crate) const EXTEND: &Timer = &Timer::new(BACKEND_DURATION_SECONDS, "extend");
+    pub(crate) const PEEK: &Timer = &Timer::new(BACKEND_DURATION_SECONDS, "peek");
     pub(crate) const ANNOUNCE: &Timer = &Timer::new(BACKEND_DURATION_SECONDS, "announce");
 }
 
@@ -101,6 +110,10 @@ pub(crate) fn backend_error(failure_policy: FailurePolicy, e: &BackendError) {
         "kind" => e.kind().to_string(),
     )
     .increment(1);
+}
+
+pub(crate) fn work(outcome: &'static str) {
+    metrics::counter!(WORK_TOTAL, "outcome" => outcome).increment(1);
 }
 
 pub(crate) fn not_replayable() {

@@ -1,7 +1,7 @@
 //! The Lua scripts and their Rust twins answer every sequence of operations alike: the same
 //! calls go through `Backend::run` on Redis and on memory, side by side.
 //!
-//! Random sequences of claim / extend / complete / release by three owners with two
+//! Random sequences of claim / extend / complete / release / peek by three owners with two
 //! fingerprints over two keys, and now and then a value the layer did not write (what another
 //! program leaves under a key). TTLs are long, so expiry (covered by the conformance suite)
 //! plays no part and no clock needs injecting; the lease left on an in-flight marker is
@@ -35,6 +35,10 @@ enum Op {
         key: usize,
         owner: usize,
     },
+    /// A read of the key.
+    Peek {
+        key: usize,
+    },
     /// Another program's value under the key (a plain string, as `SET NX` leaves).
     Foreign {
         key: usize,
@@ -53,6 +57,7 @@ fn op() -> impl Strategy<Value = Op> {
             record
         }),
         5 => (k.clone(), o).prop_map(|(key, owner)| Op::Release { key, owner }),
+        3 => k.clone().prop_map(|key| Op::Peek { key }),
         1 => k.prop_map(|key| Op::Foreign { key }),
     ]
 }
@@ -101,6 +106,14 @@ async fn apply<B: Backend>(s: &B, op: &Op) -> String {
             .await,
         ),
         Op::Release { key, owner: o } => shown(store::release(s, KEYS[*key], &owner(o)).await),
+        Op::Peek { key } => match store::peek(s, KEYS[*key]).await {
+            Ok(Some(Claim::InFlight { lease_remaining })) => {
+                assert!(lease_remaining > Duration::ZERO);
+                "peek: in-flight".to_owned()
+            }
+            Ok(found) => format!("peek: {found:?}"),
+            Err(e) => format!("error: {}", e.kind()),
+        },
         Op::Foreign { key } => {
             s.set(KEYS[*key], Bytes::from_static(b"1"), LONG)
                 .await

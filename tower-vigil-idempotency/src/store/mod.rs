@@ -26,7 +26,7 @@ use tower_vigil_core::script::Arg;
 use tower_vigil_core::{Backend, BackendErrorKind, BackendResult};
 
 use self::keys::ANNOUNCE_CHANNEL;
-use self::scripts::{CLAIM, COMPLETE, EXTEND, RELEASE};
+use self::scripts::{CLAIM, COMPLETE, EXTEND, PEEK, RELEASE};
 use crate::fingerprint::Fingerprint;
 
 /// What [`claim`] found.
@@ -69,6 +69,13 @@ pub async fn claim<B: Backend>(
         let _ = release(backend, key, owner).await;
     }
     claimed
+}
+
+/// What `key` holds, without changing it: `None` when free, else
+/// [`Claim::InFlight`] or [`Claim::Completed`] (never `Acquired` nor `Mismatch`: no
+/// fingerprint is compared).
+pub async fn peek<B: Backend>(backend: &B, key: &str) -> BackendResult<Option<Claim>> {
+    backend.run(&PEEK, &[key], &[]).await
 }
 
 /// Resets the lease of `owner`'s in-flight marker to `lease`. False when `owner` no longer

@@ -35,6 +35,14 @@ pub(super) static CLAIM: Script<Claim> = Script::new(
 )
 .replicated_when(|claim| matches!(claim, Claim::Acquired));
 
+/// `KEYS[1]` the record key. Reads only: `None` when the key is free.
+pub(super) static PEEK: Script<Option<Claim>> = Script::new(
+    "idempotency.peek",
+    include_str!("peek.lua"),
+    peek_twin,
+    decode_peek,
+);
+
 /// `KEYS[1]` the record key; `ARGV` the owner token, the lease in ms. Replicated: an
 /// extension a failover could lose lets the lease lapse early on the new master, and a
 /// duplicate run while the handler still works.
@@ -141,6 +149,36 @@ fn decode_claim(reply: Reply) -> BackendResult<Claim> {
         }),
         2 => Ok(Claim::Completed(record.into_data()?.unwrap_or_default())),
         3 => Ok(Claim::Mismatch),
+        _ => Err(corrupt()),
+    }
+}
+
+fn peek_twin(call: &mut TwinCall<'_>) -> BackendResult<Option<Claim>> {
+    let slot = call.slot(0)?;
+    let remaining = slot.ttl().unwrap_or_default();
+    Ok(fields(slot)?.map(|h| {
+        if field(h, "s") == COMPLETED {
+            Claim::Completed(h.get("r").cloned().unwrap_or_default())
+        } else {
+            Claim::InFlight {
+                lease_remaining: remaining,
+            }
+        }
+    }))
+}
+
+/// `{code, lease ms left, record}`: 0 free, 1 in flight, 2 completed, 4 a value the store
+/// did not write.
+fn decode_peek(reply: Reply) -> BackendResult<Option<Claim>> {
+    let [code, ttl_ms, record] = reply.into_tuple()?;
+    match code.into_int()? {
+        0 => Ok(None),
+        1 => Ok(Some(Claim::InFlight {
+            lease_remaining: Duration::from_millis(u64::try_from(ttl_ms.into_int()?).unwrap_or(0)),
+        })),
+        2 => Ok(Some(Claim::Completed(
+            record.into_data()?.unwrap_or_default(),
+        ))),
         _ => Err(corrupt()),
     }
 }
