@@ -19,6 +19,11 @@
 //! - [`pressure::Pressure`]: a small `maxmemory` and an eviction policy on a server or every
 //!   cluster master, filled until it refuses writes (`OOM`) or evicts.
 //!
+//! - [`RedisSentinel`]: a master, a replica and three sentinels, with failovers asked for or
+//!   forced by killing the master.
+//! - [`NatsServer`]: a `nats-server -js` on a free loopback port, its JetStream store in a
+//!   temp dir, for the worker tests.
+//!
 //! Servers are started through a small shell wrapper that kills them when the test process's
 //! pipe closes, so even a test binary that aborts leaves no server behind.
 //!
@@ -42,11 +47,15 @@ pub mod fixtures;
 pub mod inspect;
 pub mod intercept;
 pub mod metrics;
+mod nats;
 pub mod pressure;
 mod process;
+mod sentinel;
 mod server;
 pub mod stalling;
 
 pub use cluster::RedisCluster;
 pub use failover::key_slot;
+pub use nats::NatsServer;
+pub use sentinel::RedisSentinel;
 pub use server::RedisServer;

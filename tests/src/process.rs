@@ -94,6 +94,25 @@ pub(crate) fn spawn(port: u16, dir: &Path, extra: &[&str]) -> Process {
     Process { child, stdin }
 }
 
+/// Starts redis-server with exactly `argv` (a config file first, say, as `--sentinel` needs),
+/// its log and wrapper state in `dir`.
+pub(crate) fn spawn_raw(dir: &Path, argv: &[&str]) -> Process {
+    require_redis();
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(WRAPPER)
+        .arg("redis-wrapper")
+        .args(argv)
+        .env("VIGIL_DIR", dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawning sh to run redis-server");
+    let stdin = child.stdin.take();
+    Process { child, stdin }
+}
+
 /// Waits until the server on `port` answers PING; false when `process` died or time ran out.
 pub(crate) fn wait_ready(port: u16, process: &mut Process, limit: Duration) -> bool {
     let deadline = Instant::now() + limit;

@@ -1,9 +1,12 @@
 //! The router: which layers guard which routes, stacked the way a real service would.
 //!
 //! ```text
-//! POST /v1/analyze   RateLimit (per client IP, failed authentications only) → ApiKey
+//! POST /v1/analyze, POST /v1/analyze/jobs
+//!                    RateLimit (per client IP, failed authentications only) → ApiKey
 //!                    → require("analyze") → RateLimit (per key, the key's own quota)
 //!                    → Idempotency (scoped per key) → handler
+//! GET /v1/analyze/jobs/{id}
+//!                    the same without Idempotency (a read has nothing to replay)
 //! POST /login        Session → RateLimit (per client IP, failed logins only) → handler
 //! GET /me, POST /logout, DELETE /users/{id}/sessions, DELETE /admin/api-keys/{id}
 //!                    Session → handler
@@ -11,7 +14,9 @@
 //! ```
 //!
 //! The client IP is the peer's, or the client behind `[server] trusted_proxies`
-//! ([`ClientIp`](vigil_api::client_ip::ClientIp)).
+//! ([`ClientIp`](vigil_api::client_ip::ClientIp)). The three analysis routes share one
+//! stack, built once: one per-key quota covers them all, and a job's status read is as
+//! closed to key guessing as a submission.
 
 use std::sync::Arc;
 
@@ -19,7 +24,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use axum::routing::{delete, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 use tower::ServiceBuilder;
 use tower_vigil_apikey::{ApiKeyData, ApiKeyLayer, require};
 use tower_vigil_core::{Backend, ConfigError};
@@ -29,10 +34,10 @@ use tower_vigil_ratelimit::{Policy, Quota, RateLimitBuilder, RateLimitLayer};
 use tower_vigil_session::SessionManagerLayer;
 
 use crate::config::Settings;
-use crate::routes::{admin, analyze, auth, ops};
+use crate::routes::{admin, analyze, auth, jobs, ops};
 use crate::state::Shared;
 
-/// The most `/v1/analyze` reads of a request body.
+/// The most `/v1/analyze` and `/v1/analyze/jobs` read of a request body.
 pub const MAX_ANALYZE_BODY: usize = 64 * 1024;
 
 /// The whole application.
@@ -54,9 +59,9 @@ pub fn router<B: Backend>(
         .build()?;
     let api_key = ApiKeyLayer::new(state.api_keys.clone());
     let verified = api_key.clone();
-    let analyze_stack = ServiceBuilder::new()
-        // No rate-limit headers of its own (a 429 still has `Retry-After`): on this route they
-        // describe the key's quota, which is what a client paces itself by.
+    let authenticated = ServiceBuilder::new()
+        // No rate-limit headers of its own (a 429 still has `Retry-After`): on these routes
+        // they describe the key's quota, which is what a client paces itself by.
         .layer(
             per_ip_failures(&state, settings, limits.auth_failures.clone())
                 .ietf_headers(false)
@@ -69,12 +74,12 @@ pub fn router<B: Backend>(
         )
         .layer(api_key)
         .layer(require("analyze")?)
-        .layer(per_key)
-        .layer(
-            IdempotencyLayer::builder(state.backend.clone())
-                .max_request_body(MAX_ANALYZE_BODY)
-                .build()?,
-        );
+        .layer(per_key);
+    let idempotent = authenticated.clone().layer(
+        IdempotencyLayer::builder(state.backend.clone())
+            .max_request_body(MAX_ANALYZE_BODY)
+            .build()?,
+    );
 
     // Failed logins per client IP; a correct password is refused too once the IP is over.
     let login_limit = per_ip_failures(&state, settings, limits.login.clone()).build()?;
@@ -93,10 +98,15 @@ pub fn router<B: Backend>(
     Ok(Router::new()
         .route(
             "/v1/analyze",
-            post(analyze::handler)
-                .route_layer(analyze_stack)
-                .layer(DefaultBodyLimit::max(MAX_ANALYZE_BODY))
-                .layer(axum::middleware::map_response(close_after_too_large)),
+            limit_body(post(analyze::handler).route_layer(idempotent.clone())),
+        )
+        .route(
+            "/v1/analyze/jobs",
+            limit_body(post(jobs::submit::<B>).route_layer(idempotent)),
+        )
+        .route(
+            "/v1/analyze/jobs/{id}",
+            get(jobs::status::<B>).route_layer(authenticated),
         )
         .merge(session_routes)
         .route("/health/redis", get(ops::health_redis::<B>))
@@ -123,6 +133,13 @@ fn per_ip_failures<B: Backend>(
         .key(settings.limits.client_ip.clone())
         .charge_when(|status| status == StatusCode::UNAUTHORIZED)
         .failure_policy(settings.failure_policy)
+}
+
+/// The analysis body limit on `route`, with [`close_after_too_large`] on its 413.
+fn limit_body<S: Clone + Send + Sync + 'static>(route: MethodRouter<S>) -> MethodRouter<S> {
+    route
+        .layer(DefaultBodyLimit::max(MAX_ANALYZE_BODY))
+        .layer(axum::middleware::map_response(close_after_too_large))
 }
 
 /// A 413 is sent before the oversized body was read; hyper then closes the connection rather

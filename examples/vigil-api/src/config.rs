@@ -1,7 +1,7 @@
 //! Configuration: the TOML file (`VIGIL_CONFIG`, default the demo `vigil.toml` beside this
 //! crate) with the environment on top (`VIGIL_ADDR`, `VIGIL_DB`, `REDIS_URL`,
-//! `REDIS_CLUSTER_URLS`, `VIGIL_TRUSTED_PROXIES`). Every value is checked when it is loaded:
-//! a bad one stops the server at startup, naming the setting.
+//! `REDIS_CLUSTER_URLS`, `NATS_URL`, `VIGIL_TRUSTED_PROXIES`). Every value is checked when it
+//! is loaded: a bad one stops the server at startup, naming the setting.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -26,6 +26,8 @@ pub struct Config {
     pub backend: BackendConfig,
     #[serde(default)]
     pub ratelimit: RateLimitConfig,
+    #[serde(default)]
+    pub nats: NatsConfig,
     pub api_keys: Vec<ApiKeyConfig>,
     pub users: Vec<UserConfig>,
 }
@@ -83,6 +85,15 @@ impl Default for BackendConfig {
             cluster_urls: Vec::new(),
         }
     }
+}
+
+/// The NATS server the analysis jobs go through (`POST /v1/analyze/jobs`). Optional: without
+/// one the server runs as before and the job routes answer 503.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NatsConfig {
+    /// `nats://host:port`, used when `NATS_URL` is not set.
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -150,6 +161,9 @@ pub struct Settings {
     pub db_path: PathBuf,
     pub backend: BackendTarget,
     pub backend_timeout: Duration,
+    /// The NATS server of the analysis jobs: `NATS_URL`, else `[nats] url`; `None` runs
+    /// without jobs.
+    pub nats_url: Option<String>,
     pub failure_policy: FailurePolicy,
     /// The rate limits, checked.
     pub limits: Limits,
@@ -207,6 +221,13 @@ impl Settings {
                 }
             }
         };
+        // Like REDIS_URL: set but blank counts as unset, so an emptied variable in a deployment
+        // manifest falls back to the file rather than to an unparseable URL.
+        let nats_url = env("NATS_URL")
+            .filter(|u| !u.trim().is_empty())
+            .or_else(|| config.nats.url.clone())
+            .map(|u| u.trim().to_owned())
+            .filter(|u| !u.is_empty());
         let failure_policy = config
             .ratelimit
             .on_backend_error
@@ -228,6 +249,7 @@ impl Settings {
             db_path,
             backend,
             backend_timeout: Duration::from_millis(timeout_ms),
+            nats_url,
             failure_policy,
             limits,
             config,

@@ -1,4 +1,5 @@
-//! The application's database: users and API keys in SQLite.
+//! The application's database: users, API keys and analysis jobs (who submitted each, in
+//! `db/jobs.rs`) in SQLite.
 //!
 //! Created if missing and seeded from the configuration when empty. Passwords are stored as
 //! Argon2id PHC strings and API keys as SHA-256 hex: neither appears in plain text. Calls run on
@@ -85,6 +86,11 @@ impl Db {
                      permissions TEXT NOT NULL,
                      rate_limit INTEGER NOT NULL,
                      valid_until INTEGER
+                 );
+                 CREATE TABLE IF NOT EXISTS jobs (
+                     id TEXT PRIMARY KEY,
+                     owner TEXT NOT NULL,
+                     created_at INTEGER NOT NULL
                  );",
             )?;
             Ok(conn)
@@ -310,5 +316,6 @@ pub fn unix_now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
+mod jobs;
 #[cfg(test)]
 mod lock_tests;

@@ -3,7 +3,8 @@
 //! The tower-vigil flagship example: an axum API whose routes are guarded by API keys (cached
 //! in front of a SQLite database), per-key rate limits, idempotency keys and server-side
 //! sessions, all over one backend — in memory by default, Redis with `REDIS_URL`, Redis Cluster
-//! with `REDIS_CLUSTER_URLS`.
+//! with `REDIS_CLUSTER_URLS`. With `NATS_URL`, analysis also runs as background jobs over NATS
+//! JetStream (`POST /v1/analyze/jobs`), for the `detection-worker` example to pick up.
 //!
 //! ```text
 //! cargo run --release -p vigil-api
@@ -18,9 +19,9 @@
 // fuzz targets can reach them.
 use vigil_api::{config, time};
 
-mod analyze;
 mod app;
 mod db;
+mod job_queue;
 mod keystore;
 mod password;
 mod problem;
@@ -41,6 +42,7 @@ use tower_vigil_session::{CookieConfig, SessionManagerLayer};
 
 use crate::config::{BackendTarget, Settings};
 use crate::db::Db;
+use crate::job_queue::JobQueue;
 use crate::state::AppState;
 
 #[global_allocator]
@@ -129,12 +131,26 @@ async fn serve<B: Backend>(
         .cookie(CookieConfig::new().secure(settings.config.server.secure_cookies))
         .build()
         .map_err(cfg)?;
+    // Before listening: a NATS that was named but cannot be reached is a startup error, not
+    // a server whose job routes fail one by one.
+    let jobs = match &settings.nats_url {
+        Some(url) => {
+            let queue = JobQueue::connect(url, backend.clone()).await?;
+            tracing::info!(
+                stream = vigil_api::jobs::STREAM,
+                "analysis jobs on NATS JetStream"
+            );
+            Some(queue)
+        }
+        None => None,
+    };
     let state = Arc::new(AppState {
         db,
         backend: backend.clone(),
         api_keys,
         sessions: sessions.admin(),
         metrics,
+        jobs,
     });
     let app = app::router(state, &settings, sessions).map_err(cfg)?;
 

@@ -8,6 +8,7 @@ use tower_vigil_core::Backend;
 use tower_vigil_session::SessionAdmin;
 
 use crate::db::Db;
+use crate::job_queue::JobQueue;
 
 /// Shared by every handler; cheap to clone.
 pub struct AppState<B: Backend> {
@@ -16,6 +17,8 @@ pub struct AppState<B: Backend> {
     pub api_keys: ApiKeyCache<B, Db>,
     pub sessions: SessionAdmin,
     pub metrics: Option<PrometheusHandle>,
+    /// The analysis jobs' queue and ledger; `None` without NATS (the job routes answer 503).
+    pub jobs: Option<JobQueue<B>>,
 }
 
 impl<B: Backend> Clone for AppState<B> {
@@ -26,6 +29,7 @@ impl<B: Backend> Clone for AppState<B> {
             api_keys: self.api_keys.clone(),
             sessions: self.sessions.clone(),
             metrics: self.metrics.clone(),
+            jobs: self.jobs.clone(),
         }
     }
 }

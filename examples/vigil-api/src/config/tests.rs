@@ -150,3 +150,20 @@ fn typos_in_the_file_are_errors() {
     std::fs::remove_file(&dir).unwrap();
     assert!(err.contains("secure_cookie"), "{err}");
 }
+
+#[test]
+fn nats_comes_from_the_environment_or_the_file() {
+    let s = Settings::from_lookup(env(&[])).unwrap();
+    assert_eq!(s.nats_url, None, "the demo runs without NATS");
+    let s = Settings::from_lookup(env(&[("NATS_URL", " nats://127.0.0.1:4333 ")])).unwrap();
+    assert_eq!(s.nats_url.as_deref(), Some("nats://127.0.0.1:4333"));
+
+    let file = "api_keys = []\nusers = []\n[nats]\nurl = \"nats://file:4222\"\n";
+    let s = Settings::from_toml(file, env(&[])).unwrap();
+    assert_eq!(s.nats_url.as_deref(), Some("nats://file:4222"));
+    let s = Settings::from_toml(file, env(&[("NATS_URL", "nats://env:4222")])).unwrap();
+    assert_eq!(s.nats_url.as_deref(), Some("nats://env:4222"));
+    // Set but blank is unset, as for REDIS_URL: the file's URL still counts.
+    let s = Settings::from_toml(file, env(&[("NATS_URL", "  ")])).unwrap();
+    assert_eq!(s.nats_url.as_deref(), Some("nats://file:4222"));
+}

@@ -4,8 +4,8 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::analyze::analyze;
 use crate::problem::JsonBody;
+use vigil_api::analyze::analyze;
 
 /// The request body: exactly `{"text": "..."}`. Read through a JSON object so that an array
 /// (which serde would otherwise accept for a struct) is a 422 too.

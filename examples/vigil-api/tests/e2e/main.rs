@@ -1,6 +1,6 @@
 //! End-to-end tests of the real `vigil-api` binary over HTTP (issue 7): the contract on memory,
 //! Redis and a 3-master Redis Cluster, two instances sharing one Redis, and Redis stopped and
-//! restarted under a running server.
+//! restarted under a running server; the analysis jobs over a NATS JetStream of their own.
 
 // A test binary: `pub` marks what a module offers its siblings, nothing is exported.
 #![allow(unreachable_pub)]
@@ -8,6 +8,7 @@
 mod analyze;
 mod config;
 mod http;
+mod jobs;
 mod ops;
 mod outage;
 mod per_ip;

@@ -93,6 +93,58 @@ impl Server {
         server
     }
 
+    /// As [`start`](Self::start), with `extra` variables set too (say `NATS_URL`).
+    pub async fn start_with_env(
+        mode: Mode,
+        config: Config,
+        extra: Vec<(&'static str, String)>,
+    ) -> Self {
+        let files = Files::new(&config);
+        let mut env = env_of(mode).await;
+        env.extend(extra);
+        let mut server = Self::start_with(env, &files, mode.backend_name()).await;
+        server._files = Some(files);
+        server
+    }
+
+    /// Runs a server in memory with `extra` variables that must stop it at startup: its exit
+    /// code and stderr, once it exited (within [`START_LIMIT`]).
+    pub async fn fails_to_start(
+        config: Config,
+        extra: Vec<(&'static str, String)>,
+    ) -> (Option<i32>, String) {
+        let files = Files::new(&config);
+        tokio::task::spawn_blocking(move || {
+            let mut cmd = Self::command(&extra, &files.config(), &files.db());
+            cmd.stdout(Stdio::null());
+            let mut child = cmd.spawn().expect("spawning the vigil-api binary");
+            let mut stderr = child.stderr.take().expect("piped stderr");
+            let logs = std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = stderr.read_to_string(&mut text);
+                text
+            });
+            let deadline = std::time::Instant::now() + START_LIMIT;
+            let status = loop {
+                if let Some(status) = child.try_wait().expect("waiting for vigil-api") {
+                    break status;
+                }
+                if std::time::Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "vigil-api kept running; stderr:\n{}",
+                        logs.join().unwrap_or_default()
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            };
+            (status.code(), logs.join().unwrap_or_default())
+        })
+        .await
+        .expect("running vigil-api")
+    }
+
     /// Starts a server in `mode` on `files` kept by the caller (shared by several instances).
     pub async fn start_shared(mode: Mode, files: &Files) -> Self {
         Self::start_with(env_of(mode).await, files, mode.backend_name()).await
@@ -117,10 +169,12 @@ impl Server {
         .expect("spawning vigil-api")
     }
 
-    fn spawn(env: &[(&str, String)], config: &Path, db: &Path, kind: &str) -> Self {
+    /// The binary with `env` on a clean environment, its output piped.
+    fn command(env: &[(&str, String)], config: &Path, db: &Path) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_vigil-api"));
         cmd.env_remove("REDIS_URL")
             .env_remove("REDIS_CLUSTER_URLS")
+            .env_remove("NATS_URL")
             .env("VIGIL_ADDR", "127.0.0.1:0")
             .env("VIGIL_CONFIG", config)
             .env("VIGIL_DB", db)
@@ -134,7 +188,13 @@ impl Server {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().expect("spawning the vigil-api binary");
+        cmd
+    }
+
+    fn spawn(env: &[(&str, String)], config: &Path, db: &Path, kind: &str) -> Self {
+        let mut child = Self::command(env, config, db)
+            .spawn()
+            .expect("spawning the vigil-api binary");
 
         let logs = Arc::new(Mutex::new(String::new()));
         let mut stderr = child.stderr.take().expect("piped stderr");
