@@ -7,6 +7,7 @@
 //! # async fn t() {
 //! let redis = tower_vigil_tests::fixtures::redis().await;
 //! let cluster = tower_vigil_tests::fixtures::cluster().await;
+//! let sentinel = tower_vigil_tests::fixtures::sentinel().await;
 //! # }
 //! ```
 
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use tower_vigil_core::{MemoryBackend, RedisBackend};
 
-use crate::{RedisCluster, RedisServer};
+use crate::{RedisCluster, RedisSentinel, RedisServer};
 
 /// The per-call timeout of test backends: generous, because a 2-core machine running many
 /// tests at once can stall a call well past the production default of 250 ms. Tests of the
@@ -33,6 +34,13 @@ pub fn shared_server() -> &'static RedisServer {
 pub fn shared_cluster() -> &'static RedisCluster {
     static CLUSTER: OnceLock<RedisCluster> = OnceLock::new();
     CLUSTER.get_or_init(RedisCluster::start)
+}
+
+/// The Sentinel setup (master, replica, three sentinels) shared by this test binary, started
+/// on first use. Tests that fail it over start their own.
+pub fn shared_sentinel() -> &'static RedisSentinel {
+    static SENTINEL: OnceLock<RedisSentinel> = OnceLock::new();
+    SENTINEL.get_or_init(RedisSentinel::start)
 }
 
 /// A key prefix no other test of this process uses.
@@ -92,6 +100,23 @@ pub async fn cluster_on(urls: &[String]) -> RedisBackend {
         .expect("connecting to the test cluster")
 }
 
+/// A Sentinel backend on the shared Sentinel setup, under a unique prefix.
+pub async fn sentinel() -> RedisBackend {
+    sentinel_on(shared_sentinel()).await
+}
+
+/// A Sentinel backend on `setup`, under a unique prefix.
+pub async fn sentinel_on(setup: &RedisSentinel) -> RedisBackend {
+    RedisBackend::sentinel_builder(setup.sentinel_urls(), setup.master_name())
+        .prefix(unique_prefix())
+        .timeout(TEST_TIMEOUT)
+        .connect_timeout(TEST_TIMEOUT)
+        .group_commit(GROUP_COMMIT)
+        .connect()
+        .await
+        .expect("connecting through the test sentinels")
+}
+
 /// `N` connections to the shared server under one unique prefix: `N` instances of a service
 /// sharing their state, each with a connection of its own (as separate processes would).
 pub async fn redis_instances<const N: usize>() -> [RedisBackend; N] {
@@ -103,6 +128,14 @@ pub async fn redis_instances<const N: usize>() -> [RedisBackend; N] {
 pub async fn cluster_instances<const N: usize>() -> [RedisBackend; N] {
     let urls = shared_cluster().urls();
     instances(|| RedisBackend::cluster_builder(&urls)).await
+}
+
+/// `N` connections through the shared sentinels under one unique prefix (see
+/// [`redis_instances`]).
+pub async fn sentinel_instances<const N: usize>() -> [RedisBackend; N] {
+    let setup = shared_sentinel();
+    let (urls, name) = (setup.sentinel_urls(), setup.master_name());
+    instances(|| RedisBackend::sentinel_builder(&urls, name)).await
 }
 
 async fn instances<const N: usize>(

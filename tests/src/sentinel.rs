@@ -26,17 +26,16 @@ struct Node {
 }
 
 impl Node {
-    fn start(args: impl Fn(u16, &std::path::Path) -> Vec<String>, sentinel: bool) -> Self {
+    fn start(args: impl Fn(u16, &std::path::Path) -> Vec<String>) -> Self {
         for _ in 0..5 {
             let port = process::free_port(false);
             let dir = process::new_dir();
-            let owned = args(port, &dir);
+            let mut owned = args(port, &dir);
+            // A replica's full sync starts at once, not after the default 5 s wait for more
+            // replicas to share the transfer with.
+            owned.extend(["--repl-diskless-sync-delay".to_owned(), "0".to_owned()]);
             let argv: Vec<&str> = owned.iter().map(String::as_str).collect();
-            let mut p = if sentinel {
-                process::spawn_raw(&dir, &argv)
-            } else {
-                process::spawn(port, &dir, &argv)
-            };
+            let mut p = process::spawn(port, &dir, &argv);
             if process::wait_ready(port, &mut p, Duration::from_secs(10)) {
                 return Self {
                     port,
@@ -57,39 +56,64 @@ impl RedisSentinel {
     /// # Panics
     /// When redis-server is missing or the setup is not ready within 30 s.
     pub fn start() -> Self {
-        let master = Node::start(|_, _| Vec::new(), false);
+        let master = Node::start(|_, _| Vec::new());
         let master_port = master.port;
-        let replica = Node::start(
-            move |_, _| {
-                vec![
-                    "--replicaof".into(),
-                    "127.0.0.1".into(),
-                    master_port.to_string(),
-                ]
-            },
-            false,
-        );
+        let replica = Node::start(move |_, _| {
+            vec![
+                "--replicaof".into(),
+                "127.0.0.1".into(),
+                master_port.to_string(),
+            ]
+        });
+        // Each sentinel is told its id, the replica and the other sentinels up front
+        // (`known-replica`, `known-sentinel`), so the setup is ready at once instead of after
+        // the seconds of hello messages and INFO polling discovery takes.
+        let replica_port = replica.port;
+        let ports: Vec<u16> = std::iter::repeat_with(|| process::free_port(false))
+            .scan(Vec::new(), |seen: &mut Vec<u16>, p| {
+                let fresh = !seen.contains(&p);
+                seen.push(p);
+                Some(fresh.then_some(p))
+            })
+            .flatten()
+            .take(3)
+            .collect();
+        let ids: Vec<String> = (0..3u64)
+            .map(|i| format!("{:040x}", 0xdead_0000_u64 + i))
+            .collect();
         let sentinels = (0..3)
-            .map(|_| {
-                Node::start(
-                    move |port, dir| {
-                        let conf = dir.join("sentinel.conf");
-                        std::fs::write(
-                            &conf,
-                            format!(
-                                "port {port}\nbind 127.0.0.1\ndir {dir}\n\
-                                 sentinel monitor {MASTER_NAME} 127.0.0.1 {master_port} 2\n\
-                                 sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
-                                 sentinel failover-timeout {MASTER_NAME} 5000\n\
-                                 sentinel parallel-syncs {MASTER_NAME} 1\n",
-                                dir = dir.display()
-                            ),
-                        )
-                        .expect("writing sentinel.conf");
-                        vec![conf.display().to_string(), "--sentinel".into()]
-                    },
-                    true,
-                )
+            .map(|i| {
+                let port = ports[i];
+                let dir = process::new_dir();
+                let conf = dir.join("sentinel.conf");
+                let mut text = format!(
+                    "port {port}\nbind 127.0.0.1\ndir {dir}\nsentinel myid {id}\n\
+                     sentinel monitor {MASTER_NAME} 127.0.0.1 {master_port} 2\n\
+                     sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
+                     sentinel failover-timeout {MASTER_NAME} 5000\n\
+                     sentinel parallel-syncs {MASTER_NAME} 1\n\
+                     sentinel known-replica {MASTER_NAME} 127.0.0.1 {replica_port}\n",
+                    dir = dir.display(),
+                    id = ids[i],
+                );
+                for j in (0..3).filter(|j| *j != i) {
+                    text.push_str(&format!(
+                        "sentinel known-sentinel {MASTER_NAME} 127.0.0.1 {} {}\n",
+                        ports[j], ids[j]
+                    ));
+                }
+                std::fs::write(&conf, text).expect("writing sentinel.conf");
+                let conf = conf.display().to_string();
+                let mut p = process::spawn_raw(&dir, &[&conf, "--sentinel"]);
+                assert!(
+                    process::wait_ready(port, &mut p, Duration::from_secs(10)),
+                    "a sentinel did not start on port {port}"
+                );
+                Node {
+                    port,
+                    dir,
+                    process: Some(p),
+                }
             })
             .collect();
         let setup = Self {
@@ -130,8 +154,8 @@ impl RedisSentinel {
     }
 
     /// Asks the sentinels for a failover (`SENTINEL FAILOVER`) and waits until the replica is
-    /// master, the sentinels say so, and the old master follows it as a replica. Returns the
-    /// new master's port.
+    /// master and every sentinel says so (the old master is made its replica soon after).
+    /// Returns the new master's port.
     ///
     /// # Panics
     /// When the failover does not complete within 30 s.
@@ -145,9 +169,7 @@ impl RedisSentinel {
             asked.as_deref() == Some("+OK"),
             "SENTINEL FAILOVER answered {asked:?}"
         );
-        let new = self.wait_new_master(old, Duration::from_secs(30));
-        self.wait_ready(Duration::from_secs(30));
-        new
+        self.wait_new_master(old, Duration::from_secs(30))
     }
 
     /// Kills the master (`SIGKILL`) and waits until the sentinels promoted the replica.
@@ -203,8 +225,16 @@ impl RedisSentinel {
     fn wait_new_master(&self, old: u16, limit: Duration) -> u16 {
         let deadline = Instant::now() + limit;
         loop {
-            if let Some(port) = self.sentinels.iter().find_map(|s| master_addr(s.port))
+            // Every live sentinel names the new master, and it says it is one.
+            let named: Vec<Option<u16>> = self
+                .sentinels
+                .iter()
+                .filter(|s| s.process.is_some())
+                .map(|s| master_addr(s.port))
+                .collect();
+            if let Some(Some(port)) = named.first().copied()
                 && port != old
+                && named.iter().all(|n| *n == Some(port))
                 && role(port).as_deref() == Some("master")
             {
                 return port;
@@ -341,6 +371,15 @@ mod tests {
         assert_eq!(setup.sentinel_urls().len(), 3);
         let second = setup.failover();
         assert_ne!(first, second);
+    }
+
+    #[test]
+    fn the_sentinels_promote_the_replica_when_the_master_dies() {
+        let mut setup = RedisSentinel::start();
+        let first = setup.master_port();
+        let second = setup.kill_master();
+        assert_ne!(first, second);
+        setup.restart_old_master();
         assert_eq!(role(first).as_deref(), Some("slave"));
     }
 }

@@ -166,6 +166,14 @@ macro_rules! on_every_backend {
                 }
             )*
         }
+        mod sentinel {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(tower_vigil_tests::fixtures::sentinel().await).await;
+                }
+            )*
+        }
     };
 }
 

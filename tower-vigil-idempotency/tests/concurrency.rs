@@ -152,6 +152,11 @@ macro_rules! on_every_backend {
             async fn cluster() {
                 super::$case(tower_vigil_tests::fixtures::cluster_instances().await).await;
             }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sentinel() {
+                super::$case(tower_vigil_tests::fixtures::sentinel_instances().await).await;
+            }
         }
     )*};
 }

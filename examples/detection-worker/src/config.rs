@@ -3,7 +3,7 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `NATS_URL` | required | the NATS server with JetStream |
-//! | `REDIS_URL` / `REDIS_CLUSTER_URLS` | memory (one worker only) | the backend shared with the API and the other workers |
+//! | `REDIS_URL` / `REDIS_CLUSTER_URLS` / `REDIS_SENTINEL_URLS` + `REDIS_SENTINEL_MASTER` | memory (one worker only) | the backend shared with the API and the other workers |
 //! | `VIGIL_PREFIX` | `vigil` | the backend's key prefix: the API's, so it reads the outcomes |
 //! | `WORKER_DB` | `detection-results.db` | the SQLite file results are recorded in (shared by the workers of one machine) |
 //! | `WORKER_NAME` | `worker-<pid>` | this worker's name in the results |
@@ -24,6 +24,8 @@ pub enum BackendTarget {
     Redis(String),
     /// A Redis Cluster, by some of its nodes.
     Cluster(Vec<String>),
+    /// A master found (and followed across failovers) through these sentinels.
+    Sentinel { urls: Vec<String>, master: String },
 }
 
 /// The checked settings.
@@ -50,19 +52,31 @@ impl Settings {
     pub fn from_env() -> Result<Self, String> {
         let nats_url =
             var("NATS_URL").ok_or("NATS_URL is required (the NATS server with JetStream)")?;
-        let backend = match (var("REDIS_CLUSTER_URLS"), var("REDIS_URL")) {
-            (Some(_), Some(_)) => {
-                return Err("set REDIS_URL or REDIS_CLUSTER_URLS, not both".into());
+        let list = |v: String| -> Vec<String> {
+            v.split(',')
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let backend = match (
+            var("REDIS_URL"),
+            var("REDIS_CLUSTER_URLS"),
+            var("REDIS_SENTINEL_URLS"),
+        ) {
+            (None, None, None) => BackendTarget::Memory,
+            (Some(url), None, None) => BackendTarget::Redis(url),
+            (None, Some(urls), None) => BackendTarget::Cluster(list(urls)),
+            (None, None, Some(urls)) => BackendTarget::Sentinel {
+                urls: list(urls),
+                master: var("REDIS_SENTINEL_MASTER")
+                    .ok_or("REDIS_SENTINEL_URLS needs REDIS_SENTINEL_MASTER, the master's name")?,
+            },
+            _ => {
+                return Err(
+                    "set one of REDIS_URL, REDIS_CLUSTER_URLS and REDIS_SENTINEL_URLS".into(),
+                );
             }
-            (Some(urls), None) => BackendTarget::Cluster(
-                urls.split(',')
-                    .map(str::trim)
-                    .filter(|u| !u.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-            ),
-            (None, Some(url)) => BackendTarget::Redis(url),
-            (None, None) => BackendTarget::Memory,
         };
         Ok(Self {
             nats_url,

@@ -63,6 +63,14 @@ async fn run() -> Result<(), String> {
                 .map_err(|e| format!("connecting to Redis Cluster: {e}"))?;
             serve(backend, settings).await
         }
+        BackendTarget::Sentinel { urls, master } => {
+            let backend = RedisBackend::sentinel_builder(&urls, &master)
+                .prefix(&settings.prefix)
+                .connect()
+                .await
+                .map_err(|e| format!("connecting through the sentinels: {e}"))?;
+            serve(backend, settings).await
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Configuration: the TOML file (`VIGIL_CONFIG`, default the demo `vigil.toml` beside this
 //! crate) with the environment on top (`VIGIL_ADDR`, `VIGIL_DB`, `REDIS_URL`,
-//! `REDIS_CLUSTER_URLS`, `NATS_URL`, `VIGIL_TRUSTED_PROXIES`). Every value is checked when it
+//! `REDIS_CLUSTER_URLS`, `REDIS_SENTINEL_URLS` + `REDIS_SENTINEL_MASTER`, `NATS_URL`,
+//! `VIGIL_TRUSTED_PROXIES`). Every value is checked when it
 //! is loaded: a bad one stops the server at startup, naming the setting.
 
 use std::net::SocketAddr;
@@ -12,6 +13,10 @@ use tower_vigil_core::FailurePolicy;
 
 use crate::client_ip::ForwardedHeaderChoice;
 use crate::limits::Limits;
+
+mod backend;
+
+pub use self::backend::{BackendChoice, BackendConfig, BackendTarget};
 
 /// The demo configuration, compiled in so the binary runs from any directory.
 const DEMO_CONFIG: &str = include_str!("../vigil.toml");
@@ -51,38 +56,6 @@ impl Default for ServerConfig {
             secure_cookies: true,
             trusted_proxies: Vec::new(),
             forwarded_header: ForwardedHeaderChoice::default(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum BackendChoice {
-    Memory,
-    Redis,
-    RedisCluster,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct BackendConfig {
-    pub kind: BackendChoice,
-    pub prefix: String,
-    pub timeout_ms: u64,
-    /// For `kind = "redis"` when `REDIS_URL` is not set.
-    pub url: Option<String>,
-    /// For `kind = "redis-cluster"` when `REDIS_CLUSTER_URLS` is not set.
-    pub cluster_urls: Vec<String>,
-}
-
-impl Default for BackendConfig {
-    fn default() -> Self {
-        Self {
-            kind: BackendChoice::Memory,
-            prefix: "vigil".into(),
-            timeout_ms: 250,
-            url: None,
-            cluster_urls: Vec::new(),
         }
     }
 }
@@ -146,14 +119,6 @@ pub struct UserConfig {
     pub permissions: Vec<String>,
 }
 
-/// Where the backend lives, after the environment had its say.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BackendTarget {
-    Memory,
-    Redis(String),
-    Cluster(Vec<String>),
-}
-
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -198,29 +163,7 @@ impl Settings {
             .parse()
             .map_err(|e| format!("VIGIL_ADDR: {e}"))?;
         let db_path = env("VIGIL_DB").map_or_else(|| PathBuf::from("vigil-api.db"), PathBuf::from);
-        let cluster_env = env("REDIS_CLUSTER_URLS").map(|v| split_list(&v));
-        let backend = if let Some(urls) = cluster_env.filter(|u| !u.is_empty()) {
-            BackendTarget::Cluster(urls)
-        } else if let Some(url) = env("REDIS_URL").filter(|u| !u.trim().is_empty()) {
-            BackendTarget::Redis(url.trim().to_owned())
-        } else {
-            match config.backend.kind {
-                BackendChoice::Memory => BackendTarget::Memory,
-                BackendChoice::Redis => BackendTarget::Redis(
-                    config
-                        .backend
-                        .url
-                        .clone()
-                        .ok_or("backend.kind = \"redis\" needs backend.url or REDIS_URL")?,
-                ),
-                BackendChoice::RedisCluster => {
-                    if config.backend.cluster_urls.is_empty() {
-                        return Err("backend.kind = \"redis-cluster\" needs backend.cluster_urls or REDIS_CLUSTER_URLS".into());
-                    }
-                    BackendTarget::Cluster(config.backend.cluster_urls.clone())
-                }
-            }
-        };
+        let backend = backend::target(&config.backend, &env)?;
         // Like REDIS_URL: set but blank counts as unset, so an emptied variable in a deployment
         // manifest falls back to the file rather than to an unparseable URL.
         let nats_url = env("NATS_URL")
@@ -258,7 +201,7 @@ impl Settings {
 }
 
 /// A comma-separated list, trimmed, without empty items.
-fn split_list(v: &str) -> Vec<String> {
+pub(crate) fn split_list(v: &str) -> Vec<String> {
     v.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())

@@ -98,6 +98,11 @@ async fn run() -> Result<(), String> {
             let backend = connect(builder, &settings, "Redis Cluster").await?;
             serve(backend, settings, db, hasher, metrics).await
         }
+        BackendTarget::Sentinel { urls, master } => {
+            let builder = RedisBackend::sentinel_builder(&urls, &master);
+            let backend = connect(builder, &settings, "Redis through its sentinels").await?;
+            serve(backend, settings, db, hasher, metrics).await
+        }
     }
 }
 

@@ -35,6 +35,12 @@ pub fn check(data: &[u8]) {
             assert_eq!(urls, &c.backend.cluster_urls);
             BackendChoice::RedisCluster
         }
+        BackendTarget::Sentinel { urls, master } => {
+            assert!(!urls.is_empty());
+            assert_eq!(urls, &c.backend.sentinel_urls);
+            assert_eq!(Some(master), c.backend.sentinel_master.as_ref());
+            BackendChoice::RedisSentinel
+        }
     };
     assert_eq!(target_kind, c.backend.kind);
 

@@ -2,7 +2,7 @@
 //!
 //! Each case is a generic async function; [`backend_conformance!`](crate::backend_conformance)
 //! turns the list into one `#[tokio::test]` per case and backend (memory with tokio's paused
-//! clock, standalone Redis, Redis Cluster). A third-party backend can run the same cases.
+//! clock, standalone Redis, Redis Cluster, Redis Sentinel). A third-party backend can run the same cases.
 //!
 //! Waits use `tokio::time::sleep`: instant on the paused clock, real time on Redis, where TTLs
 //! are kept short.
@@ -49,7 +49,8 @@ fn b(s: &'static str) -> Bytes {
 /// backend overrides it ([`RedisBackend::hash_read`](tower_vigil_core::RedisBackend)).
 type ScriptsOnly<B> = crate::intercept::Intercepted<B, ()>;
 
-/// Generates one test per case and backend: `memory::case`, `redis::case`, `cluster::case`.
+/// Generates one test per case and backend: `memory::case`, `redis::case`, `cluster::case`,
+/// `sentinel::case`.
 #[macro_export]
 macro_rules! backend_conformance {
     ($($case:ident),* $(,)?) => {
@@ -74,6 +75,14 @@ macro_rules! backend_conformance {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
                     $crate::conformance::$case($crate::fixtures::cluster().await).await;
+                }
+            )*
+        }
+        mod sentinel {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    $crate::conformance::$case($crate::fixtures::sentinel().await).await;
                 }
             )*
         }

@@ -186,6 +186,40 @@ impl Layers {
         }
     }
 
+    /// A key verified by instance B, then removed from the store and revoked through
+    /// instance A: B must refuse it within 1 s (the invalidation crosses instances over
+    /// pub/sub).
+    pub async fn revocation(&self) -> Outcome {
+        let key = generate_key("vg").unwrap();
+        let hash = self.hasher.hash_key(&key);
+        self.store
+            .keys
+            .insert(&hash, ApiKeyData::new(format!("k{}", self.fresh()), "u"));
+        let req = || {
+            Request::get("/")
+                .header("x-api-key", &key)
+                .body(Body::empty())
+                .unwrap()
+        };
+        let res = status_of(&self.apikey_b, req()).await?;
+        expect(&res, StatusCode::OK, "revocation: before")?;
+        self.store.keys.remove(&hash);
+        self.hasher
+            .invalidate_key(&key)
+            .await
+            .map_err(|e| format!("revocation: {e}"))?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+        loop {
+            if status_of(&self.apikey_b, req()).await?.status() == StatusCode::UNAUTHORIZED {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err("revocation: still accepted by the other instance after 1 s".into());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// True while both API-key caches' invalidation subscriptions are live.
     pub fn apikey_subscribed(&self) -> bool {
         self.hasher.stats().subscribed && self.cache_b.stats().subscribed

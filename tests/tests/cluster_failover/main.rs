@@ -123,6 +123,13 @@ async fn every_layer_recovers_from_a_master_failover_under_load() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // And a revocation still crosses instances.
+    let mut revoked = layers.revocation().await;
+    while revoked.is_err() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        revoked = layers.revocation().await;
+    }
+    assert_eq!(revoked, Ok(()), "revocation after the failover");
     eprintln!("node {master} killed; node {promoted_node} promoted {took:?} after the kill");
     for r in &reports {
         eprintln!(

@@ -2,7 +2,7 @@
 //! namespace (another app instance), and where to scan it.
 
 use tower_vigil_core::{Backend, BackendKind, MemoryBackend, RedisBackend};
-use tower_vigil_tests::fixtures::{TEST_TIMEOUT, shared_cluster, shared_server};
+use tower_vigil_tests::fixtures::{TEST_TIMEOUT, shared_cluster, shared_sentinel, shared_server};
 
 pub trait TestBackend: tower_vigil_core::Backend {
     /// Another connection to the same store and prefix, as a second instance would have.
@@ -26,6 +26,10 @@ impl TestBackend for RedisBackend {
     async fn twin(&self) -> Self {
         let builder = match self.backend_kind() {
             BackendKind::RedisCluster => RedisBackend::cluster_builder(shared_cluster().urls()),
+            BackendKind::RedisSentinel => {
+                let setup = shared_sentinel();
+                RedisBackend::sentinel_builder(setup.sentinel_urls(), setup.master_name())
+            }
             _ => RedisBackend::builder(&shared_server().url()),
         };
         builder
@@ -40,6 +44,7 @@ impl TestBackend for RedisBackend {
     fn node_urls(&self) -> Vec<String> {
         match self.backend_kind() {
             BackendKind::RedisCluster => shared_cluster().urls(),
+            BackendKind::RedisSentinel => vec![shared_sentinel().master_url()],
             _ => vec![shared_server().url()],
         }
     }

@@ -14,15 +14,18 @@ pub enum BackendKind {
     Redis,
     /// A Redis Cluster.
     RedisCluster,
+    /// A Redis master found through Redis Sentinel (and followed across failovers).
+    RedisSentinel,
 }
 
 impl BackendKind {
-    /// `memory`, `redis` or `redis-cluster`.
+    /// `memory`, `redis`, `redis-cluster` or `redis-sentinel`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Memory => "memory",
             Self::Redis => "redis",
             Self::RedisCluster => "redis-cluster",
+            Self::RedisSentinel => "redis-sentinel",
         }
     }
 }

@@ -12,7 +12,9 @@ use super::connection::Conn;
 use super::group_commit::GroupCommit;
 use super::reconnecting::{Connect, Reconnecting};
 use super::replication::WaitForReplicas;
-use super::{DEFAULT_TIMEOUT, RedisBackend, Shared};
+use super::sentinel::{self, SentinelTarget};
+use super::{DEFAULT_TIMEOUT, PubsubTarget, RedisBackend, Shared};
+use crate::backend::BackendKind;
 use crate::backend::check_ttl;
 use crate::error::{BackendError, BackendErrorKind, ConfigError};
 use crate::keys::KeyPrefix;
@@ -30,6 +32,20 @@ pub struct RedisBackendBuilder {
     connect_timeout: Duration,
     wait: Option<WaitForReplicas>,
     group_commit: Option<usize>,
+    /// With [`sentinel`](Self::sentinel): the master's name and how to connect to it.
+    sentinel: Option<SentinelMaster>,
+}
+
+/// How to reach the master a set of sentinels names.
+#[derive(Clone, Default)]
+struct SentinelMaster {
+    name: String,
+    username: Option<String>,
+    password: Option<String>,
+    db: i64,
+    tls: bool,
+    /// True once a `master_*` setter was called (they need `sentinel`).
+    customised: bool,
 }
 
 impl std::fmt::Debug for RedisBackendBuilder {
@@ -43,6 +59,10 @@ impl std::fmt::Debug for RedisBackendBuilder {
             .field("connect_timeout", &self.connect_timeout)
             .field("wait", &self.wait)
             .field("group_commit", &self.group_commit)
+            .field(
+                "sentinel_master",
+                &self.sentinel.as_ref().map(|m| m.name.as_str()),
+            )
             .finish()
     }
 }
@@ -51,6 +71,7 @@ impl std::fmt::Debug for RedisBackendBuilder {
 enum Target {
     Standalone(redis::Client),
     Cluster(Vec<redis::Client>, Vec<String>),
+    Sentinel(Arc<SentinelTarget>),
 }
 
 fn parse(url: &str) -> Result<redis::Client, ConfigError> {
@@ -92,6 +113,61 @@ impl RedisBackendBuilder {
         Self::with_urls(urls, true)
     }
 
+    /// A master monitored by Redis Sentinel under `master_name`, found through any of the
+    /// sentinels at `sentinel_urls` (`redis://[user:password@]host:26379`, or `rediss://`
+    /// with the `tls` feature: the sentinels' own TLS and ACL user). How to connect to the
+    /// master itself is set apart: [`master_auth`](Self::master_auth),
+    /// [`master_db`](Self::master_db), [`master_tls`](Self::master_tls).
+    ///
+    /// The backend follows failovers without a restart: it asks the sentinels again when a
+    /// call fails with a connection error or `READONLY`, when the sentinels announce
+    /// `+switch-master`, and when the connection falls silent; pub/sub reconnects to the
+    /// master they name.
+    pub fn sentinel<I, S>(sentinel_urls: I, master_name: &str) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut builder = Self::cluster(sentinel_urls);
+        builder.cluster = false;
+        builder.sentinel = Some(SentinelMaster {
+            name: master_name.to_owned(),
+            ..SentinelMaster::default()
+        });
+        builder
+    }
+
+    /// The ACL user (or `None` for the default user) and password of the master a
+    /// [`sentinel`](Self::sentinel) backend connects to (the sentinels' own are in their
+    /// URLs). Only for a Sentinel backend: elsewhere [`connect`](Self::connect) fails.
+    pub fn master_auth(mut self, username: Option<&str>, password: &str) -> Self {
+        let master = self.sentinel_master();
+        master.username = username.map(str::to_owned);
+        master.password = Some(password.to_owned());
+        self
+    }
+
+    /// The database of the master a [`sentinel`](Self::sentinel) backend uses (default 0).
+    pub fn master_db(mut self, db: i64) -> Self {
+        self.sentinel_master().db = db;
+        self
+    }
+
+    /// Connects to the master a [`sentinel`](Self::sentinel) backend finds over TLS (needs
+    /// the `tls` feature).
+    pub fn master_tls(mut self, tls: bool) -> Self {
+        self.sentinel_master().tls = tls;
+        self
+    }
+
+    /// The master settings, marked as set; a placeholder (refused by `check`) when this is
+    /// no Sentinel builder.
+    fn sentinel_master(&mut self) -> &mut SentinelMaster {
+        let master = self.sentinel.get_or_insert_with(SentinelMaster::default);
+        master.customised = true;
+        master
+    }
+
     fn with_urls(urls: Vec<String>, cluster: bool) -> Self {
         Self {
             urls,
@@ -101,6 +177,7 @@ impl RedisBackendBuilder {
             connect_timeout: Duration::from_secs(1),
             wait: None,
             group_commit: None,
+            sentinel: None,
         }
     }
 
@@ -191,6 +268,11 @@ impl RedisBackendBuilder {
     }
 
     fn target(&self) -> Result<Target, ConfigError> {
+        if let Some(master) = &self.sentinel {
+            return self
+                .sentinel_target(master)
+                .map(|t| Target::Sentinel(Arc::new(t)));
+        }
         if !self.cluster {
             let url = self.urls.first().map_or("", String::as_str);
             return Ok(Target::Standalone(parse(url)?));
@@ -207,6 +289,53 @@ impl RedisBackendBuilder {
             .map(|u| parse(u))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Target::Cluster(clients, self.urls.clone()))
+    }
+
+    fn sentinel_target(&self, master: &SentinelMaster) -> Result<SentinelTarget, ConfigError> {
+        if master.name.is_empty() {
+            return Err(ConfigError::new(
+                "sentinel",
+                "master_auth, master_db and master_tls are for a Sentinel backend (with a master name)",
+            ));
+        }
+        if self.urls.is_empty() {
+            return Err(ConfigError::new(
+                "sentinel_urls",
+                "at least one sentinel URL is needed",
+            ));
+        }
+        if master.tls && !cfg!(feature = "tls") {
+            return Err(ConfigError::new(
+                "master_tls",
+                "needs the `tls` feature of tower-vigil-core",
+            ));
+        }
+        let sentinels = self
+            .urls
+            .iter()
+            .map(|u| parse(u))
+            .collect::<Result<Vec<_>, _>>()?;
+        let scheme = if master.tls { "rediss" } else { "redis" };
+        // The address is a placeholder: each connection asks the sentinels for the real one.
+        let info = redis::IntoConnectionInfo::into_connection_info(format!(
+            "{scheme}://127.0.0.1:6379/{}",
+            master.db
+        ))
+        .map_err(|_| ConfigError::new("master_db", "is not a valid database number"))?;
+        let mut settings = info.redis_settings().clone();
+        if let Some(user) = &master.username {
+            settings = settings.set_username(user);
+        }
+        if let Some(password) = &master.password {
+            settings = settings.set_password(password);
+        }
+        Ok(SentinelTarget {
+            sentinels,
+            master_name: master.name.clone(),
+            master: info.set_redis_settings(settings),
+            ask_timeout: self.connect_timeout,
+            switched: tokio::sync::watch::Sender::new(0),
+        })
     }
 
     /// Connects. Fails with kind [`Config`](BackendErrorKind::Config) (the source a
@@ -234,21 +363,36 @@ impl RedisBackendBuilder {
             Some(_) => Some(open(&target, timeout, connect_timeout).await?),
             None => None,
         };
-        let pubsub_clients = match target {
-            Target::Standalone(client) => vec![client],
-            Target::Cluster(clients, _) => clients,
+        let (pubsub, kind) = match &target {
+            Target::Standalone(client) => (
+                PubsubTarget::Nodes(vec![client.clone()]),
+                BackendKind::Redis,
+            ),
+            Target::Cluster(clients, _) => (
+                PubsubTarget::Nodes(clients.clone()),
+                BackendKind::RedisCluster,
+            ),
+            Target::Sentinel(t) => (
+                PubsubTarget::Sentinel(Arc::clone(t)),
+                BackendKind::RedisSentinel,
+            ),
         };
-        Ok(RedisBackend {
-            conn,
-            shared: Arc::new(Shared {
-                prefix,
-                timeout,
-                pubsub_clients,
-                wait,
-                guarded_conn,
-                group_commit: group_commit.map(GroupCommit::new),
-            }),
-        })
+        let shared = Arc::new(Shared {
+            prefix,
+            timeout,
+            kind,
+            pubsub,
+            wait,
+            guarded_conn,
+            group_commit: group_commit.map(GroupCommit::new),
+        });
+        if let Target::Sentinel(t) = target {
+            let conns = std::iter::once(conn.clone())
+                .chain(shared.guarded_conn.clone())
+                .collect();
+            tokio::spawn(sentinel::watch(t, conns, Arc::downgrade(&shared)));
+        }
+        Ok(RedisBackend { conn, shared })
     }
 }
 
@@ -271,6 +415,26 @@ async fn open(
             });
             let fut = Reconnecting::connect(connect, connect_timeout);
             Ok(Conn::Standalone(bounded(connect_timeout, fut).await?))
+        }
+        Target::Sentinel(sentinel) => {
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(connect_timeout))
+                .set_response_timeout(Some(timeout))
+                .set_number_of_retries(1)
+                .set_max_delay(Duration::from_secs(1));
+            let sentinel = Arc::clone(sentinel);
+            // Each (re)connection asks the sentinels where the master is now.
+            let connect: Connect<ConnectionManager> = Arc::new(move || {
+                let (sentinel, config) = (Arc::clone(&sentinel), config.clone());
+                async move {
+                    let client = sentinel.master().await?;
+                    ConnectionManager::new_with_config(client, config).await
+                }
+                .boxed()
+            });
+            // Asking a sentinel and the master it names is two connections: allow for both.
+            let fut = Reconnecting::connect(connect, connect_timeout * 2);
+            Ok(Conn::Standalone(bounded(connect_timeout * 2, fut).await?))
         }
         Target::Cluster(_, urls) => {
             let cluster = ClusterClient::builder(urls.clone())

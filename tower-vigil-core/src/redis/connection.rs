@@ -36,6 +36,16 @@ impl Conn {
     }
 }
 
+impl Conn {
+    /// Connects a replacement now (the master moved).
+    pub(crate) fn reconnect(&self) {
+        match self {
+            Self::Standalone(c) => c.reconnect(),
+            Self::Cluster(c) => c.reconnect(),
+        }
+    }
+}
+
 impl ConnectionLike for Conn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {

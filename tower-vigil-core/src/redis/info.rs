@@ -63,12 +63,15 @@ pub(crate) async fn info(backend: &RedisBackend) -> BackendResult<BackendInfo> {
     }
 }
 
-/// `host:port` of a standalone server, as configured.
+/// `host:port` of a standalone server, as configured, or `sentinel:<master name>`.
 fn standalone_name(backend: &RedisBackend) -> String {
-    backend.shared.pubsub_clients.first().map_or_else(
-        || "redis".to_owned(),
-        |c| c.get_connection_info().addr().to_string(),
-    )
+    match &backend.shared.pubsub {
+        super::PubsubTarget::Nodes(clients) => clients.first().map_or_else(
+            || "redis".to_owned(),
+            |c| c.get_connection_info().addr().to_string(),
+        ),
+        super::PubsubTarget::Sentinel(t) => format!("sentinel:{}", t.master_name),
+    }
 }
 
 /// The memory figures of one server from its `INFO` text. A server too old to report

@@ -44,6 +44,7 @@ mod pubsub;
 mod reconnecting;
 mod replication;
 mod script_call;
+mod sentinel;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -70,14 +71,49 @@ pub struct RedisBackend {
 struct Shared {
     prefix: KeyPrefix,
     timeout: Duration,
-    /// Where pub/sub connections go: the server, or each cluster node in turn.
-    pubsub_clients: Vec<redis::Client>,
+    /// `Redis`, `RedisCluster` or `RedisSentinel`.
+    kind: BackendKind,
+    /// Where pub/sub connections go.
+    pubsub: PubsubTarget,
     /// `WAIT` after the writes a guarantee rests on, when set.
     wait: Option<WaitForReplicas>,
     /// The connection those writes and their `WAIT` go over (with `wait` only).
     guarded_conn: Option<Conn>,
     /// Batching of concurrent runs of batchable scripts; `None` when turned off.
     group_commit: Option<group_commit::GroupCommit>,
+}
+
+/// Where a subscription connects.
+pub(crate) enum PubsubTarget {
+    /// The server, or each cluster node in turn (classic pub/sub is cluster-wide).
+    Nodes(Vec<redis::Client>),
+    /// The master the sentinels name at the time of each (re)connection.
+    Sentinel(Arc<sentinel::SentinelTarget>),
+}
+
+impl PubsubTarget {
+    /// A receiver that changes when subscriptions must move (the sentinels switched the
+    /// master); `None` where they never do.
+    pub(crate) fn moves(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        match self {
+            Self::Nodes(_) => None,
+            Self::Sentinel(target) => Some(target.switched.subscribe()),
+        }
+    }
+
+    /// The clients to try, in order, now.
+    pub(crate) async fn clients(&self) -> Vec<redis::Client> {
+        match self {
+            Self::Nodes(clients) => clients.clone(),
+            Self::Sentinel(target) => match target.master().await {
+                Ok(client) => vec![client],
+                Err(e) => {
+                    tracing::debug!(error = %e, "no master from the sentinels for pub/sub");
+                    Vec::new()
+                }
+            },
+        }
+    }
 }
 
 impl RedisBackend {
@@ -96,6 +132,16 @@ impl RedisBackend {
         RedisBackendBuilder::cluster(urls)
     }
 
+    /// A builder for a master monitored by Redis Sentinel under `master_name`, found through
+    /// any of the sentinels at `sentinel_urls`; see [`RedisBackendBuilder::sentinel`].
+    pub fn sentinel_builder<I, S>(sentinel_urls: I, master_name: &str) -> RedisBackendBuilder
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        RedisBackendBuilder::sentinel(sentinel_urls, master_name)
+    }
+
     /// Connects to a standalone server at `url` with the default settings.
     pub async fn connect(url: &str) -> Result<Self, BackendError> {
         RedisBackendBuilder::standalone(url).connect().await
@@ -106,12 +152,9 @@ impl RedisBackend {
         self.shared.timeout
     }
 
-    /// `Redis` or `RedisCluster`.
+    /// `Redis`, `RedisCluster` or `RedisSentinel`.
     pub fn backend_kind(&self) -> BackendKind {
-        match self.conn {
-            Conn::Standalone(_) => BackendKind::Redis,
-            Conn::Cluster(_) => BackendKind::RedisCluster,
-        }
+        self.shared.kind
     }
 
     /// Runs one raw command with the backend's timeout. Keys in `cmd` must already carry the
@@ -136,6 +179,14 @@ impl RedisBackend {
         match &outcome {
             Ok(Ok(_)) => self.conn.replied(),
             Ok(Err(e)) if e.is_timeout() => self.conn.timed_out(started),
+            // Under Sentinel, a broken connection or a `READONLY` reply means the master may
+            // have moved: ask the sentinels again rather than reconnect to the old address.
+            Ok(Err(e))
+                if self.shared.kind == BackendKind::RedisSentinel
+                    && sentinel::needs_new_master(e) =>
+            {
+                self.conn.reconnect();
+            }
             Ok(Err(e)) if !e.is_io_error() => self.conn.replied(),
             Ok(Err(_)) => {}
             Err(_) => self.conn.timed_out(started),

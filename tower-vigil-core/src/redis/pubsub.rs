@@ -12,7 +12,9 @@ use redis::aio::PubSub;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::RedisBackend;
+use std::sync::Arc;
+
+use super::{RedisBackend, Shared};
 use crate::backend::{BackendResult, Subscription, SubscriptionEvent};
 use crate::error::BackendError;
 
@@ -30,11 +32,11 @@ pub(crate) async fn subscribe(
     backend: &RedisBackend,
     channel: String,
 ) -> BackendResult<Subscription> {
-    let clients = backend.shared.pubsub_clients.clone();
+    let shared = Arc::clone(&backend.shared);
     let timeout = backend.timeout();
-    let pubsub = connect(&clients, &channel, timeout).await?;
+    let pubsub = connect(&shared.pubsub.clients().await, &channel, timeout).await?;
     let (tx, rx) = mpsc::channel(BUFFER);
-    tokio::spawn(forward(pubsub, clients, channel, tx, timeout));
+    tokio::spawn(forward(pubsub, shared, channel, tx, timeout));
     Ok(Subscription::from_channel(rx))
 }
 
@@ -60,15 +62,28 @@ async fn connect(
     Err(last.unwrap_or_else(|| BackendError::protocol("no node to subscribe on")))
 }
 
+/// Resolves when the master moved (never without Sentinel).
+async fn moved(moves: Option<&mut tokio::sync::watch::Receiver<u64>>) {
+    match moves {
+        Some(rx) => {
+            if rx.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
+    }
+}
+
 /// Forwards messages until the subscriber is dropped; reports a lost connection, reconnects
 /// with exponential backoff and reports when it is back.
 async fn forward(
     mut pubsub: PubSub,
-    clients: Vec<redis::Client>,
+    shared: Arc<Shared>,
     channel: String,
     tx: mpsc::Sender<SubscriptionEvent>,
     timeout: Duration,
 ) {
+    let mut moves = shared.pubsub.moves();
     loop {
         let (mut sink, mut stream) = pubsub.split();
         let mut heartbeat = tokio::time::interval_at(Instant::now() + HEARTBEAT, HEARTBEAT);
@@ -92,6 +107,10 @@ async fn forward(
                     }
                 }
                 () = tx.closed() => return,
+                () = moved(moves.as_mut()) => {
+                    tracing::warn!(%channel, "the sentinels switched the master; moving the subscription");
+                    break;
+                }
             }
         }
         // Dropping both halves closes the connection.
@@ -106,7 +125,8 @@ async fn forward(
                 () = tokio::time::sleep(delay) => {}
                 () = tx.closed() => return,
             }
-            match connect(&clients, &channel, timeout).await {
+            // Asked again each time: under Sentinel the master may have moved.
+            match connect(&shared.pubsub.clients().await, &channel, timeout).await {
                 Ok(p) => break p,
                 Err(_) => delay = (delay * 2).min(MAX_BACKOFF),
             }

@@ -85,6 +85,19 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> Reconnecting<C> {
         if self.shared.last_reply.load(Ordering::Relaxed) > self.micros_since_epoch(started) {
             return; // slow, not silent
         }
+        self.replace("redis connection stopped answering; replaced by a new one");
+    }
+
+    /// Connects a replacement now, whatever the last reply (a Sentinel backend whose master
+    /// moved: the connection answers, but from the wrong server). One at a time; a call
+    /// while one is under way does nothing.
+    pub(crate) fn reconnect(&self) {
+        self.replace("redis connection moved to the current master");
+    }
+
+    /// Connects a replacement in the background (needs a tokio runtime), bounded by the
+    /// connect timeout, unless one is under way.
+    fn replace(&self, done: &'static str) {
         if self.shared.replacing.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -96,13 +109,13 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> Reconnecting<C> {
         runtime.spawn(async move {
             match tokio::time::timeout(shared.connect_timeout, (shared.connect)()).await {
                 Ok(Ok(fresh)) => {
-                    tracing::warn!("redis connection stopped answering; replaced by a new one");
+                    tracing::warn!("{done}");
                     *shared.current.write() = fresh;
                 }
                 Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "replacing a silent redis connection failed");
+                    tracing::warn!(error = %e, "replacing a redis connection failed");
                 }
-                Err(_) => tracing::warn!("replacing a silent redis connection timed out"),
+                Err(_) => tracing::warn!("replacing a redis connection timed out"),
             }
             shared.replacing.store(false, Ordering::Release);
         });

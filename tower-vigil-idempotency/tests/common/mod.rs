@@ -1,5 +1,5 @@
 //! Shared by the test binaries: the backends, a handler that counts its executions, and a
-//! macro running one generic async test on memory, Redis and the 3-master cluster.
+//! macro running one generic async test on memory, Redis, the 3-master cluster and Sentinel.
 #![allow(dead_code, unreachable_pub)]
 
 pub mod failing;
@@ -21,7 +21,7 @@ use tower_vigil_idempotency::{
     NotReplayableReason, RequestBody,
 };
 
-/// Generates `memory`, `redis` and `cluster` tests calling `$case(store)`. Memory runs on a
+/// Generates `memory`, `redis`, `cluster` and `sentinel` tests calling `$case(store)`. Memory runs on a
 /// paused clock (time advances when the test is idle); Redis runs on real time.
 #[macro_export]
 macro_rules! on_every_backend {
@@ -40,6 +40,11 @@ macro_rules! on_every_backend {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn cluster() {
                 super::$case(tower_vigil_tests::fixtures::cluster().await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sentinel() {
+                super::$case(tower_vigil_tests::fixtures::sentinel().await).await;
             }
         }
     )*};

@@ -135,5 +135,11 @@ macro_rules! on_every_backend {
                 super::$case(tower_vigil_tests::fixtures::cluster().await).await;
             })*
         }
+        mod sentinel {
+            $(#[tokio::test]
+            async fn $case() {
+                super::$case(tower_vigil_tests::fixtures::sentinel().await).await;
+            })*
+        }
     };
 }

@@ -32,6 +32,9 @@ impl Fixture for RedisBackend {
     async fn dump(&self) -> Option<Vec<StoredKey>> {
         let nodes = match self.backend_kind() {
             BackendKind::RedisCluster => shared_cluster().urls(),
+            BackendKind::RedisSentinel => {
+                vec![tower_vigil_tests::fixtures::shared_sentinel().master_url()]
+            }
             _ => vec![shared_server().url()],
         };
         Some(inspect::dump(&nodes, self.prefix().as_str()).await)

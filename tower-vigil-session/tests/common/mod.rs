@@ -72,6 +72,10 @@ macro_rules! on_every_backend {
             async fn cluster() {
                 super::$case(tower_vigil_tests::fixtures::cluster().await, std::time::Duration::from_millis(250)).await;
             }
+            #[tokio::test]
+            async fn sentinel() {
+                super::$case(tower_vigil_tests::fixtures::sentinel().await, std::time::Duration::from_millis(250)).await;
+            }
         }
     )*};
 }

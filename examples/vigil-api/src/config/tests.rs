@@ -30,7 +30,6 @@ fn the_environment_overrides_the_file() {
         BackendTarget::Redis("redis://127.0.0.1:7000".into())
     );
     let s = Settings::from_lookup(env(&[
-        ("REDIS_URL", "redis://127.0.0.1:7000"),
         ("REDIS_CLUSTER_URLS", "redis://a:1, redis://b:2"),
         ("VIGIL_ADDR", "127.0.0.1:9999"),
     ]))
@@ -40,6 +39,57 @@ fn the_environment_overrides_the_file() {
         BackendTarget::Cluster(vec!["redis://a:1".into(), "redis://b:2".into()])
     );
     assert_eq!(s.addr.port(), 9999);
+}
+
+#[test]
+fn sentinels_and_their_master_name_the_backend() {
+    let s = Settings::from_lookup(env(&[
+        ("REDIS_SENTINEL_URLS", "redis://s1:26379, redis://s2:26379"),
+        ("REDIS_SENTINEL_MASTER", "mymaster"),
+    ]))
+    .unwrap();
+    assert_eq!(
+        s.backend,
+        BackendTarget::Sentinel {
+            urls: vec!["redis://s1:26379".into(), "redis://s2:26379".into()],
+            master: "mymaster".into(),
+        }
+    );
+    let err =
+        Settings::from_lookup(env(&[("REDIS_SENTINEL_URLS", "redis://s1:26379")])).unwrap_err();
+    assert!(err.contains("REDIS_SENTINEL_MASTER"), "{err}");
+    let err = Settings::from_lookup(env(&[("REDIS_SENTINEL_MASTER", "mymaster")])).unwrap_err();
+    assert!(err.contains("without REDIS_SENTINEL_URLS"), "{err}");
+}
+
+#[test]
+fn naming_two_redis_setups_is_a_startup_error() {
+    for pair in [
+        [
+            ("REDIS_URL", "redis://a:1"),
+            ("REDIS_CLUSTER_URLS", "redis://b:2"),
+        ],
+        [
+            ("REDIS_URL", "redis://a:1"),
+            ("REDIS_SENTINEL_URLS", "redis://s:3"),
+        ],
+        [
+            ("REDIS_CLUSTER_URLS", "redis://b:2"),
+            ("REDIS_SENTINEL_URLS", "redis://s:3"),
+        ],
+    ] {
+        let mut vars = pair.to_vec();
+        vars.push(("REDIS_SENTINEL_MASTER", "m"));
+        let err = Settings::from_lookup(env(&vars)).unwrap_err();
+        assert!(err.contains(pair[0].0) && err.contains(pair[1].0), "{err}");
+    }
+    // Blank counts as unset.
+    let s = Settings::from_lookup(env(&[
+        ("REDIS_URL", "redis://a:1"),
+        ("REDIS_CLUSTER_URLS", " "),
+    ]))
+    .unwrap();
+    assert_eq!(s.backend, BackendTarget::Redis("redis://a:1".into()));
 }
 
 /// Loads the demo config with `edit` applied to its text.

@@ -12,6 +12,7 @@ mod jobs;
 mod ops;
 mod outage;
 mod per_ip;
+mod sentinel;
 mod server;
 mod sessions;
 mod two_instances;

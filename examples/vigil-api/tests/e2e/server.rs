@@ -150,6 +150,22 @@ impl Server {
         Self::start_with(env_of(mode).await, files, mode.backend_name()).await
     }
 
+    /// Starts a server on the master the sentinels of `setup` name (a setup the test
+    /// controls).
+    pub async fn start_on_sentinel(
+        setup: &tower_vigil_tests::RedisSentinel,
+        config: Config,
+    ) -> Self {
+        let files = Files::new(&config);
+        let env = vec![
+            ("REDIS_SENTINEL_URLS", setup.sentinel_urls().join(",")),
+            ("REDIS_SENTINEL_MASTER", setup.master_name().to_owned()),
+        ];
+        let mut server = Self::start_with(env, &files, "redis-sentinel").await;
+        server._files = Some(files);
+        server
+    }
+
     /// Starts a server on the Redis at `url` (one the test controls).
     pub async fn start_on_redis(url: &str, config: Config) -> Self {
         let files = Files::new(&config);
@@ -174,6 +190,8 @@ impl Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_vigil-api"));
         cmd.env_remove("REDIS_URL")
             .env_remove("REDIS_CLUSTER_URLS")
+            .env_remove("REDIS_SENTINEL_URLS")
+            .env_remove("REDIS_SENTINEL_MASTER")
             .env_remove("NATS_URL")
             .env("VIGIL_ADDR", "127.0.0.1:0")
             .env("VIGIL_CONFIG", config)
