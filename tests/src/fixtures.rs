@@ -15,6 +15,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use tower_vigil_core::redis::RedisBackendBuilder;
 use tower_vigil_core::{MemoryBackend, RedisBackend};
 
 use crate::{RedisCluster, RedisSentinel, RedisServer};
@@ -73,14 +74,24 @@ pub async fn redis() -> RedisBackend {
 
 /// A Redis backend on the server at `url`, under a unique prefix.
 pub async fn redis_on(url: &str) -> RedisBackend {
-    RedisBackend::builder(url)
+    connect(
+        RedisBackend::builder(url),
+        "connecting to the test redis-server",
+    )
+    .await
+}
+
+/// `builder` with the test settings (a unique prefix, the test timeouts, group commit),
+/// connected.
+async fn connect(builder: RedisBackendBuilder, what: &str) -> RedisBackend {
+    builder
         .prefix(unique_prefix())
         .timeout(TEST_TIMEOUT)
         .connect_timeout(TEST_TIMEOUT)
         .group_commit(GROUP_COMMIT)
         .connect()
         .await
-        .expect("connecting to the test redis-server")
+        .expect(what)
 }
 
 /// A Redis Cluster backend on the shared cluster, under a unique prefix.
@@ -90,14 +101,11 @@ pub async fn cluster() -> RedisBackend {
 
 /// A Redis Cluster backend on the nodes at `urls`, under a unique prefix.
 pub async fn cluster_on(urls: &[String]) -> RedisBackend {
-    RedisBackend::cluster_builder(urls)
-        .prefix(unique_prefix())
-        .timeout(TEST_TIMEOUT)
-        .connect_timeout(TEST_TIMEOUT)
-        .group_commit(GROUP_COMMIT)
-        .connect()
-        .await
-        .expect("connecting to the test cluster")
+    connect(
+        RedisBackend::cluster_builder(urls),
+        "connecting to the test cluster",
+    )
+    .await
 }
 
 /// A Sentinel backend on the shared Sentinel setup, under a unique prefix.
@@ -107,14 +115,8 @@ pub async fn sentinel() -> RedisBackend {
 
 /// A Sentinel backend on `setup`, under a unique prefix.
 pub async fn sentinel_on(setup: &RedisSentinel) -> RedisBackend {
-    RedisBackend::sentinel_builder(setup.sentinel_urls(), setup.master_name())
-        .prefix(unique_prefix())
-        .timeout(TEST_TIMEOUT)
-        .connect_timeout(TEST_TIMEOUT)
-        .group_commit(GROUP_COMMIT)
-        .connect()
-        .await
-        .expect("connecting through the test sentinels")
+    let builder = RedisBackend::sentinel_builder(setup.sentinel_urls(), setup.master_name());
+    connect(builder, "connecting through the test sentinels").await
 }
 
 /// `N` connections to the shared server under one unique prefix: `N` instances of a service

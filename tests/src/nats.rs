@@ -134,17 +134,10 @@ fn nats_dir() -> PathBuf {
 fn require_nats() {
     static CHECKED: OnceLock<()> = OnceLock::new();
     CHECKED.get_or_init(|| {
-        let found = Command::new("nats-server")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(
-            found,
-            "nats-server was not found on the PATH. The worker tests start their own NATS \
-             server with JetStream: install it with `sudo apt-get install nats-server` \
-             (Debian/Ubuntu), or run ./scripts/test, which does that for you."
+        process::require(
+            "nats-server",
+            "The worker tests start their own NATS server with JetStream: install it with \
+             `sudo apt-get install nats-server` (Debian/Ubuntu)",
         );
     });
 }

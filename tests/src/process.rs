@@ -42,19 +42,27 @@ impl Process {
 pub(crate) fn require_redis() {
     static CHECKED: OnceLock<()> = OnceLock::new();
     CHECKED.get_or_init(|| {
-        let found = Command::new("redis-server")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(
-            found,
-            "redis-server was not found on the PATH. The tests start their own Redis servers: \
-             install it with `sudo apt-get install redis-server redis-tools` (Debian/Ubuntu), \
-             or run ./scripts/test, which does that for you."
+        require(
+            "redis-server",
+            "The tests start their own Redis servers: install it with `sudo apt-get install \
+             redis-server redis-tools` (Debian/Ubuntu)",
         );
     });
+}
+
+/// Fails the test with `how` to install `binary` when it is not on the PATH.
+pub(crate) fn require(binary: &str, how: &str) {
+    let found = Command::new(binary)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        found,
+        "{binary} was not found on the PATH. {how}, or run ./scripts/test, which does that for \
+         you."
+    );
 }
 
 /// Starts redis-server on `port` with its data in `dir` and `extra` arguments.
@@ -79,19 +87,7 @@ pub(crate) fn spawn(port: u16, dir: &Path, extra: &[&str]) -> Process {
         "no",
     ];
     args.extend_from_slice(extra);
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(WRAPPER)
-        .arg("redis-wrapper")
-        .args(&args)
-        .env("VIGIL_DIR", dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawning sh to run redis-server");
-    let stdin = child.stdin.take();
-    Process { child, stdin }
+    spawn_raw(dir, &args)
 }
 
 /// Starts redis-server with exactly `argv` (a config file first, say, as `--sentinel` needs),

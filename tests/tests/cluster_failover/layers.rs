@@ -220,6 +220,24 @@ impl Layers {
         }
     }
 
+    /// Waits (until `deadline`) for both invalidation subscriptions to be live and a
+    /// revocation to cross instances again; fails the test otherwise.
+    pub async fn assert_revocation_recovers(&self, deadline: tokio::time::Instant) {
+        while !self.apikey_subscribed() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the invalidation subscription stayed down"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let mut revoked = self.revocation().await;
+        while revoked.is_err() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            revoked = self.revocation().await;
+        }
+        assert_eq!(revoked, Ok(()), "revocation after the failover");
+    }
+
     /// True while both API-key caches' invalidation subscriptions are live.
     pub fn apikey_subscribed(&self) -> bool {
         self.hasher.stats().subscribed && self.cache_b.stats().subscribed

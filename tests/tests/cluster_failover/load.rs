@@ -124,3 +124,44 @@ impl Report {
         }
     }
 }
+
+/// Waits until every load ran clean for 2 s after `switched` (failing the test once
+/// `recovery` plus those 2 s have passed), then stops them and reports each: its outage
+/// counted from `began`, its recovery from `switched`.
+pub async fn settle(
+    loads: Vec<Load>,
+    began: Instant,
+    switched: Instant,
+    recovery: Duration,
+) -> Vec<Report> {
+    let clean = Duration::from_secs(2);
+    while !loads.iter().all(|l| l.clean_since(switched, clean)) {
+        let stuck: Vec<_> = loads
+            .iter()
+            .filter(|l| !l.clean_since(switched, clean))
+            .map(|l| l.name)
+            .collect();
+        assert!(
+            switched.elapsed() < recovery + clean,
+            "still failing {recovery:?} after the failover: {stuck:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut reports = Vec::new();
+    for l in loads {
+        let name = l.name;
+        reports.push(Report::of(name, &l.finish().await, began, switched));
+    }
+    reports
+}
+
+/// Prints each report, `began` and `switched` naming the two instants it counts from.
+pub fn print(reports: &[Report], began: &str, switched: &str) {
+    for r in reports {
+        eprintln!(
+            "{:<12} {:>5} requests, {:>4} failed, last failure {:>7.2?} after {began} \
+             ({:>7.2?} after {switched}), slowest {:>6.0?}, first error {:?}",
+            r.name, r.requests, r.failed, r.outage, r.recovery, r.slowest, r.first_error
+        );
+    }
+}

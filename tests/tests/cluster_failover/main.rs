@@ -19,7 +19,7 @@ use tower_vigil_core::RedisBackend;
 use tower_vigil_tests::{RedisCluster, fixtures, key_slot};
 
 use crate::layers::Layers;
-use crate::load::{Load, Report};
+use crate::load::Load;
 
 /// The per-call timeout of these backends.
 const TIMEOUT: Duration = Duration::from_secs(1);
@@ -94,50 +94,14 @@ async fn every_layer_recovers_from_a_master_failover_under_load() {
     let (promoted_node, took) = cluster.fail_over(master, slot);
     let promoted = Instant::now();
     let killed = promoted - took;
-    while !loads
-        .iter()
-        .all(|l| l.clean_since(promoted, Duration::from_secs(2)))
-    {
-        let stuck: Vec<_> = loads
-            .iter()
-            .filter(|l| !l.clean_since(promoted, Duration::from_secs(2)))
-            .map(|l| l.name)
-            .collect();
-        assert!(
-            promoted.elapsed() < RECOVERY_BOUND + Duration::from_secs(2),
-            "still failing {RECOVERY_BOUND:?} after the promotion: {stuck:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let mut reports = Vec::new();
-    for l in loads {
-        let name = l.name;
-        reports.push(Report::of(name, &l.finish().await, killed, promoted));
-    }
-    // The API-key invalidation subscription (pub/sub on one node) is back too.
-    let deadline = Instant::now() + RECOVERY_BOUND;
-    while !layers.apikey_subscribed() {
-        assert!(
-            Instant::now() < deadline,
-            "the invalidation subscription stayed down"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    // And a revocation still crosses instances.
-    let mut revoked = layers.revocation().await;
-    while revoked.is_err() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        revoked = layers.revocation().await;
-    }
-    assert_eq!(revoked, Ok(()), "revocation after the failover");
+    let reports = load::settle(loads, killed, promoted, RECOVERY_BOUND).await;
+    // The API-key invalidation subscriptions (pub/sub on one node) are back, and a
+    // revocation crosses instances again.
+    layers
+        .assert_revocation_recovers(tokio::time::Instant::now() + RECOVERY_BOUND)
+        .await;
     eprintln!("node {master} killed; node {promoted_node} promoted {took:?} after the kill");
-    for r in &reports {
-        eprintln!(
-            "{:<12} {:>5} requests, {:>4} failed, last failure {:>7.2?} after the kill \
-             ({:>7.2?} after the promotion), slowest {:>6.0?}, first error {:?}",
-            r.name, r.requests, r.failed, r.outage, r.recovery, r.slowest, r.first_error
-        );
-    }
+    load::print(&reports, "the kill", "the promotion");
     for r in &reports {
         assert!(r.requests > 0, "{}: no request ran", r.name);
         assert!(

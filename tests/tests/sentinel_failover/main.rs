@@ -20,7 +20,7 @@ use tower_vigil_core::{Backend, BackendKind, RedisBackend};
 use tower_vigil_tests::{RedisSentinel, fixtures};
 
 use crate::layers::Layers;
-use crate::load::{Load, Report};
+use crate::load::Load;
 
 /// The per-call timeout of these backends.
 const TIMEOUT: Duration = Duration::from_secs(1);
@@ -101,52 +101,16 @@ async fn every_layer_recovers(fail_over: impl FnOnce(&mut RedisSentinel) -> u16 
     .unwrap();
     setup = returned;
     let switched = Instant::now();
-    while !loads
-        .iter()
-        .all(|l| l.clean_since(switched, Duration::from_secs(2)))
-    {
-        let stuck: Vec<_> = loads
-            .iter()
-            .filter(|l| !l.clean_since(switched, Duration::from_secs(2)))
-            .map(|l| l.name)
-            .collect();
-        assert!(
-            switched.elapsed() < RECOVERY_BOUND + Duration::from_secs(2),
-            "still failing {RECOVERY_BOUND:?} after the failover: {stuck:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let mut reports = Vec::new();
-    for l in loads {
-        let name = l.name;
-        reports.push(Report::of(name, &l.finish().await, started, switched));
-    }
+    let reports = load::settle(loads, started, switched, RECOVERY_BOUND).await;
     // The invalidation subscriptions are back, and a revocation crosses instances again.
-    let deadline = Instant::now() + RECOVERY_BOUND;
-    while !layers.apikey_subscribed() {
-        assert!(
-            Instant::now() < deadline,
-            "the invalidation subscription stayed down"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let mut revoked = layers.revocation().await;
-    while revoked.is_err() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        revoked = layers.revocation().await;
-    }
-    assert_eq!(revoked, Ok(()), "revocation after the failover");
+    layers
+        .assert_revocation_recovers(tokio::time::Instant::now() + RECOVERY_BOUND)
+        .await;
     eprintln!(
         "failover to port {new_master}: the sentinels agreed {:?} after it began",
         switched - started
     );
-    for r in &reports {
-        eprintln!(
-            "{:<12} {:>5} requests, {:>4} failed, last failure {:>7.2?} after the failover \
-             began ({:>7.2?} after the switch), slowest {:>6.0?}, first error {:?}",
-            r.name, r.requests, r.failed, r.outage, r.recovery, r.slowest, r.first_error
-        );
-    }
+    load::print(&reports, "the failover began", "the switch");
     for r in &reports {
         assert!(r.requests > 0, "{}: no request ran", r.name);
         assert!(
