@@ -25,6 +25,46 @@ pub enum ServerErrors {
     Release,
 }
 
+/// The shortest lease: renewals come every third of it, and a few milliseconds of round
+/// trip must fit in that.
+const MIN_LEASE: Duration = Duration::from_millis(30);
+
+/// The times every holder of a key is configured with, checked the same way by the HTTP
+/// layer's builder and the work ledger's.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Times {
+    pub(crate) lease: Duration,
+    pub(crate) max_hold: Duration,
+    pub(crate) retention: Duration,
+}
+
+impl Times {
+    /// Checks a lease (at least 30 ms), a maximum hold and a retention (at least 1 ms), each
+    /// at most [`MAX_TTL`](tower_vigil_core::backend::MAX_TTL); the error names the first
+    /// refused.
+    pub(crate) fn check(
+        lease: Duration,
+        max_hold: Duration,
+        retention: Duration,
+    ) -> Result<Self, tower_vigil_core::ConfigError> {
+        use tower_vigil_core::{ConfigError, backend::check_ttl};
+        let lease = check_ttl("lease", lease)?;
+        if lease < MIN_LEASE {
+            return Err(ConfigError::new("lease", "must be at least 30 ms"));
+        }
+        let max_hold = check_ttl("max_hold", max_hold)?;
+        let retention = check_ttl("retention", retention)?;
+        if retention < Duration::from_millis(1) {
+            return Err(ConfigError::new("retention", "must be at least 1 ms"));
+        }
+        Ok(Self {
+            lease,
+            max_hold,
+            retention,
+        })
+    }
+}
+
 /// The settings, checked.
 pub(crate) struct Config {
     pub(crate) methods: Vec<Method>,

@@ -111,6 +111,7 @@ mod execute;
 mod failure_policy;
 mod fingerprint;
 mod flow;
+mod inspect;
 mod intake;
 pub mod key;
 mod layer;
@@ -131,6 +132,7 @@ use std::time::Duration;
 pub use crate::body::{IdempotencyBody, RequestBody};
 pub use crate::capture::IDEMPOTENCY_STATUS;
 pub use crate::config::ServerErrors;
+pub use crate::inspect::{CompletedRecord, Inspection, inspect};
 pub use crate::key::{IdempotencyKey, KeyError};
 pub use crate::layer::{
     Idempotency, IdempotencyLayer, IdempotencyLayerBuilder, IdempotencyRejection,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use tokio::task::JoinHandle;
 
-use crate::layers::Outcome;
+use crate::layers::{Layers, Outcome};
 
 /// One request's record.
 #[derive(Debug, Clone)]
@@ -164,4 +164,31 @@ pub fn print(reports: &[Report], began: &str, switched: &str) {
             r.name, r.requests, r.failed, r.outage, r.recovery, r.slowest, r.first_error
         );
     }
+}
+
+/// A load on every layer (rate limit, API key, session, idempotency, core), two workers each.
+pub fn every_layer(layers: &Layers) -> Vec<Load> {
+    fn on<Fut>(name: &'static str, layers: &Layers, op: fn(Layers) -> Fut) -> Load
+    where
+        Fut: Future<Output = Outcome> + Send + 'static,
+    {
+        let layers = layers.clone();
+        Load::start(
+            name,
+            2,
+            Duration::from_millis(5),
+            move || op(layers.clone()),
+        )
+    }
+    vec![
+        on("ratelimit", layers, |l| async move { l.ratelimit().await }),
+        on("apikey", layers, |l| async move { l.apikey().await }),
+        on("session", layers, |l| async move { l.session().await }),
+        on(
+            "idempotency",
+            layers,
+            |l| async move { l.idempotency().await },
+        ),
+        on("core", layers, |l| async move { l.core().await }),
+    ]
 }

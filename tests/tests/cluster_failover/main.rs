@@ -19,7 +19,6 @@ use tower_vigil_core::RedisBackend;
 use tower_vigil_tests::{RedisCluster, fixtures, key_slot};
 
 use crate::layers::Layers;
-use crate::load::Load;
 
 /// The per-call timeout of these backends.
 const TIMEOUT: Duration = Duration::from_secs(1);
@@ -58,36 +57,13 @@ fn victim(cluster: &RedisCluster, tag: &str) -> (usize, u16) {
     (cluster.master_of_slot(slot), slot)
 }
 
-fn load<Fut>(name: &'static str, layers: &Layers, op: fn(Layers) -> Fut) -> Load
-where
-    Fut: Future<Output = layers::Outcome> + Send + 'static,
-{
-    let layers = layers.clone();
-    Load::start(
-        name,
-        2,
-        Duration::from_millis(5),
-        move || op(layers.clone()),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_layer_recovers_from_a_master_failover_under_load() {
     let mut guard = cluster().await;
     let cluster = guard.as_mut().unwrap();
     let backend = backend(cluster, false, &fixtures::unique_prefix()).await;
     let layers = Layers::new(&backend);
-    let loads = vec![
-        load("ratelimit", &layers, |l| async move { l.ratelimit().await }),
-        load("apikey", &layers, |l| async move { l.apikey().await }),
-        load("session", &layers, |l| async move { l.session().await }),
-        load(
-            "idempotency",
-            &layers,
-            |l| async move { l.idempotency().await },
-        ),
-        load("core", &layers, |l| async move { l.core().await }),
-    ];
+    let loads = load::every_layer(&layers);
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let (master, slot) = victim(cluster, "failover-under-load");

@@ -20,7 +20,6 @@ use tower_vigil_core::{Backend, BackendKind, RedisBackend};
 use tower_vigil_tests::{RedisSentinel, fixtures};
 
 use crate::layers::Layers;
-use crate::load::Load;
 
 /// The per-call timeout of these backends.
 const TIMEOUT: Duration = Duration::from_secs(1);
@@ -54,19 +53,6 @@ async fn backend(setup: &RedisSentinel) -> RedisBackend {
         .unwrap()
 }
 
-fn load<Fut>(name: &'static str, layers: &Layers, op: fn(Layers) -> Fut) -> Load
-where
-    Fut: Future<Output = layers::Outcome> + Send + 'static,
-{
-    let layers = layers.clone();
-    Load::start(
-        name,
-        2,
-        Duration::from_millis(5),
-        move || op(layers.clone()),
-    )
-}
-
 /// Every layer under load through `fail_over`; returns how long after the failover the last
 /// layer failed.
 async fn every_layer_recovers(fail_over: impl FnOnce(&mut RedisSentinel) -> u16 + Send + 'static) {
@@ -75,17 +61,7 @@ async fn every_layer_recovers(fail_over: impl FnOnce(&mut RedisSentinel) -> u16 
     let backend = backend(&setup).await;
     assert_eq!(backend.backend_kind(), BackendKind::RedisSentinel);
     let layers = Layers::new(&backend);
-    let loads = vec![
-        load("ratelimit", &layers, |l| async move { l.ratelimit().await }),
-        load("apikey", &layers, |l| async move { l.apikey().await }),
-        load("session", &layers, |l| async move { l.session().await }),
-        load(
-            "idempotency",
-            &layers,
-            |l| async move { l.idempotency().await },
-        ),
-        load("core", &layers, |l| async move { l.core().await }),
-    ];
+    let loads = load::every_layer(&layers);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
         layers.revocation().await.is_ok(),

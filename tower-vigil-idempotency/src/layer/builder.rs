@@ -7,19 +7,15 @@ use std::time::Duration;
 
 use http::Method;
 use http::request::Parts;
-use tower_vigil_core::backend::{MAX_TTL, check_ttl};
+use tower_vigil_core::backend::MAX_TTL;
 use tower_vigil_core::{Backend, ConfigError, DefaultResponse, FailurePolicy, RejectionResponse};
 
 use super::layer::IdempotencyLayer;
 use super::rejection::IdempotencyRejection;
 use super::response::Responder;
-use crate::config::{Config, ServerErrors};
+use crate::config::{Config, ServerErrors, Times};
 use crate::scope::{ScopeFn, Unscoped};
 
-/// The shortest lease accepted: it is renewed every third of it.
-const MIN_LEASE: Duration = Duration::from_millis(30);
-/// The shortest retention accepted.
-const MIN_RETENTION: Duration = Duration::from_millis(1);
 /// The longest body limit accepted (records store lengths as 32-bit numbers).
 const MAX_BODY_LIMIT: usize = u32::MAX as usize;
 
@@ -216,15 +212,11 @@ impl<B: Backend> IdempotencyLayerBuilder<B> {
         if self.methods.is_empty() {
             return Err(ConfigError::new("methods", "at least one method is needed"));
         }
-        let lease = check_ttl("lease", self.lease)?;
-        if lease < MIN_LEASE {
-            return Err(ConfigError::new("lease", "must be at least 30 ms"));
-        }
-        let max_hold = check_ttl("max_hold", self.max_hold)?;
-        let ttl = check_ttl("retention", self.retention)?;
-        if ttl < MIN_RETENTION {
-            return Err(ConfigError::new("retention", "must be at least 1 ms"));
-        }
+        let Times {
+            lease,
+            max_hold,
+            retention: ttl,
+        } = Times::check(self.lease, self.max_hold, self.retention)?;
         let config = Config {
             methods: self.methods,
             required: self.required,

@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tower_vigil_core::backend::check_ttl;
 use tower_vigil_core::secret::random_token;
 use tower_vigil_core::{Backend, ConfigError};
 
 use super::claim::{WorkClaim, WorkTicket};
 use super::error::WorkError;
 use super::outcome::{Done, JobOutcome};
+use crate::config::Times;
 use crate::fingerprint::Fingerprint;
 use crate::metrics::{self, op, timed};
 use crate::store::{self, Claim};
@@ -24,7 +24,6 @@ pub const DEFAULT_WORK_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 pub const MAX_SCOPE_LEN: usize = 512;
 /// The longest id accepted.
 pub const MAX_ID_LEN: usize = 1024;
-const MIN_LEASE: Duration = Duration::from_millis(30);
 
 /// Exactly-once units of work on a [`Backend`]: the same records, leases, owner tokens and
 /// fingerprints as the HTTP layer, keyed by a scope (what kind of work) and each unit's id.
@@ -242,15 +241,11 @@ impl<B: Backend> WorkLedgerBuilder<B> {
                 format!("must be 1 to {MAX_SCOPE_LEN} bytes"),
             ));
         }
-        let lease = check_ttl("lease", self.lease)?;
-        if lease < MIN_LEASE {
-            return Err(ConfigError::new("lease", "must be at least 30 ms"));
-        }
-        let max_hold = check_ttl("max_hold", self.max_hold)?;
-        let retention = check_ttl("retention", self.retention)?;
-        if retention.is_zero() {
-            return Err(ConfigError::new("retention", "must be at least 1 ms"));
-        }
+        let Times {
+            lease,
+            max_hold,
+            retention,
+        } = Times::check(self.lease, self.max_hold, self.retention)?;
         metrics::describe();
         Ok(WorkLedger {
             backend: self.backend,
