@@ -217,6 +217,28 @@ impl RedisSentinel {
         self.wait_ready(Duration::from_secs(30));
     }
 
+    /// Brings the setup back to a master with a synced replica that every sentinel knows:
+    /// a demoted master is made the new one's replica at once (the sentinels would do it
+    /// on their next look, up to 10 s later). Call it before a failover that needs a
+    /// replica to promote.
+    ///
+    /// # Panics
+    /// When the setup does not settle within 30 s.
+    pub fn heal(&self) {
+        let master = self.master_port();
+        for node in self
+            .data
+            .iter()
+            .filter(|n| n.process.is_some() && n.port != master)
+        {
+            if role(node.port).as_deref() == Some("master") {
+                let port = master.to_string();
+                process::command(node.port, &["REPLICAOF", "127.0.0.1", &port]);
+            }
+        }
+        self.wait_ready(Duration::from_secs(30));
+    }
+
     /// Runs one command against the current master.
     pub fn master_command(&self, args: &[&str]) -> Option<String> {
         process::command(self.master_port(), args)

@@ -95,11 +95,13 @@ async fn every_layer_recovers(fail_over: impl FnOnce(&mut RedisSentinel) -> u16 
             r.name,
             r.slowest
         );
+        // Counted from the sentinels' switch: how long they take to detect a dead master and
+        // elect a leader is theirs (an election can take a retry); following them is ours.
         assert!(
-            r.outage < RECOVERY_BOUND,
-            "{}: failing {:?} after the failover began",
+            r.recovery < RECOVERY_BOUND,
+            "{}: failing {:?} after the sentinels switched",
             r.name,
-            r.outage
+            r.recovery
         );
     }
     // Writes land on the new master: after a `SENTINEL FAILOVER` the old master goes on
@@ -149,4 +151,73 @@ async fn every_layer_follows_the_sentinels_when_the_master_dies() {
         port
     })
     .await;
+}
+
+/// How long writes take to land on the new master after a failover begins, over five
+/// `SENTINEL FAILOVER`s and five killed masters: a measurement, not a check. Run it with
+/// `cargo test -p tower-vigil-tests --test sentinel_failover -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run it on purpose"]
+async fn time_to_recover_after_a_failover() {
+    let mut guard = setup().await;
+    let mut setup = guard.take().unwrap();
+    let backend = backend(&setup).await;
+    for (what, kill) in [("SENTINEL FAILOVER", false), ("master killed", true)] {
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            setup = tokio::task::spawn_blocking(move || {
+                setup.heal();
+                setup
+            })
+            .await
+            .unwrap();
+            let began = Instant::now();
+            let (returned, new_master) = tokio::task::spawn_blocking(move || {
+                let port = if kill {
+                    setup.kill_master()
+                } else {
+                    setup.failover()
+                };
+                (setup, port)
+            })
+            .await
+            .unwrap();
+            setup = returned;
+            let mut n = 0u64;
+            loop {
+                n += 1;
+                let key = format!("recovery:{n}");
+                let wrote = backend
+                    .set(
+                        &key,
+                        bytes::Bytes::from_static(b"1"),
+                        Duration::from_secs(60),
+                    )
+                    .await;
+                let full = format!("{}:{key}", backend.prefix().as_str());
+                let on_new = setup.master_command(&["EXISTS", &full]);
+                if wrote.is_ok() && on_new.as_deref() == Some(":1") {
+                    break;
+                }
+                assert!(began.elapsed() < Duration::from_secs(30), "no recovery");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            times.push(began.elapsed());
+            assert_eq!(setup.master_port(), new_master);
+            if kill {
+                setup = tokio::task::spawn_blocking(move || {
+                    setup.restart_old_master();
+                    setup
+                })
+                .await
+                .unwrap();
+            }
+        }
+        times.sort();
+        eprintln!(
+            "{what}: writes on the new master after {times:?}; median {:?}",
+            times[times.len() / 2]
+        );
+    }
+    *guard = Some(setup);
 }
