@@ -115,7 +115,7 @@ mod layer;
 pub mod metrics;
 pub mod quota;
 
-pub use crate::acquire::{Acquire, acquire};
+pub use crate::acquire::{Acquire, acquire, reset};
 pub use crate::algorithm::Mode;
 pub use crate::decision::{Decision, PolicyDecision};
 pub use crate::layer::{

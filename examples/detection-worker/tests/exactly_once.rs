@@ -71,7 +71,7 @@ impl WorkerProcess {
             .env("WORKER_CONCURRENCY", "16")
             .env("WORKER_ACK_WAIT_MS", "1000")
             .env("WORKER_LEASE_MS", "2000")
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "error")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -8,7 +8,8 @@
 //! GET /v1/analyze/jobs/{id}
 //!                    the same without Idempotency (a read has nothing to replay)
 //! POST /login        Session → RateLimit (per client IP, failed logins only) → handler
-//! GET /me, POST /logout, DELETE /users/{id}/sessions, DELETE /admin/api-keys/{id}
+//! GET /me, POST /logout, DELETE /users/{id}/sessions, DELETE /admin/api-keys/{id},
+//! PUT /admin/api-keys/{id}/rate-limit
 //!                    Session → handler
 //! GET /health/redis, GET /metrics
 //! ```
@@ -24,12 +25,12 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use axum::routing::{MethodRouter, delete, get, post};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use tower::ServiceBuilder;
 use tower_vigil_apikey::{ApiKeyData, ApiKeyLayer, require};
 use tower_vigil_core::{Backend, ConfigError};
 use tower_vigil_idempotency::IdempotencyLayer;
-use tower_vigil_ratelimit::key::PrincipalKey;
+use tower_vigil_ratelimit::key::{KeyExtractor, PrincipalKey, RequestHead};
 use tower_vigil_ratelimit::{Policy, Quota, RateLimitBuilder, RateLimitLayer};
 use tower_vigil_session::SessionManagerLayer;
 
@@ -50,11 +51,8 @@ pub fn router<B: Backend>(
     let window = limits.window;
     let per_key = RateLimitLayer::builder(state.backend.clone(), limits.per_key_default)
         .algorithm(limits.algorithm)
-        .key(PrincipalKey::new())
-        .quota_for(move |req| {
-            let data = req.extensions().get::<Arc<ApiKeyData>>()?;
-            Some(Quota::new(clamp_u32(data.rate_limit?), window))
-        })
+        .key(QuotaKey(PrincipalKey::new()))
+        .quota_for(move |req| Some(Quota::new(clamp_u32(key_rate_limit(req)?), window)))
         .failure_policy(settings.failure_policy)
         .build()?;
     let api_key = ApiKeyLayer::new(state.api_keys.clone());
@@ -93,6 +91,10 @@ pub fn router<B: Backend>(
             delete(admin::revoke_user_sessions::<B>),
         )
         .route("/admin/api-keys/{id}", delete(admin::delete_api_key::<B>))
+        .route(
+            "/admin/api-keys/{id}/rate-limit",
+            put(admin::set_api_key_rate_limit::<B>),
+        )
         .layer(sessions);
 
     Ok(Router::new()
@@ -151,6 +153,34 @@ async fn close_after_too_large(mut res: Response) -> Response {
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     res
+}
+
+/// The `rate_limit` of the API key the request authenticated with.
+fn key_rate_limit(req: &RequestHead<'_>) -> Option<u64> {
+    req.extensions().get::<Arc<ApiKeyData>>()?.rate_limit
+}
+
+/// The per-key limit's bucket: the key's principal and its current quota
+/// (`p:apikey:k-demo#100`). A quota changed at runtime (`PUT /admin/api-keys/{id}/rate-limit`)
+/// so starts a bucket of its own, on every instance at once: GCRA's state is a time (the
+/// theoretical arrival time), and one reached under 3 a minute would read under 10 a minute
+/// as still over the limit, so a raised quota would not admit more until the old debt ran
+/// out. A fresh bucket gives the new quota whole. (The deny cache compares quotas too, so no
+/// denial under the old quota outlives the change either.)
+struct QuotaKey(PrincipalKey);
+
+impl KeyExtractor for QuotaKey {
+    fn extract(&self, req: &RequestHead<'_>) -> Option<String> {
+        let principal = self.0.extract(req)?;
+        Some(match key_rate_limit(req) {
+            Some(limit) => format!("{principal}#{limit}"),
+            None => principal,
+        })
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        self.0.check()
+    }
 }
 
 fn clamp_u32(n: u64) -> u32 {

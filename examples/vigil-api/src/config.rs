@@ -1,8 +1,9 @@
-//! Configuration: the TOML file (`VIGIL_CONFIG`, default the demo `vigil.toml` beside this
-//! crate) with the environment on top (`VIGIL_ADDR`, `VIGIL_DB`, `REDIS_URL`,
-//! `REDIS_CLUSTER_URLS`, `REDIS_SENTINEL_URLS` + `REDIS_SENTINEL_MASTER`, `NATS_URL`,
-//! `VIGIL_TRUSTED_PROXIES`). Every value is checked when it
-//! is loaded: a bad one stops the server at startup, naming the setting.
+//! Configuration: the TOML file (`--config`, else `VIGIL_CONFIG`, default the demo
+//! `vigil.toml` beside this crate) with the environment on top (`VIGIL_ADDR`, `VIGIL_DB`,
+//! `REDIS_URL`, `REDIS_CLUSTER_URLS`, `REDIS_SENTINEL_URLS` + `REDIS_SENTINEL_MASTER`,
+//! `NATS_URL`, `VIGIL_TRUSTED_PROXIES`) and the command line's flags ([`Overrides`]) over
+//! both. Every value is checked when it is loaded: a bad one stops the server at startup,
+//! naming the setting.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -135,24 +136,62 @@ pub struct Settings {
     pub config: Config,
 }
 
+/// What the command line sets; each one wins over its environment variable (`--config` over
+/// `VIGIL_CONFIG`, `--addr` over `VIGIL_ADDR`, `--db` over `VIGIL_DB`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// The configuration file.
+    pub config: Option<PathBuf>,
+    /// The address to listen on.
+    pub addr: Option<SocketAddr>,
+    /// The SQLite database file.
+    pub db: Option<PathBuf>,
+}
+
 /// The longest `backend.timeout_ms`: a backend call allowed to take longer than this is no
 /// longer a timeout that protects anyone.
 const MAX_BACKEND_TIMEOUT_MS: u64 = 60_000;
 
 impl Settings {
-    /// Reads the configuration file and the environment.
-    pub fn load() -> Result<Self, String> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+    /// Reads the configuration file and the environment, with `overrides` (the command
+    /// line's flags) over them.
+    pub fn load(overrides: &Overrides) -> Result<Self, String> {
+        Self::from_sources(overrides, |name| std::env::var(name).ok())
+    }
+
+    /// As [`load`](Self::load) without flags, with the environment given as a lookup (for
+    /// tests).
+    pub fn from_lookup(env: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        Self::from_sources(&Overrides::default(), env)
     }
 
     /// As [`load`](Self::load), with the environment given as a lookup (for tests).
-    pub fn from_lookup(env: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let text = match env("VIGIL_CONFIG") {
-            Some(path) => std::fs::read_to_string(&path)
+    pub fn from_sources(
+        overrides: &Overrides,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, String> {
+        let text = match (&overrides.config, env("VIGIL_CONFIG")) {
+            (Some(path), _) => std::fs::read_to_string(path)
+                .map_err(|e| format!("reading --config {}: {e}", path.display()))?,
+            (None, Some(path)) => std::fs::read_to_string(&path)
                 .map_err(|e| format!("reading VIGIL_CONFIG={path}: {e}"))?,
-            None => DEMO_CONFIG.to_owned(),
+            (None, None) => DEMO_CONFIG.to_owned(),
         };
-        Self::from_toml(&text, env)
+        // A flag hides its variable entirely: a stale, unparseable `VIGIL_ADDR` is no error
+        // when `--addr` says where to listen.
+        let env = |name: &str| match name {
+            "VIGIL_ADDR" if overrides.addr.is_some() => None,
+            "VIGIL_DB" if overrides.db.is_some() => None,
+            _ => env(name),
+        };
+        let mut settings = Self::from_toml(&text, env)?;
+        if let Some(addr) = overrides.addr {
+            settings.addr = addr;
+        }
+        if let Some(db) = &overrides.db {
+            settings.db_path.clone_from(db);
+        }
+        Ok(settings)
     }
 
     /// As [`from_lookup`](Self::from_lookup), with the file's text given.

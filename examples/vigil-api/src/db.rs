@@ -227,6 +227,25 @@ impl Db {
         .await
     }
 
+    /// Sets the `rate_limit` of the API key `id`; returns its hash when it exists.
+    pub async fn set_api_key_rate_limit(
+        &self,
+        id: String,
+        rate_limit: u64,
+    ) -> DbResult<Option<String>> {
+        let rate_limit = i64::try_from(rate_limit).map_err(err)?;
+        self.with(move |c| {
+            c.query_row(
+                "UPDATE api_keys SET rate_limit = ?2 WHERE id = ?1 RETURNING key_hash",
+                params![id, rate_limit],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(err)
+        })
+        .await
+    }
+
     /// The user `username` if `password` is theirs. Only the read of the user's row holds the
     /// connection; Argon2 runs after it is released. An unknown user costs the same
     /// verification as a known one, so timing does not reveal which usernames exist.

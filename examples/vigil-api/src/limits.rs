@@ -75,6 +75,15 @@ impl Limits {
     }
 }
 
+impl Limits {
+    /// Checks an API key's `rate_limit` (per window) by the limiter's own rules, as the
+    /// configuration's keys are at startup: at least 1, at most what the configured algorithm
+    /// represents with this window.
+    pub fn check_key_rate_limit(&self, rate_limit: u64) -> Result<(), ConfigError> {
+        per_window("default", rate_limit, self.window, self.algorithm).map(drop)
+    }
+}
+
 /// Prefixes a configuration error with the setting it came from.
 fn setting(name: &'static str) -> impl Fn(ConfigError) -> String {
     move |e| format!("{name}: {e}")

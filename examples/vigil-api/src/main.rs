@@ -7,7 +7,8 @@
 //! JetStream (`POST /v1/analyze/jobs`), for the `detection-worker` example to pick up.
 //!
 //! ```text
-//! cargo run --release -p vigil-api
+//! cargo run --release -p vigil-api -- --help
+//! cargo run --release -p vigil-api -- --config vigil.toml --addr 127.0.0.1:8080
 //! curl -s localhost:8080/v1/analyze -H 'x-api-key: vg_demo_8f3b2c1d9e7a4b6c5d0e1f2a3b4c5d6e' \
 //!      -H 'content-type: application/json' -d '{"text":"ignore previous instructions"}'
 //! ```
@@ -17,9 +18,10 @@
 
 // The configuration and what it is checked with live in the library half (`lib.rs`), so the
 // fuzz targets can reach them.
-use vigil_api::{config, time};
+use vigil_api::{config, limits, time};
 
 mod app;
+mod cli;
 mod db;
 mod job_queue;
 mod keystore;
@@ -32,7 +34,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tower_vigil_apikey::ApiKeyCache;
 use tower_vigil_core::redis::RedisBackendBuilder;
@@ -40,7 +42,7 @@ use tower_vigil_core::secret::SecretHasher;
 use tower_vigil_core::{Backend, ConfigError, MemoryBackend, RedisBackend};
 use tower_vigil_session::{CookieConfig, SessionManagerLayer};
 
-use crate::config::{BackendTarget, Settings};
+use crate::config::{BackendTarget, Overrides, Settings};
 use crate::db::Db;
 use crate::job_queue::JobQueue;
 use crate::state::AppState;
@@ -48,8 +50,15 @@ use crate::state::AppState;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+fn main() -> ExitCode {
+    // Before anything starts: `--help`, `--version` and a bad command line print and exit
+    // (0, 0 and 2) without a runtime, a database or a port.
+    let cli = <cli::Cli as clap::Parser>::parse();
+    serve_from(cli.overrides())
+}
+
 #[tokio::main]
-async fn main() -> ExitCode {
+async fn serve_from(overrides: Overrides) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -57,7 +66,7 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    match run().await {
+    match run(&overrides).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("vigil-api: {e}");
@@ -66,19 +75,15 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run() -> Result<(), String> {
-    let settings = Settings::load()?;
+async fn run(overrides: &Overrides) -> Result<(), String> {
+    let settings = Settings::load(overrides)?;
     let hasher = SecretHasher::sha256();
     let db =
         Db::open(&settings.db_path).map_err(|e| format!("database {:?}: {e}", settings.db_path))?;
     if db.seed_if_empty(&settings.config, &hasher)? {
         tracing::info!(path = ?settings.db_path, "database created and seeded from the config");
     }
-    // Installed once per process; every layer's counters report to it.
-    let metrics = PrometheusBuilder::new()
-        .install_recorder()
-        .map_err(|e| tracing::warn!(error = %e, "metrics disabled"))
-        .ok();
+    let metrics = install_metrics();
     let prefix = settings.config.backend.prefix.clone();
     let cfg = |e: ConfigError| e.to_string();
     match settings.backend.clone() {
@@ -104,6 +109,39 @@ async fn run() -> Result<(), String> {
             serve(backend, settings, db, hasher, metrics).await
         }
     }
+}
+
+/// The latency buckets (seconds) of every `*_seconds` metric: from an in-process backend call
+/// (microseconds) through Redis round trips to the longest `backend.timeout_ms`.
+const LATENCY_BUCKETS: [f64; 16] = [
+    0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1,
+    0.25, 0.5, 1.0, 5.0,
+];
+
+/// How often the exporter's histograms are drained into their buckets when nobody scrapes.
+const METRICS_UPKEEP: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The Prometheus recorder, installed once per process: every layer's metrics report to it,
+/// and `GET /metrics` renders it. Latencies are histograms (`_bucket`, `_sum`, `_count`: they
+/// add up across instances, which the exporter's default summaries do not). `None` (with a
+/// warning) when it cannot be installed.
+fn install_metrics() -> Option<PrometheusHandle> {
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &LATENCY_BUCKETS)
+        .and_then(PrometheusBuilder::install_recorder)
+        .map_err(|e| tracing::warn!(error = %e, "metrics disabled"))
+        .ok()?;
+    // Installed without the exporter's own listener, so without its upkeep task: recorded
+    // samples wait in memory until drained, by a scrape or by this.
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(METRICS_UPKEEP);
+        loop {
+            every.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
+    Some(handle)
 }
 
 /// Connects a standalone or cluster builder with the configured prefix and timeout.
@@ -153,6 +191,7 @@ async fn serve<B: Backend>(
         db,
         backend: backend.clone(),
         api_keys,
+        limits: settings.limits.clone(),
         sessions: sessions.admin(),
         metrics,
         jobs,

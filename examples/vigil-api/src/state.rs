@@ -9,12 +9,15 @@ use tower_vigil_session::SessionAdmin;
 
 use crate::db::Db;
 use crate::job_queue::JobQueue;
+use crate::limits::Limits;
 
 /// Shared by every handler; cheap to clone.
 pub struct AppState<B: Backend> {
     pub db: Db,
     pub backend: B,
     pub api_keys: ApiKeyCache<B, Db>,
+    /// The checked limits, for quotas changed at runtime.
+    pub limits: Limits,
     pub sessions: SessionAdmin,
     pub metrics: Option<PrometheusHandle>,
     /// The analysis jobs' queue and ledger; `None` without NATS (the job routes answer 503).
@@ -27,6 +30,7 @@ impl<B: Backend> Clone for AppState<B> {
             db: self.db.clone(),
             backend: self.backend.clone(),
             api_keys: self.api_keys.clone(),
+            limits: self.limits.clone(),
             sessions: self.sessions.clone(),
             metrics: self.metrics.clone(),
             jobs: self.jobs.clone(),

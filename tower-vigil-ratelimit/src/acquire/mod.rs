@@ -37,10 +37,12 @@ mod cell;
 mod decide;
 mod outcomes;
 mod request;
+mod reset;
 mod script;
 mod twin;
 
 pub use self::decide::acquire;
 pub(crate) use self::decide::{acquire_now, acquire_remote};
 pub use self::request::Acquire;
+pub use self::reset::reset;
 pub(crate) use self::script::DECIDE;

@@ -21,11 +21,13 @@ const FILTER: usize = 4096;
 /// The default bound on cached keys.
 pub const DEFAULT_DENY_CACHE_CAPACITY: usize = 10_000;
 
-/// A cached denial: the request's key and policy names (compared on every hit, so a hash
-/// collision never denies the wrong key), when it was denied, the cost denied, the denial.
+/// A cached denial: the request's key and policies, quota and algorithm included (compared on
+/// every hit, so a hash collision never denies the wrong key, and a quota chosen per request
+/// that changed, a raised limit say, is asked of the backend rather than answered from a
+/// denial under the old one), when it was denied, the cost denied, the denial.
 struct Entry {
     key: Box<str>,
-    policies: Box<[Box<str>]>,
+    policies: Box<[Policy]>,
     at: Instant,
     cost: u32,
     decision: Decision,
@@ -35,11 +37,7 @@ impl Entry {
     fn is(&self, key: &str, policies: &[Policy]) -> bool {
         *self.key == *key
             && self.policies.len() == policies.len()
-            && self
-                .policies
-                .iter()
-                .zip(policies)
-                .all(|(a, b)| **a == *b.name())
+            && self.policies.iter().zip(policies).all(|(a, b)| a == b)
     }
 
     fn live(&self, now: Instant) -> bool {
@@ -79,8 +77,8 @@ impl DenyCache {
         let mut h = self.hasher.build_hasher();
         h.write(key.as_bytes());
         for p in policies {
-            h.write_u8(0xff); // never in UTF-8: no (key, names) split reads as another
-            h.write(p.name().as_bytes());
+            h.write_u8(0xff); // never in UTF-8: no (key, policies) split reads as another
+            std::hash::Hash::hash(p, &mut h);
         }
         h.finish()
     }
@@ -199,7 +197,7 @@ impl DenyCache {
         }
         shard.entry(hash).or_default().push(Entry {
             key: key.into(),
-            policies: policies.iter().map(|p| p.name().into()).collect(),
+            policies: policies.into(),
             at: now,
             cost,
             decision: decision.clone(),
@@ -289,6 +287,20 @@ mod tests {
         cache.insert("k", &one, 1, &denied);
         assert!(cache.get("k", &one, 1).is_some());
         assert!(cache.get("k", &two, 1).is_none(), "another policy set");
+        let raised = [Policy::new("a", Quota::per_second(100)).unwrap()];
+        assert!(
+            cache.get("k", &raised, 1).is_none(),
+            "the same name with a raised quota asks the backend"
+        );
+        let other_algorithm =
+            [
+                Policy::with_algorithm("a", Quota::per_second(1), crate::Algorithm::FixedWindow)
+                    .unwrap(),
+            ];
+        assert!(
+            cache.get("k", &other_algorithm, 1).is_none(),
+            "the same name with another algorithm asks the backend"
+        );
         assert!(cache.get("kk", &one, 1).is_none(), "another key");
         cache.forget("k", &two);
         assert!(

@@ -217,3 +217,61 @@ fn nats_comes_from_the_environment_or_the_file() {
     let s = Settings::from_toml(file, env(&[("NATS_URL", "  ")])).unwrap();
     assert_eq!(s.nats_url.as_deref(), Some("nats://file:4222"));
 }
+
+#[test]
+fn flags_win_over_the_environment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let path = dir.join("custom.toml");
+    let custom = DEMO_CONFIG.replace("prefix = \"vigil\"", "prefix = \"from-flag\"");
+    std::fs::write(&path, custom).unwrap();
+    let overrides = Overrides {
+        config: Some(path),
+        addr: Some("127.0.0.1:7777".parse().unwrap()),
+        db: Some(dir.join("flag.db")),
+    };
+    // Variables the flags replace are not even read: a bad VIGIL_ADDR is no error.
+    let s = Settings::from_sources(
+        &overrides,
+        env(&[
+            ("VIGIL_CONFIG", "/nonexistent/vigil.toml"),
+            ("VIGIL_ADDR", "not an address"),
+            ("VIGIL_DB", "/nonexistent/env.db"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(s.config.backend.prefix, "from-flag");
+    assert_eq!(s.addr.port(), 7777);
+    assert_eq!(s.db_path, dir.join("flag.db"));
+}
+
+#[test]
+fn a_missing_config_file_is_an_error_naming_it() {
+    let overrides = Overrides {
+        config: Some("/nonexistent/custom.toml".into()),
+        ..Overrides::default()
+    };
+    let err = Settings::from_sources(&overrides, env(&[])).unwrap_err();
+    assert!(err.contains("--config /nonexistent/custom.toml"), "{err}");
+    let err = Settings::from_lookup(env(&[("VIGIL_CONFIG", "/nonexistent/env.toml")])).unwrap_err();
+    assert!(err.contains("VIGIL_CONFIG=/nonexistent/env.toml"), "{err}");
+}
+
+#[test]
+fn a_key_quota_set_at_runtime_is_checked_like_the_files() {
+    let s = Settings::from_lookup(env(&[])).unwrap();
+    assert!(s.limits.check_key_rate_limit(1).is_ok());
+    // limit × window in µs stays below 2^52: about 75 million per 60 s.
+    assert!(s.limits.check_key_rate_limit(75_000_000).is_ok());
+    assert!(s.limits.check_key_rate_limit(u64::from(u32::MAX)).is_err());
+    assert!(s.limits.check_key_rate_limit(0).is_err());
+    assert!(
+        s.limits
+            .check_key_rate_limit(u64::from(u32::MAX) + 1)
+            .is_err()
+    );
+    // A sliding-window log keeps one entry per request: it represents less.
+    let s = load_edited(set("algorithm", r#""sliding-window""#), &[]).unwrap();
+    assert!(s.limits.check_key_rate_limit(10_000).is_ok());
+    assert!(s.limits.check_key_rate_limit(10_001).is_err());
+}

@@ -1,13 +1,14 @@
-//! Revocation: every session of a user, and API keys.
+//! Revocation (every session of a user, and API keys) and the quotas of API keys.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use tower_vigil_core::Backend;
 use tower_vigil_session::Session;
 
-use crate::problem::ApiError;
+use crate::problem::{ApiError, JsonBody};
 use crate::routes::auth::current_user;
 use crate::state::Shared;
 
@@ -44,10 +45,7 @@ pub async fn delete_api_key<B: Backend>(
     session: Session,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let me = current_user(&state, &session).await?;
-    if !me.permissions.iter().any(|p| p == ADMIN) {
-        return Err(ApiError::forbidden("the admin permission is required"));
-    }
+    require_admin(&state, &session).await?;
     let hash = state
         .db
         .delete_api_key(id.clone())
@@ -66,4 +64,57 @@ pub async fn delete_api_key<B: Backend>(
     })?;
     tracing::info!(key_id = %id, "API key revoked");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The body of `PUT /admin/api-keys/{id}/rate-limit`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RateLimitBody {
+    /// Requests per window (`ratelimit.window_seconds`).
+    rate_limit: u64,
+}
+
+/// `PUT /admin/api-keys/{id}/rate-limit` with `{"rateLimit": N}`: sets the key's quota in the
+/// database, then drops the key from every cache of every instance sharing the backend, so
+/// each reloads it, with the new quota, on its next request (within about a second). 422 for
+/// a quota the limiter cannot apply (zero, too large for the algorithm and window).
+pub async fn set_api_key_rate_limit<B: Backend>(
+    State(state): State<Shared<B>>,
+    session: Session,
+    Path(id): Path<String>,
+    body: Result<JsonBody<RateLimitBody>, ApiError>,
+) -> Result<Json<Value>, ApiError> {
+    // Who asks before what they sent: a caller without the right gets 401/403 whatever the body.
+    require_admin(&state, &session).await?;
+    let JsonBody(RateLimitBody { rate_limit }) = body?;
+    state
+        .limits
+        .check_key_rate_limit(rate_limit)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("rateLimit: {e}")))?;
+    let hash = state
+        .db
+        .set_api_key_rate_limit(id.clone(), rate_limit)
+        .await
+        .map_err(|e| ApiError::internal("updating the key", e))?
+        .ok_or_else(|| {
+            ApiError::new(StatusCode::NOT_FOUND, format!("no API key with id {id:?}"))
+        })?;
+    state.api_keys.invalidate_hash(&hash).await.map_err(|e| {
+        tracing::warn!(error = %e, key_id = %id, "invalidation not published");
+        ApiError::unavailable(
+            "the quota was changed, but the caches could not be told; it applies when they expire (at most 5 minutes)",
+        )
+    })?;
+    tracing::info!(key_id = %id, rate_limit, "API key quota changed");
+    Ok(Json(json!({ "id": id, "rateLimit": rate_limit })))
+}
+
+/// 401 without a session, 403 without the admin permission.
+async fn require_admin<B: Backend>(state: &Shared<B>, session: &Session) -> Result<(), ApiError> {
+    let me = current_user(state, session).await?;
+    if me.permissions.iter().any(|p| p == ADMIN) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("the admin permission is required"))
+    }
 }

@@ -53,6 +53,22 @@ pub async fn delete(client: &reqwest::Client, server: &Server, path: &str) -> Re
         .unwrap_or_else(|e| panic!("DELETE {path}: {e}"))
 }
 
+/// `PUT path` with `body` as `application/json` (as given: it may be malformed on purpose).
+pub async fn put_json(
+    client: &reqwest::Client,
+    server: &Server,
+    path: &str,
+    body: &str,
+) -> Response {
+    client
+        .put(server.url(path))
+        .header(CONTENT_TYPE, "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("PUT {path}: {e}"))
+}
+
 /// Asserts the status and returns the headers and the JSON body.
 pub async fn expect_json(res: Response, status: StatusCode) -> (HeaderMap, Value) {
     let (headers, text) = expect_status(res, status).await;

@@ -5,7 +5,9 @@
 // A test binary: `pub` marks what a module offers its siblings, nothing is exported.
 #![allow(unreachable_pub)]
 
+mod admin;
 mod analyze;
+mod cli;
 mod config;
 mod http;
 mod jobs;

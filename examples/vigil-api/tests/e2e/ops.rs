@@ -1,5 +1,9 @@
 //! `GET /health/redis` and `GET /metrics`.
 
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -9,11 +13,15 @@ use {
     tower_vigil_ratelimit::metrics as ratelimit, tower_vigil_session::metrics as session,
 };
 
-use crate::config::{ALICE, Config, DEMO_KEY, SMALL_KEY, SMALL_KEY_LIMIT};
+use crate::config::{ALICE, Config, DEMO_KEY, READONLY_KEY, SMALL_KEY, SMALL_KEY_LIMIT};
 use crate::http::{analyze, expect_json, expect_status, get, login, metric_total};
 use crate::server::{Mode, Server, browser, client, per_mode};
 
-per_mode!(health_reports_the_backend, metrics_count_every_layer);
+per_mode!(
+    health_reports_the_backend,
+    metrics_count_every_layer,
+    metrics_pass_promtool
+);
 
 async fn health_reports_the_backend(mode: Mode) {
     let server = Server::start(mode, Config::default()).await;
@@ -142,4 +150,110 @@ async fn metrics_count_every_layer(mode: Mode) {
         let line = format!("# HELP {name} {help}");
         assert!(text.lines().any(|l| l == line), "no `{line}` in:\n{text}");
     }
+}
+
+/// `promtool` on the `PATH` (Debian's `prometheus` package; `.ci/run` installs it).
+fn promtool() -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join("promtool"))
+        .find(|p| p.is_file())
+}
+
+/// After traffic through every layer (the per-IP failure limits, API keys, permissions, the
+/// per-key quota, idempotency, sessions), `/metrics` passes `promtool check metrics`: every
+/// metric has HELP and TYPE, counters end in `_total`, latencies are histograms in seconds.
+async fn metrics_pass_promtool(mode: Mode) {
+    let server = Server::start(mode, Config::default()).await;
+    let api = client();
+    let body = json!({"text": "hello"});
+    // Unknown key (401, charged to the IP's failures), no permission (403), over quota (429).
+    analyze(
+        &api,
+        &server,
+        Some("vg_unknown_key_0000000000000000"),
+        None,
+        &body,
+    )
+    .await;
+    analyze(&api, &server, Some(READONLY_KEY), None, &body).await;
+    for _ in 0..=SMALL_KEY_LIMIT {
+        analyze(&api, &server, Some(SMALL_KEY), None, &body).await;
+    }
+    // Stored, replayed, mismatched.
+    for text in ["hello", "hello", "other"] {
+        analyze(
+            &api,
+            &server,
+            Some(DEMO_KEY),
+            Some("p-1"),
+            &json!({"text": text}),
+        )
+        .await;
+    }
+    // A failed login (charged to the login limit), a session saved, loaded and destroyed.
+    let b = browser();
+    expect_status(
+        login(&b, &server, (ALICE.0, "wrong password")).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    expect_status(login(&b, &server, ALICE).await, StatusCode::OK).await;
+    expect_status(get(&b, &server, "/me").await, StatusCode::OK).await;
+    b.post(server.url("/logout"))
+        .send()
+        .await
+        .expect("POST /logout");
+
+    let (_, text) = expect_status(get(&api, &server, "/metrics").await, StatusCode::OK).await;
+    // Latencies are histograms, one per layer's backend calls.
+    for name in [
+        ratelimit::BACKEND_DURATION_SECONDS,
+        apikey::BACKEND_DURATION_SECONDS,
+        idempotency::BACKEND_DURATION_SECONDS,
+        session::BACKEND_DURATION_SECONDS,
+    ] {
+        let line = format!("# TYPE {name} histogram");
+        assert!(text.lines().any(|l| l == line), "no `{line}` in:\n{text}");
+        assert!(
+            text.contains(&format!("{name}_bucket{{")),
+            "no buckets of {name}:\n{text}"
+        );
+    }
+
+    let Some(promtool) = promtool() else {
+        eprintln!(
+            "NOTICE: promtool is not on the PATH (Debian: apt-get install prometheus); \
+             /metrics was not checked with it"
+        );
+        return;
+    };
+    let output = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(&promtool)
+            .args(["check", "metrics"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("running {}: {e}", promtool.display()));
+        child
+            .stdin
+            .take()
+            .expect("piped stdin")
+            .write_all(text.as_bytes())
+            .expect("writing /metrics to promtool");
+        (
+            child.wait_with_output().expect("waiting for promtool"),
+            text,
+        )
+    })
+    .await
+    .expect("promtool");
+    let (output, text) = output;
+    assert!(
+        output.status.success(),
+        "promtool check metrics failed ({}):\n{}{}\n---- /metrics ----\n{text}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
 }

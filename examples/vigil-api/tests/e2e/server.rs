@@ -113,17 +113,32 @@ impl Server {
         config: Config,
         extra: Vec<(&'static str, String)>,
     ) -> (Option<i32>, String) {
+        let exit = Self::run_to_exit(config, extra, Vec::new()).await;
+        (exit.code, exit.stderr)
+    }
+
+    /// Runs the binary (memory, its own files written from `config`) with `extra` variables
+    /// and the command-line `args`, expecting it to exit by itself within [`START_LIMIT`]:
+    /// its exit code and output.
+    pub async fn run_to_exit(
+        config: Config,
+        extra: Vec<(&'static str, String)>,
+        args: Vec<String>,
+    ) -> Exit {
         let files = Files::new(&config);
         tokio::task::spawn_blocking(move || {
             let mut cmd = Self::command(&extra, &files.config(), &files.db());
-            cmd.stdout(Stdio::null());
+            cmd.args(&args);
             let mut child = cmd.spawn().expect("spawning the vigil-api binary");
-            let mut stderr = child.stderr.take().expect("piped stderr");
-            let logs = std::thread::spawn(move || {
-                let mut text = String::new();
-                let _ = stderr.read_to_string(&mut text);
-                text
-            });
+            let read_all = |mut from: Box<dyn Read + Send>| {
+                std::thread::spawn(move || {
+                    let mut text = String::new();
+                    let _ = from.read_to_string(&mut text);
+                    text
+                })
+            };
+            let stdout = read_all(Box::new(child.stdout.take().expect("piped stdout")));
+            let stderr = read_all(Box::new(child.stderr.take().expect("piped stderr")));
             let deadline = std::time::Instant::now() + START_LIMIT;
             let status = loop {
                 if let Some(status) = child.try_wait().expect("waiting for vigil-api") {
@@ -133,16 +148,41 @@ impl Server {
                     let _ = child.kill();
                     let _ = child.wait();
                     panic!(
-                        "vigil-api kept running; stderr:\n{}",
-                        logs.join().unwrap_or_default()
+                        "vigil-api {args:?} kept running; stdout:\n{}\nstderr:\n{}",
+                        stdout.join().unwrap_or_default(),
+                        stderr.join().unwrap_or_default()
                     );
                 }
                 std::thread::sleep(Duration::from_millis(50));
             };
-            (status.code(), logs.join().unwrap_or_default())
+            Exit {
+                code: status.code(),
+                stdout: stdout.join().unwrap_or_default(),
+                stderr: stderr.join().unwrap_or_default(),
+            }
         })
         .await
         .expect("running vigil-api")
+    }
+
+    /// Starts a server in memory on its own files written from `config`, with `extra`
+    /// variables and the command-line `args`.
+    pub async fn start_with_args(
+        config: Config,
+        extra: Vec<(&'static str, String)>,
+        args: Vec<String>,
+    ) -> Self {
+        let files = Files::new(&config);
+        let (config_path, db) = (files.config(), files.db());
+        let mut server = tokio::task::spawn_blocking(move || {
+            let mut cmd = Self::command(&extra, &config_path, &db);
+            cmd.args(&args);
+            Self::spawn(cmd, "memory")
+        })
+        .await
+        .expect("spawning vigil-api");
+        server._files = Some(files);
+        server
     }
 
     /// Starts a server in `mode` on `files` kept by the caller (shared by several instances).
@@ -179,7 +219,7 @@ impl Server {
         let (config, db) = (files.config(), files.db());
         tokio::task::spawn_blocking({
             let kind = kind.to_owned();
-            move || Self::spawn(&env, &config, &db, &kind)
+            move || Self::spawn(Self::command(&env, &config, &db), &kind)
         })
         .await
         .expect("spawning vigil-api")
@@ -209,10 +249,8 @@ impl Server {
         cmd
     }
 
-    fn spawn(env: &[(&str, String)], config: &Path, db: &Path, kind: &str) -> Self {
-        let mut child = Self::command(env, config, db)
-            .spawn()
-            .expect("spawning the vigil-api binary");
+    fn spawn(mut cmd: Command, kind: &str) -> Self {
+        let mut child = cmd.spawn().expect("spawning the vigil-api binary");
 
         let logs = Arc::new(Mutex::new(String::new()));
         let mut stderr = child.stderr.take().expect("piped stderr");
@@ -277,6 +315,14 @@ impl Server {
     pub fn logs(&self) -> String {
         self.logs.lock().clone()
     }
+}
+
+/// How a run of the binary ended.
+#[derive(Debug)]
+pub struct Exit {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 impl Drop for Server {
