@@ -116,6 +116,8 @@ pub fn router<B: Backend>(
         .fallback(|| async {
             crate::problem::ApiError::new(StatusCode::NOT_FOUND, "no such route")
         })
+        // Outermost, per route: the time through every layer and the handler.
+        .layer(axum::middleware::from_fn(crate::request_metrics::record))
         .with_state(state))
 }
 

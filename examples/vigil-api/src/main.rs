@@ -27,6 +27,7 @@ mod job_queue;
 mod keystore;
 mod password;
 mod problem;
+mod request_metrics;
 mod routes;
 mod state;
 
@@ -131,6 +132,7 @@ fn install_metrics() -> Option<PrometheusHandle> {
         .and_then(PrometheusBuilder::install_recorder)
         .map_err(|e| tracing::warn!(error = %e, "metrics disabled"))
         .ok()?;
+    request_metrics::describe();
     // Installed without the exporter's own listener, so without its upkeep task: recorded
     // samples wait in memory until drained, by a scrape or by this.
     let upkeep = handle.clone();

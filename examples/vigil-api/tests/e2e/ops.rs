@@ -220,6 +220,20 @@ async fn metrics_pass_promtool(mode: Mode) {
         );
     }
 
+    // And the time of each request through every layer, by route and status class.
+    let name = "vigil_api_request_duration_seconds";
+    assert!(
+        text.lines()
+            .any(|l| l == format!("# TYPE {name} histogram")),
+        "no {name}:\n{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "{name}_bucket{{route=\"/v1/analyze\",status=\"2xx\""
+        )),
+        "no /v1/analyze 2xx buckets:\n{text}"
+    );
+
     let Some(promtool) = promtool() else {
         eprintln!(
             "NOTICE: promtool is not on the PATH (Debian: apt-get install prometheus); \
