@@ -126,6 +126,10 @@ pub struct Settings {
     pub addr: SocketAddr,
     pub db_path: PathBuf,
     pub backend: BackendTarget,
+    /// The ACL user (if any) and password of the master a Sentinel backend connects to
+    /// (`REDIS_SENTINEL_MASTER_USERNAME`, `REDIS_SENTINEL_MASTER_PASSWORD`); the sentinels'
+    /// own go in their URLs.
+    pub sentinel_master_auth: Option<(Option<String>, String)>,
     pub backend_timeout: Duration,
     /// The NATS server of the analysis jobs: `NATS_URL`, else `[nats] url`; `None` runs
     /// without jobs.
@@ -203,6 +207,7 @@ impl Settings {
             .map_err(|e| format!("VIGIL_ADDR: {e}"))?;
         let db_path = env("VIGIL_DB").map_or_else(|| PathBuf::from("vigil-api.db"), PathBuf::from);
         let backend = backend::target(&config.backend, &env)?;
+        let sentinel_master_auth = backend::sentinel_master_auth(&backend, &env)?;
         // Like REDIS_URL: set but blank counts as unset, so an emptied variable in a deployment
         // manifest falls back to the file rather than to an unparseable URL.
         let nats_url = env("NATS_URL")
@@ -230,6 +235,7 @@ impl Settings {
             addr,
             db_path,
             backend,
+            sentinel_master_auth,
             backend_timeout: Duration::from_millis(timeout_ms),
             nats_url,
             failure_policy,

@@ -105,7 +105,10 @@ async fn run(overrides: &Overrides) -> Result<(), String> {
             serve(backend, settings, db, hasher, metrics).await
         }
         BackendTarget::Sentinel { urls, master } => {
-            let builder = RedisBackend::sentinel_builder(&urls, &master);
+            let mut builder = RedisBackend::sentinel_builder(&urls, &master);
+            if let Some((user, password)) = &settings.sentinel_master_auth {
+                builder = builder.master_auth(user.as_deref(), password);
+            }
             let backend = connect(builder, &settings, "Redis through its sentinels").await?;
             serve(backend, settings, db, hasher, metrics).await
         }

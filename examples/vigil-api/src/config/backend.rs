@@ -146,3 +146,27 @@ fn sentinel(
     )?;
     Ok(BackendTarget::Sentinel { urls, master })
 }
+
+/// The master's credentials for a Sentinel backend, from the environment only (a password
+/// has no place in a config file checked into a repository). A username without a password,
+/// or credentials without a Sentinel backend, is a startup error.
+pub(super) fn sentinel_master_auth(
+    target: &BackendTarget,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<(Option<String>, String)>, String> {
+    let var = |name: &str| env(name).filter(|v| !v.is_empty());
+    let user = var("REDIS_SENTINEL_MASTER_USERNAME");
+    let password = var("REDIS_SENTINEL_MASTER_PASSWORD");
+    let sentinel = matches!(target, BackendTarget::Sentinel { .. });
+    match (user, password) {
+        (None, None) => Ok(None),
+        _ if !sentinel => Err(
+            "REDIS_SENTINEL_MASTER_USERNAME/PASSWORD are for a Sentinel backend (REDIS_SENTINEL_URLS)"
+                .into(),
+        ),
+        (Some(_), None) => {
+            Err("REDIS_SENTINEL_MASTER_USERNAME needs REDIS_SENTINEL_MASTER_PASSWORD".into())
+        }
+        (user, Some(password)) => Ok(Some((user, password))),
+    }
+}

@@ -63,6 +63,37 @@ fn sentinels_and_their_master_name_the_backend() {
 }
 
 #[test]
+fn the_sentinel_masters_credentials_come_from_the_environment() {
+    let sentinel = [
+        ("REDIS_SENTINEL_URLS", "redis://s1:26379"),
+        ("REDIS_SENTINEL_MASTER", "mymaster"),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut vars = sentinel.to_vec();
+        vars.extend_from_slice(extra);
+        Settings::from_lookup(env(&vars))
+    };
+    assert_eq!(with(&[]).unwrap().sentinel_master_auth, None);
+    assert_eq!(
+        with(&[
+            ("REDIS_SENTINEL_MASTER_USERNAME", "app"),
+            ("REDIS_SENTINEL_MASTER_PASSWORD", "secret"),
+        ])
+        .unwrap()
+        .sentinel_master_auth,
+        Some((Some("app".into()), "secret".into()))
+    );
+    let err = with(&[("REDIS_SENTINEL_MASTER_USERNAME", "app")]).unwrap_err();
+    assert!(
+        err.contains("needs REDIS_SENTINEL_MASTER_PASSWORD"),
+        "{err}"
+    );
+    let err =
+        Settings::from_lookup(env(&[("REDIS_SENTINEL_MASTER_PASSWORD", "secret")])).unwrap_err();
+    assert!(err.contains("for a Sentinel backend"), "{err}");
+}
+
+#[test]
 fn naming_two_redis_setups_is_a_startup_error() {
     for pair in [
         [

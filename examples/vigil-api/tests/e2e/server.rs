@@ -232,6 +232,8 @@ impl Server {
             .env_remove("REDIS_CLUSTER_URLS")
             .env_remove("REDIS_SENTINEL_URLS")
             .env_remove("REDIS_SENTINEL_MASTER")
+            .env_remove("REDIS_SENTINEL_MASTER_USERNAME")
+            .env_remove("REDIS_SENTINEL_MASTER_PASSWORD")
             .env_remove("NATS_URL")
             .env("VIGIL_ADDR", "127.0.0.1:0")
             .env("VIGIL_CONFIG", config)
