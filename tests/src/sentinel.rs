@@ -132,6 +132,21 @@ impl RedisSentinel {
             .collect()
     }
 
+    /// The ports of the two data nodes (master and replica, in no set order).
+    pub fn data_ports(&self) -> Vec<u16> {
+        self.data.iter().map(|n| n.port).collect()
+    }
+
+    /// The ports of the three sentinels.
+    pub fn sentinel_ports(&self) -> Vec<u16> {
+        self.sentinels.iter().map(|n| n.port).collect()
+    }
+
+    /// Runs one command on the server (data node or sentinel) at `port`.
+    pub fn command_on(&self, port: u16, args: &[&str]) -> Option<String> {
+        process::command(port, args)
+    }
+
     /// The master name the sentinels monitor.
     pub fn master_name(&self) -> &'static str {
         MASTER_NAME
