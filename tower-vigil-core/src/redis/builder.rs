@@ -44,8 +44,6 @@ struct SentinelMaster {
     password: Option<String>,
     db: i64,
     tls: bool,
-    /// True once a `master_*` setter was called (they need `sentinel`).
-    customised: bool,
 }
 
 impl std::fmt::Debug for RedisBackendBuilder {
@@ -160,12 +158,10 @@ impl RedisBackendBuilder {
         self
     }
 
-    /// The master settings, marked as set; a placeholder (refused by `check`) when this is
-    /// no Sentinel builder.
+    /// The master settings; on a builder that is no Sentinel one, a placeholder without a
+    /// master name, which `check` refuses.
     fn sentinel_master(&mut self) -> &mut SentinelMaster {
-        let master = self.sentinel.get_or_insert_with(SentinelMaster::default);
-        master.customised = true;
-        master
+        self.sentinel.get_or_insert_with(SentinelMaster::default)
     }
 
     fn with_urls(urls: Vec<String>, cluster: bool) -> Self {
@@ -484,6 +480,36 @@ mod tests {
         if !cfg!(feature = "tls") {
             assert!(check(RedisBackendBuilder::standalone("rediss://host")).is_err());
         }
+    }
+
+    #[test]
+    fn sentinel_settings_are_checked_before_connecting() {
+        let sentinel = || RedisBackendBuilder::sentinel(["redis://127.0.0.1:26379"], "m");
+        assert!(check(sentinel().master_auth(Some("app"), "pw").master_db(2)).is_ok());
+        let no_sentinel = RedisBackendBuilder::sentinel(Vec::<String>::new(), "m");
+        assert_eq!(check(no_sentinel).unwrap_err().field(), "sentinel_urls");
+        let no_name = RedisBackendBuilder::sentinel(["redis://127.0.0.1:26379"], "");
+        assert_eq!(check(no_name).unwrap_err().field(), "sentinel");
+        // The master's settings on a builder that is no Sentinel one are refused, whatever
+        // the order of the calls.
+        let standalone = RedisBackendBuilder::standalone("redis://127.0.0.1:1");
+        assert_eq!(
+            check(standalone.master_auth(None, "pw"))
+                .unwrap_err()
+                .field(),
+            "sentinel"
+        );
+        let bad_sentinel_url = RedisBackendBuilder::sentinel(["http://x"], "m");
+        assert_eq!(check(bad_sentinel_url).unwrap_err().field(), "url");
+        if !cfg!(feature = "tls") {
+            assert_eq!(
+                check(sentinel().master_tls(true)).unwrap_err().field(),
+                "master_tls"
+            );
+        }
+        // The master's password is not shown.
+        let shown = format!("{:?}", sentinel().master_auth(Some("app"), "hunter2"));
+        assert!(!shown.contains("hunter2"), "{shown}");
     }
 
     #[test]
