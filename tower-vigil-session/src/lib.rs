@@ -46,6 +46,10 @@
 //! # }
 //! ```
 //!
+//! - **Cross-site requests**: [`CrossSiteLayer`], inside the session layer, refuses
+//!   state-changing requests another site may have made (`Sec-Fetch-Site`, trusted `Origin`s,
+//!   then a synchronizer token from [`csrf_token`]); see [`cross_site`].
+//!
 //! Settings (timeouts, cookie, header tokens, signing keys, eager principal, responses) go
 //! through [`SessionManagerLayer::builder`]; every setter is infallible and
 //! [`build`](SessionManagerLayerBuilder::build) checks them all.
@@ -66,6 +70,7 @@ pub mod __fuzz;
 pub mod __private;
 mod admin;
 mod config;
+pub mod cross_site;
 mod error;
 #[cfg(feature = "axum")]
 pub mod extract;
@@ -78,6 +83,10 @@ mod timeouts;
 mod token;
 
 pub use crate::admin::{SessionAdmin, SessionInfo};
+pub use crate::cross_site::{
+    CrossSite, CrossSiteBody, CrossSiteLayer, CrossSiteLayerBuilder, CrossSiteRejection,
+    CrossSiteRejectionKind, CsrfToken, csrf_token,
+};
 pub use crate::error::{SessionError, SessionErrorKind};
 pub use crate::layer::{
     ResponseFuture, SessionManager, SessionManagerLayer, SessionManagerLayerBuilder,

@@ -3,9 +3,9 @@
 //! [`SessionManagerLayerBuilder::build`](crate::SessionManagerLayerBuilder::build) calls [`describe`], so a `/metrics`
 //! exporter prints a `# HELP` line for each.
 //!
-//! Labels are named as in every tower-vigil crate: `kind` (a backend error's kind), `op` (the
-//! store call: `load`, `create`, `write`, `destroy`, `index_add`, `index_remove`,
-//! `index_members`).
+//! Labels are named as in every tower-vigil crate: `kind` (a backend error's kind, or a
+//! cross-site rejection's reason), `op` (the store call: `load`, `create`, `write`, `destroy`,
+//! `index_add`, `index_remove`, `index_members`).
 //!
 //! ```
 //! use tower_vigil_session::metrics;
@@ -32,11 +32,14 @@ pub const DESTROYS_TOTAL: &str = "vigil_session_destroys_total";
 pub const REVOCATIONS_TOTAL: &str = "vigil_session_revocations_total";
 /// Store calls that failed (labels `op`, `kind`).
 pub const BACKEND_ERRORS_TOTAL: &str = "vigil_session_backend_errors_total";
+/// State-changing requests the [`CrossSiteLayer`](crate::CrossSiteLayer) refused (label
+/// `kind`: the rejection's reason, e.g. `cross_site`, `untrusted_origin`, `bad_csrf_token`).
+pub const CROSS_SITE_REJECTIONS_TOTAL: &str = "vigil_session_cross_site_rejections_total";
 /// Seconds each store call took, failed ones included (label `op`).
 pub const BACKEND_DURATION_SECONDS: &str = "vigil_session_backend_duration_seconds";
 
 /// Every metric this crate records, with the description [`describe`] registers for it.
-pub const ALL: [(&str, &str); 7] = [
+pub const ALL: [(&str, &str); 8] = [
     (LOADS_TOTAL, "Sessions loaded from the store."),
     (SAVES_TOTAL, "Sessions created or changed by a save."),
     (REFRESHES_TOTAL, "Session TTLs extended."),
@@ -50,6 +53,10 @@ pub const ALL: [(&str, &str); 7] = [
     ),
     (BACKEND_ERRORS_TOTAL, "Session store calls that failed."),
     (BACKEND_DURATION_SECONDS, "Duration of session store calls."),
+    (
+        CROSS_SITE_REJECTIONS_TOTAL,
+        "State-changing requests refused as possibly cross-site, by kind.",
+    ),
 ];
 
 /// Registers the description (and unit) of every metric in [`ALL`] with the current recorder,
@@ -86,6 +93,10 @@ pub(crate) fn refreshed() {
 
 pub(crate) fn destroyed() {
     metrics::counter!(DESTROYS_TOTAL).increment(1);
+}
+
+pub(crate) fn cross_site_refused(kind: &'static str) {
+    metrics::counter!(CROSS_SITE_REJECTIONS_TOTAL, "kind" => kind).increment(1);
 }
 
 pub(crate) fn revoked(n: u64) {

@@ -28,6 +28,7 @@ mod session_token;
 pub mod apikey_extract;
 pub mod apikey_format;
 pub mod apikey_record;
+pub mod cross_site;
 pub mod forwarded;
 pub mod idempotency_key;
 pub mod idempotency_record;
@@ -47,6 +48,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("apikey_extract", apikey_extract::check),
     ("apikey_format", apikey_format::check),
     ("apikey_record", apikey_record::check),
+    ("cross_site", cross_site::check),
     ("forwarded", forwarded::check),
     ("idempotency_key", idempotency_key::check),
     ("idempotency_record", idempotency_record::check),

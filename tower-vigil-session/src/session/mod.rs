@@ -42,7 +42,7 @@ pub(crate) use self::save::SaveOutcome;
 use self::state::{Destroyed, State, data_field};
 use crate::config::Config;
 use crate::error::{SessionError, SessionErrorKind};
-use crate::store::USER_FIELD;
+use crate::store::{CSRF_FIELD, USER_FIELD};
 use crate::token::SessionToken;
 
 /// One request's session. Cheap to clone; clones share state.
@@ -175,10 +175,16 @@ impl Session {
     /// at once (the secret is replaced in place, atomically). Call it on login and on every
     /// privilege change: a token planted by an attacker before login is worthless after it
     /// (session fixation).
+    ///
+    /// The session's cross-site request token (see
+    /// [`csrf_token`](crate::cross_site::csrf_token)) is dropped with the old token: one
+    /// obtained before the cycle is refused after it, and the next
+    /// [`csrf_token`](crate::cross_site::csrf_token) call makes a new one.
     pub async fn cycle_id(&self) -> Result<(), SessionError> {
         let mut st = self.loaded().await?;
         Self::open(&st)?;
         st.cycle = true;
+        st.pending.insert(CSRF_FIELD.to_owned(), None);
         Ok(())
     }
 
@@ -231,6 +237,26 @@ impl Session {
             .stored()
             .and(st.token.as_ref())
             .map(|t| t.id_hash(&self.config().hasher)))
+    }
+
+    /// The stored cross-site request token, if the session has one (loads the session).
+    pub(crate) async fn csrf_field(&self) -> Result<Option<Bytes>, SessionError> {
+        Ok(self.loaded().await?.field(CSRF_FIELD))
+    }
+
+    /// The stored cross-site request token, or a new one from `make`, recorded to be saved
+    /// with the response (starting a session when there is none).
+    pub(crate) async fn csrf_field_or_insert(
+        &self,
+        make: impl FnOnce() -> Bytes,
+    ) -> Result<Bytes, SessionError> {
+        let mut st = self.loaded().await?;
+        if let Some(v) = st.field(CSRF_FIELD) {
+            return Ok(v);
+        }
+        let v = make();
+        Self::change(&mut st, CSRF_FIELD.to_owned(), Some(v.clone()))?;
+        Ok(v)
     }
 
     /// True when the request presented a well-formed token (checked without a backend call).

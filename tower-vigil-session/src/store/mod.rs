@@ -35,6 +35,6 @@ mod session;
 
 pub(crate) use self::dyn_store::DynStore;
 pub use self::index::{INDEX_GRACE, index_add, index_members, index_remove};
-pub(crate) use self::record::{DATA_PREFIX, DEADLINE_FIELD, SECRET_FIELD, USER_FIELD};
+pub(crate) use self::record::{CSRF_FIELD, DATA_PREFIX, DEADLINE_FIELD, SECRET_FIELD, USER_FIELD};
 pub use self::record::{Expiry, StoredSession, WriteOutcome};
 pub use self::session::{CREATE_SCRIPT, DESTROY_SCRIPT, create, destroy, load, write};

@@ -22,6 +22,9 @@ pub const ABSOLUTE_FIELD: &str = "_abs";
 pub const DEADLINE_FIELD: &str = "_dl";
 /// Field holding the SHA-256 of the whole token (never returned by loads).
 pub const SECRET_FIELD: &str = "_sec";
+/// Field holding the session's cross-site request token (see `cross_site`): outside the
+/// value namespace, so `Session::get`/`insert` cannot read or overwrite it.
+pub(crate) const CSRF_FIELD: &str = "_csrf";
 /// Prefix of the fields holding values.
 pub const DATA_PREFIX: &str = "d:";
 
