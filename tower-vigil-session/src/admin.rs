@@ -57,6 +57,17 @@ pub struct SessionInfo {
     pub expires_in: Duration,
     /// When it expires whatever its activity, if there is an absolute timeout.
     pub absolute_expiry: Option<SystemTime>,
+    /// Its values (what [`Session::insert`](crate::Session::insert) stored), by name, as JSON;
+    /// never the layer's own fields (the cross-site token among them).
+    data: std::collections::BTreeMap<String, bytes::Bytes>,
+}
+
+impl SessionInfo {
+    /// The value `name` stored in the session (for example the user agent a login recorded,
+    /// to name the device in a "your sessions" list); `None` when absent or not a `T`.
+    pub fn get<T: serde::de::DeserializeOwned>(&self, name: &str) -> Option<T> {
+        serde_json::from_slice(self.data.get(name)?).ok()
+    }
 }
 
 /// Revokes and lists a user's sessions. Cheap to clone; get one from
@@ -171,6 +182,7 @@ impl SessionAdmin {
                     last_activity: time(s.last_activity_ms()),
                     expires_in: s.ttl(),
                     absolute_expiry: (s.absolute_at_ms() > 0).then(|| time(s.absolute_at_ms())),
+                    data: s.data(),
                 })
             })
             .collect();

@@ -11,6 +11,8 @@
 //! GET /me, POST /logout, DELETE /users/{id}/sessions, DELETE /admin/api-keys/{id},
 //! PUT /admin/api-keys/{id}/rate-limit
 //!                    Session → handler
+//! /console/...      Session → CrossSite (Sec-Fetch-Site / Origin, and the session's token
+//!                    in every form) → handler; the failed-login limit on its sign-in
 //! GET /health/redis, GET /metrics
 //! ```
 //!
@@ -82,6 +84,8 @@ pub fn router<B: Backend>(
     // Failed logins per client IP; a correct password is refused too once the IP is over.
     let login_limit = per_ip_failures(&state, settings, limits.login.clone()).build()?;
 
+    let console =
+        crate::console::router(login_limit.clone(), &settings.config.server.console_origins)?;
     let session_routes = Router::new()
         .route("/login", post(auth::login::<B>).route_layer(login_limit))
         .route("/me", get(auth::me::<B>))
@@ -95,6 +99,7 @@ pub fn router<B: Backend>(
             "/admin/api-keys/{id}/rate-limit",
             put(admin::set_api_key_rate_limit::<B>),
         )
+        .merge(console)
         .layer(sessions);
 
     Ok(Router::new()
@@ -174,15 +179,30 @@ struct QuotaKey(PrincipalKey);
 impl KeyExtractor for QuotaKey {
     fn extract(&self, req: &RequestHead<'_>) -> Option<String> {
         let principal = self.0.extract(req)?;
-        Some(match key_rate_limit(req) {
-            Some(limit) => format!("{principal}#{limit}"),
-            None => principal,
-        })
+        Some(quota_bucket(principal, key_rate_limit(req)))
     }
 
     fn check(&self) -> Result<(), ConfigError> {
         self.0.check()
     }
+}
+
+/// The bucket of `principal` (as `PrincipalKey` names it) under the quota `rate_limit`.
+fn quota_bucket(principal: String, rate_limit: Option<u64>) -> String {
+    match rate_limit {
+        Some(limit) => format!("{principal}#{limit}"),
+        None => principal,
+    }
+}
+
+/// The per-key limit's bucket for the API key `key_id` with quota `rate_limit`, as the layer
+/// names it for a request with that key: what the console peeks at to show a key's usage.
+pub fn per_key_bucket(key_id: &str, rate_limit: u64) -> Option<String> {
+    let mut req = http::Request::new(());
+    req.extensions_mut()
+        .insert(tower_vigil_core::Principal::api_key(key_id));
+    let principal = PrincipalKey::new().extract(&RequestHead::new(&req))?;
+    Some(quota_bucket(principal, Some(rate_limit)))
 }
 
 fn clamp_u32(n: u64) -> u32 {

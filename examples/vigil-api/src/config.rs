@@ -49,6 +49,11 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<String>,
     /// Which header those proxies write.
     pub forwarded_header: ForwardedHeaderChoice,
+    /// The console's origins (`https://console.example.com`), trusted when a browser sends an
+    /// `Origin` but no `Sec-Fetch-Site` (older browsers). Empty (the default): such a request
+    /// needs the form's token alone, which every console form carries anyway. Checked at
+    /// startup.
+    pub console_origins: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -57,6 +62,7 @@ impl Default for ServerConfig {
             secure_cookies: true,
             trusted_proxies: Vec::new(),
             forwarded_header: ForwardedHeaderChoice::default(),
+            console_origins: Vec::new(),
         }
     }
 }

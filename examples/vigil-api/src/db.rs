@@ -335,6 +335,7 @@ pub fn unix_now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
+mod api_keys;
 mod jobs;
 #[cfg(test)]
 mod lock_tests;

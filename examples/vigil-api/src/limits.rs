@@ -80,7 +80,18 @@ impl Limits {
     /// configuration's keys are at startup: at least 1, at most what the configured algorithm
     /// represents with this window.
     pub fn check_key_rate_limit(&self, rate_limit: u64) -> Result<(), ConfigError> {
-        per_window("default", rate_limit, self.window, self.algorithm).map(drop)
+        self.key_policy(rate_limit).map(drop)
+    }
+
+    /// The policy the per-key limit applies to a key with quota `rate_limit` (the layer's one
+    /// policy, so named `default`).
+    pub fn key_policy(&self, rate_limit: u64) -> Result<Policy, ConfigError> {
+        per_window(
+            tower_vigil_ratelimit::DEFAULT_POLICY_NAME,
+            rate_limit,
+            self.window,
+            self.algorithm,
+        )
     }
 }
 

@@ -22,6 +22,7 @@ use vigil_api::{config, limits, time};
 
 mod app;
 mod cli;
+mod console;
 mod db;
 mod job_queue;
 mod keystore;
@@ -44,6 +45,7 @@ use tower_vigil_core::{Backend, ConfigError, MemoryBackend, RedisBackend};
 use tower_vigil_session::{CookieConfig, SessionManagerLayer};
 
 use crate::config::{BackendTarget, Overrides, Settings};
+use crate::console::activity::{Activity, ActivityRecorder};
 use crate::db::Db;
 use crate::job_queue::JobQueue;
 use crate::state::AppState;
@@ -84,7 +86,8 @@ async fn run(overrides: &Overrides) -> Result<(), String> {
     if db.seed_if_empty(&settings.config, &hasher)? {
         tracing::info!(path = ?settings.db_path, "database created and seeded from the config");
     }
-    let metrics = install_metrics();
+    let activity = Arc::new(Activity::default());
+    let metrics = install_metrics(&activity);
     let prefix = settings.config.backend.prefix.clone();
     let cfg = |e: ConfigError| e.to_string();
     match settings.backend.clone() {
@@ -93,16 +96,16 @@ async fn run(overrides: &Overrides) -> Result<(), String> {
                 .prefix(&prefix)
                 .build()
                 .map_err(cfg)?;
-            serve(backend, settings, db, hasher, metrics).await
+            serve(backend, settings, db, hasher, metrics, activity).await
         }
         BackendTarget::Redis(url) => {
             let backend = connect(RedisBackend::builder(&url), &settings, "Redis").await?;
-            serve(backend, settings, db, hasher, metrics).await
+            serve(backend, settings, db, hasher, metrics, activity).await
         }
         BackendTarget::Cluster(urls) => {
             let builder = RedisBackend::cluster_builder(&urls);
             let backend = connect(builder, &settings, "Redis Cluster").await?;
-            serve(backend, settings, db, hasher, metrics).await
+            serve(backend, settings, db, hasher, metrics, activity).await
         }
         BackendTarget::Sentinel { urls, master } => {
             let mut builder = RedisBackend::sentinel_builder(&urls, &master);
@@ -110,7 +113,7 @@ async fn run(overrides: &Overrides) -> Result<(), String> {
                 builder = builder.master_auth(user.as_deref(), password);
             }
             let backend = connect(builder, &settings, "Redis through its sentinels").await?;
-            serve(backend, settings, db, hasher, metrics).await
+            serve(backend, settings, db, hasher, metrics, activity).await
         }
     }
 }
@@ -129,12 +132,20 @@ const METRICS_UPKEEP: std::time::Duration = std::time::Duration::from_secs(5);
 /// and `GET /metrics` renders it. Latencies are histograms (`_bucket`, `_sum`, `_count`: they
 /// add up across instances, which the exporter's default summaries do not). `None` (with a
 /// warning) when it cannot be installed.
-fn install_metrics() -> Option<PrometheusHandle> {
-    let handle = PrometheusBuilder::new()
+///
+/// The rate limiters' outcome counters are also counted into `activity` on their way to the
+/// exporter, for the console's health chart.
+fn install_metrics(activity: &Arc<Activity>) -> Option<PrometheusHandle> {
+    let recorder = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &LATENCY_BUCKETS)
-        .and_then(PrometheusBuilder::install_recorder)
+        .map_err(|e| tracing::warn!(error = %e, "metrics disabled"))
+        .ok()?
+        .build_recorder();
+    let handle = recorder.handle();
+    metrics::set_global_recorder(ActivityRecorder::new(recorder, Arc::clone(activity)))
         .map_err(|e| tracing::warn!(error = %e, "metrics disabled"))
         .ok()?;
+    activity.spawn_sampler();
     request_metrics::describe();
     // Installed without the exporter's own listener, so without its upkeep task: recorded
     // samples wait in memory until drained, by a scrape or by this.
@@ -169,6 +180,7 @@ async fn serve<B: Backend>(
     db: Db,
     hasher: SecretHasher,
     metrics: Option<PrometheusHandle>,
+    activity: Arc<Activity>,
 ) -> Result<(), String> {
     let cfg = |e: ConfigError| e.to_string();
     let api_keys = ApiKeyCache::builder(backend.clone(), db.clone())
@@ -200,6 +212,7 @@ async fn serve<B: Backend>(
         sessions: sessions.admin(),
         metrics,
         jobs,
+        activity,
     });
     let app = app::router(state, &settings, sessions).map_err(cfg)?;
 

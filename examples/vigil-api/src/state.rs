@@ -7,6 +7,7 @@ use tower_vigil_apikey::ApiKeyCache;
 use tower_vigil_core::Backend;
 use tower_vigil_session::SessionAdmin;
 
+use crate::console::activity::Activity;
 use crate::db::Db;
 use crate::job_queue::JobQueue;
 use crate::limits::Limits;
@@ -22,6 +23,8 @@ pub struct AppState<B: Backend> {
     pub metrics: Option<PrometheusHandle>,
     /// The analysis jobs' queue and ledger; `None` without NATS (the job routes answer 503).
     pub jobs: Option<JobQueue<B>>,
+    /// The rate limiters' recent decisions, for the console's health page.
+    pub activity: Arc<Activity>,
 }
 
 impl<B: Backend> Clone for AppState<B> {
@@ -34,6 +37,7 @@ impl<B: Backend> Clone for AppState<B> {
             sessions: self.sessions.clone(),
             metrics: self.metrics.clone(),
             jobs: self.jobs.clone(),
+            activity: self.activity.clone(),
         }
     }
 }

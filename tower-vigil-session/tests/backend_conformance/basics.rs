@@ -85,4 +85,13 @@ pub(crate) async fn fixation_cycle_id_kills_the_old_token<S: Fixture>(store: S, 
     let listed = admin(&store).list_user_sessions("alice").await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].id_hash, id_hash(&logged));
+    // The listing carries the session's values (a device's user agent, say), typed.
+    assert_eq!(listed[0].get::<Vec<u32>>("cart"), Some(vec![1]));
+    assert_eq!(listed[0].get::<String>("cart"), None, "not a string");
+    assert_eq!(listed[0].get::<Vec<u32>>("absent"), None);
+    assert_eq!(
+        listed[0].get::<String>("_user"),
+        None,
+        "metadata is not a value"
+    );
 }

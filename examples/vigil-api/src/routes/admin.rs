@@ -46,9 +46,17 @@ pub async fn delete_api_key<B: Backend>(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     require_admin(&state, &session).await?;
+    revoke_key(&state, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes the API key `id` from the database, then from every cache of every instance
+/// sharing the backend (the console's "revoke" too). 404 for an unknown id; 503 when the
+/// caches could not be told.
+pub async fn revoke_key<B: Backend>(state: &Shared<B>, id: &str) -> Result<(), ApiError> {
     let hash = state
         .db
-        .delete_api_key(id.clone())
+        .delete_api_key(id.to_owned())
         .await
         .map_err(|e| ApiError::internal("deleting the key", e))?
         .ok_or_else(|| {
@@ -63,7 +71,7 @@ pub async fn delete_api_key<B: Backend>(
         )
     })?;
     tracing::info!(key_id = %id, "API key revoked");
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// The body of `PUT /admin/api-keys/{id}/rate-limit`.
@@ -87,13 +95,25 @@ pub async fn set_api_key_rate_limit<B: Backend>(
     // Who asks before what they sent: a caller without the right gets 401/403 whatever the body.
     require_admin(&state, &session).await?;
     let JsonBody(RateLimitBody { rate_limit }) = body?;
+    change_quota(&state, &id, rate_limit).await?;
+    Ok(Json(json!({ "id": id, "rateLimit": rate_limit })))
+}
+
+/// Sets the quota of the API key `id` in the database, then drops the key from every cache of
+/// every instance (the console's quota form too). 422 for a quota the limiter cannot apply,
+/// 404 for an unknown id, 503 when the caches could not be told.
+pub async fn change_quota<B: Backend>(
+    state: &Shared<B>,
+    id: &str,
+    rate_limit: u64,
+) -> Result<(), ApiError> {
     state
         .limits
         .check_key_rate_limit(rate_limit)
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("rateLimit: {e}")))?;
     let hash = state
         .db
-        .set_api_key_rate_limit(id.clone(), rate_limit)
+        .set_api_key_rate_limit(id.to_owned(), rate_limit)
         .await
         .map_err(|e| ApiError::internal("updating the key", e))?
         .ok_or_else(|| {
@@ -106,7 +126,7 @@ pub async fn set_api_key_rate_limit<B: Backend>(
         )
     })?;
     tracing::info!(key_id = %id, rate_limit, "API key quota changed");
-    Ok(Json(json!({ "id": id, "rateLimit": rate_limit })))
+    Ok(())
 }
 
 /// 401 without a session, 403 without the admin permission.
