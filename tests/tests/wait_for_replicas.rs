@@ -13,10 +13,11 @@ use tower_vigil_tests::{RedisServer, fixtures};
 const TIMEOUT: Duration = Duration::from_secs(2);
 const LEASE: Duration = Duration::from_secs(60);
 
-async fn backend(url: &str, prefix: &str, wait: bool) -> RedisBackend {
+/// A backend on `url`; with `wait`, each guarded write waits that long for one replica.
+async fn backend(url: &str, prefix: &str, wait: Option<Duration>) -> RedisBackend {
     let mut builder = RedisBackend::builder(url).prefix(prefix).timeout(TIMEOUT);
-    if wait {
-        builder = builder.wait_for_replicas(1, Duration::from_millis(100));
+    if let Some(wait) = wait {
+        builder = builder.wait_for_replicas(1, wait);
     }
     builder.connect().await.unwrap()
 }
@@ -48,8 +49,9 @@ async fn a_bad_setting_fails_before_connecting() {
 async fn without_a_replica_guarded_writes_are_refused_and_given_back() {
     let url = fixtures::shared_server().url();
     let prefix = fixtures::unique_prefix();
-    let plain = backend(&url, &prefix, false).await;
-    let waiting = backend(&url, &prefix, true).await;
+    let plain = backend(&url, &prefix, None).await;
+    // No replica: every guarded write fails after this wait.
+    let waiting = backend(&url, &prefix, Some(Duration::from_millis(100))).await;
     let unavailable = |what: &str, kind: BackendErrorKind| {
         assert_eq!(kind, BackendErrorKind::Unavailable, "{what}");
     };
@@ -106,7 +108,9 @@ async fn with_a_replica_guarded_writes_succeed() {
         assert!(Instant::now() < deadline, "the replica did not sync");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let waiting = backend(&master.url(), "w", true).await;
+    // Long enough for a replica on a loaded machine (a CI run once saw 100 ms pass without
+    // the acknowledgement): success here must not depend on scheduling.
+    let waiting = backend(&master.url(), "w", Some(Duration::from_secs(1))).await;
 
     let lock = Lock::new(waiting.clone(), "job", LEASE).unwrap();
     let guard = lock.try_acquire().await.unwrap().expect("free");

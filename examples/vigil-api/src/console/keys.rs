@@ -132,12 +132,18 @@ async fn view<B: Backend>(state: &Shared<B>, row: ApiKeyRow) -> KeyView {
         rate_limit: row.rate_limit,
         remaining,
         reset,
-        valid_until: row.valid_until.map_or_else(
-            || "no expiry".to_owned(),
-            |s| when(UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(s).unwrap_or(0))),
-        ),
+        valid_until: match row.valid_until {
+            None => "no expiry".to_owned(),
+            Some(s) if s <= crate::db::unix_now() => format!("{} (expired)", until(s)),
+            Some(s) => until(s),
+        },
         id: row.id,
     }
+}
+
+/// Unix seconds `s` for the page.
+fn until(s: i64) -> String {
+    when(UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(s).unwrap_or(0)))
 }
 
 /// The "new key" form.

@@ -24,6 +24,9 @@ pub struct Config {
     pub timeout_ms: u64,
     /// `[server] trusted_proxies`.
     pub trusted_proxies: Vec<&'static str>,
+    /// `[server] secure_cookies` (off: the suite speaks plain http to 127.0.0.1; the browser
+    /// suite turns it on, as browsers keep `Secure` cookies for `http://localhost`).
+    pub secure_cookies: bool,
 }
 
 impl Default for Config {
@@ -36,6 +39,7 @@ impl Default for Config {
             auth_failures_per_window: 30,
             timeout_ms: 250,
             trusted_proxies: Vec::new(),
+            secure_cookies: false,
         }
     }
 }
@@ -51,6 +55,7 @@ impl Config {
             auth_failures_per_window,
             timeout_ms,
             trusted_proxies,
+            secure_cookies,
         } = self;
         let trusted_proxies = trusted_proxies
             .iter()
@@ -60,7 +65,7 @@ impl Config {
         format!(
             r#"
 [server]
-secure_cookies = false
+secure_cookies = {secure_cookies}
 trusted_proxies = [{trusted_proxies}]
 
 [backend]

@@ -7,6 +7,7 @@
 
 mod admin;
 mod analyze;
+mod browser;
 mod cli;
 mod config;
 mod http;
