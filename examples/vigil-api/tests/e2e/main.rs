@@ -10,6 +10,7 @@ mod analyze;
 mod browser;
 mod cli;
 mod config;
+mod console;
 mod http;
 mod jobs;
 mod ops;
