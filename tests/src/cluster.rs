@@ -173,8 +173,9 @@ impl RedisCluster {
         let mut p = process::spawn(node.port, &node.dir, self.args);
         assert!(
             process::wait_ready(node.port, &mut p, Duration::from_secs(10)),
-            "cluster node on port {} did not restart",
-            node.port
+            "cluster node on port {} did not restart; its log ends with:\n{}",
+            node.port,
+            process::log_tail(&node.dir, 20)
         );
         node.process = Some(p);
         self.wait_ok(Duration::from_secs(30));

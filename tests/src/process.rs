@@ -155,8 +155,12 @@ pub(crate) fn command(port: u16, args: &[&str]) -> Option<String> {
 pub(crate) fn free_port(bus: bool) -> u16 {
     loop {
         let port = if bus {
-            // Cluster nodes also need port + 10000 for the bus: stay below 55535.
-            20000 + (u16::from_le_bytes(rand2()) % 30000)
+            // Cluster nodes also need port + 10000 for the bus. Both stay below Linux's
+            // ephemeral range (32768 and up): a node restarted by a test must get its port
+            // back, and a port in that range can meanwhile be taken by any outgoing
+            // connection's source port or any `bind(0)` (a CI run once saw a node fail to
+            // restart on 33658 under failover load).
+            10_000 + (u16::from_le_bytes(rand2()) % 12_700)
         } else {
             TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
                 .and_then(|l| l.local_addr())
@@ -178,6 +182,14 @@ fn rand2() -> [u8; 2] {
     let mix = nanos ^ std::process::id().rotate_left(16);
     let [a, b, ..] = mix.wrapping_mul(2_654_435_761).to_le_bytes();
     [a, b]
+}
+
+/// The last `lines` lines of the server log in `dir` (what the wrapper writes), for a failure
+/// message.
+pub(crate) fn log_tail(dir: &Path, lines: usize) -> String {
+    let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+    let all: Vec<&str> = log.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 /// A fresh directory for one server; removed by the wrapper or by the owner.
