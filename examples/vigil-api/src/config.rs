@@ -237,6 +237,12 @@ impl Settings {
             None => config.server.trusted_proxies.clone(),
         };
         let limits = Limits::from_config(&config, &trusted_proxies)?;
+        // Checked by the layer's own builder, so the server never starts with an origin the
+        // console would then fail to build with.
+        tower_vigil_session::CrossSiteLayer::builder()
+            .trusted_origins(config.server.console_origins.iter().cloned())
+            .build()
+            .map_err(|e| format!("server.console_origins: {e}"))?;
         Ok(Self {
             addr,
             db_path,

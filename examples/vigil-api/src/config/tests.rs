@@ -190,6 +190,27 @@ fn an_invalid_trusted_proxy_stops_the_server() {
 /// Issue 12, item 17: absurd windows, timeouts and quotas are startup errors naming the
 /// setting, never a panic and never a silently different limit.
 #[test]
+fn console_origins_are_checked_at_startup() {
+    let s = load_edited(
+        set("console_origins", r#"["https://console.example.com"]"#),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        s.config.server.console_origins,
+        ["https://console.example.com"]
+    );
+    for bad in [
+        r#"["null"]"#,
+        r#"["https://console.example.com/app"]"#,
+        r#"["console.example.com"]"#,
+    ] {
+        let err = load_edited(set("console_origins", bad), &[]).unwrap_err();
+        assert!(err.contains("server.console_origins"), "{bad}: {err}");
+    }
+}
+
+#[test]
 fn absurd_windows_timeouts_and_quotas_are_startup_errors() {
     let i64_max = "9223372036854775807";
     for (key, value, named) in [
