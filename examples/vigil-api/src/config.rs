@@ -242,6 +242,7 @@ impl Settings {
         tower_vigil_session::CrossSiteLayer::builder()
             .trusted_origins(config.server.console_origins.iter().cloned())
             .build()
+            .map(drop)
             .map_err(|e| format!("server.console_origins: {e}"))?;
         Ok(Self {
             addr,
