@@ -15,11 +15,12 @@
 //! GET  /console/style.css
 //! ```
 //!
-//! Every route sits inside the session layer, behind [`CrossSiteLayer`] with
-//! `require_token(true)`: a state-changing request must come from this origin by the
-//! browser's word (`Sec-Fetch-Site`, or a trusted `Origin`) **and** carry the session's token
-//! in its form, so a page on another site (or another origin of this one) that posts a form
-//! here is refused with a 403 before any handler runs. Pages carry headers that forbid
+//! Every route sits inside the session layer, behind [`CrossSiteLayer`]: a state-changing
+//! request must come from this origin by the browser's word (`Sec-Fetch-Site`, or a trusted
+//! `Origin`), and once signed in it must also carry the session's token in its form
+//! (`require_token(true)`), so a page on another site (or another origin of this one) that
+//! posts a form here is refused with a 403 before any handler runs. The sign-in form needs no
+//! token, so a visitor has no session until signing in: anonymous visits store nothing. Pages carry headers that forbid
 //! framing, scripts and caching (`page::security_headers`).
 
 pub mod activity;
@@ -47,18 +48,27 @@ pub fn router<B: Backend>(
     login_limit: RateLimitLayer<B>,
     trusted_origins: &[String],
 ) -> Result<Router<Shared<B>>, ConfigError> {
-    let cross_site = CrossSiteLayer::builder()
-        .trusted_origins(trusted_origins.iter().cloned())
-        .require_token(true)
-        .build()?;
-    Ok(Router::new()
-        .route(
-            "/console",
-            get(|| async { Redirect::to("/console/sessions") }),
-        )
+    let cross_site = |require_token| {
+        CrossSiteLayer::builder()
+            .trusted_origins(trusted_origins.iter().cloned())
+            .require_token(require_token)
+            .build()
+    };
+    // Signing in: the browser's word alone (`Sec-Fetch-Site`, or a trusted `Origin`; a request
+    // with neither needs a session's token, which a visitor does not have, so it is refused).
+    // No token means no session before signing in: an anonymous visit stores nothing, so a
+    // flood of them costs the store nothing.
+    let sign_in = Router::new()
         .route(
             "/console/login",
             get(signin::form::<B>).merge(post(signin::submit::<B>).route_layer(login_limit)),
+        )
+        .layer(cross_site(false)?);
+    // Everything behind a session: the browser's word and the session's token in the form.
+    let signed_in = Router::new()
+        .route(
+            "/console",
+            get(|| async { Redirect::to("/console/sessions") }),
         )
         .route("/console/logout", post(signin::logout))
         .route("/console/sessions", get(devices::list::<B>))
@@ -75,7 +85,9 @@ pub fn router<B: Backend>(
         .route("/console/api-keys/{id}/quota", post(keys::set_quota::<B>))
         .route("/console/health", get(health::page::<B>))
         .route("/console/style.css", get(style))
-        .layer(cross_site)
+        .layer(cross_site(true)?);
+    Ok(sign_in
+        .merge(signed_in)
         .layer(axum::middleware::map_response(page::security_headers)))
 }
 

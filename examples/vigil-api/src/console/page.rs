@@ -40,7 +40,8 @@ impl From<User> for Me {
 #[derive(Debug, Clone)]
 pub struct Chrome {
     pub me: Option<Me>,
-    /// The session's cross-site request token, in a hidden field of every form.
+    /// The session's cross-site request token, in a hidden field of every form (empty for a
+    /// visitor, whose only form, signing in, needs none).
     pub csrf: String,
     /// Which page is shown (the navigation marks it).
     pub page: &'static str,
@@ -68,10 +69,18 @@ pub async fn chrome<B: Backend>(
             .map(Me::from),
         None => None,
     };
-    let csrf = csrf_token(session).await.map_err(session_failed)?;
+    // Only a signed-in session gets a token: making one for a visitor would store a session
+    // for every anonymous page view.
+    let csrf = match me {
+        Some(_) => csrf_token(session)
+            .await
+            .map_err(session_failed)?
+            .into_string(),
+        None => String::new(),
+    };
     Ok(Chrome {
         me,
-        csrf: csrf.into_string(),
+        csrf,
         page,
         notice: None,
     })

@@ -1,7 +1,9 @@
 //! `GET`/`POST /console/login` and `POST /console/logout`: the session the JSON API uses
-//! (`POST /login`), signed into from a form. The form carries the session's cross-site token,
-//! so even the login cannot be forged from another site (login CSRF); signing in gives the
-//! session a new id (`cycle_id`), which also gives it a new token.
+//! (`POST /login`), signed into from a form. A visitor has no session (showing the form stores
+//! nothing), so the form carries no token: the cross-site layer refuses a sign-in posted from
+//! another origin on the browser's word alone (`Sec-Fetch-Site`, `Origin`), which stops login
+//! CSRF. Signing in gives the session a new id (`cycle_id`), which also drops any old token;
+//! the pages behind it make a new one.
 
 use askama::Template;
 use axum::extract::State;
@@ -29,7 +31,7 @@ struct LoginPage {
     username: String,
 }
 
-/// The sign-in form's fields (and its `csrf_token`, which the cross-site layer reads).
+/// The sign-in form's fields.
 #[derive(Debug, Deserialize)]
 pub struct SignIn {
     username: String,

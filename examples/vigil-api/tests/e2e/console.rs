@@ -62,24 +62,30 @@ async fn post_form(
         .expect("POST")
 }
 
-/// Signs `who` in as `user` through the form; the token it used (from before the login).
-async fn sign_in(who: &reqwest::Client, server: &Server, user: (&str, &str)) -> String {
-    let (_, _, form) = page(who, server, "/console/login").await;
-    let before = token_in(&form);
+/// Signs `who` in as `user` through the form (which has no token: a visitor has no session).
+async fn sign_in(who: &reqwest::Client, server: &Server, user: (&str, &str)) {
+    let (status, location, form) = page(who, server, "/console/login").await;
+    if status == StatusCode::OK {
+        assert!(
+            !form.contains("csrf_token"),
+            "the sign-in form needs no token"
+        );
+    } else {
+        // Signed in already: the form sends the browser home, and a new sign-in still works.
+        assert_eq!(
+            (status, location.as_str()),
+            (StatusCode::SEE_OTHER, "/console/sessions")
+        );
+    }
     let res = post_form(
         who,
         server,
         "/console/login",
-        &[
-            ("csrf_token", &before),
-            ("username", user.0),
-            ("password", user.1),
-        ],
+        &[("username", user.0), ("password", user.1)],
     )
     .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()[LOCATION], "/console/sessions");
-    before
 }
 
 async fn pages_need_a_session_and_key_pages_an_admin(mode: Mode) {
@@ -187,29 +193,55 @@ async fn pages_need_a_session_and_key_pages_an_admin(mode: Mode) {
 
 async fn a_form_needs_this_origin_and_the_current_token(mode: Mode) {
     let server = Server::start(mode, Config::default()).await;
+    // A visitor's page views store nothing: no cookie, so no session.
+    let visitor = person();
+    for _ in 0..3 {
+        let res = visitor
+            .get(server.url("/console/login"))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            res.headers().get("set-cookie").is_none(),
+            "{:?}",
+            res.headers()
+        );
+    }
+    // A sign-in from another site is refused on the browser's word (login CSRF).
+    let res = visitor
+        .post(server.url("/console/login"))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("username", ALICE.0), ("password", ALICE.1)])
+        .send()
+        .await
+        .unwrap();
+    let (_, body) = expect_problem(res, StatusCode::FORBIDDEN).await;
+    assert_eq!(body["reason"], "cross_site");
+
     let alice = person();
-    let before_login = sign_in(&alice, &server, ALICE).await;
+    sign_in(&alice, &server, ALICE).await;
+    let (_, _, sessions) = page(&alice, &server, "/console/sessions").await;
+    let first = token_in(&sessions);
+    // Signing in again (on the same session) gives it a new token; the old one is refused.
+    sign_in(&alice, &server, ALICE).await;
     let other = person();
     sign_in(&other, &server, ALICE).await;
     let (_, _, sessions) = page(&alice, &server, "/console/sessions").await;
     let token = token_in(&sessions);
-    assert_ne!(
-        token, before_login,
-        "signing in gives the session a new token"
-    );
+    assert_ne!(token, first, "signing in gives the session a new token");
 
     let end_others = server.url("/console/sessions/end-others");
     let refused = |res: reqwest::Response, reason: &'static str| async move {
         let (_, body) = expect_problem(res, StatusCode::FORBIDDEN).await;
         assert_eq!(body["reason"], reason, "{body}");
     };
-    // The token from before the login, the token in the query string, no token, another
-    // site's request with the right token, and no browser header at all without a token.
+    // The token from before the last sign-in, the token in the query string, no token,
+    // another site's request with the right token, an untrusted origin with it.
     let res = post_form(
         &alice,
         &server,
         "/console/sessions/end-others",
-        &[("csrf_token", &before_login)],
+        &[("csrf_token", &first)],
     )
     .await;
     refused(res, "bad_csrf_token").await;

@@ -31,11 +31,13 @@ async fn forms_posted_from_other_origins_are_refused() {
 
     let end_others = format!("{base}/console/sessions/end-others");
     let set_quota = format!("{base}/console/api-keys/k-demo/quota");
+    // Login CSRF: signing the victim in as someone else.
+    let sign_in_as = format!("{base}/console/login");
     for (host, reason) in [
         ("127.0.0.1", "cross_site"),
         ("localhost", "same_site_not_allowed"),
     ] {
-        for action in [&end_others, &set_quota] {
+        for action in [&end_others, &set_quota, &sign_in_as] {
             victim.open(&attacker.page(host, action)).await;
             let path = reqwest::Url::parse(action).unwrap().path().to_owned();
             victim.wait_for(&path, reason).await;
