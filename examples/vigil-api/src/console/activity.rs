@@ -8,7 +8,7 @@
 //! and adds those three counters' increments to three atomics; a task samples them every
 //! [`STEP`]. Nothing is added to a request's path but one relaxed atomic add per decision.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -16,7 +16,7 @@ use std::time::Duration;
 use metrics::{
     Counter, CounterFn, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit,
 };
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use tower_vigil_ratelimit::metrics::{ALLOWED_TOTAL, FAILED_OPEN_TOTAL, LIMITED_TOTAL};
 
 /// One point of the chart.
@@ -139,12 +139,19 @@ fn delta(from: Counts, to: Counts) -> Counts {
 pub struct ActivityRecorder<R> {
     inner: R,
     activity: Arc<Activity>,
+    /// The teed counters, made once per label set: `counter!` registers on every call, and a
+    /// new `Arc` per request would be an allocation on the hot path.
+    teed: RwLock<HashMap<Key, Counter>>,
 }
 
 impl<R> ActivityRecorder<R> {
     /// `inner`, with the rate-limit outcomes also counted into `activity`.
     pub fn new(inner: R, activity: Arc<Activity>) -> Self {
-        Self { inner, activity }
+        Self {
+            inner,
+            activity,
+            teed: RwLock::new(HashMap::new()),
+        }
     }
 }
 
@@ -181,15 +188,24 @@ impl<R: Recorder> Recorder for ActivityRecorder<R> {
     }
 
     fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> Counter {
-        let inner = self.inner.register_counter(key, metadata);
-        match Outcome::of_metric(key.name()) {
-            Some(outcome) => Counter::from_arc(Arc::new(Tee {
-                inner,
-                activity: Arc::clone(&self.activity),
-                outcome,
-            })),
-            None => inner,
+        let Some(outcome) = Outcome::of_metric(key.name()) else {
+            return self.inner.register_counter(key, metadata);
+        };
+        if let Some(counter) = self.teed.read().get(key) {
+            return counter.clone();
         }
+        let inner = self.inner.register_counter(key, metadata);
+        self.teed
+            .write()
+            .entry(key.clone())
+            .or_insert_with(|| {
+                Counter::from_arc(Arc::new(Tee {
+                    inner,
+                    activity: Arc::clone(&self.activity),
+                    outcome,
+                }))
+            })
+            .clone()
     }
 
     fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> Gauge {
@@ -236,12 +252,18 @@ mod tests {
             metrics::counter!(ALLOWED_TOTAL, "shadow" => "false").increment(5);
             metrics::counter!(LIMITED_TOTAL, "policy" => "default").increment(2);
             metrics::counter!(FAILED_OPEN_TOTAL).increment(1);
+            metrics::counter!(ALLOWED_TOTAL, "shadow" => "false").increment(1);
             metrics::counter!("vigil_session_loads_total").increment(7);
         });
-        assert_eq!(activity.totals(), [5, 2, 1]);
+        assert_eq!(activity.totals(), [6, 2, 1]);
+        assert_eq!(
+            recorder.teed.read().len(),
+            3,
+            "one teed counter per label set"
+        );
         let text = handle.render();
         assert!(
-            text.contains("vigil_ratelimit_allowed_total{shadow=\"false\"} 5"),
+            text.contains("vigil_ratelimit_allowed_total{shadow=\"false\"} 6"),
             "{text}"
         );
         assert!(text.contains("vigil_session_loads_total 7"), "{text}");
