@@ -38,6 +38,38 @@ pub struct ApiKeyRow {
     pub valid_until: Option<i64>,
 }
 
+/// The columns [`RawKeyRow::read`] reads, in its order.
+const API_KEY_COLUMNS: &str = "id, user_id, organization_id, permissions, rate_limit, valid_until";
+
+/// An `api_keys` row as SQLite gives it: permissions still JSON, the quota still signed.
+struct RawKeyRow(String, String, String, String, i64, Option<i64>);
+
+impl RawKeyRow {
+    /// Reads [`API_KEY_COLUMNS`] from `r`.
+    fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self(
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ))
+    }
+
+    fn decode(self) -> DbResult<ApiKeyRow> {
+        let Self(id, user_id, organization_id, perms, rate_limit, valid_until) = self;
+        Ok(ApiKeyRow {
+            id,
+            user_id,
+            organization_id,
+            permissions: serde_json::from_str(&perms).map_err(err)?,
+            rate_limit: u64::try_from(rate_limit).unwrap_or(0),
+            valid_until,
+        })
+    }
+}
+
 /// A handle on the database. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {
@@ -176,34 +208,13 @@ impl Db {
     pub async fn api_key_by_hash(&self, key_hash: String) -> DbResult<Option<ApiKeyRow>> {
         self.with(move |c| {
             c.query_row(
-                "SELECT id, user_id, organization_id, permissions, rate_limit, valid_until
-                 FROM api_keys WHERE key_hash = ?1",
+                &format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = ?1"),
                 [key_hash],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, i64>(4)?,
-                        r.get::<_, Option<i64>>(5)?,
-                    ))
-                },
+                RawKeyRow::read,
             )
             .optional()
             .map_err(err)?
-            .map(
-                |(id, user_id, organization_id, perms, rate_limit, valid_until)| {
-                    Ok(ApiKeyRow {
-                        id,
-                        user_id,
-                        organization_id,
-                        permissions: serde_json::from_str(&perms).map_err(err)?,
-                        rate_limit: u64::try_from(rate_limit).unwrap_or(0),
-                        valid_until,
-                    })
-                },
-            )
+            .map(RawKeyRow::decode)
             .transpose()
         })
         .await

@@ -3,7 +3,7 @@
 
 use rusqlite::params;
 
-use super::{ApiKeyRow, Db, DbResult, err};
+use super::{API_KEY_COLUMNS, ApiKeyRow, Db, DbResult, RawKeyRow, err};
 
 /// Most keys the console lists: a page, not an export.
 pub const MAX_LISTED_KEYS: usize = 500;
@@ -14,36 +14,17 @@ impl Db {
     pub async fn list_api_keys(&self) -> DbResult<Vec<ApiKeyRow>> {
         self.with(|c| {
             let mut stmt = c
-                .prepare(
-                    "SELECT id, user_id, organization_id, permissions, rate_limit, valid_until
-                     FROM api_keys ORDER BY id LIMIT ?1",
-                )
+                .prepare(&format!(
+                    "SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY id LIMIT ?1"
+                ))
                 .map_err(err)?;
             let rows = stmt
-                .query_map([i64::try_from(MAX_LISTED_KEYS).map_err(err)?], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, i64>(4)?,
-                        r.get::<_, Option<i64>>(5)?,
-                    ))
-                })
+                .query_map(
+                    [i64::try_from(MAX_LISTED_KEYS).map_err(err)?],
+                    RawKeyRow::read,
+                )
                 .map_err(err)?;
-            rows.map(|row| {
-                let (id, user_id, organization_id, perms, rate_limit, valid_until) =
-                    row.map_err(err)?;
-                Ok(ApiKeyRow {
-                    id,
-                    user_id,
-                    organization_id,
-                    permissions: serde_json::from_str(&perms).map_err(err)?,
-                    rate_limit: u64::try_from(rate_limit).unwrap_or(0),
-                    valid_until,
-                })
-            })
-            .collect()
+            rows.map(|row| row.map_err(err)?.decode()).collect()
         })
         .await
     }

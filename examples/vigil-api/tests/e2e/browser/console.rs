@@ -23,6 +23,19 @@ pub fn console_base(server: &Server) -> String {
     server.base.replace("127.0.0.1", "localhost")
 }
 
+/// A server in `mode` whose session cookie is the production one (`__Host-`, `Secure`), for a
+/// browser at [`console_base`].
+pub async fn start(mode: Mode) -> Server {
+    Server::start(
+        mode,
+        Config {
+            secure_cookies: true,
+            ..Config::default()
+        },
+    )
+    .await
+}
+
 /// Signs `browser` in as `user` through the form, landing on "My sessions".
 pub async fn sign_in(browser: &Browser, base: &str, user: (&str, &str)) {
     browser.open(&format!("{base}/console")).await;
@@ -36,14 +49,7 @@ pub async fn sign_in(browser: &Browser, base: &str, user: (&str, &str)) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_manages_devices_keys_and_quotas_in_a_real_browser() {
-    let server = Server::start(
-        Mode::Redis,
-        Config {
-            secure_cookies: true,
-            ..Config::default()
-        },
-    )
-    .await;
+    let server = start(Mode::Redis).await;
     let base = console_base(&server);
     let driver = Driver::start().await;
     let laptop = driver.browser(LAPTOP).await;

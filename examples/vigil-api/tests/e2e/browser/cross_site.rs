@@ -6,21 +6,14 @@
 //! changes: the other device stays signed in, the key keeps its quota.
 
 use super::attacker::Attacker;
-use super::console::{console_base, sign_in};
+use super::console::{console_base, sign_in, start};
 use super::driver::Driver;
-use crate::config::{ALICE, Config};
-use crate::server::{Mode, Server};
+use crate::config::ALICE;
+use crate::server::Mode;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forms_posted_from_other_origins_are_refused() {
-    let server = Server::start(
-        Mode::Memory,
-        Config {
-            secure_cookies: true,
-            ..Config::default()
-        },
-    )
-    .await;
+    let server = start(Mode::Memory).await;
     let base = console_base(&server);
     let driver = Driver::start().await;
     let victim = driver.browser("vigil-browser-test/victim").await;
