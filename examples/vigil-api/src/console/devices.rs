@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tower_vigil_core::Backend;
-use tower_vigil_session::{Session, SessionError};
+use tower_vigil_session::{Session, SessionError, SessionInfo};
 
 use super::page::{Chrome, FormBody, html, see_other, session_failed, signed_in, span, when};
 use crate::problem::ApiError;
@@ -48,6 +48,24 @@ fn store_failed(e: SessionError) -> ApiError {
     ApiError::unavailable("the session store is unavailable")
 }
 
+/// This session's id hash and every live session of `user_id`.
+async fn sessions_of<B: Backend>(
+    state: &Shared<B>,
+    session: &Session,
+    user_id: &str,
+) -> Result<(Option<String>, Vec<SessionInfo>), Response> {
+    let current = session
+        .id_hash()
+        .await
+        .map_err(|e| session_failed(e).into_response())?;
+    let listed = state
+        .sessions
+        .list_user_sessions(user_id)
+        .await
+        .map_err(|e| store_failed(e).into_response())?;
+    Ok((current, listed))
+}
+
 /// `GET /console/sessions`.
 pub async fn list<B: Backend>(
     State(state): State<Shared<B>>,
@@ -55,15 +73,7 @@ pub async fn list<B: Backend>(
     Query(done): Query<Done>,
 ) -> Result<Response, Response> {
     let (mut chrome, me) = signed_in(&state, &session, "sessions").await?;
-    let current = session
-        .id_hash()
-        .await
-        .map_err(|e| session_failed(e).into_response())?;
-    let listed = state
-        .sessions
-        .list_user_sessions(&me.user_id)
-        .await
-        .map_err(|e| store_failed(e).into_response())?;
+    let (current, listed) = sessions_of(&state, &session, &me.user_id).await?;
     let sessions: Vec<Device> = listed
         .into_iter()
         .map(|s| Device {
@@ -121,15 +131,7 @@ pub async fn end_others<B: Backend>(
     session: Session,
 ) -> Result<Response, Response> {
     let (_, me) = signed_in(&state, &session, "sessions").await?;
-    let current = session
-        .id_hash()
-        .await
-        .map_err(|e| session_failed(e).into_response())?;
-    let listed = state
-        .sessions
-        .list_user_sessions(&me.user_id)
-        .await
-        .map_err(|e| store_failed(e).into_response())?;
+    let (current, listed) = sessions_of(&state, &session, &me.user_id).await?;
     let mut ended = 0;
     for s in listed {
         if current.as_deref() == Some(s.id_hash.as_str()) {

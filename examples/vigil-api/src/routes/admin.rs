@@ -59,17 +59,16 @@ pub async fn revoke_key<B: Backend>(state: &Shared<B>, id: &str) -> Result<(), A
         .delete_api_key(id.to_owned())
         .await
         .map_err(|e| ApiError::internal("deleting the key", e))?
-        .ok_or_else(|| {
-            ApiError::new(StatusCode::NOT_FOUND, format!("no API key with id {id:?}"))
-        })?;
-    state.api_keys.invalidate_hash(&hash).await.map_err(|e| {
-        // The key is gone from the database; the caches forget it within their TTLs. Say so
-        // rather than claim it is revoked everywhere already.
-        tracing::warn!(error = %e, key_id = %id, "invalidation not published");
-        ApiError::unavailable(
-            "the key was deleted, but the caches could not be told; it stops working when they expire (at most 5 minutes)",
-        )
-    })?;
+        .ok_or_else(|| no_such_key(id))?;
+    // The key is gone from the database; the caches forget it within their TTLs. Say so
+    // rather than claim it is revoked everywhere already.
+    tell_caches(
+        state,
+        &hash,
+        id,
+        "the key was deleted, but the caches could not be told; it stops working when they expire (at most 5 minutes)",
+    )
+    .await?;
     tracing::info!(key_id = %id, "API key revoked");
     Ok(())
 }
@@ -116,17 +115,34 @@ pub async fn change_quota<B: Backend>(
         .set_api_key_rate_limit(id.to_owned(), rate_limit)
         .await
         .map_err(|e| ApiError::internal("updating the key", e))?
-        .ok_or_else(|| {
-            ApiError::new(StatusCode::NOT_FOUND, format!("no API key with id {id:?}"))
-        })?;
-    state.api_keys.invalidate_hash(&hash).await.map_err(|e| {
-        tracing::warn!(error = %e, key_id = %id, "invalidation not published");
-        ApiError::unavailable(
-            "the quota was changed, but the caches could not be told; it applies when they expire (at most 5 minutes)",
-        )
-    })?;
+        .ok_or_else(|| no_such_key(id))?;
+    tell_caches(
+        state,
+        &hash,
+        id,
+        "the quota was changed, but the caches could not be told; it applies when they expire (at most 5 minutes)",
+    )
+    .await?;
     tracing::info!(key_id = %id, rate_limit, "API key quota changed");
     Ok(())
+}
+
+fn no_such_key(id: &str) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, format!("no API key with id {id:?}"))
+}
+
+/// Drops the key with hash `hash` from every instance's caches; a 503 saying `otherwise`
+/// (what happens instead) when the backend could not carry the message.
+async fn tell_caches<B: Backend>(
+    state: &Shared<B>,
+    hash: &str,
+    id: &str,
+    otherwise: &'static str,
+) -> Result<(), ApiError> {
+    state.api_keys.invalidate_hash(hash).await.map_err(|e| {
+        tracing::warn!(error = %e, key_id = %id, "invalidation not published");
+        ApiError::unavailable(otherwise)
+    })
 }
 
 /// 401 without a session, 403 without the admin permission.
